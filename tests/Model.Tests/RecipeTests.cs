@@ -1,0 +1,70 @@
+using BitActors.Model.Recipe;
+
+namespace BitActors.Model.Tests;
+
+public class RecipeTests
+{
+    [Fact]
+    public void HyperRuleScheduleWarmsUpThenDividesByTenAtEachBoundary()
+    {
+        var s = HyperRule.Schedule(datasetSize: 50);
+        Assert.Equal(0.0, s.LearningRate(0));
+        Assert.Equal(0.003 * 50 / 100, s.LearningRate(50)!.Value, 12);
+        Assert.Equal(0.003, s.LearningRate(100)!.Value, 12);
+        Assert.Equal(0.0003, s.LearningRate(200)!.Value, 12);
+        Assert.Equal(0.00003, s.LearningRate(300)!.Value, 12);
+        Assert.Equal(0.000003, s.LearningRate(499)!.Value, 12);
+        Assert.Null(s.LearningRate(500));
+    }
+
+    [Theory]
+    [InlineData(19_999, 500, 0.0)]
+    [InlineData(20_000, 10_000, 0.1)]
+    [InlineData(499_999, 10_000, 0.1)]
+    [InlineData(500_000, 20_000, 0.1)]
+    public void HyperRuleStepsAndMixUpFollowDatasetSize(int size, int steps, double mixup)
+    {
+        Assert.Equal(steps, HyperRule.Supports(size).Total);
+        Assert.Equal(mixup, HyperRule.MixUp(size));
+    }
+
+    [Fact]
+    public void HyperRuleResolutionDependsOnImageArea()
+    {
+        Assert.Equal(new HyperRule.Resolution(160, 128), HyperRule.ResolutionFor(28, 28));
+        Assert.Equal(new HyperRule.Resolution(512, 480), HyperRule.ResolutionFor(96, 96));
+        Assert.Equal(new HyperRule.Resolution(448, 384), HyperRule.ResolutionFor(224, 224, paperVariant: true));
+    }
+
+    [Fact]
+    public void UpstreamScheduleScalesLrWithBatchAndDecaysAtEpochFractions()
+    {
+        var s = StepSchedule.Upstream(batchSize: 128, totalSteps: 900);
+        Assert.Equal(0.015, s.BaseLr, 12);
+        Assert.Equal(new[] { 300, 600, 800 }, s.DecayBoundaries);
+        Assert.Equal(0.015, s.LearningRate(299)!.Value, 12);
+        Assert.Equal(0.0015, s.LearningRate(300)!.Value, 12);
+        Assert.Equal(3, s.Phase(650));
+    }
+
+    [Fact]
+    public void FewShotDrawIsSeededAndIndependentOfArrivalOrder()
+    {
+        var items = Enumerable.Range(0, 1000).Select(i => (Id: (long)i, Label: i % 5)).ToArray();
+        var a = FewShotSampler.Sample(items, x => x.Id, x => x.Label, 10, seed: 3);
+        var b = FewShotSampler.Sample(items.Reverse(), x => x.Id, x => x.Label, 10, seed: 3);
+        var c = FewShotSampler.Sample(items, x => x.Id, x => x.Label, 10, seed: 4);
+        Assert.Equal(50, a.Count);
+        Assert.All(a.GroupBy(x => x.Label), g => Assert.Equal(10, g.Count()));
+        Assert.Equal(a, b);
+        Assert.NotEqual(a, c);
+    }
+
+    [Fact]
+    public void FewShotRefusesAClassWithTooFewExamples()
+    {
+        var items = new[] { (Id: 1L, Label: 0), (Id: 2L, Label: 1) };
+        var e = Assert.Throws<InvalidOperationException>(() => FewShotSampler.Sample(items, x => x.Id, x => x.Label, 2, 0));
+        Assert.Contains("class 0", e.Message);
+    }
+}
