@@ -1,0 +1,99 @@
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace BitActors.Streams.Kafka;
+
+/// <summary>
+/// An embedded Kafka cluster: librdkafka's own mock cluster, speaking the real Kafka protocol on loopback
+/// ports, so Confluent.Kafka clients and kcat talk to it over TCP. Topics must be created through the
+/// mock API (<see cref="CreateTopic"/>); the mock keeps only about 5 MB or 100k messages per partition
+/// and silently drops older data, so callers size partitions with <see cref="TopicSizing"/>.
+/// </summary>
+public sealed class EmbeddedKafka : ITopicAdmin, IDisposable
+{
+    private readonly IntPtr client;
+    private IntPtr cluster;
+    private readonly object gate = new();
+
+    public EmbeddedKafka(int brokers = 1)
+    {
+        if (brokers < 1) throw new ArgumentOutOfRangeException(nameof(brokers), brokers, "at least one broker");
+        KafkaNative.EnsureInitialized();
+        var conf = Native.rd_kafka_conf_new();
+        var errstr = new StringBuilder(512);
+        // The mock cluster needs a client instance as its owner; a producer handle that never produces.
+        Native.rd_kafka_conf_set(conf, "client.id", "bitactors-embedded-kafka", errstr, (UIntPtr)errstr.Capacity);
+        client = Native.rd_kafka_new(0, conf, errstr, (UIntPtr)errstr.Capacity);
+        if (client == IntPtr.Zero) throw new InvalidOperationException($"embedded Kafka: could not create owner client: {errstr}");
+        cluster = Native.rd_kafka_mock_cluster_new(client, brokers);
+        if (cluster == IntPtr.Zero)
+        {
+            Native.rd_kafka_destroy(client);
+            throw new InvalidOperationException("embedded Kafka: rd_kafka_mock_cluster_new failed");
+        }
+        Brokers = brokers;
+        BootstrapServers = Marshal.PtrToStringAnsi(Native.rd_kafka_mock_cluster_bootstraps(cluster))!;
+    }
+
+    public string BootstrapServers { get; }
+
+    public int Brokers { get; }
+
+    /// <summary>Creates a topic; an existing topic of that name is left as it is.</summary>
+    public void CreateTopic(string topic, int partitions, int replicationFactor = 1)
+    {
+        if (partitions < 1) throw new ArgumentOutOfRangeException(nameof(partitions));
+        lock (gate)
+        {
+            var err = Native.rd_kafka_mock_topic_create(Cluster, topic, partitions, Math.Min(replicationFactor, Brokers));
+            const int TopicAlreadyExists = 36;
+            if (err != 0 && err != TopicAlreadyExists)
+                throw new InvalidOperationException($"embedded Kafka: creating topic '{topic}' with {partitions} partitions failed: error {err}");
+        }
+    }
+
+    public Task EnsureTopicAsync(TopicSpec spec, CancellationToken cancellationToken = default)
+    {
+        CreateTopic(spec.Name, spec.Partitions);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Fault injection: take a broker down (1-based id) or bring it back.</summary>
+    public void SetBrokerDown(int brokerId) => Check(Native.rd_kafka_mock_broker_set_down(Cluster, brokerId), "broker down");
+
+    public void SetBrokerUp(int brokerId) => Check(Native.rd_kafka_mock_broker_set_up(Cluster, brokerId), "broker up");
+
+    private static void Check(int err, string what)
+    {
+        if (err != 0) throw new InvalidOperationException($"embedded Kafka: {what} failed: error {err}");
+    }
+
+    private IntPtr Cluster => cluster != IntPtr.Zero ? cluster : throw new ObjectDisposedException(nameof(EmbeddedKafka));
+
+    public void Dispose()
+    {
+        lock (gate)
+        {
+            if (cluster == IntPtr.Zero) return;
+            Native.rd_kafka_mock_cluster_destroy(cluster);
+            cluster = IntPtr.Zero;
+            Native.rd_kafka_destroy(client);
+        }
+    }
+
+    private static class Native
+    {
+        private const string Lib = "librdkafka";
+
+        [DllImport(Lib)] public static extern IntPtr rd_kafka_conf_new();
+        [DllImport(Lib)] public static extern int rd_kafka_conf_set(IntPtr conf, string name, string value, StringBuilder errstr, UIntPtr errstrSize);
+        [DllImport(Lib)] public static extern IntPtr rd_kafka_new(int type, IntPtr conf, StringBuilder errstr, UIntPtr errstrSize);
+        [DllImport(Lib)] public static extern void rd_kafka_destroy(IntPtr rk);
+        [DllImport(Lib)] public static extern IntPtr rd_kafka_mock_cluster_new(IntPtr rk, int brokerCount);
+        [DllImport(Lib)] public static extern void rd_kafka_mock_cluster_destroy(IntPtr mcluster);
+        [DllImport(Lib)] public static extern IntPtr rd_kafka_mock_cluster_bootstraps(IntPtr mcluster);
+        [DllImport(Lib)] public static extern int rd_kafka_mock_topic_create(IntPtr mcluster, string topic, int partitionCount, int replicationFactor);
+        [DllImport(Lib)] public static extern int rd_kafka_mock_broker_set_down(IntPtr mcluster, int brokerId);
+        [DllImport(Lib)] public static extern int rd_kafka_mock_broker_set_up(IntPtr mcluster, int brokerId);
+    }
+}

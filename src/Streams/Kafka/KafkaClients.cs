@@ -1,0 +1,68 @@
+using Confluent.Kafka;
+
+namespace BitActors.Streams.Kafka;
+
+/// <summary>Client configuration in one place; every client built here loads the bundled librdkafka.</summary>
+public static class KafkaClients
+{
+    static KafkaClients() => KafkaNative.EnsureInitialized();
+
+    public static ProducerConfig Producer(string bootstrapServers) => new()
+    {
+        BootstrapServers = bootstrapServers,
+        // Idempotence: a retried batch is never written twice; acks=all is implied.
+        EnableIdempotence = true,
+        LingerMs = 20,
+        BatchNumMessages = 2000,
+        QueueBufferingMaxMessages = 200_000,
+        MessageTimeoutMs = 120_000,
+        ClientId = "bitactors-producer",
+    };
+
+    public static ConsumerConfig Consumer(string bootstrapServers, string groupId) => new()
+    {
+        BootstrapServers = bootstrapServers,
+        GroupId = groupId,
+        EnableAutoCommit = false,
+        AutoOffsetReset = AutoOffsetReset.Earliest,
+        EnablePartitionEof = false,
+        ClientId = "bitactors-consumer",
+    };
+
+    public static AdminClientConfig Admin(string bootstrapServers) => new() { BootstrapServers = bootstrapServers };
+
+    public static IProducer<string, byte[]> CreateProducer(string bootstrapServers) =>
+        new ProducerBuilder<string, byte[]>(Producer(bootstrapServers)).Build();
+
+    public static IConsumer<string, byte[]> CreateConsumer(string bootstrapServers, string groupId) =>
+        new ConsumerBuilder<string, byte[]>(Consumer(bootstrapServers, groupId)).Build();
+
+    public static IAdminClient CreateAdmin(string bootstrapServers) =>
+        new AdminClientBuilder(Admin(bootstrapServers)).Build();
+
+    /// <summary>Partition count of a topic, or 0 when it does not exist (yet).</summary>
+    public static int PartitionCount(IAdminClient admin, string topic, TimeSpan timeout)
+    {
+        var metadata = admin.GetMetadata(topic, timeout);
+        var t = metadata.Topics.FirstOrDefault(x => x.Topic == topic);
+        return t is null || t.Error.IsError ? 0 : t.Partitions.Count;
+    }
+
+    /// <summary>Fails fast with a clear message when no broker answers at <paramref name="bootstrapServers"/>.</summary>
+    public static void CheckReachable(string bootstrapServers, TimeSpan timeout)
+    {
+        using var admin = CreateAdmin(bootstrapServers);
+        try
+        {
+            var metadata = admin.GetMetadata(timeout);
+            if (metadata.Brokers.Count == 0) throw new KafkaUnreachableException(bootstrapServers, "no brokers in metadata");
+        }
+        catch (KafkaException e)
+        {
+            throw new KafkaUnreachableException(bootstrapServers, e.Error.Reason);
+        }
+    }
+}
+
+public sealed class KafkaUnreachableException(string bootstrapServers, string reason)
+    : Exception($"Kafka at '{bootstrapServers}' is unreachable: {reason}");

@@ -1,0 +1,66 @@
+using BitActors.Streams.Kafka;
+using Confluent.Kafka;
+
+namespace BitActors.Streams.Tests;
+
+public class EmbeddedKafkaTests
+{
+    [Fact]
+    public async Task ProducedRecordsComeBackThroughTheRealClient()
+    {
+        using var kafka = new EmbeddedKafka();
+        kafka.CreateTopic("roundtrip", 3);
+        using (var producer = KafkaClients.CreateProducer(kafka.BootstrapServers))
+        {
+            var deliveries = Enumerable.Range(0, 100).Select(i => producer.ProduceAsync(
+                new TopicPartition("roundtrip", i % 3),
+                new Message<string, byte[]> { Key = $"k{i}", Value = BitConverter.GetBytes(i), Headers = [new Header("bit.index", BitConverter.GetBytes(i))] }));
+            await Task.WhenAll(deliveries);
+        }
+
+        using var consumer = KafkaClients.CreateConsumer(kafka.BootstrapServers, "roundtrip-test");
+        consumer.Subscribe("roundtrip");
+        var seen = new HashSet<int>();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (seen.Count < 100 && DateTime.UtcNow < deadline)
+        {
+            var r = consumer.Consume(TimeSpan.FromMilliseconds(500));
+            if (r is null) continue;
+            var value = BitConverter.ToInt32(r.Message.Value);
+            Assert.Equal($"k{value}", r.Message.Key);
+            Assert.Equal(value % 3, r.Partition.Value);
+            seen.Add(value);
+        }
+        Assert.Equal(100, seen.Count);
+    }
+
+    [Fact]
+    public async Task TopicsCanBeRequestedFromAnotherProcessThroughTheControlTopic()
+    {
+        using var kafka = new EmbeddedKafka();
+        using var cts = new CancellationTokenSource();
+        var serving = TopicRequests.ServeAsync(kafka, null, cts.Token);
+        var admin = new KafkaTopicAdmin(kafka.BootstrapServers);
+        await admin.EnsureTopicAsync(new TopicSpec("requested", 4));
+        using var client = KafkaClients.CreateAdmin(kafka.BootstrapServers);
+        Assert.Equal(4, KafkaClients.PartitionCount(client, "requested", TimeSpan.FromSeconds(5)));
+        cts.Cancel();
+        await serving;
+    }
+
+    [Fact]
+    public void AnUnreachableBrokerIsReportedByAddress()
+    {
+        var e = Assert.Throws<KafkaUnreachableException>(() => KafkaClients.CheckReachable("127.0.0.1:1", TimeSpan.FromSeconds(2)));
+        Assert.Contains("127.0.0.1:1", e.Message);
+    }
+
+    [Theory]
+    [InlineData(60_000, 60_000L * 400, 15)]
+    [InlineData(10, 1000L, 1)]
+    [InlineData(100_000, 100L, 5)]
+    public void PartitionsKeepEachPartitionFarBelowTheEmbeddedBrokersRetention(long records, long bytes, int expected)
+    {
+        Assert.Equal(expected, TopicSizing.PartitionsFor(records, bytes));
+    }
+}
