@@ -1,0 +1,102 @@
+using System.Text;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using BitActors.Streams.Kafka;
+using Confluent.Kafka;
+
+namespace BitActors.Streams.Datasets;
+
+/// <summary>Progress of a publish: records acknowledged by the broker so far, per split.</summary>
+public sealed record PublishProgress(string Split, long Acknowledged, long Total);
+
+/// <summary>What a publish did: the manifest now on <c>bit.datasets</c>, and whether it was already there.</summary>
+public sealed record PublishResult(DatasetManifest Manifest, bool AlreadyPublished);
+
+/// <summary>
+/// Publishes a dataset: one record per image (key = stable sample id, value = encoded image, headers
+/// <c>bit.labels</c>, <c>bit.index</c>, <c>content-type</c>), partitions sized for the broker, then
+/// verifies that every partition holds exactly what was sent before writing the manifest. A shortfall
+/// (a broker that dropped data) is an error, never silent.
+/// </summary>
+public sealed class DatasetPublisher(ITopicAdmin admin, IMaterializer materializer, IProgress<PublishProgress>? progress = null)
+{
+    private const int InFlight = 1000;
+
+    public async Task<PublishResult> PublishAsync(DatasetSource dataset, CancellationToken cancellationToken = default)
+    {
+        var bootstrap = admin.BootstrapServers;
+        KafkaClients.CheckReachable(bootstrap, TimeSpan.FromSeconds(15));
+        await admin.EnsureTopicAsync(new TopicSpec(Topics.Datasets, 1, Compacted: true), cancellationToken);
+
+        var existing = DatasetCatalog.TryRead(bootstrap, dataset.Name);
+        if (existing is not null)
+        {
+            if (existing.ContentHash != dataset.ContentHash)
+                throw new InvalidOperationException($"dataset '{dataset.Name}' is already published with other content (hash {existing.ContentHash[..12]}…); publish under another name");
+            foreach (var split in existing.Splits) Verify(bootstrap, split);
+            return new PublishResult(existing, AlreadyPublished: true);
+        }
+
+        using var producer = KafkaClients.CreateProducer(bootstrap);
+        var splits = new List<SplitManifest>();
+        foreach (var split in dataset.Splits)
+            splits.Add(await PublishSplitAsync(producer, dataset, split, cancellationToken));
+
+        var manifest = new DatasetManifest(dataset.Name, dataset.Classes, dataset.MultiLabel,
+            new ImageSize(dataset.ImageHeight, dataset.ImageWidth, dataset.Channels), dataset.ContentHash, splits, DateTimeOffset.UtcNow);
+        await producer.ProduceAsync(Topics.Datasets, new Message<string, byte[]> { Key = dataset.Name, Value = manifest.ToJson() }, cancellationToken);
+        return new PublishResult(manifest, AlreadyPublished: false);
+    }
+
+    private async Task<SplitManifest> PublishSplitAsync(IProducer<string, byte[]> producer, DatasetSource dataset, DatasetSplit split, CancellationToken cancellationToken)
+    {
+        var topic = Topics.Data(dataset.Name, split.Name);
+        long payload = split.Images.Sum(i => (long)i.Encoded.Length + 32);
+        int partitions = TopicSizing.PartitionsFor(split.Images.Count, payload);
+        await admin.EnsureTopicAsync(new TopicSpec(topic, partitions), cancellationToken);
+
+        var before = DatasetCatalog.CountRecords(admin.BootstrapServers, topic, partitions);
+        if (before.Sum() > 0)
+            throw new InvalidOperationException($"topic '{topic}' already holds {before.Sum()} records but no manifest names them (an interrupted publish?); delete the topic or publish under another name");
+
+        long acknowledged = 0;
+        await Source.From(split.Images)
+            .SelectAsync(InFlight, image => Producing.ProduceAsync(producer,
+                new TopicPartition(topic, (int)(image.Index % partitions)),
+                ToMessage(dataset.Name, split.Name, image)))
+            .RunForeach(_ =>
+            {
+                if (++acknowledged % 5000 == 0 || acknowledged == split.Images.Count)
+                    progress?.Report(new PublishProgress(split.Name, acknowledged, split.Images.Count));
+            }, materializer)
+            .WaitAsync(cancellationToken);
+
+        var expected = Enumerable.Range(0, partitions).Select(p => (long)split.Images.Count(i => i.Index % partitions == p)).ToArray();
+        var manifest = new SplitManifest(split.Name, topic, partitions, split.Images.Count, expected);
+        Verify(admin.BootstrapServers, manifest);
+        return manifest;
+    }
+
+    /// <summary>Every partition must hold exactly the records the manifest counts.</summary>
+    public static void Verify(string bootstrapServers, SplitManifest split)
+    {
+        var actual = DatasetCatalog.CountRecords(bootstrapServers, split.Topic, split.Partitions);
+        for (int p = 0; p < split.Partitions; p++)
+            if (actual[p] != split.RecordsPerPartition[p])
+                throw new DataLossException($"topic '{split.Topic}' partition {p} holds {actual[p]} records, expected {split.RecordsPerPartition[p]}: the broker lost or duplicated data");
+    }
+
+    public static Message<string, byte[]> ToMessage(string dataset, string split, LabelledImage image) => new()
+    {
+        Key = $"{dataset}/{split}/{image.Index:D8}",
+        Value = image.Encoded,
+        Headers =
+        [
+            new Header(Topics.Headers.Labels, Encoding.UTF8.GetBytes(string.Join(',', image.Labels))),
+            new Header(Topics.Headers.Index, Encoding.UTF8.GetBytes(image.Index.ToString())),
+            new Header(Topics.Headers.ContentType, Encoding.UTF8.GetBytes(image.ContentType)),
+        ],
+    };
+}
+
+public sealed class DataLossException(string message) : Exception(message);

@@ -1,0 +1,148 @@
+using System.Text;
+using System.Threading.Channels;
+using Akka;
+using Akka.Streams.Dsl;
+using Akka.Util;
+using BitActors.Streams.Datasets;
+using Confluent.Kafka;
+
+namespace BitActors.Streams.Kafka;
+
+/// <summary>An image record as read from a data topic, with its position and epoch.</summary>
+public sealed record ImageRecord(string Topic, int Partition, long Offset, string Key, long Index, int[] Labels, byte[] Value, int Epoch);
+
+/// <summary>
+/// Source of the records of a data topic, epoch by epoch. An epoch is exactly the records below each
+/// partition's high watermark at the epoch's start, read from the low watermark: no record is missed or
+/// counted twice. The consumer has one owner, a dedicated thread (its calls block), which hands records
+/// to the stream through a bounded channel: when the stream does not pull, the channel fills and the
+/// thread waits, so demand drives consumption. Partitions are assigned, not subscribed: no group
+/// membership to lose while waiting. Cancelling the stream stops the thread and closes the consumer.
+/// </summary>
+public static class KafkaRecordSource
+{
+    /// <param name="epochs">Number of passes; null = until the stream is cancelled.</param>
+    /// <param name="accept">Filter on the labels header, applied before any payload leaves the thread.</param>
+    public static Source<ImageRecord, NotUsed> Create(string bootstrapServers, string topic, int? epochs = 1, Func<int[], bool>? accept = null, int buffer = 1024) =>
+        Source.UnfoldResourceAsync<ImageRecord, EpochReader>(
+            () => Task.FromResult(EpochReader.Start(bootstrapServers, topic, epochs, accept, buffer)),
+            reader => reader.ReadAsync(),
+            reader => reader.StopAsync());
+
+    public static int[] ParseLabels(Headers? headers, string topic, long offset)
+    {
+        var header = headers?.FirstOrDefault(h => h.Key == Topics.Headers.Labels)
+            ?? throw new InvalidDataException($"{topic}@{offset}: missing header {Topics.Headers.Labels}");
+        var text = Encoding.UTF8.GetString(header.GetValueBytes());
+        try { return text.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray(); }
+        catch (FormatException) { throw new InvalidDataException($"{topic}@{offset}: bad {Topics.Headers.Labels} header '{text}'"); }
+    }
+
+    public static long ParseIndex(Headers? headers, long fallback)
+    {
+        var header = headers?.FirstOrDefault(h => h.Key == Topics.Headers.Index);
+        return header is not null && long.TryParse(Encoding.UTF8.GetString(header.GetValueBytes()), out var index) ? index : fallback;
+    }
+
+    internal sealed class EpochReader
+    {
+        private readonly Channel<ImageRecord> channel;
+        private readonly CancellationTokenSource stop = new();
+        private readonly Thread thread;
+        private readonly string bootstrapServers, topic;
+        private readonly int? epochs;
+        private readonly Func<int[], bool>? accept;
+
+        private EpochReader(string bootstrapServers, string topic, int? epochs, Func<int[], bool>? accept, int buffer)
+        {
+            (this.bootstrapServers, this.topic, this.epochs, this.accept) = (bootstrapServers, topic, epochs, accept);
+            channel = Channel.CreateBounded<ImageRecord>(new BoundedChannelOptions(buffer) { SingleReader = true, SingleWriter = true });
+            thread = new Thread(Run) { IsBackground = true, Name = $"kafka-reader:{topic}" };
+        }
+
+        public static EpochReader Start(string bootstrapServers, string topic, int? epochs, Func<int[], bool>? accept, int buffer)
+        {
+            var reader = new EpochReader(bootstrapServers, topic, epochs, accept, buffer);
+            reader.thread.Start();
+            return reader;
+        }
+
+        public async Task<Option<ImageRecord>> ReadAsync()
+        {
+            // Completion with an error (the thread failed) rethrows here and fails the stream.
+            return await channel.Reader.WaitToReadAsync() && channel.Reader.TryRead(out var record)
+                ? Option<ImageRecord>.Create(record)
+                : Option<ImageRecord>.None;
+        }
+
+        public Task<Done> StopAsync()
+        {
+            stop.Cancel();
+            thread.Join(TimeSpan.FromSeconds(10));
+            return Task.FromResult(Done.Instance);
+        }
+
+        private void Run()
+        {
+            try
+            {
+                using var consumer = KafkaClients.CreateConsumer(bootstrapServers, $"bitactors-reader-{Guid.NewGuid():N}");
+                var partitions = Partitions(consumer);
+                for (int epoch = 0; epochs is null || epoch < epochs; epoch++)
+                {
+                    if (!ReadEpoch(consumer, partitions, epoch)) break;
+                }
+                consumer.Close();
+                channel.Writer.TryComplete();
+            }
+            catch (OperationCanceledException) { channel.Writer.TryComplete(); }
+            catch (Exception e) { channel.Writer.TryComplete(e); }
+        }
+
+        private List<TopicPartition> Partitions(IConsumer<string, byte[]> consumer)
+        {
+            using var admin = new DependentAdminClientBuilder(consumer.Handle).Build();
+            var count = KafkaClients.PartitionCount(admin, topic, TimeSpan.FromSeconds(30));
+            if (count == 0) throw new InvalidOperationException($"topic '{topic}' does not exist at {bootstrapServers}; publish the dataset first");
+            return Enumerable.Range(0, count).Select(p => new TopicPartition(topic, p)).ToList();
+        }
+
+        private bool ReadEpoch(IConsumer<string, byte[]> consumer, List<TopicPartition> partitions, int epoch)
+        {
+            var ends = new Dictionary<int, long>();
+            var starts = new List<TopicPartitionOffset>();
+            foreach (var tp in partitions)
+            {
+                var w = consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(30));
+                if (w.High > w.Low)
+                {
+                    ends[tp.Partition.Value] = w.High.Value;
+                    starts.Add(new TopicPartitionOffset(tp, w.Low));
+                }
+            }
+            if (ends.Count == 0) return false;
+            consumer.Assign(starts);
+            // librdkafka keeps a partition's pause flag across assignments: resume what the last epoch paused.
+            consumer.Resume(starts.Select(s => s.TopicPartition));
+            while (ends.Count > 0)
+            {
+                var result = consumer.Consume(stop.Token);
+                int p = result.Partition.Value;
+                if (!ends.TryGetValue(p, out var end) || result.Offset.Value >= end) continue;
+                if (result.Offset.Value == end - 1)
+                {
+                    ends.Remove(p);
+                    consumer.Pause([result.TopicPartition]);
+                }
+                var labels = ParseLabels(result.Message.Headers, topic, result.Offset.Value);
+                if (accept is not null && !accept(labels)) continue;
+                var record = new ImageRecord(topic, p, result.Offset.Value, result.Message.Key ?? "",
+                    ParseIndex(result.Message.Headers, result.Offset.Value), labels, result.Message.Value, epoch);
+                // Blocks this thread (not the stream) while the stream is not asking for more.
+                channel.Writer.WriteAsync(record, stop.Token).AsTask().GetAwaiter().GetResult();
+            }
+            consumer.Unassign();
+            return true;
+        }
+    }
+}

@@ -1,0 +1,75 @@
+using Akka;
+using Akka.Streams.Dsl;
+using BitActors.Streams.Images;
+using BitActors.Streams.Kafka;
+
+namespace BitActors.Streams.Pipelines;
+
+/// <summary>A record the pipeline could not use, and why (corrupt image, label outside the task).</summary>
+public sealed record RejectedRecord(ImageRecord Record, string Reason);
+
+/// <summary>
+/// The data path from records to batches: parallel decode + augment (SkiaSharp, off the stream's
+/// threads), a shuffle buffer, and batching into contiguous NCHW arrays. Bad records are reported to
+/// <c>onRejected</c> and dropped; they never fail the stream.
+/// </summary>
+public static class ImagePipelines
+{
+    public static Source<ImageBatch, NotUsed> Train(
+        Source<ImageRecord, NotUsed> records, ClassSubset classes, AugmentSettings augment,
+        int batchSize, int shuffleBuffer, int seed, int parallelism, Action<RejectedRecord>? onRejected = null) =>
+        records
+            .SelectAsync(parallelism, record => Task.Run(() => Prepare(record, classes, r =>
+            {
+                using var image = ImageCodec.Decode(r.Value);
+                // Seeded per image and epoch: the same augmentation whatever thread runs it.
+                var random = new Random(HashCode.Combine(seed, r.Index, r.Epoch));
+                return Augment.Train(image, augment, random);
+            }, onRejected)))
+            .SelectMany(s => s)
+            .Via(new ShuffleBuffer<Sample>(shuffleBuffer, seed))
+            .Grouped(batchSize)
+            .Where(g => g.Count() == batchSize) // a short tail batch would skew the step's statistics
+            .Select(g => ToBatch(g.ToList(), augment));
+
+    public static Source<ImageBatch, NotUsed> Eval(
+        Source<ImageRecord, NotUsed> records, ClassSubset classes, AugmentSettings augment,
+        int batchSize, int parallelism, Action<RejectedRecord>? onRejected = null) =>
+        records
+            .SelectAsync(parallelism, record => Task.Run(() => Prepare(record, classes, r =>
+            {
+                using var image = ImageCodec.Decode(r.Value);
+                return Augment.Eval(image, augment);
+            }, onRejected)))
+            .SelectMany(s => s)
+            .Grouped(batchSize)
+            .Select(g => ToBatch(g.ToList(), augment));
+
+    /// <summary>Zero or one sample: a stream element must not be null.</summary>
+    private static Sample[] Prepare(ImageRecord record, ClassSubset classes, Func<ImageRecord, float[]> transform, Action<RejectedRecord>? onRejected)
+    {
+        try
+        {
+            var label = classes.Map(record.Labels);
+            return [new Sample(transform(record), label, record.Index)];
+        }
+        catch (Exception e) when (e is CorruptImageException or InvalidDataException)
+        {
+            onRejected?.Invoke(new RejectedRecord(record, e.Message));
+            return [];
+        }
+    }
+
+    public static ImageBatch ToBatch(IReadOnlyList<Sample> samples, AugmentSettings augment)
+    {
+        int per = augment.PixelsPerSample;
+        var pixels = new float[samples.Count * per];
+        var labels = new int[samples.Count];
+        for (int i = 0; i < samples.Count; i++)
+        {
+            samples[i].Chw.CopyTo(pixels, i * per);
+            labels[i] = samples[i].Label;
+        }
+        return new ImageBatch(pixels, [samples.Count, augment.Channels, augment.Crop, augment.Crop], labels);
+    }
+}

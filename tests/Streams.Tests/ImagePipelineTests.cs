@@ -1,0 +1,60 @@
+using Akka.Actor;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using BitActors.Streams.Images;
+using BitActors.Streams.Kafka;
+using BitActors.Streams.Pipelines;
+
+namespace BitActors.Streams.Tests;
+
+public sealed class ImagePipelineTests : IDisposable
+{
+    private readonly ActorSystem system = ActorSystem.Create("pipeline-tests");
+
+    private static ImageRecord Record(long index, int label, byte value) =>
+        new("t", 0, index, $"k{index}", index, [label], ImageCodec.EncodePng(Enumerable.Repeat(value, 28 * 28).ToArray(), 28, 28, 1), 0);
+
+    [Fact]
+    public void DecodedPngPixelsRoundTripToTheInputRangeMinusOneToOne()
+    {
+        using var image = ImageCodec.Decode(ImageCodec.EncodePng(Enumerable.Repeat((byte)255, 16).ToArray(), 4, 4, 1));
+        var chw = Augment.Eval(image, new AugmentSettings(4, 4, 1));
+        Assert.All(chw, v => Assert.Equal(1f, v, 3));
+    }
+
+    [Fact]
+    public void CorruptBytesRaiseACorruptImageError()
+    {
+        Assert.Throws<CorruptImageException>(() => ImageCodec.Decode([1, 2, 3, 4]));
+        var png = ImageCodec.EncodePng(new byte[28 * 28], 28, 28, 1);
+        Assert.Throws<CorruptImageException>(() => ImageCodec.Decode(png[..(png.Length / 2)]));
+    }
+
+    [Fact]
+    public async Task TrainBatchesHaveTheCropShapeTaskLabelsAndSkipBadRecords()
+    {
+        var records = Enumerable.Range(0, 40).Select(i => Record(i, 5 + i % 5, (byte)(i * 5))).ToList();
+        records.Add(records[0] with { Index = 99, Value = [0, 1, 2] });      // corrupt image
+        records.Add(Record(100, 1, 0));                                        // class outside the task
+        var rejected = new List<RejectedRecord>();
+        var batches = await ImagePipelines.Train(Source.From(records), ClassSubset.Range(5, 5), new AugmentSettings(36, 32, 1),
+                batchSize: 8, shuffleBuffer: 16, seed: 1, parallelism: 2, onRejected: r => { lock (rejected) rejected.Add(r); })
+            .RunWith(Sink.Seq<ImageBatch>(), system.Materializer());
+        Assert.Equal(5, batches.Count);
+        Assert.All(batches, b => Assert.Equal(new long[] { 8, 1, 32, 32 }, b.Shape));
+        Assert.All(batches, b => Assert.Equal(8 * 32 * 32, b.Pixels.Length));
+        Assert.Equal(Enumerable.Range(0, 40).Select(i => i % 5).Order(), batches.SelectMany(b => b.Labels).Order());
+        Assert.Equal(new long[] { 99, 100 }, rejected.Select(r => r.Record.Index).Order());
+    }
+
+    [Fact]
+    public async Task ShuffleBufferEmitsAPermutationInAnotherOrder()
+    {
+        var output = await Source.From(Enumerable.Range(0, 200)).Via(new ShuffleBuffer<int>(32, seed: 7))
+            .RunWith(Sink.Seq<int>(), system.Materializer());
+        Assert.Equal(Enumerable.Range(0, 200), output.Order());
+        Assert.NotEqual(Enumerable.Range(0, 200), output);
+    }
+
+    public void Dispose() => system.Terminate().Wait();
+}
