@@ -1,0 +1,55 @@
+namespace BitActors.Actors.Events;
+
+/// <summary>A trained-model event: its CloudEvents type, subject and JSON data.</summary>
+public sealed record ModelEvent(string Type, string Subject, object Data)
+{
+    public const string BackboneReadyType = "bit.backbone.ready";
+    public const string FineTuneCompletedType = "bit.finetune.completed";
+    public const string FineTuneFailedType = "bit.finetune.failed";
+
+    public static ModelEvent BackboneReady(BackboneReady b) => new(BackboneReadyType, $"{b.RunId}/upstream", new
+    {
+        run = b.RunId,
+        task = "upstream",
+        architecture = b.Arch,
+        steps = b.Steps,
+        metrics = new { train_loss = b.FinalLoss, train_top1 = b.FinalAccuracy },
+        checkpoint = Checkpoint(b.Checkpoint),
+        elapsed_seconds = b.Elapsed.TotalSeconds,
+    });
+
+    public static ModelEvent FineTuneCompleted(FineTuneCompleted c) => new(FineTuneCompletedType, $"{c.RunId}/{c.Task.Name}", new
+    {
+        run = c.RunId,
+        task = c.Task.Name,
+        dataset = c.Task.Dataset,
+        classes = c.Task.Classes.Classes,
+        architecture = c.Arch,
+        init = c.Task.FromScratch ? "scratch" : "backbone",
+        shots = c.Task.Shots,
+        examples = c.Examples,
+        steps = c.Steps,
+        metrics = new { top1 = c.Test.Top1, top5 = c.Test.Top5, loss = c.Test.Loss, test_examples = c.Test.Examples },
+        checkpoint = Checkpoint(c.Checkpoint),
+        hyperparameters = c.HyperParameters,
+        elapsed_seconds = c.Elapsed.TotalSeconds,
+    });
+
+    public static ModelEvent FineTuneFailed(FineTuneFailed f, string arch) => new(FineTuneFailedType, $"{f.RunId}/{f.Task.Name}", new
+    {
+        run = f.RunId,
+        task = f.Task.Name,
+        dataset = f.Task.Dataset,
+        architecture = arch,
+        shots = f.Task.Shots,
+        reason = f.Reason,
+    });
+
+    private static object Checkpoint(BitActors.Model.Training.Checkpoints.Saved s) =>
+        new { uri = new Uri(s.Path).AbsoluteUri, sha256 = s.Sha256, bytes = s.Bytes, format = s.Format };
+}
+
+/// <summary>Reply once every event told before it has been acknowledged by the broker.</summary>
+public sealed record FlushEvents;
+
+public sealed record ModelEventPublished(string Id, long Offset);

@@ -1,0 +1,57 @@
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Event;
+using BitActors.Streams.Datasets;
+using BitActors.Streams.Kafka;
+using Confluent.Kafka;
+
+namespace BitActors.Actors.Events;
+
+/// <summary>
+/// Owns the producer of <c>bit.models</c>: each <see cref="ModelEvent"/> becomes a CloudEvent. Delivery
+/// is confirmed asynchronously; <see cref="FlushEvents"/> answers once everything before it is acknowledged.
+/// </summary>
+public sealed class ModelEventsPublisher : ReceiveActor
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly string _bootstrapServers;
+    private readonly List<Task> _inFlight = new();
+    private IProducer<string, byte[]>? _producer;
+
+    public ModelEventsPublisher(string bootstrapServers)
+    {
+        _bootstrapServers = bootstrapServers;
+        Receive<ModelEvent>(e =>
+        {
+            var id = Guid.NewGuid().ToString();
+            var message = CloudEvents.ToMessage(id, "bitactors", e.Type, e.Subject, DateTimeOffset.UtcNow, e.Data, Json);
+            var delivery = Producer.ProduceAsync(Topics.Models, message);
+            _inFlight.Add(delivery);
+            delivery.ContinueWith(t =>
+            {
+                if (t.IsFaulted) _log.Error("event {0} ({1}) not delivered: {2}", id, e.Type, t.Exception?.GetBaseException().Message);
+                else _log.Info("event {0} {1} → {2}@{3}", e.Type, e.Subject, Topics.Models, t.Result.Offset.Value);
+            });
+        });
+        Receive<FlushEvents>(_ =>
+        {
+            var pending = _inFlight.ToArray();
+            _inFlight.Clear();
+            Task.WhenAll(pending).ContinueWith(t => t.IsFaulted
+                    ? (object)new Status.Failure(t.Exception!.GetBaseException())
+                    : new ModelEventPublished("flush", -1))
+                .PipeTo(Sender);
+        });
+    }
+
+    public static Props Props(string bootstrapServers) => Akka.Actor.Props.Create(() => new ModelEventsPublisher(bootstrapServers));
+
+    private IProducer<string, byte[]> Producer => _producer ??= KafkaClients.CreateProducer(_bootstrapServers);
+
+    protected override void PostStop()
+    {
+        _producer?.Flush(TimeSpan.FromSeconds(10));
+        _producer?.Dispose();
+    }
+}

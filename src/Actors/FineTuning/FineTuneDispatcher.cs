@@ -1,0 +1,102 @@
+using Akka.Actor;
+using Akka.Event;
+using BitActors.Actors.Events;
+
+namespace BitActors.Actors.FineTuning;
+
+/// <summary>
+/// Fans a finished backbone out to one <see cref="FineTuneWorker"/> per task (at most
+/// <c>MaxConcurrentTasks</c> at once: on CPU, concurrent trainers only share the same cores), announces
+/// each outcome on <c>bit.models</c>, and tells its parent when every task has finished. A failing task
+/// is reported as failed and the others go on.
+/// </summary>
+public sealed class FineTuneDispatcher : ReceiveActor
+{
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly RunSpec _run;
+    private readonly IActorRef _reporter;
+    private readonly Queue<FineTuneTask> _waiting = new();
+    private readonly Dictionary<IActorRef, FineTuneTask> _running = new();
+    private readonly List<object> _outcomes = new();
+    private Exception? _lastCrash;
+    private IActorRef _events = ActorRefs.Nobody;
+    private BackboneReady? _backbone;
+
+    public FineTuneDispatcher(RunSpec run, IActorRef reporter)
+    {
+        _run = run;
+        _reporter = reporter;
+        Receive<BackboneReady>(b =>
+        {
+            _backbone = b;
+            _events.Tell(ModelEvent.BackboneReady(b));
+            foreach (var task in _run.Tasks) _waiting.Enqueue(task);
+            StartNext();
+            FinishIfDone();
+        });
+        Receive<FineTuneCompleted>(c =>
+        {
+            _running.Remove(Sender);
+            Context.Unwatch(Sender);
+            Record(c, ModelEvent.FineTuneCompleted(c));
+        });
+        Receive<FineTuneFailed>(f =>
+        {
+            _running.Remove(Sender);
+            Context.Unwatch(Sender);
+            Record(f, ModelEvent.FineTuneFailed(f, _backbone?.Arch ?? "?"));
+        });
+        Receive<Terminated>(t =>
+        {
+            // A worker that stopped without reporting (it crashed while starting).
+            if (!_running.Remove(t.ActorRef, out var task)) return;
+            var failed = new FineTuneFailed(_run.RunId, task, _lastCrash?.Message ?? "stopped before it finished");
+            _log.Error("task {0} failed: {1}", task.Name, failed.Reason);
+            Record(failed, ModelEvent.FineTuneFailed(failed, _backbone?.Arch ?? "?"));
+        });
+        Receive<ModelEventPublished>(_ => { });
+        Receive<Status.Failure>(f => _log.Warning("model event not published: {0}", f.Cause.Message));
+    }
+
+    public static Props Props(RunSpec run, IActorRef reporter) => Akka.Actor.Props.Create(() => new FineTuneDispatcher(run, reporter));
+
+    protected override void PreStart() => _events = Context.ActorOf(ModelEventsPublisher.Props(_run.BootstrapServers), "model-events");
+
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
+    {
+        _lastCrash = e;
+        return Directive.Stop;
+    });
+
+    private void Record(object outcome, ModelEvent modelEvent)
+    {
+        _outcomes.Add(outcome);
+        _reporter.Tell(outcome);
+        _events.Tell(modelEvent);
+        StartNext();
+        FinishIfDone();
+    }
+
+    private void StartNext()
+    {
+        while (_running.Count < Math.Max(1, _run.FineTune.MaxConcurrentTasks) && _waiting.TryDequeue(out var task))
+        {
+            var worker = Context.ActorOf(FineTuneWorker.Props(_run, task, _backbone!, _reporter), $"task-{Sanitize(task.Name)}");
+            Context.Watch(worker);
+            _running[worker] = task;
+        }
+    }
+
+    private void FinishIfDone()
+    {
+        if (_running.Count == 0 && _waiting.Count == 0 && _backbone is not null)
+        {
+            // Events are told before this, and the publisher answers in order: flush, then report.
+            _events.Ask<ModelEventPublished>(new FlushEvents(), TimeSpan.FromSeconds(30))
+                .ContinueWith(_ => new AllTasksFinished(_outcomes.ToList()))
+                .PipeTo(Context.Parent);
+        }
+    }
+
+    private static string Sanitize(string name) => new(name.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' ? c : '-').ToArray());
+}

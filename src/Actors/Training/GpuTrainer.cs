@@ -1,0 +1,51 @@
+using Akka.Actor;
+using Akka.Event;
+using BitActors.Model.Architecture;
+using BitActors.Model.Training;
+using TorchSharp;
+
+namespace BitActors.Actors.Training;
+
+/// <summary>
+/// Owns one model, its optimizer and its device. Runs on a pinned dispatcher (one thread for its whole
+/// life) because TorchSharp's dispose scopes are per thread. It decides nothing: it runs the step, the
+/// evaluation or the checkpoint it is asked for and replies. A failing step (exception, NaN loss) fails
+/// the actor, and its parent decides what happens next.
+/// </summary>
+public sealed class GpuTrainer : ReceiveActor
+{
+    public const string DispatcherId = "bitactors.trainer-dispatcher";
+
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly TrainerSpec _spec;
+    private Classifier? _classifier;
+
+    public GpuTrainer(TrainerSpec spec)
+    {
+        _spec = spec;
+        Receive<TrainOn>(m => Sender.Tell(Classifier.Step(m.Step, m.Batch.Pixels, m.Batch.Shape, m.Batch.Labels, m.LearningRate)));
+        Receive<EvaluateOn>(m =>
+        {
+            var (top1, top5, loss) = Classifier.EvaluateBatch(m.Batch.Pixels, m.Batch.Shape, m.Batch.Labels);
+            Sender.Tell(new EvaluationPartial(top1, top5, loss, m.Batch.Count));
+        });
+        Receive<SaveCheckpoint>(m => Sender.Tell(new CheckpointSaved(Checkpoints.Save(Classifier.Model, m.Path))));
+    }
+
+    public static Props Props(TrainerSpec spec) => Akka.Actor.Props.Create(() => new GpuTrainer(spec)).WithDispatcher(DispatcherId);
+
+    private Classifier Classifier => _classifier ?? throw new InvalidOperationException("trainer not started");
+
+    protected override void PreStart()
+    {
+        torch.manual_seed(_spec.Seed);
+        var model = new ResNetV2(KnownModels.Get(_spec.Arch, _spec.InChannels), _spec.Classes, _spec.ZeroHead);
+        if (_spec.Backbone is not null) Checkpoints.LoadBackbone(model, _spec.Backbone, skipHead: true);
+        if (_spec.ZeroHead) model.ZeroHead();
+        _classifier = new Classifier(model, new torch.Device(_spec.Device), _spec.Momentum, _spec.WeightDecay);
+        _log.Info("trainer ready: {0}, {1} classes, {2:N0} parameters, backbone {3}, device {4}",
+            _spec.Arch, _spec.Classes, model.parameters().Sum(p => p.numel()), _spec.Backbone ?? "none (random init)", _spec.Device);
+    }
+
+    protected override void PostStop() => _classifier?.Dispose();
+}

@@ -1,0 +1,33 @@
+using BitActors.Model.Training;
+using BitActors.Streams.Pipelines;
+
+namespace BitActors.Actors.Training;
+
+/// <summary>What a trainer builds: architecture, classes, the backbone to start from (null = random init).</summary>
+public sealed record TrainerSpec(string Arch, int Classes, int InChannels, string? Backbone, bool ZeroHead, int Seed,
+    double Momentum = 0.9, double WeightDecay = 0.0, string Device = "cpu");
+
+/// <summary>Run one SGD step on <paramref name="Batch"/> at <paramref name="LearningRate"/>; the trainer replies with a <see cref="StepResult"/>.</summary>
+public sealed record TrainOn(ImageBatch Batch, int Step, double LearningRate);
+
+/// <summary>Evaluate one batch; the trainer replies with an <see cref="EvaluationPartial"/>.</summary>
+public sealed record EvaluateOn(ImageBatch Batch);
+
+public sealed record EvaluationPartial(long Top1, long Top5, double LossSum, int Examples)
+{
+    public static readonly EvaluationPartial Zero = new(0, 0, 0, 0);
+
+    public EvaluationPartial Add(EvaluationPartial o) => new(Top1 + o.Top1, Top5 + o.Top5, LossSum + o.LossSum, Examples + o.Examples);
+
+    public EvaluationResult ToResult() => Examples == 0
+        ? throw new InvalidOperationException("evaluation saw no examples")
+        : new(Top1 / (double)Examples, Top5 / (double)Examples, LossSum / Examples, Examples);
+}
+
+/// <summary>Write the model to <paramref name="Path"/>; the trainer replies with <see cref="CheckpointSaved"/>.</summary>
+public sealed record SaveCheckpoint(string Path);
+
+public sealed record CheckpointSaved(Checkpoints.Saved Checkpoint);
+
+/// <summary>Progress of a training run, for whoever watches (the CLI prints it).</summary>
+public sealed record TrainingProgress(string Run, string Task, int Step, int TotalSteps, double Loss, double Accuracy, double LearningRate, double ImagesPerSecond);

@@ -1,0 +1,172 @@
+using System.Diagnostics;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Streams;
+using BitActors.Actors.Events;
+using BitActors.Actors.FineTuning;
+using BitActors.Model.Recipe;
+using BitActors.Model.Training;
+using BitActors.Streams.Datasets;
+using BitActors.Streams.Kafka;
+using BitActors.Streams.Pipelines;
+
+namespace BitActors.Actors.Training;
+
+/// <summary>
+/// Runs the upstream pre-training and decides everything about it: the learning rate of every step
+/// (linear warmup, then ÷10 at the staircase boundaries), when to stop, when to checkpoint, and when the
+/// backbone is handed to the <see cref="FineTuneDispatcher"/>. Data comes from a Kafka-fed stream, the
+/// steps are run by a <see cref="GpuTrainer"/> child. Reports progress and the outcome to <c>reporter</c>.
+/// </summary>
+public sealed class TrainingSupervisor : ReceiveActor
+{
+    private sealed record ManifestLoaded(DatasetManifest Manifest);
+
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly RunSpec _run;
+    private readonly IActorRef _reporter;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private StepSchedule _schedule = null!;
+    private IActorRef _trainer = ActorRefs.Nobody;
+    private IActorRef _dispatcher = ActorRefs.Nobody;
+    private UniqueKillSwitch? _feed;
+    private IActorRef? _pendingAck;
+    private int _nextStep;
+    private StepResult? _last;
+    private Exception? _trainerError;
+    private BackboneReady? _backbone;
+    private long _imagesSinceReport;
+    private readonly Stopwatch _rateClock = new();
+
+    public TrainingSupervisor(RunSpec run, IActorRef reporter)
+    {
+        _run = run;
+        _reporter = reporter;
+        Loading();
+    }
+
+    public static Props Props(RunSpec run, IActorRef reporter) => Akka.Actor.Props.Create(() => new TrainingSupervisor(run, reporter));
+
+    private UpstreamSettings Upstream => _run.Upstream;
+
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
+    {
+        _trainerError = e;
+        return Directive.Stop;
+    });
+
+    protected override void PreStart()
+    {
+        Task.Run(() => DatasetCatalog.Read(_run.BootstrapServers, Upstream.Dataset))
+            .PipeTo(Self, success: m => new ManifestLoaded(m), failure: e => new Status.Failure(e));
+    }
+
+    private void Loading()
+    {
+        Receive<ManifestLoaded>(m => StartTraining(m.Manifest));
+        Receive<Status.Failure>(f => Fail($"cannot start: {f.Cause.Message}"));
+    }
+
+    private void StartTraining(DatasetManifest manifest)
+    {
+        _schedule = StepSchedule.Upstream(Upstream.BatchSize, Upstream.Steps, Upstream.WarmupFraction, Upstream.BaseLrPer256);
+        var channels = Upstream.Augment.Channels;
+        _trainer = Context.ActorOf(GpuTrainer.Props(new TrainerSpec(Upstream.Arch, Upstream.Classes.Count, channels, null, false, Upstream.Seed, WeightDecay: 1e-4)), "upstream-trainer");
+        Context.Watch(_trainer);
+        _dispatcher = Context.ActorOf(FineTuneDispatcher.Props(_run, _reporter), "finetune");
+        Context.Watch(_dispatcher);
+
+        var split = manifest.Split("train");
+        var records = KafkaRecordSource.Create(_run.BootstrapServers, split.Topic, epochs: null, accept: Upstream.Classes.Contains);
+        var batches = ImagePipelines.Train(records, Upstream.Classes, Upstream.Augment, Upstream.BatchSize, Upstream.ShuffleBuffer,
+            Upstream.Seed, Upstream.DecodeParallelism, r => _log.Warning("skipped {0}: {1}", r.Record.Key, r.Reason));
+        _feed = BatchFeed.Run(batches, Self, Context.Materializer(), TimeSpan.FromMinutes(10));
+        _log.Info($"upstream: {Upstream.Arch} on {Upstream.Dataset} classes {Upstream.Classes}, {Upstream.Steps} steps at batch {Upstream.BatchSize}, " +
+            $"lr {_schedule.BaseLr} (warmup {_schedule.WarmupSteps}, ÷10 at {string.Join("/", _schedule.DecayBoundaries)})");
+        _rateClock.Start();
+        Become(Training);
+    }
+
+    private void Training()
+    {
+        Receive<NextBatch>(m =>
+        {
+            var lr = _schedule.LearningRate(_nextStep);
+            if (lr is null)
+            {
+                Sender.Tell(BatchAccepted.Instance);
+                return;
+            }
+            _pendingAck = Sender;
+            _trainer.Tell(new TrainOn(m.Batch, _nextStep++, lr.Value));
+        });
+        Receive<StepResult>(r =>
+        {
+            _last = r;
+            _imagesSinceReport += r.Examples;
+            if ((r.Step + 1) % Upstream.ProgressEvery == 0 || r.Step + 1 == _schedule.TotalSteps) Report(r);
+            if (r.Step + 1 >= _schedule.TotalSteps)
+            {
+                _feed?.Shutdown();
+                _pendingAck?.Tell(BatchAccepted.Instance);
+                var path = Path.Combine(_run.OutputDir, "checkpoints", $"{_run.RunId}-upstream-{Upstream.Arch}.bin");
+                _trainer.Tell(new SaveCheckpoint(path));
+                Become(Checkpointing);
+            }
+            else _pendingAck?.Tell(BatchAccepted.Instance);
+        });
+        Receive<FeedEnded>(m => Fail(m.Error is null ? "the data stream ended before the schedule did" : $"data stream failed: {m.Error.Message}"));
+        ReceiveTerminated();
+    }
+
+    private void Checkpointing()
+    {
+        Receive<CheckpointSaved>(m =>
+        {
+            Context.Stop(_trainer);
+            _backbone = new BackboneReady(_run.RunId, Upstream.Arch, Upstream.Augment.Channels, m.Checkpoint, _schedule.TotalSteps,
+                _last?.Loss ?? double.NaN, _last?.Accuracy ?? double.NaN, _clock.Elapsed);
+            _log.Info("backbone ready: {0} ({1:N0} bytes, sha256 {2}…)", m.Checkpoint.Path, m.Checkpoint.Bytes, m.Checkpoint.Sha256[..12]);
+            _reporter.Tell(_backbone);
+            _dispatcher.Tell(_backbone);
+            Become(FanningOut);
+        });
+        Receive<FeedEnded>(_ => { });
+        ReceiveTerminated();
+    }
+
+    private void FanningOut()
+    {
+        Receive<AllTasksFinished>(m =>
+        {
+            _reporter.Tell(new RunCompleted(_run.RunId, _backbone!, m.Outcomes.OfType<FineTuneCompleted>().ToList(), m.Outcomes.OfType<FineTuneFailed>().ToList()));
+            Context.Stop(Self);
+        });
+        Receive<FeedEnded>(_ => { });
+        Receive<Terminated>(t => t.ActorRef.Equals(_dispatcher), _ => Fail($"fine-tune dispatcher stopped: {_trainerError?.Message ?? "unknown"}"));
+        Receive<Terminated>(_ => { });
+    }
+
+    private void ReceiveTerminated()
+    {
+        Receive<Terminated>(t => Fail(t.ActorRef.Equals(_trainer)
+            ? $"upstream trainer failed at step {_nextStep}: {_trainerError?.Message ?? "stopped"}"
+            : $"{t.ActorRef.Path.Name} stopped: {_trainerError?.Message ?? "unknown"}"));
+    }
+
+    private void Report(StepResult r)
+    {
+        var rate = _imagesSinceReport / Math.Max(1e-9, _rateClock.Elapsed.TotalSeconds);
+        _imagesSinceReport = 0;
+        _rateClock.Restart();
+        _reporter.Tell(new TrainingProgress(_run.RunId, "upstream", r.Step + 1, _schedule.TotalSteps, r.Loss, r.Accuracy, r.LearningRate, rate));
+    }
+
+    private void Fail(string reason)
+    {
+        _log.Error("run {0} failed: {1}", _run.RunId, reason);
+        _feed?.Abort(new OperationCanceledException(reason));
+        _reporter.Tell(new RunFailed(_run.RunId, reason));
+        Context.Stop(Self);
+    }
+}
