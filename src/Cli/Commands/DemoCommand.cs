@@ -1,0 +1,107 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using Akka.Configuration;
+using Akka.Streams;
+using BitActors.Actors;
+using BitActors.Actors.Hosting;
+using BitActors.Actors.Training;
+using BitActors.Cli.Console;
+using BitActors.Cli.Demo;
+using BitActors.Streams.Datasets;
+using BitActors.Streams.Kafka;
+using BitActors.Streams.Pipelines;
+using Serilog;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace BitActors.Cli.Commands;
+
+public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("--config <FILE>")]
+        [Description("HOCON file overriding hocon/bitactors.conf.")]
+        public string? Config { get; init; }
+
+        [CommandOption("--bootstrap-servers <SERVERS>")]
+        [Description("Use this Kafka instead of the embedded broker.")]
+        public string? BootstrapServers { get; init; }
+
+        [CommandOption("--source <DIR>")]
+        [Description("Folder of the Fashion-MNIST IDX files (default: the Debian package's, installed when missing and running as root).")]
+        public string? Source { get; init; }
+
+        [CommandOption("--steps <N>")]
+        [Description("Upstream steps (default: bitactors.upstream.steps).")]
+        public int? Steps { get; init; }
+
+        [CommandOption("--shots <K>")]
+        [Description("Examples per class of the downstream task (default: bitactors.demo.shots).")]
+        public int? Shots { get; init; }
+
+        [CommandOption("--seed <S>")]
+        [Description("Seed of the few-shot draw and of training (default: bitactors.demo.seed).")]
+        public int? Seed { get; init; }
+
+        [CommandOption("--output <DIR>")]
+        [Description("Folder for checkpoints and the report (default: bitactors.output-dir).")]
+        public string? Output { get; init; }
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var wall = Stopwatch.StartNew();
+        var config = BitActorsConfig.Load(settings.Config);
+        var source = settings.Source ?? FashionMnistSetup.EnsureInstalled();
+        const string dataset = "fashion-mnist";
+
+        using var kafka = KafkaConnection.Open(settings.BootstrapServers ?? config.GetString("bitactors.kafka.bootstrap-servers"),
+            config.GetInt("bitactors.kafka.embedded-brokers"));
+        foreach (var topic in new[] { Topics.Models, Topics.DeadLetter })
+            await kafka.Admin.EnsureTopicAsync(new TopicSpec(topic, 1), cancellationToken);
+
+        using var system = BitActorsSystem.Create(config, "demo");
+        Log.Information("[publish] reading Fashion-MNIST from {Source}", source);
+        var data = IdxDataset.Load(dataset, source, IdxDataset.FashionMnistClasses);
+        var progress = new Progress<PublishProgress>(p => Log.Information("[publish] {Split}: {Done:N0}/{Total:N0} acknowledged", p.Split, p.Acknowledged, p.Total));
+        var published = await new DatasetPublisher(kafka.Admin, system.Materializer(), progress).PublishAsync(data, cancellationToken);
+        foreach (var split in published.Manifest.Splits)
+            Log.Information("[publish] {Topic}: {Records:N0} records in {Partitions} partitions, verified", split.Topic, split.Records, split.Partitions);
+
+        var run = Spec(config, settings, kafka.BootstrapServers);
+        var outcome = new TaskCompletionSource<RunCompleted>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var reporter = system.ActorOf(RunReporter.Props(outcome), "reporter");
+        system.ActorOf(TrainingSupervisor.Props(run, reporter), "supervisor");
+        var completed = await outcome.Task.WaitAsync(cancellationToken);
+
+        var events = ModelEventsReader.CountByType(kafka.BootstrapServers, run.RunId);
+        await system.Terminate();
+        var report = new DemoReport(completed, dataset, wall.Elapsed, events);
+        var folder = report.Write(run.OutputDir);
+
+        AnsiConsole.Write(report.ToTable());
+        foreach (var line in report.Comparisons()) AnsiConsole.WriteLine(line);
+        AnsiConsole.WriteLine($"upstream: {completed.Backbone.Arch} on classes {run.Upstream.Classes}, {completed.Backbone.Steps} steps, final train loss {completed.Backbone.FinalLoss:F4}, {completed.Backbone.Elapsed.TotalSeconds:F0} s");
+        AnsiConsole.WriteLine($"bit.models: {string.Join(", ", events.Select(e => $"{e.Value} × {e.Key}"))}");
+        AnsiConsole.WriteLine($"report: {Path.Combine(folder, "report.md")}  (wall time {wall.Elapsed.TotalSeconds:F0} s)");
+        return completed.Failed.Count == 0 ? 0 : 2;
+    }
+
+    private static RunSpec Spec(Config config, Settings settings, string bootstrapServers)
+    {
+        var runId = $"demo-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
+        var output = Path.GetFullPath(Path.Combine(settings.Output ?? config.GetString("bitactors.output-dir"), runId));
+        var upstream = BitActorsConfig.Upstream(config);
+        if (settings.Steps is int steps) upstream = upstream with { Steps = steps };
+        var fineTune = BitActorsConfig.FineTune(config, config.GetConfig("bitactors.demo.finetune"), upstream.Augment.Channels);
+        var classes = new ClassSubset(config.GetIntList("bitactors.demo.downstream-classes").ToArray());
+        var shots = settings.Shots ?? config.GetInt("bitactors.demo.shots");
+        var seed = settings.Seed ?? config.GetInt("bitactors.demo.seed");
+        return new RunSpec(runId, bootstrapServers, output, upstream, fineTune,
+        [
+            new FineTuneTask($"transfer-{shots}shot", "fashion-mnist", classes, shots, seed, FromScratch: false),
+            new FineTuneTask($"scratch-{shots}shot", "fashion-mnist", classes, shots, seed, FromScratch: true),
+        ]);
+    }
+}

@@ -1,0 +1,64 @@
+using System.ComponentModel;
+using Akka.Streams;
+using BitActors.Actors.Hosting;
+using BitActors.Cli.Console;
+using BitActors.Streams.Datasets;
+using Serilog;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace BitActors.Cli.Commands;
+
+public sealed class PublishCommand : AsyncCommand<PublishCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("--dataset <NAME>")]
+        [Description("Dataset name: topics are bit.data.<NAME>.<split>. Required.")]
+        public string Dataset { get; init; } = "";
+
+        [CommandOption("--format <FORMAT>")]
+        [Description("Source format: idx (MNIST-style files, plain or .gz). imagefolder, cifar10 and cifar100 arrive with the data-plane issue.")]
+        [DefaultValue("idx")]
+        public string Format { get; init; } = "idx";
+
+        [CommandOption("--source <PATH>")]
+        [Description("Folder with the source files. Default for fashion-mnist: the Debian package's folder.")]
+        public string? Source { get; init; }
+
+        [CommandOption("--bootstrap-servers <SERVERS>")]
+        [Description("Kafka to publish to. Default: an embedded broker that lives as long as this command.")]
+        public string? BootstrapServers { get; init; }
+
+        public override ValidationResult Validate() =>
+            string.IsNullOrWhiteSpace(Dataset) ? ValidationResult.Error("--dataset is required")
+            : Format != "idx" ? ValidationResult.Error($"--format {Format} is not supported yet (supported: idx)")
+            : ValidationResult.Success();
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var source = settings.Source ?? (settings.Dataset == "fashion-mnist"
+            ? FashionMnistSetup.EnsureInstalled()
+            : throw new InvalidOperationException("--source is required for datasets other than fashion-mnist"));
+        var classes = settings.Dataset == "fashion-mnist" ? IdxDataset.FashionMnistClasses : null;
+        Log.Information("reading {Format} files from {Source}", settings.Format, source);
+        var dataset = IdxDataset.Load(settings.Dataset, source, classes);
+
+        using var kafka = KafkaConnection.Open(settings.BootstrapServers);
+        using var system = BitActorsSystem.Create(BitActorsConfig.Load(), "publish");
+        var progress = new Progress<PublishProgress>(p => Log.Information("{Split}: {Done:N0}/{Total:N0} acknowledged", p.Split, p.Acknowledged, p.Total));
+        var result = await new DatasetPublisher(kafka.Admin, system.Materializer(), progress).PublishAsync(dataset, cancellationToken);
+        await system.Terminate();
+
+        var table = new Table().AddColumns("split", "topic", "partitions", "records");
+        foreach (var split in result.Manifest.Splits)
+            table.AddRow(split.Name, split.Topic, split.Partitions.ToString(), split.Records.ToString("N0"));
+        AnsiConsole.Write(table);
+        AnsiConsole.WriteLine(result.AlreadyPublished
+            ? $"{settings.Dataset}: already published with the same content ({result.Manifest.ContentHash[..12]}…); nothing added"
+            : $"{settings.Dataset}: published and verified; manifest on {Topics.Datasets}");
+        if (kafka.IsEmbedded) Log.Warning("the embedded broker stops with this command: use `bitactors kafka up` and --bootstrap-servers to keep the data");
+        return 0;
+    }
+}

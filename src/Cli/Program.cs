@@ -1,0 +1,37 @@
+using BitActors.Cli.Commands;
+using BitActors.Cli.Console;
+using Spectre.Console.Cli;
+
+Logging.Configure();
+var app = new CommandApp();
+app.Configure(config =>
+{
+    config.SetApplicationName("bitactors");
+    config.PropagateExceptions();
+    config.AddBranch("kafka", kafka =>
+    {
+        kafka.SetDescription("The embedded Kafka broker.");
+        kafka.AddCommand<KafkaUpCommand>("up").WithDescription("Start the embedded broker, print bootstrap=<servers>, serve until SIGINT/SIGTERM.");
+    });
+    config.AddCommand<PublishCommand>("publish").WithDescription("Publish a dataset (one record per image) and its manifest to Kafka.");
+    config.AddCommand<DemoCommand>("demo").WithDescription("The main job: publish Fashion-MNIST, pre-train upstream, transfer to held-out classes, compare with training from scratch.");
+    config.AddBranch("model", model =>
+    {
+        model.SetDescription("Model architectures.");
+        model.AddCommand<ModelInfoCommand>("info").WithDescription("Architecture summary and parameter count.");
+    });
+    config.AddCommand<HyperRuleCommand>("hyperrule").WithDescription("What the BiT-HyperRule decides for a dataset of a given size and image size.");
+});
+try
+{
+    return await app.RunAsync(args);
+}
+catch (Exception e)
+{
+    Logging.Fatal(e);
+    return 1;
+}
+finally
+{
+    Serilog.Log.CloseAndFlush();
+}
