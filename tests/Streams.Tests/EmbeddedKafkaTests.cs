@@ -41,11 +41,20 @@ public class EmbeddedKafkaTests
         using var cts = new CancellationTokenSource();
         var serving = TopicRequests.ServeAsync(kafka, null, cts.Token);
         var admin = new KafkaTopicAdmin(kafka.BootstrapServers);
-        await admin.EnsureTopicAsync(new TopicSpec("requested", 4));
+        await admin.EnsureTopicAsync(new TopicSpec("requested", 6)); // not 4: the embedded broker auto-creates with 4
         using var client = KafkaClients.CreateAdmin(kafka.BootstrapServers);
-        Assert.Equal(4, KafkaClients.PartitionCount(client, "requested", TimeSpan.FromSeconds(5)));
+        Assert.Equal(6, KafkaClients.PartitionCount(client, "requested", TimeSpan.FromSeconds(5)));
         cts.Cancel();
         await serving;
+    }
+
+    [Fact]
+    public async Task AnExistingTopicWithTooFewPartitionsIsRefused()
+    {
+        using var kafka = new EmbeddedKafka();
+        kafka.CreateTopic("narrow", 2);
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => new KafkaTopicAdmin(kafka.BootstrapServers).EnsureTopicAsync(new TopicSpec("narrow", 8)));
+        Assert.Contains("2 partitions", e.Message);
     }
 
     [Fact]

@@ -41,9 +41,13 @@ public static class KafkaClients
         new AdminClientBuilder(Admin(bootstrapServers)).Build();
 
     /// <summary>Partition count of a topic, or 0 when it does not exist (yet).</summary>
+    /// <remarks>
+    /// Asks for all topics: a metadata request naming the topic makes brokers that auto-create topics
+    /// (the embedded one does, with 4 partitions) create it with the wrong partition count.
+    /// </remarks>
     public static int PartitionCount(IAdminClient admin, string topic, TimeSpan timeout)
     {
-        var metadata = admin.GetMetadata(topic, timeout);
+        var metadata = admin.GetMetadata(timeout);
         var t = metadata.Topics.FirstOrDefault(x => x.Topic == topic);
         return t is null || t.Error.IsError ? 0 : t.Partitions.Count;
     }

@@ -9,6 +9,7 @@ namespace BitActors.Streams.Kafka;
 /// Creates topics on a broker reached by address. Real Kafka: the Admin API. An embedded broker in another
 /// process (<c>bitactors kafka up</c>) cannot create topics through the Admin API, so the request goes to
 /// its control topic (<see cref="TopicRequests.Topic"/>) and this waits until the topic appears.
+/// An existing topic with too few partitions is an error, never silently used.
 /// </summary>
 public sealed class KafkaTopicAdmin(string bootstrapServers) : ITopicAdmin
 {
@@ -19,29 +20,34 @@ public sealed class KafkaTopicAdmin(string bootstrapServers) : ITopicAdmin
     public async Task EnsureTopicAsync(TopicSpec spec, CancellationToken cancellationToken = default)
     {
         using var admin = KafkaClients.CreateAdmin(BootstrapServers);
-        if (KafkaClients.PartitionCount(admin, spec.Name, Timeout) > 0) return;
-        try
+        var existing = KafkaClients.PartitionCount(admin, spec.Name, Timeout);
+        if (existing >= spec.Partitions) return;
+        if (existing > 0)
+            throw new InvalidOperationException($"topic '{spec.Name}' exists with {existing} partitions, fewer than the {spec.Partitions} needed; delete it or publish under another name");
+        // An embedded broker owned by `bitactors kafka up` announces itself with its control topic; it does
+        // not implement CreateTopics (a request to it only times out), so ask its owner instead.
+        if (KafkaClients.PartitionCount(admin, TopicRequests.Topic, Timeout) > 0)
         {
-            var config = spec.Compacted ? new Dictionary<string, string> { ["cleanup.policy"] = "compact" } : null;
-            await admin.CreateTopicsAsync([new TopicSpecification { Name = spec.Name, NumPartitions = spec.Partitions, ReplicationFactor = -1, Configs = config }]);
-            return;
-        }
-        catch (CreateTopicsException e) when (e.Results.All(r => r.Error.Code == ErrorCode.TopicAlreadyExists))
-        {
-            return;
-        }
-        catch (KafkaException adminError)
-        {
-            // The embedded broker does not implement CreateTopics: ask its owner process instead.
             await TopicRequests.SendAsync(BootstrapServers, spec, cancellationToken);
             var deadline = DateTime.UtcNow + Timeout;
             while (DateTime.UtcNow < deadline)
             {
                 if (KafkaClients.PartitionCount(admin, spec.Name, TimeSpan.FromSeconds(5)) >= spec.Partitions) return;
-                await Task.Delay(100, cancellationToken);
+                await Task.Delay(50, cancellationToken);
             }
-            throw new InvalidOperationException(
-                $"could not create topic '{spec.Name}' at {BootstrapServers}: the Admin API said '{adminError.Error.Reason}' and no embedded broker answered the request on {TopicRequests.Topic}");
+            throw new InvalidOperationException($"the embedded broker at {BootstrapServers} did not create topic '{spec.Name}' within {Timeout.TotalSeconds:F0} s");
+        }
+        try
+        {
+            var config = spec.Compacted ? new Dictionary<string, string> { ["cleanup.policy"] = "compact" } : null;
+            await admin.CreateTopicsAsync([new TopicSpecification { Name = spec.Name, NumPartitions = spec.Partitions, ReplicationFactor = -1, Configs = config }]);
+        }
+        catch (CreateTopicsException e) when (e.Results.All(r => r.Error.Code == ErrorCode.TopicAlreadyExists))
+        {
+        }
+        catch (KafkaException e)
+        {
+            throw new InvalidOperationException($"could not create topic '{spec.Name}' with {spec.Partitions} partitions at {BootstrapServers}: {e.Error.Reason}", e);
         }
     }
 }
