@@ -1,0 +1,68 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace BitActors.Cli.Tests;
+
+/// <summary>Runs the built `bitactors` CLI as a separate process, as users do.</summary>
+internal sealed class CliProcess : IDisposable
+{
+    private readonly Process process;
+    private readonly StringBuilder stdout = new(), stderr = new();
+    private readonly List<string> lines = new();
+
+    public CliProcess(params string[] args)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "bitactors.dll");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(dll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        process = Process.Start(psi) ?? throw new InvalidOperationException("could not start bitactors");
+        process.OutputDataReceived += (_, e) => { if (e.Data is null) return; lock (lines) { lines.Add(e.Data); stdout.AppendLine(e.Data); } };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is null) return; lock (stderr) stderr.AppendLine(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public int Id => process.Id;
+
+    public string Stdout { get { lock (lines) return stdout.ToString(); } }
+
+    public string Stderr { get { lock (stderr) return stderr.ToString(); } }
+
+    public async Task<string> WaitForLineAsync(string prefix, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            lock (lines)
+            {
+                var line = lines.FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal));
+                if (line is not null) return line;
+            }
+            if (process.HasExited) break;
+            await Task.Delay(50);
+        }
+        throw new TimeoutException($"no line starting with '{prefix}'. stdout: {Stdout} stderr: {Stderr}");
+    }
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await process.WaitForExitAsync(cts.Token);
+        process.WaitForExit(); // drains the output handlers
+        return process.ExitCode;
+    }
+
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(TimeSpan timeout, params string[] args)
+    {
+        using var cli = new CliProcess(args);
+        var code = await cli.WaitForExitAsync(timeout);
+        return (code, cli.Stdout, cli.Stderr);
+    }
+
+    public void Dispose()
+    {
+        if (!process.HasExited) process.Kill(entireProcessTree: true);
+        process.Dispose();
+    }
+}
