@@ -11,7 +11,7 @@ internal static class Norms
         var norm = nn.GroupNorm(groups, channels, eps: 1e-5);
         using (no_grad())
         {
-            norm.weight!.fill_(1.0);
+            norm.weight!.fill_(Training.KeptScalars.One);
             norm.bias!.zero_();
         }
         return norm;

@@ -1,3 +1,4 @@
+using BitActors.Model.Training;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -35,6 +36,6 @@ public sealed class PreActBottleneck : nn.Module<Tensor, Tensor>
         var h = conv1.forward(preact);
         h = conv2.forward(nn.functional.relu(gn2.forward(h)));
         h = conv3.forward(nn.functional.relu(gn3.forward(h)));
-        return (h + residual).MoveToOuterDisposeScope();
+        return h.add(residual, KeptScalars.One).MoveToOuterDisposeScope();
     }
 }

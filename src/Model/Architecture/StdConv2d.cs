@@ -1,3 +1,4 @@
+using BitActors.Model.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -13,9 +14,7 @@ public sealed class StdConv2d : nn.Module<Tensor, Tensor>
     /// <summary>BiT's TensorFlow and PyTorch code use 1e-10 (timm uses 1e-8).</summary>
     public const double Eps = 1e-10;
 
-    // Held in a static field: an implicit Scalar made per call can be finalized while the native add
-    // still uses it (seen as "toFloat" failures under GC pressure).
-    private static readonly Scalar EpsScalar = Eps.ToScalar();
+    private static readonly Scalar EpsScalar = Eps.ToScalar(); // kept alive: see KeptScalars
 
     private readonly Parameter weight;
     private readonly long stride;
@@ -38,7 +37,7 @@ public sealed class StdConv2d : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         // The overload with dims returns (variance, mean); without dims it returns the standard deviation.
         var (variance, mean) = var_mean(weight, [1, 2, 3], unbiased: false, keepdim: true);
-        var standardized = (weight - mean) / (variance + EpsScalar).sqrt();
+        var standardized = (weight - mean) / variance.add(EpsScalar, KeptScalars.One).sqrt();
         return nn.functional.conv2d(input, standardized, strides: [stride, stride], padding: [padding, padding])
             .MoveToOuterDisposeScope();
     }

@@ -12,7 +12,7 @@ namespace BitActors.Model.Training;
 /// </summary>
 public sealed class Classifier : IDisposable
 {
-    private readonly SGD optimizer;
+    private readonly MomentumSgd optimizer;
     private readonly Device device;
     private readonly ResNetV2 model;
 
@@ -21,7 +21,7 @@ public sealed class Classifier : IDisposable
         this.model = model;
         this.device = device;
         model.to(device);
-        optimizer = optim.SGD(model.parameters(), learningRate: 0.0, momentum: momentum, weight_decay: weightDecay);
+        optimizer = new MomentumSgd(model.parameters(), momentum, weightDecay);
     }
 
     public ResNetV2 Model => model;
@@ -38,12 +38,11 @@ public sealed class Classifier : IDisposable
         model.train();
         var x = tensor(pixels, shape).to(device);
         var y = tensor(labels.Select(l => (long)l).ToArray()).to(device);
-        foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
-        optimizer.zero_grad();
+        optimizer.ZeroGrad();
         var logits = model.forward(x);
         var loss = nn.functional.cross_entropy(logits, y);
         loss.backward();
-        optimizer.step();
+        optimizer.Step(lr);
         var lossValue = loss.item<float>();
         if (!float.IsFinite(lossValue))
             throw new ArithmeticException($"loss became {lossValue} at step {step} (lr {lr})");

@@ -1,0 +1,56 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace BitActors.Model.Training;
+
+/// <summary>
+/// SGD with momentum and optional weight decay, PyTorch's update rule (BiT trains with it, momentum 0.9):
+/// d = g + wd·p; buf = d at the first step, then buf = m·buf + d; p -= lr·buf.
+/// Written here rather than taken from TorchSharp because its optimizer passes temporary Scalars to
+/// native code (see <see cref="KeptScalars"/>); every Scalar here outlives the call that uses it.
+/// </summary>
+public sealed class MomentumSgd : IDisposable
+{
+    private readonly Parameter[] parameters;
+    private readonly Tensor?[] buffers;
+    private readonly Scalar momentum;
+    private readonly Scalar? weightDecay;
+
+    public MomentumSgd(IEnumerable<Parameter> parameters, double momentum, double weightDecay)
+    {
+        this.parameters = parameters.Where(p => p.requires_grad).ToArray();
+        buffers = new Tensor?[this.parameters.Length];
+        this.momentum = momentum.ToScalar();
+        this.weightDecay = weightDecay != 0 ? weightDecay.ToScalar() : null;
+    }
+
+    public void ZeroGrad()
+    {
+        foreach (var p in parameters) p.grad?.zero_();
+    }
+
+    public void Step(double learningRate)
+    {
+        using var noGrad = no_grad();
+        using var negativeLr = (-learningRate).ToScalar();
+        for (int i = 0; i < parameters.Length; i++)
+        {
+            var p = parameters[i];
+            var grad = p.grad;
+            if (grad is null) continue;
+            using var scope = NewDisposeScope();
+            var d = weightDecay is null ? grad : grad.add(p, weightDecay);
+            if (buffers[i] is null) buffers[i] = d.clone().DetachFromDisposeScope();
+            else buffers[i]!.mul_(momentum).add_(d, KeptScalars.One);
+            p.add_(buffers[i]!, negativeLr);
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var b in buffers) b?.Dispose();
+        momentum.Dispose();
+        weightDecay?.Dispose();
+    }
+}
