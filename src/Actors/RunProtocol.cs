@@ -20,8 +20,9 @@ public sealed record FineTuneTask(string Name, string Dataset, ClassSubset Class
 /// <summary>A whole run: upstream then fan-out of the backbone to every task.</summary>
 public sealed record RunSpec(string RunId, string BootstrapServers, string OutputDir, UpstreamSettings Upstream, FineTuneSettings FineTune, IReadOnlyList<FineTuneTask> Tasks);
 
-/// <summary>The upstream backbone is trained and saved.</summary>
-public sealed record BackboneReady(string RunId, string Arch, int InChannels, Checkpoints.Saved Checkpoint, int Steps, double FinalLoss, double FinalAccuracy, TimeSpan Elapsed);
+/// <summary>The upstream backbone is trained, evaluated on the upstream classes' test split, and saved.</summary>
+public sealed record BackboneReady(string RunId, string Arch, int InChannels, Checkpoints.Saved Checkpoint, int Steps, double FinalLoss, double FinalAccuracy,
+    EvaluationResult UpstreamTest, TimeSpan Elapsed);
 
 /// <summary>A fine-tune task finished and was evaluated on the test split.</summary>
 public sealed record FineTuneCompleted(string RunId, FineTuneTask Task, string Arch, int Examples, int Steps, EvaluationResult Test,

@@ -49,6 +49,7 @@ public sealed class EndToEndRunTests() : TestKit(BitActorsConfig.Reference())
 
             Assert.True(File.Exists(completed.Backbone.Checkpoint.Path));
             Assert.Equal(30, completed.Backbone.Steps);
+            Assert.Equal(50, completed.Backbone.UpstreamTest.Examples); // test images of classes 0-4
             Assert.Equal(2, completed.Completed.Count);
             Assert.All(completed.Completed, c =>
             {

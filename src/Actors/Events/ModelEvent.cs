@@ -13,7 +13,7 @@ public sealed record ModelEvent(string Type, string Subject, object Data)
         task = "upstream",
         architecture = b.Arch,
         steps = b.Steps,
-        metrics = new { train_loss = b.FinalLoss, train_top1 = b.FinalAccuracy },
+        metrics = new { top1 = b.UpstreamTest.Top1, top5 = b.UpstreamTest.Top5, loss = b.UpstreamTest.Loss, test_examples = b.UpstreamTest.Examples, train_loss = b.FinalLoss, train_top1 = b.FinalAccuracy },
         checkpoint = Checkpoint(b.Checkpoint),
         elapsed_seconds = b.Elapsed.TotalSeconds,
     });

@@ -138,12 +138,9 @@ public sealed class FineTuneWorker : ReceiveActor
 
     private void Evaluate()
     {
-        var records = KafkaRecordSource.Create(_run.BootstrapServers, _manifest.Split("test").Topic, epochs: 1, accept: _task.Classes.Contains);
-        var trainer = _trainer;
-        ImagePipelines.Eval(records, _task.Classes, _augment, Settings.EvalBatchSize, Settings.DecodeParallelism)
-            .SelectAsync(1, batch => trainer.Ask<EvaluationPartial>(new EvaluateOn(batch), TimeSpan.FromMinutes(5)))
-            .RunAggregate(EvaluationPartial.Zero, (sum, p) => sum.Add(p), _materializer)
-            .PipeTo(Self, success: total => new EvaluationFinished(total.ToResult()), failure: e => new Status.Failure(e));
+        TrainerEvaluation.RunAsync(_run.BootstrapServers, _manifest.Split("test").Topic, _task.Classes, _augment,
+                Settings.EvalBatchSize, Settings.DecodeParallelism, _trainer, _materializer)
+            .PipeTo(Self, success: result => new EvaluationFinished(result), failure: e => new Status.Failure(e));
         Become(() =>
         {
             Receive<EvaluationFinished>(m =>

@@ -21,6 +21,7 @@ namespace BitActors.Actors.Training;
 public sealed class TrainingSupervisor : ReceiveActor
 {
     private sealed record ManifestLoaded(DatasetManifest Manifest);
+    private sealed record UpstreamEvaluated(EvaluationResult Result);
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly RunSpec _run;
@@ -37,6 +38,9 @@ public sealed class TrainingSupervisor : ReceiveActor
     private BackboneReady? _backbone;
     private long _imagesSinceReport;
     private readonly Stopwatch _rateClock = new();
+    private readonly IMaterializer _materializer = Context.Materializer();
+    private DatasetManifest _manifest = null!;
+    private EvaluationResult? _upstreamTest;
 
     public TrainingSupervisor(RunSpec run, IActorRef reporter)
     {
@@ -69,6 +73,7 @@ public sealed class TrainingSupervisor : ReceiveActor
 
     private void StartTraining(DatasetManifest manifest)
     {
+        _manifest = manifest;
         _schedule = StepSchedule.Upstream(Upstream.BatchSize, Upstream.Steps, Upstream.WarmupFraction, Upstream.BaseLrPer256);
         var channels = Upstream.Augment.Channels;
         _trainer = Context.ActorOf(GpuTrainer.Props(new TrainerSpec(Upstream.Arch, Upstream.Classes.Count, channels, null, false, Upstream.Seed, WeightDecay: 1e-4)), "upstream-trainer");
@@ -80,7 +85,7 @@ public sealed class TrainingSupervisor : ReceiveActor
         var records = KafkaRecordSource.Create(_run.BootstrapServers, split.Topic, epochs: null, accept: Upstream.Classes.Contains);
         var batches = ImagePipelines.Train(records, Upstream.Classes, Upstream.Augment, Upstream.BatchSize, Upstream.ShuffleBuffer,
             Upstream.Seed, Upstream.DecodeParallelism, r => _log.Warning("skipped {0}: {1}", r.Record.Key, r.Reason));
-        _feed = BatchFeed.Run(batches, Self, Context.Materializer(), TimeSpan.FromMinutes(10));
+        _feed = BatchFeed.Run(batches, Self, _materializer, TimeSpan.FromMinutes(10));
         _log.Info($"upstream: {Upstream.Arch} on {Upstream.Dataset} classes {Upstream.Classes}, {Upstream.Steps} steps at batch {Upstream.BatchSize}, " +
             $"lr {_schedule.BaseLr} (warmup {_schedule.WarmupSteps}, ÷10 at {string.Join("/", _schedule.DecayBoundaries)})");
         _rateClock.Start();
@@ -109,8 +114,9 @@ public sealed class TrainingSupervisor : ReceiveActor
             {
                 _feed?.Shutdown();
                 _pendingAck?.Tell(BatchAccepted.Instance);
-                var path = Path.Combine(_run.OutputDir, "checkpoints", $"{_run.RunId}-upstream-{Upstream.Arch}.bin");
-                _trainer.Tell(new SaveCheckpoint(path));
+                TrainerEvaluation.RunAsync(_run.BootstrapServers, _manifest.Split("test").Topic, Upstream.Classes, Upstream.Augment,
+                        256, Upstream.DecodeParallelism, _trainer, _materializer)
+                    .PipeTo(Self, success: r => new UpstreamEvaluated(r), failure: e => new Status.Failure(e));
                 Become(Checkpointing);
             }
             else _pendingAck?.Tell(BatchAccepted.Instance);
@@ -121,11 +127,18 @@ public sealed class TrainingSupervisor : ReceiveActor
 
     private void Checkpointing()
     {
+        Receive<UpstreamEvaluated>(m =>
+        {
+            _upstreamTest = m.Result;
+            _log.Info($"upstream test top-1 {m.Result.Top1:P2} on {m.Result.Examples} images of classes {Upstream.Classes}");
+            _trainer.Tell(new SaveCheckpoint(Path.Combine(_run.OutputDir, "checkpoints", $"{_run.RunId}-upstream-{Upstream.Arch}.bin")));
+        });
+        Receive<Status.Failure>(f => Fail($"upstream evaluation failed: {f.Cause.Message}"));
         Receive<CheckpointSaved>(m =>
         {
             Context.Stop(_trainer);
             _backbone = new BackboneReady(_run.RunId, Upstream.Arch, Upstream.Augment.Channels, m.Checkpoint, _schedule.TotalSteps,
-                _last?.Loss ?? double.NaN, _last?.Accuracy ?? double.NaN, _clock.Elapsed);
+                _last?.Loss ?? double.NaN, _last?.Accuracy ?? double.NaN, _upstreamTest!, _clock.Elapsed);
             _log.Info("backbone ready: {0} ({1:N0} bytes, sha256 {2}…)", m.Checkpoint.Path, m.Checkpoint.Bytes, m.Checkpoint.Sha256[..12]);
             _reporter.Tell(_backbone);
             _dispatcher.Tell(_backbone);

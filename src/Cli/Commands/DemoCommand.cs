@@ -37,7 +37,7 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         public int? Steps { get; init; }
 
         [CommandOption("--shots <K>")]
-        [Description("Examples per class of the downstream task (default: bitactors.demo.shots).")]
+        [Description("Examples per class of the downstream task, instead of the list in bitactors.demo.shots (1 and 10).")]
         public int? Shots { get; init; }
 
         [CommandOption("--seed <S>")]
@@ -82,7 +82,8 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
 
         AnsiConsole.Write(report.ToTable());
         foreach (var line in report.Comparisons()) AnsiConsole.WriteLine(line);
-        AnsiConsole.WriteLine($"upstream: {completed.Backbone.Arch} on classes {run.Upstream.Classes}, {completed.Backbone.Steps} steps, final train loss {completed.Backbone.FinalLoss:F4}, {completed.Backbone.Elapsed.TotalSeconds:F0} s");
+        AnsiConsole.WriteLine($"upstream: {completed.Backbone.Arch} on classes {run.Upstream.Classes}, {completed.Backbone.Steps} steps, " +
+            $"test top-1 {completed.Backbone.UpstreamTest.Top1:P2} ({completed.Backbone.UpstreamTest.Examples} images), {completed.Backbone.Elapsed.TotalSeconds:F0} s");
         AnsiConsole.WriteLine($"bit.models: {string.Join(", ", events.Select(e => $"{e.Value} × {e.Key}"))}");
         AnsiConsole.WriteLine($"report: {Path.Combine(folder, "report.md")}  (wall time {wall.Elapsed.TotalSeconds:F0} s)");
         return completed.Failed.Count == 0 ? 0 : 2;
@@ -96,12 +97,14 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         if (settings.Steps is int steps) upstream = upstream with { Steps = steps };
         var fineTune = BitActorsConfig.FineTune(config, config.GetConfig("bitactors.demo.finetune"), upstream.Augment.Channels);
         var classes = new ClassSubset(config.GetIntList("bitactors.demo.downstream-classes").ToArray());
-        var shots = settings.Shots ?? config.GetInt("bitactors.demo.shots");
+        var shots = settings.Shots is int k ? [k] : config.GetIntList("bitactors.demo.shots").ToArray();
+        if (shots.Length == 0 || shots.Any(s => s <= 0)) throw new InvalidDataException("bitactors.demo.shots must list positive numbers");
         var seed = settings.Seed ?? config.GetInt("bitactors.demo.seed");
-        return new RunSpec(runId, bootstrapServers, output, upstream, fineTune,
-        [
-            new FineTuneTask($"transfer-{shots}shot", "fashion-mnist", classes, shots, seed, FromScratch: false),
-            new FineTuneTask($"scratch-{shots}shot", "fashion-mnist", classes, shots, seed, FromScratch: true),
-        ]);
+        var tasks = shots.SelectMany(s => new[]
+        {
+            new FineTuneTask($"transfer-{s}shot", "fashion-mnist", classes, s, seed, FromScratch: false),
+            new FineTuneTask($"scratch-{s}shot", "fashion-mnist", classes, s, seed, FromScratch: true),
+        }).ToList();
+        return new RunSpec(runId, bootstrapServers, output, upstream, fineTune, tasks);
     }
 }

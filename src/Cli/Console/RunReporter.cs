@@ -13,8 +13,8 @@ public sealed class RunReporter : ReceiveActor
         Receive<TrainingProgress>(p => Log.Information(
             "[{Task}] step {Step}/{Total}  loss {Loss:F4}  train acc {Accuracy:P1}  lr {Lr:G3}  {Rate:F0} img/s",
             p.Task, p.Step, p.TotalSteps, p.Loss, p.Accuracy, p.LearningRate, p.ImagesPerSecond));
-        Receive<BackboneReady>(b => Log.Information("[upstream] backbone ready after {Steps} steps in {Elapsed:F0} s: {Path}",
-            b.Steps, b.Elapsed.TotalSeconds, b.Checkpoint.Path));
+        Receive<BackboneReady>(b => Log.Information("[upstream] backbone ready after {Steps} steps in {Elapsed:F0} s (test top-1 {Top1:P2} on its classes): {Path}",
+            b.Steps, b.Elapsed.TotalSeconds, b.UpstreamTest.Top1, b.Checkpoint.Path));
         Receive<FineTuneCompleted>(c => Log.Information("[{Task}] test top-1 {Top1:P2} (top-5 {Top5:P2}) on {N:N0} images after {Steps} steps, {Elapsed:F0} s",
             c.Task.Name, c.Test.Top1, c.Test.Top5, c.Test.Examples, c.Steps, c.Elapsed.TotalSeconds));
         Receive<FineTuneFailed>(f => Log.Error("[{Task}] failed: {Reason}", f.Task.Name, f.Reason));

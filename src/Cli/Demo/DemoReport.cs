@@ -48,7 +48,7 @@ public sealed record DemoReport(RunCompleted Run, string Dataset, TimeSpan Wall,
             upstream = new
             {
                 architecture = Run.Backbone.Arch, steps = Run.Backbone.Steps, final_train_loss = Run.Backbone.FinalLoss,
-                final_train_top1 = Run.Backbone.FinalAccuracy, seconds = Run.Backbone.Elapsed.TotalSeconds, checkpoint = Run.Backbone.Checkpoint,
+                final_train_top1 = Run.Backbone.FinalAccuracy, test = Run.Backbone.UpstreamTest, seconds = Run.Backbone.Elapsed.TotalSeconds, checkpoint = Run.Backbone.Checkpoint,
             },
             tasks = Rows.Select(c => new
             {
@@ -63,7 +63,7 @@ public sealed record DemoReport(RunCompleted Run, string Dataset, TimeSpan Wall,
 
         var md = new StringBuilder();
         md.AppendLine($"# BitActors demo — run {Run.RunId}").AppendLine();
-        md.AppendLine($"Upstream: {Run.Backbone.Arch}, {Run.Backbone.Steps} steps, final train loss {Run.Backbone.FinalLoss:F4}, {Run.Backbone.Elapsed.TotalSeconds:F0} s.").AppendLine();
+        md.AppendLine($"Upstream: {Run.Backbone.Arch}, {Run.Backbone.Steps} steps, test top-1 {Run.Backbone.UpstreamTest.Top1:P2} on its own classes ({Run.Backbone.UpstreamTest.Examples} images), {Run.Backbone.Elapsed.TotalSeconds:F0} s.").AppendLine();
         md.AppendLine("| task | init | train examples | steps | test top-1 | test top-5 | test loss | time |");
         md.AppendLine("|---|---|---|---|---|---|---|---|");
         foreach (var c in Rows)

@@ -1,0 +1,27 @@
+using Akka.Actor;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using BitActors.Model.Training;
+using BitActors.Streams.Images;
+using BitActors.Streams.Kafka;
+using BitActors.Streams.Pipelines;
+
+namespace BitActors.Actors.Training;
+
+/// <summary>
+/// Streams one pass over a split's records of <paramref name="classes"/> (eval transform: resize straight
+/// to the crop) through a trainer, one batch at a time, and sums the results.
+/// </summary>
+public static class TrainerEvaluation
+{
+    public static async Task<EvaluationResult> RunAsync(
+        string bootstrapServers, string topic, ClassSubset classes, AugmentSettings augment, int batchSize, int parallelism,
+        IActorRef trainer, IMaterializer materializer)
+    {
+        var records = KafkaRecordSource.Create(bootstrapServers, topic, epochs: 1, accept: classes.Contains);
+        var total = await ImagePipelines.Eval(records, classes, augment, batchSize, parallelism)
+            .SelectAsync(1, batch => trainer.Ask<EvaluationPartial>(new EvaluateOn(batch), TimeSpan.FromMinutes(5)))
+            .RunAggregate(EvaluationPartial.Zero, (sum, p) => sum.Add(p), materializer);
+        return total.ToResult();
+    }
+}
