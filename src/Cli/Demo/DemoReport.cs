@@ -32,7 +32,7 @@ public sealed record DemoReport(RunCompleted Run, string Dataset, TimeSpan Wall,
             var transfer = group.FirstOrDefault(c => !c.Task.FromScratch);
             var scratch = group.FirstOrDefault(c => c.Task.FromScratch);
             if (transfer is null || scratch is null) continue;
-            var shots = group.Key is int k ? $"{k} examples per class" : "all examples";
+            var shots = group.Key is int k ? (k == 1 ? "1 example per class" : $"{k} examples per class") : "all examples";
             yield return $"{shots}: transfer {transfer.Test.Top1:P2} vs scratch {scratch.Test.Top1:P2} ({(transfer.Test.Top1 - scratch.Test.Top1) * 100:+0.00;-0.00} points)";
         }
     }
