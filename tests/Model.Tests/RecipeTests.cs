@@ -11,10 +11,25 @@ public class RecipeTests
         Assert.Equal(0.0, s.LearningRate(0));
         Assert.Equal(0.003 * 50 / 100, s.LearningRate(50)!.Value, 12);
         Assert.Equal(0.003, s.LearningRate(100)!.Value, 12);
-        Assert.Equal(0.0003, s.LearningRate(200)!.Value, 12);
-        Assert.Equal(0.00003, s.LearningRate(300)!.Value, 12);
+        // bit_hyperrule.get_lr divides for supports strictly below the step.
+        Assert.Equal(0.003, s.LearningRate(200)!.Value, 12);
+        Assert.Equal(0.0003, s.LearningRate(201)!.Value, 12);
+        Assert.Equal(0.0003, s.LearningRate(300)!.Value, 12);
+        Assert.Equal(0.00003, s.LearningRate(301)!.Value, 12);
         Assert.Equal(0.000003, s.LearningRate(499)!.Value, 12);
         Assert.Null(s.LearningRate(500));
+    }
+
+    [Theory]
+    [InlineData(1, new[] { 100, 200, 300, 400, 500 })]
+    [InlineData(19_999, new[] { 100, 200, 300, 400, 500 })]
+    [InlineData(20_000, new[] { 500, 3000, 6000, 9000, 10_000 })]
+    [InlineData(499_999, new[] { 500, 3000, 6000, 9000, 10_000 })]
+    [InlineData(500_000, new[] { 500, 6000, 12_000, 18_000, 20_000 })]
+    public void HyperRuleSupportsMatchBitHyperrulePyAtTheBoundaries(int size, int[] supports)
+    {
+        var (warmup, decays, total) = HyperRule.Supports(size);
+        Assert.Equal(supports, new[] { warmup }.Concat(decays).Append(total).ToArray());
     }
 
     [Theory]
@@ -32,7 +47,10 @@ public class RecipeTests
     public void HyperRuleResolutionDependsOnImageArea()
     {
         Assert.Equal(new HyperRule.Resolution(160, 128), HyperRule.ResolutionFor(28, 28));
+        Assert.Equal(new HyperRule.Resolution(160, 128), HyperRule.ResolutionFor(95, 95));
         Assert.Equal(new HyperRule.Resolution(512, 480), HyperRule.ResolutionFor(96, 96));
+        Assert.Equal(new HyperRule.Resolution(448, 384), HyperRule.ResolutionFor(96, 96, paperVariant: true));
+        Assert.Equal(new HyperRule.Resolution(160, 128), HyperRule.ResolutionFor(95, 95, paperVariant: true));
         Assert.Equal(new HyperRule.Resolution(448, 384), HyperRule.ResolutionFor(224, 224, paperVariant: true));
     }
 
@@ -42,8 +60,8 @@ public class RecipeTests
         var s = StepSchedule.Upstream(batchSize: 128, totalSteps: 900);
         Assert.Equal(0.015, s.BaseLr, 12);
         Assert.Equal(new[] { 300, 600, 800 }, s.DecayBoundaries);
-        Assert.Equal(0.015, s.LearningRate(299)!.Value, 12);
-        Assert.Equal(0.0015, s.LearningRate(300)!.Value, 12);
+        Assert.Equal(0.015, s.LearningRate(300)!.Value, 12);
+        Assert.Equal(0.0015, s.LearningRate(301)!.Value, 12);
         Assert.Equal(3, s.Phase(650));
     }
 

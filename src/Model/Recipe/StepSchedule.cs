@@ -1,8 +1,10 @@
 namespace BitActors.Model.Recipe;
 
 /// <summary>
-/// Linear warmup to the base learning rate, then ÷10 at each boundary, ending at <see cref="TotalSteps"/>
-/// (the shape of both BiT's upstream schedule and the HyperRule's fine-tune schedule).
+/// Linear warmup to the base learning rate, then ÷10 after each boundary, ending at <see cref="TotalSteps"/>
+/// (the shape of both BiT's upstream schedule and the HyperRule's fine-tune schedule). Exactly
+/// bit_hyperrule.get_lr: lr = base·step/warmup while step &lt; warmup; none from the last support on;
+/// otherwise base ÷ 10 for every boundary strictly below the step.
 /// </summary>
 public sealed record StepSchedule(double BaseLr, int WarmupSteps, IReadOnlyList<int> DecayBoundaries, int TotalSteps)
 {
@@ -14,12 +16,12 @@ public sealed record StepSchedule(double BaseLr, int WarmupSteps, IReadOnlyList<
         if (step < WarmupSteps) return BaseLr * step / WarmupSteps;
         var lr = BaseLr;
         foreach (var boundary in DecayBoundaries)
-            if (step >= boundary) lr /= 10;
+            if (boundary < step) lr /= 10;
         return lr;
     }
 
     /// <summary>Index of the phase <paramref name="step"/> is in: 0 = warmup, 1 = base rate, 2.. = after each decay.</summary>
-    public int Phase(int step) => step < WarmupSteps ? 0 : 1 + DecayBoundaries.Count(b => step >= b);
+    public int Phase(int step) => step < WarmupSteps ? 0 : 1 + DecayBoundaries.Count(b => b < step);
 
     /// <summary>
     /// BiT upstream (section 3.1): lr 0.03 × batch/256, warmup 5000 steps at batch 4096, ÷10 at epochs
