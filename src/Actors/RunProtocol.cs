@@ -12,7 +12,7 @@ public sealed record UpstreamSettings(
 /// <summary>How every fine-tune task runs; null augment = the HyperRule's resolution for the dataset.</summary>
 public sealed record FineTuneSettings(
     int BatchSize, double BaseLr, AugmentSettings? Augment, int ShuffleBuffer, int DecodeParallelism, int EvalBatchSize,
-    int MaxConcurrentTasks = 1, int ProgressEvery = 50, bool PaperResolution = false);
+    int MaxConcurrentTasks = 1, int ProgressEvery = 50, bool PaperResolution = false, int MicroBatch = 0);
 
 /// <summary>One downstream task: a dataset's classes, optionally k shots per class drawn with a seed, from the backbone or from scratch.</summary>
 public sealed record FineTuneTask(string Name, string Dataset, ClassSubset Classes, int? Shots, int Seed, bool FromScratch);

@@ -73,6 +73,10 @@ public sealed class EndToEndRunTests() : TestKit(BitActorsConfig.Reference())
             Assert.Equal(completed.Completed.Single(c => c.Task.Name == "transfer-3shot").Test.Top1, transfer.Data.GetProperty("metrics").GetProperty("top1").GetDouble());
             Assert.Equal(64, transfer.Data.GetProperty("checkpoint").GetProperty("sha256").GetString()!.Length);
             Assert.Equal(0.0, transfer.Data.GetProperty("hyperparameters").GetProperty("weight_decay").GetDouble());
+            var confusion = transfer.Data.GetProperty("metrics").GetProperty("confusion");
+            Assert.Equal(5, confusion.GetArrayLength());
+            Assert.Equal(50, confusion.EnumerateArray().SelectMany(row => row.EnumerateArray()).Sum(v => v.GetInt64()));
+            Assert.Equal(5, transfer.Data.GetProperty("metrics").GetProperty("per_class_top1").GetArrayLength());
         }
         finally
         {

@@ -32,8 +32,43 @@ public class ClassifierTests
         for (int s = 1; s < 15; s++) last = classifier.Step(s, pixels, [16, 1, 16, 16], labels, 0.05);
         Assert.True(last.Loss < first.Loss * 0.5, $"loss {first.Loss} → {last.Loss}");
         var (evalPixels, evalLabels) = TwoClassBatch(16, 1);
-        var (top1, _, _) = classifier.EvaluateBatch(evalPixels, [16, 1, 16, 16], evalLabels);
-        Assert.True(top1 >= 14, $"top-1 {top1}/16");
+        var evaluation = classifier.EvaluateBatch(evalPixels, [16, 1, 16, 16], evalLabels);
+        Assert.True(evaluation.Top1 >= 14, $"top-1 {evaluation.Top1}/16");
+        Assert.Equal(evaluation.Top1, evaluation.Predicted.Zip(evalLabels).Count(p => p.First == p.Second));
+    }
+
+    [Fact]
+    public void MicroBatchesAccumulateToTheSameStepAsTheWholeBatch()
+    {
+        var (pixels, labels) = TwoClassBatch(8, 3);
+        long[] shape = [8, 1, 16, 16];
+        manual_seed(5);
+        using var whole = new Classifier(new ResNetV2(KnownModels.Get("Tiny", 1), 2), CPU);
+        using var split = new Classifier(new ResNetV2(KnownModels.Get("Tiny", 1), 2), CPU, new TrainingOptions(MicroBatch: 2));
+        split.Model.load_state_dict(whole.Model.state_dict());
+        for (int step = 0; step < 3; step++)
+        {
+            var a = whole.Step(step, pixels, shape, labels, 0.05);
+            var b = split.Step(step, pixels, shape, labels, 0.05);
+            Assert.Equal(a.Loss, b.Loss, 4);
+        }
+        var wholeParameters = whole.Model.parameters().ToArray();
+        var splitParameters = split.Model.parameters().ToArray();
+        for (int i = 0; i < wholeParameters.Length; i++)
+            Assert.True(wholeParameters[i].allclose(splitParameters[i], rtol: 1e-4, atol: 1e-5), $"parameter {i} differs");
+    }
+
+    [Fact]
+    public void MixUpDrawsOneLambdaPerStepAndStillLearns()
+    {
+        manual_seed(6);
+        using var classifier = new Classifier(new ResNetV2(KnownModels.Get("Tiny", 1), 2), CPU, new TrainingOptions(MixUpAlpha: 0.1, Seed: 1));
+        var (pixels, labels) = TwoClassBatch(16, 0);
+        var results = Enumerable.Range(0, 15).Select(s => classifier.Step(s, pixels, [16, 1, 16, 16], labels, 0.05)).ToList();
+        Assert.All(results, r => Assert.InRange(r.MixUpLambda, 0.0, 1.0));
+        Assert.True(results.Select(r => r.MixUpLambda).Distinct().Count() > 10);
+        var evaluation = classifier.EvaluateBatch(TwoClassBatch(16, 1).Pixels, [16, 1, 16, 16], TwoClassBatch(16, 1).Labels);
+        Assert.True(evaluation.Top1 >= 14, $"top-1 {evaluation.Top1}/16");
     }
 
     [Fact]

@@ -79,6 +79,18 @@ public class RecipeTests
     }
 
     [Fact]
+    public void MixUpLambdaFollowsBetaOfAlphaAlpha()
+    {
+        var random = new Random(0);
+        var draws = Enumerable.Range(0, 20_000).Select(_ => MixUp.SampleLambda(0.1, random)).ToArray();
+        Assert.All(draws, l => Assert.InRange(l, 0.0, 1.0));
+        Assert.Equal(0.5, draws.Average(), 2);                       // symmetric: E[λ] = 1/2
+        var variance = draws.Select(l => (l - 0.5) * (l - 0.5)).Average();
+        Assert.Equal(1.0 / (4 * (2 * 0.1 + 1)), variance, 2);       // Var = 1/(4(2α+1)) for Beta(α, α)
+        Assert.Equal(1.0, MixUp.SampleLambda(0.0, random));
+    }
+
+    [Fact]
     public void FewShotRefusesAClassWithTooFewExamples()
     {
         var items = new[] { (Id: 1L, Label: 0), (Id: 2L, Label: 1) };

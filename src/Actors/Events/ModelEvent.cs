@@ -29,7 +29,7 @@ public sealed record ModelEvent(string Type, string Subject, object Data)
         shots = c.Task.Shots,
         examples = c.Examples,
         steps = c.Steps,
-        metrics = new { top1 = c.Test.Top1, top5 = c.Test.Top5, loss = c.Test.Loss, test_examples = c.Test.Examples },
+        metrics = new { top1 = c.Test.Top1, top5 = c.Test.Top5, loss = c.Test.Loss, test_examples = c.Test.Examples, per_class_top1 = c.Test.PerClassTop1, confusion = c.Test.Confusion },
         checkpoint = Checkpoint(c.Checkpoint),
         hyperparameters = c.HyperParameters,
         elapsed_seconds = c.Elapsed.TotalSeconds,

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Akka.Actor;
 using Akka.Event;
 using BitActors.Streams.Datasets;
@@ -13,7 +14,8 @@ namespace BitActors.Actors.Events;
 /// </summary>
 public sealed class ModelEventsPublisher : ReceiveActor
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    // NaN (a class without test images) is written as "NaN" rather than failing the event.
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly string _bootstrapServers;
     private readonly List<Task> _inFlight = new();

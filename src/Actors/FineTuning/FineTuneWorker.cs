@@ -86,7 +86,7 @@ public sealed class FineTuneWorker : ReceiveActor
         _schedule = HyperRule.Schedule(train.Count, Settings.BaseLr);
         _trainer = Context.ActorOf(GpuTrainer.Props(new TrainerSpec(_backbone.Arch, _task.Classes.Count, _backbone.InChannels,
             _task.FromScratch ? null : _backbone.Checkpoint.Path, ZeroHead: !_task.FromScratch, _task.Seed,
-            HyperRule.Momentum, HyperRule.WeightDecay)), "trainer");
+            HyperRule.Momentum, HyperRule.WeightDecay, HyperRule.MixUp(train.Count), Settings.MicroBatch)), "trainer");
         Context.Watch(_trainer);
 
         // The chosen examples, epoch after epoch, each epoch with fresh augmentation.
@@ -185,6 +185,7 @@ public sealed class FineTuneWorker : ReceiveActor
         ["decay_at"] = _schedule.DecayBoundaries,
         ["base_lr"] = _schedule.BaseLr,
         ["batch"] = Settings.BatchSize,
+        ["micro_batch"] = Settings.MicroBatch,
         ["momentum"] = HyperRule.Momentum,
         ["weight_decay"] = HyperRule.WeightDecay,
         ["mixup"] = HyperRule.MixUp(_examples),

@@ -40,7 +40,7 @@ public static class BitActorsConfig
         return new FineTuneSettings(
             Positive(c, "batch-size"), c.GetDouble("base-lr"), Augmentation(c, channels), Positive(c, "shuffle-buffer"),
             Positive(c, "decode-parallelism"), Positive(c, "eval-batch-size"), Positive(c, "max-concurrent-tasks"),
-            Positive(c, "progress-every"), c.GetBoolean("paper-resolution"));
+            Positive(c, "progress-every"), c.GetBoolean("paper-resolution"), NonNegative(c, "micro-batch"));
     }
 
     private static AugmentSettings? Augmentation(Config c, int channels)
@@ -50,6 +50,12 @@ public static class BitActorsConfig
         if (crop <= 0 || precrop < crop) throw new InvalidDataException($"precrop ({precrop}) must be at least crop ({crop}), both positive");
         if (channels is not (1 or 3)) throw new InvalidDataException($"channels must be 1 or 3, not {channels}");
         return new AugmentSettings(precrop, crop, channels);
+    }
+
+    private static int NonNegative(Config c, string key)
+    {
+        var value = c.GetInt(key);
+        return value >= 0 ? value : throw new InvalidDataException($"configuration '{key}' must not be negative, not {value}");
     }
 
     private static int Positive(Config c, string key)

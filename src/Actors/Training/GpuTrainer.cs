@@ -24,11 +24,8 @@ public sealed class GpuTrainer : ReceiveActor
     {
         _spec = spec;
         Receive<TrainOn>(m => Sender.Tell(Classifier.Step(m.Step, m.Batch.Pixels, m.Batch.Shape, m.Batch.Labels, m.LearningRate)));
-        Receive<EvaluateOn>(m =>
-        {
-            var (top1, top5, loss) = Classifier.EvaluateBatch(m.Batch.Pixels, m.Batch.Shape, m.Batch.Labels);
-            Sender.Tell(new EvaluationPartial(top1, top5, loss, m.Batch.Count));
-        });
+        Receive<EvaluateOn>(m => Sender.Tell(EvaluationPartial.Of(
+            Classifier.EvaluateBatch(m.Batch.Pixels, m.Batch.Shape, m.Batch.Labels), m.Batch.Labels, _spec.Classes)));
         Receive<SaveCheckpoint>(m => Sender.Tell(new CheckpointSaved(Checkpoints.Save(Classifier.Model, m.Path))));
     }
 
@@ -42,7 +39,8 @@ public sealed class GpuTrainer : ReceiveActor
         var model = new ResNetV2(KnownModels.Get(_spec.Arch, _spec.InChannels), _spec.Classes, _spec.ZeroHead);
         if (_spec.Backbone is not null) Checkpoints.LoadBackbone(model, _spec.Backbone, skipHead: true);
         if (_spec.ZeroHead) model.ZeroHead();
-        _classifier = new Classifier(model, new torch.Device(_spec.Device), _spec.Momentum, _spec.WeightDecay);
+        _classifier = new Classifier(model, new torch.Device(_spec.Device),
+            new TrainingOptions(_spec.Momentum, _spec.WeightDecay, _spec.MixUpAlpha, _spec.MicroBatch, _spec.Seed));
         _log.Info("trainer ready: {0}, {1} classes, {2:N0} parameters, backbone {3}, device {4}",
             _spec.Arch, _spec.Classes, model.parameters().Sum(p => p.numel()), _spec.Backbone ?? "none (random init)", _spec.Device);
     }

@@ -21,7 +21,7 @@ public static class TrainerEvaluation
         var records = KafkaRecordSource.Create(bootstrapServers, topic, epochs: 1, accept: classes.Contains);
         var total = await ImagePipelines.Eval(records, classes, augment, batchSize, parallelism)
             .SelectAsync(1, batch => trainer.Ask<EvaluationPartial>(new EvaluateOn(batch), TimeSpan.FromMinutes(5)))
-            .RunAggregate(EvaluationPartial.Zero, (sum, p) => sum.Add(p), materializer);
+            .RunAggregate(EvaluationPartial.Empty(classes.Count), (sum, p) => sum.Add(p), materializer);
         return total.ToResult();
     }
 }

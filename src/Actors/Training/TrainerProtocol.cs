@@ -5,7 +5,7 @@ namespace BitActors.Actors.Training;
 
 /// <summary>What a trainer builds: architecture, classes, the backbone to start from (null = random init).</summary>
 public sealed record TrainerSpec(string Arch, int Classes, int InChannels, string? Backbone, bool ZeroHead, int Seed,
-    double Momentum = 0.9, double WeightDecay = 0.0, string Device = "cpu");
+    double Momentum = 0.9, double WeightDecay = 0.0, double MixUpAlpha = 0.0, int MicroBatch = 0, string Device = "cpu");
 
 /// <summary>Run one SGD step on <paramref name="Batch"/> at <paramref name="LearningRate"/>; the trainer replies with a <see cref="StepResult"/>.</summary>
 public sealed record TrainOn(ImageBatch Batch, int Step, double LearningRate);
@@ -13,15 +13,26 @@ public sealed record TrainOn(ImageBatch Batch, int Step, double LearningRate);
 /// <summary>Evaluate one batch; the trainer replies with an <see cref="EvaluationPartial"/>.</summary>
 public sealed record EvaluateOn(ImageBatch Batch);
 
-public sealed record EvaluationPartial(long Top1, long Top5, double LossSum, int Examples)
+/// <summary>Sums over the batches evaluated so far; <c>Confusion[true][predicted]</c> counts images.</summary>
+public sealed record EvaluationPartial(long Top1, long Top5, double LossSum, int Examples, long[][] Confusion)
 {
-    public static readonly EvaluationPartial Zero = new(0, 0, 0, 0);
+    public static EvaluationPartial Empty(int classes) =>
+        new(0, 0, 0, 0, Enumerable.Range(0, classes).Select(_ => new long[classes]).ToArray());
 
-    public EvaluationPartial Add(EvaluationPartial o) => new(Top1 + o.Top1, Top5 + o.Top5, LossSum + o.LossSum, Examples + o.Examples);
+    public static EvaluationPartial Of(BatchEvaluation b, int[] labels, int classes)
+    {
+        var partial = Empty(classes);
+        for (int i = 0; i < labels.Length; i++) partial.Confusion[labels[i]][b.Predicted[i]]++;
+        return partial with { Top1 = b.Top1, Top5 = b.Top5, LossSum = b.LossSum, Examples = labels.Length };
+    }
+
+    public EvaluationPartial Add(EvaluationPartial o) => new(Top1 + o.Top1, Top5 + o.Top5, LossSum + o.LossSum, Examples + o.Examples,
+        Confusion.Zip(o.Confusion, (a, b) => a.Zip(b, (x, y) => x + y).ToArray()).ToArray());
 
     public EvaluationResult ToResult() => Examples == 0
         ? throw new InvalidOperationException("evaluation saw no examples")
-        : new(Top1 / (double)Examples, Top5 / (double)Examples, LossSum / Examples, Examples);
+        : new(Top1 / (double)Examples, Top5 / (double)Examples, LossSum / Examples, Examples,
+            Confusion.Select((row, c) => row.Sum() == 0 ? double.NaN : row[c] / (double)row.Sum()).ToArray(), Confusion);
 }
 
 /// <summary>Write the model to <paramref name="Path"/>; the trainer replies with <see cref="CheckpointSaved"/>.</summary>

@@ -59,7 +59,7 @@ public sealed record DemoReport(RunCompleted Run, string Dataset, TimeSpan Wall,
             failed = Run.Failed.Select(f => new { task = f.Task.Name, reason = f.Reason }),
             model_events = EventsByType,
         };
-        File.WriteAllText(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
 
         var md = new StringBuilder();
         md.AppendLine($"# BitActors demo — run {Run.RunId}").AppendLine();
