@@ -7,7 +7,8 @@ namespace BitActors.Actors;
 /// <summary>Upstream pre-training: which data, which model, which schedule.</summary>
 public sealed record UpstreamSettings(
     string Dataset, ClassSubset Classes, string Arch, int BatchSize, int Steps, double BaseLrPer256, double WarmupFraction,
-    AugmentSettings Augment, int ShuffleBuffer, int DecodeParallelism, int Seed, int ProgressEvery = 50);
+    AugmentSettings Augment, int ShuffleBuffer, int DecodeParallelism, int Seed, int ProgressEvery = 50,
+    IReadOnlyList<int>? DecayEpochs = null, int TotalEpochs = 90, double WeightDecay = 1e-4);
 
 /// <summary>How every fine-tune task runs; null augment = the HyperRule's resolution for the dataset.</summary>
 public sealed record FineTuneSettings(

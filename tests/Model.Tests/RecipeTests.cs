@@ -66,6 +66,16 @@ public class RecipeTests
     }
 
     [Fact]
+    public void UpstreamScheduleTakesBitLDecayEpochs()
+    {
+        var s = StepSchedule.Upstream(batchSize: 4096, totalSteps: 4000, warmupFraction: 0.1, decayEpochs: StepSchedule.BitL.At, totalEpochs: StepSchedule.BitL.Of);
+        Assert.Equal(0.48, s.BaseLr, 12);                 // 0.03 × 4096/256
+        Assert.Equal(new[] { 1000, 2300, 3000, 3700 }, s.DecayBoundaries);
+        Assert.Equal(400, s.WarmupSteps);
+        Assert.Throws<ArgumentException>(() => StepSchedule.Upstream(64, 100, decayEpochs: [95], totalEpochs: 90));
+    }
+
+    [Fact]
     public void FewShotDrawIsSeededAndIndependentOfArrivalOrder()
     {
         var items = Enumerable.Range(0, 1000).Select(i => (Id: (long)i, Label: i % 5)).ToArray();

@@ -31,7 +31,8 @@ public static class BitActorsConfig
             c.GetString("dataset"), new ClassSubset(c.GetIntList("classes").ToArray()), c.GetString("arch"),
             Positive(c, "batch-size"), Positive(c, "steps"), c.GetDouble("base-lr-per-256"), c.GetDouble("warmup-fraction"),
             Augmentation(c, c.GetInt("channels")) ?? throw new InvalidDataException("bitactors.upstream: precrop and crop must be set"),
-            Positive(c, "shuffle-buffer"), Positive(c, "decode-parallelism"), c.GetInt("seed"), Positive(c, "progress-every"));
+            Positive(c, "shuffle-buffer"), Positive(c, "decode-parallelism"), c.GetInt("seed"), Positive(c, "progress-every"),
+            c.GetIntList("decay-epochs").ToArray(), Positive(c, "total-epochs"), c.GetDouble("weight-decay"));
     }
 
     public static FineTuneSettings FineTune(Config config, Config? overrides = null, int channels = 1)

@@ -74,9 +74,9 @@ public sealed class TrainingSupervisor : ReceiveActor
     private void StartTraining(DatasetManifest manifest)
     {
         _manifest = manifest;
-        _schedule = StepSchedule.Upstream(Upstream.BatchSize, Upstream.Steps, Upstream.WarmupFraction, Upstream.BaseLrPer256);
+        _schedule = StepSchedule.Upstream(Upstream.BatchSize, Upstream.Steps, Upstream.WarmupFraction, Upstream.BaseLrPer256, Upstream.DecayEpochs, Upstream.TotalEpochs);
         var channels = Upstream.Augment.Channels;
-        _trainer = Context.ActorOf(GpuTrainer.Props(new TrainerSpec(Upstream.Arch, Upstream.Classes.Count, channels, null, false, Upstream.Seed, WeightDecay: 1e-4)), "upstream-trainer");
+        _trainer = Context.ActorOf(GpuTrainer.Props(new TrainerSpec(Upstream.Arch, Upstream.Classes.Count, channels, null, false, Upstream.Seed, WeightDecay: Upstream.WeightDecay)), "upstream-trainer");
         Context.Watch(_trainer);
         _dispatcher = Context.ActorOf(FineTuneDispatcher.Props(_run, _reporter), "finetune");
         Context.Watch(_dispatcher);

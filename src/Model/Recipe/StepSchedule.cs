@@ -23,17 +23,27 @@ public sealed record StepSchedule(double BaseLr, int WarmupSteps, IReadOnlyList<
     /// <summary>Index of the phase <paramref name="step"/> is in: 0 = warmup, 1 = base rate, 2.. = after each decay.</summary>
     public int Phase(int step) => step < WarmupSteps ? 0 : 1 + DecayBoundaries.Count(b => b < step);
 
+    /// <summary>Decay epochs of BiT-S and BiT-M: ÷10 at 30, 60 and 80 of 90 epochs (section 3.1).</summary>
+    public static readonly (int[] At, int Of) BitSM = ([30, 60, 80], 90);
+
+    /// <summary>Decay epochs of BiT-L: ÷10 at 10, 23, 30 and 37 of 40 epochs.</summary>
+    public static readonly (int[] At, int Of) BitL = ([10, 23, 30, 37], 40);
+
     /// <summary>
-    /// BiT upstream (section 3.1): lr 0.03 × batch/256, warmup 5000 steps at batch 4096, ÷10 at epochs
-    /// 30, 60 and 80 of 90 (BiT-S/M). Scaled to a run of <paramref name="totalSteps"/> steps by keeping
-    /// the epoch fractions and the warmup's share (5000 of 90 epochs of ImageNet-21k at batch 4096 is small;
-    /// a short run keeps warmup at <paramref name="warmupFraction"/> of the run).
+    /// BiT upstream: lr = <paramref name="baseLrAt256"/> × batch/256 (0.03 in the paper), linear warmup,
+    /// ÷10 at the decay epochs. A run of <paramref name="totalSteps"/> steps keeps the epochs' fractions
+    /// (e.g. 30/90 of the steps) and spends <paramref name="warmupFraction"/> of them in warmup (BiT: 5000
+    /// steps at batch 4096, a small share of 90 epochs; short runs keep the share, not the count).
     /// </summary>
-    public static StepSchedule Upstream(int batchSize, int totalSteps, double warmupFraction = 0.05, double baseLrAt256 = 0.03)
+    public static StepSchedule Upstream(int batchSize, int totalSteps, double warmupFraction = 0.05, double baseLrAt256 = 0.03,
+        IReadOnlyList<int>? decayEpochs = null, int? totalEpochs = null)
     {
         if (totalSteps <= 0) throw new ArgumentOutOfRangeException(nameof(totalSteps));
-        int At(double epochs) => (int)Math.Round(totalSteps * epochs / 90.0);
+        var at = decayEpochs ?? BitSM.At;
+        var of = totalEpochs ?? BitSM.Of;
+        if (at.Any(e => e <= 0 || e >= of)) throw new ArgumentException($"decay epochs [{string.Join(", ", at)}] must lie inside 1..{of - 1}");
+        int Step(int epoch) => (int)Math.Round(totalSteps * epoch / (double)of);
         return new StepSchedule(baseLrAt256 * batchSize / 256.0, Math.Max(1, (int)(totalSteps * warmupFraction)),
-            [At(30), At(60), At(80)], totalSteps);
+            at.Select(Step).ToArray(), totalSteps);
     }
 }

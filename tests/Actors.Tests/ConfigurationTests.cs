@@ -1,0 +1,46 @@
+using Akka.Configuration;
+using BitActors.Actors.Hosting;
+
+namespace BitActors.Actors.Tests;
+
+public class ConfigurationTests
+{
+    [Fact]
+    public void TheReferenceConfigurationGivesBitsUpstreamAndHyperRuleDefaults()
+    {
+        var config = BitActorsConfig.Reference();
+        var upstream = BitActorsConfig.Upstream(config);
+        Assert.Equal(new[] { 30, 60, 80 }, upstream.DecayEpochs);
+        Assert.Equal(90, upstream.TotalEpochs);
+        Assert.Equal(1e-4, upstream.WeightDecay);
+        var fineTune = BitActorsConfig.FineTune(config);
+        Assert.Equal(0.003, fineTune.BaseLr);
+        Assert.Null(fineTune.Augment);          // the HyperRule decides the resolution
+        Assert.Equal(0, fineTune.MicroBatch);
+    }
+
+    [Fact]
+    public void AUserFileOverridesOnlyWhatItNames()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, "bitactors.upstream { decay-epochs = [10, 23, 30, 37], total-epochs = 40 }\nbitactors.finetune.micro-batch = 128");
+            var config = BitActorsConfig.Load(file);
+            var upstream = BitActorsConfig.Upstream(config);
+            Assert.Equal(new[] { 10, 23, 30, 37 }, upstream.DecayEpochs);
+            Assert.Equal(40, upstream.TotalEpochs);
+            Assert.Equal("Tiny", upstream.Arch);
+            Assert.Equal(128, BitActorsConfig.FineTune(config).MicroBatch);
+        }
+        finally { File.Delete(file); }
+    }
+
+    [Fact]
+    public void InvalidValuesAreRefusedByKey()
+    {
+        var config = ConfigurationFactory.ParseString("bitactors.upstream.batch-size = 0").WithFallback(BitActorsConfig.Reference());
+        var e = Assert.Throws<InvalidDataException>(() => BitActorsConfig.Upstream(config));
+        Assert.Contains("batch-size", e.Message);
+    }
+}
