@@ -15,8 +15,20 @@ public sealed record FineTuneSettings(
     int BatchSize, double BaseLr, AugmentSettings? Augment, int ShuffleBuffer, int DecodeParallelism, int EvalBatchSize,
     int MaxConcurrentTasks = 1, int ProgressEvery = 50, bool PaperResolution = false, int MicroBatch = 0);
 
-/// <summary>One downstream task: a dataset's classes, optionally k shots per class drawn with a seed, from the backbone or from scratch.</summary>
-public sealed record FineTuneTask(string Name, string Dataset, ClassSubset Classes, int? Shots, int Seed, bool FromScratch);
+/// <summary>
+/// One downstream task: a dataset's classes, optionally k shots per class drawn with a seed, from the backbone
+/// or from scratch. Tasks that differ only in the seed share a <c>Group</c> (see <see cref="FineTuneTask.ForSeeds"/>).
+/// </summary>
+public sealed record FineTuneTask(string Name, string Dataset, ClassSubset Classes, int? Shots, int Seed, bool FromScratch, string? Group = null)
+{
+    public string GroupName => Group ?? Name;
+
+    /// <summary>One task per seed, named <c>{name}-seed{s}</c>, grouped under <paramref name="name"/>.</summary>
+    public static IEnumerable<FineTuneTask> ForSeeds(string name, string dataset, ClassSubset classes, int? shots, IReadOnlyList<int> seeds, bool fromScratch) =>
+        seeds.Count == 1
+            ? [new FineTuneTask(name, dataset, classes, shots, seeds[0], fromScratch)]
+            : seeds.Select(s => new FineTuneTask($"{name}-seed{s}", dataset, classes, shots, s, fromScratch, name));
+}
 
 /// <summary>A whole run: upstream then fan-out of the backbone to every task.</summary>
 public sealed record RunSpec(string RunId, string BootstrapServers, string OutputDir, UpstreamSettings Upstream, FineTuneSettings FineTune, IReadOnlyList<FineTuneTask> Tasks);
@@ -34,6 +46,28 @@ public sealed record FineTuneFailed(string RunId, FineTuneTask Task, string Reas
 /// <summary>Every task of the run has finished (completed or failed).</summary>
 public sealed record AllTasksFinished(IReadOnlyList<object> Outcomes);
 
-public sealed record RunCompleted(string RunId, BackboneReady Backbone, IReadOnlyList<FineTuneCompleted> Completed, IReadOnlyList<FineTuneFailed> Failed);
+public sealed record RunCompleted(string RunId, BackboneReady Backbone, IReadOnlyList<FineTuneCompleted> Completed, IReadOnlyList<FineTuneFailed> Failed)
+{
+    /// <summary>Per task group: every seed's test top-1 and their median (BiT reports the median of 5 draws).</summary>
+    public IReadOnlyList<SeedSummary> Summaries => SeedSummary.Of(Completed);
+}
+
+public sealed record SeedSummary(string Group, bool FromScratch, int? Shots, IReadOnlyList<(int Seed, double Top1)> PerSeed, double MedianTop1)
+{
+    public static IReadOnlyList<SeedSummary> Of(IEnumerable<FineTuneCompleted> completed) =>
+        completed.GroupBy(c => c.Task.GroupName)
+            .Select(g => new SeedSummary(g.Key, g.First().Task.FromScratch, g.First().Task.Shots,
+                g.OrderBy(c => c.Task.Seed).Select(c => (c.Task.Seed, c.Test.Top1)).ToList(), Median(g.Select(c => c.Test.Top1))))
+            .ToList();
+
+    /// <summary>The middle value; the mean of the two middle values for an even count (as numpy.median).</summary>
+    public static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        if (sorted.Length == 0) throw new InvalidOperationException("median of nothing");
+        int mid = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    }
+}
 
 public sealed record RunFailed(string RunId, string Reason);

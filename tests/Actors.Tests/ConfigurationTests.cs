@@ -44,3 +44,22 @@ public class ConfigurationTests
         Assert.Contains("batch-size", e.Message);
     }
 }
+
+public class SeedSummaryTests
+{
+    [Fact]
+    public void MedianIsTheMiddleValueOrTheMeanOfTheTwoMiddleOnes()
+    {
+        Assert.Equal(0.5, SeedSummary.Median([0.9, 0.1, 0.5]));
+        Assert.Equal(0.4, SeedSummary.Median([0.1, 0.3, 0.5, 0.9]), 12);
+    }
+
+    [Fact]
+    public void SeedsOfOneTaskShareAGroupNamedAfterIt()
+    {
+        var tasks = FineTuneTask.ForSeeds("transfer-5shot", "d", BitActors.Streams.Pipelines.ClassSubset.Range(0, 2), 5, [0, 1, 2], false).ToList();
+        Assert.Equal(["transfer-5shot-seed0", "transfer-5shot-seed1", "transfer-5shot-seed2"], tasks.Select(t => t.Name));
+        Assert.All(tasks, t => Assert.Equal("transfer-5shot", t.GroupName));
+        Assert.Equal("single", FineTuneTask.ForSeeds("single", "d", BitActors.Streams.Pipelines.ClassSubset.Range(0, 2), 5, [7], false).Single().Name);
+    }
+}

@@ -40,9 +40,9 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         [Description("Examples per class of the downstream task, instead of the list in bitactors.demo.shots (1 and 10).")]
         public int? Shots { get; init; }
 
-        [CommandOption("--seed <S>")]
-        [Description("Seed of the few-shot draw and of training (default: bitactors.demo.seed).")]
-        public int? Seed { get; init; }
+        [CommandOption("--seeds <S,…>")]
+        [Description("Seeds of the few-shot draws and of training, comma-separated (default: bitactors.demo.seeds). With several, the table gives the median.")]
+        public string? Seeds { get; init; }
 
         [CommandOption("--output <DIR>")]
         [Description("Folder for checkpoints and the report (default: bitactors.output-dir).")]
@@ -99,12 +99,14 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         var classes = new ClassSubset(config.GetIntList("bitactors.demo.downstream-classes").ToArray());
         var shots = settings.Shots is int k ? [k] : config.GetIntList("bitactors.demo.shots").ToArray();
         if (shots.Length == 0 || shots.Any(s => s <= 0)) throw new InvalidDataException("bitactors.demo.shots must list positive numbers");
-        var seed = settings.Seed ?? config.GetInt("bitactors.demo.seed");
-        var tasks = shots.SelectMany(s => new[]
-        {
-            new FineTuneTask($"transfer-{s}shot", "fashion-mnist", classes, s, seed, FromScratch: false),
-            new FineTuneTask($"scratch-{s}shot", "fashion-mnist", classes, s, seed, FromScratch: true),
-        }).ToList();
+        var seeds = settings.Seeds is { } text
+            ? text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(t =>
+                int.TryParse(t, out var v) ? v : throw new InvalidDataException($"--seeds: '{t}' is not a number")).ToArray()
+            : config.GetIntList("bitactors.demo.seeds").ToArray();
+        if (seeds.Length == 0) throw new InvalidDataException("at least one seed is needed");
+        var tasks = shots.SelectMany(s =>
+            FineTuneTask.ForSeeds($"transfer-{s}shot", "fashion-mnist", classes, s, seeds, fromScratch: false)
+                .Concat(FineTuneTask.ForSeeds($"scratch-{s}shot", "fashion-mnist", classes, s, seeds, fromScratch: true))).ToList();
         return new RunSpec(runId, bootstrapServers, output, upstream, fineTune, tasks);
     }
 }

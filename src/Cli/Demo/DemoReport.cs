@@ -25,15 +25,18 @@ public sealed record DemoReport(RunCompleted Run, string Dataset, TimeSpan Wall,
         return table;
     }
 
+    /// <summary>Transfer against scratch per shot count (medians over seeds when there are several).</summary>
     public IEnumerable<string> Comparisons()
     {
-        foreach (var group in Run.Completed.GroupBy(c => c.Task.Shots))
+        foreach (var group in Run.Summaries.GroupBy(s => s.Shots))
         {
-            var transfer = group.FirstOrDefault(c => !c.Task.FromScratch);
-            var scratch = group.FirstOrDefault(c => c.Task.FromScratch);
+            var transfer = group.FirstOrDefault(s => !s.FromScratch);
+            var scratch = group.FirstOrDefault(s => s.FromScratch);
             if (transfer is null || scratch is null) continue;
             var shots = group.Key is int k ? (k == 1 ? "1 example per class" : $"{k} examples per class") : "all examples";
-            yield return $"{shots}: transfer {transfer.Test.Top1:P2} vs scratch {scratch.Test.Top1:P2} ({(transfer.Test.Top1 - scratch.Test.Top1) * 100:+0.00;-0.00} points)";
+            var median = transfer.PerSeed.Count > 1 ? $" (median of {transfer.PerSeed.Count} seeds)" : "";
+            yield return $"{shots}{median}: transfer {transfer.MedianTop1:P2} vs scratch {scratch.MedianTop1:P2} " +
+                $"({(transfer.MedianTop1 - scratch.MedianTop1) * 100:+0.00;-0.00} points)";
         }
     }
 
@@ -57,6 +60,8 @@ public sealed record DemoReport(RunCompleted Run, string Dataset, TimeSpan Wall,
                 checkpoint = c.Checkpoint, hyperparameters = c.HyperParameters,
             }),
             failed = Run.Failed.Select(f => new { task = f.Task.Name, reason = f.Reason }),
+            summaries = Run.Summaries.Select(s => new { group = s.Group, init = s.FromScratch ? "scratch" : "backbone", shots = s.Shots,
+                per_seed = s.PerSeed.Select(p => new { seed = p.Seed, top1 = p.Top1 }), median_top1 = s.MedianTop1 }),
             model_events = EventsByType,
         };
         File.WriteAllText(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
