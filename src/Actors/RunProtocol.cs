@@ -8,7 +8,8 @@ namespace BitActors.Actors;
 public sealed record UpstreamSettings(
     string Dataset, ClassSubset Classes, string Arch, int BatchSize, int Steps, double BaseLrPer256, double WarmupFraction,
     AugmentSettings Augment, int ShuffleBuffer, int DecodeParallelism, int Seed, int ProgressEvery = 50,
-    IReadOnlyList<int>? DecayEpochs = null, int TotalEpochs = 90, double WeightDecay = 1e-4);
+    IReadOnlyList<int>? DecayEpochs = null, int TotalEpochs = 90, double WeightDecay = 1e-4,
+    BitActors.Model.Training.MultiLabelLoss MultiLabelLoss = BitActors.Model.Training.MultiLabelLoss.Sigmoid);
 
 /// <summary>How every fine-tune task runs; null augment = the HyperRule's resolution for the dataset.</summary>
 public sealed record FineTuneSettings(

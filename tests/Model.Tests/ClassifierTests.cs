@@ -71,6 +71,63 @@ public class ClassifierTests
         Assert.True(evaluation.Top1 >= 14, $"top-1 {evaluation.Top1}/16");
     }
 
+    /// <summary>Three classes; class 2 is present whenever the image is bright, together with class 0 or 1.</summary>
+    private static (float[] Pixels, int[] Labels, float[] Targets) MultiLabelBatch(int n, int seed)
+    {
+        var (pixels, labels) = TwoClassBatch(n, seed);
+        var targets = new float[n * 3];
+        for (int i = 0; i < n; i++)
+        {
+            targets[i * 3 + labels[i]] = 1;
+            if (labels[i] == 1) targets[i * 3 + 2] = 1;
+        }
+        return (pixels, labels, targets);
+    }
+
+    [Theory]
+    [InlineData(MultiLabelLoss.Sigmoid)]
+    [InlineData(MultiLabelLoss.SoftmaxSplit)]
+    public void MultiLabelTargetsAreLearned(MultiLabelLoss loss)
+    {
+        manual_seed(7);
+        using var classifier = new Classifier(new ResNetV2(KnownModels.Get("Tiny", 1), 3), CPU, new TrainingOptions(MultiLabel: loss));
+        if (loss == MultiLabelLoss.Sigmoid) classifier.InitializeHeadForSigmoid();
+        var (pixels, labels, targets) = MultiLabelBatch(16, 0);
+        var first = classifier.Step(0, pixels, [16, 1, 16, 16], labels, 0.05, targets);
+        StepResult last = first;
+        for (int s = 1; s < 20; s++) last = classifier.Step(s, pixels, [16, 1, 16, 16], labels, 0.05, targets);
+        Assert.True(last.Loss < first.Loss * 0.7, $"{loss}: loss {first.Loss} → {last.Loss}");
+        using var _ = no_grad();
+        using var logits = classifier.Model.forward(tensor(pixels, [16, 1, 16, 16]));
+        // Bright images (label 1) carry class 2 too: its logit must rank above class 0's for them.
+        var values = logits.data<float>().ToArray();
+        for (int i = 0; i < 16; i++)
+            if (labels[i] == 1) Assert.True(values[i * 3 + 2] > values[i * 3 + 0], $"image {i}");
+    }
+
+    [Fact]
+    public void SigmoidHeadStartsAtThePriorOfOneInK()
+    {
+        using var classifier = new Classifier(new ResNetV2(KnownModels.Get("Tiny", 1), 5, zeroHead: true), CPU);
+        classifier.InitializeHeadForSigmoid();
+        using var logits = classifier.Model.forward(zeros(1, 1, 16, 16));
+        using var probabilities = logits.sigmoid();
+        Assert.All(probabilities.data<float>().ToArray(), p => Assert.Equal(0.2f, p, 4));
+    }
+
+    [Fact]
+    public void SoftmaxSplitWithOneLabelIsPlainCrossEntropy()
+    {
+        var (pixels, labels, _) = MultiLabelBatch(8, 2);
+        var oneHot = new float[8 * 3];
+        for (int i = 0; i < 8; i++) oneHot[i * 3 + labels[i]] = 1;
+        manual_seed(8);
+        using var a = new Classifier(new ResNetV2(KnownModels.Get("Tiny", 1), 3), CPU, new TrainingOptions(MultiLabel: MultiLabelLoss.SoftmaxSplit));
+        using var b = new Classifier(new ResNetV2(KnownModels.Get("Tiny", 1), 3), CPU);
+        b.Model.load_state_dict(a.Model.state_dict());
+        Assert.Equal(b.Step(0, pixels, [8, 1, 16, 16], labels, 0.0).Loss, a.Step(0, pixels, [8, 1, 16, 16], labels, 0.0, oneHot).Loss, 5);
+    }
+
     [Fact]
     public void CheckpointRoundTripsAndTransfersWithoutTheHead()
     {

@@ -48,6 +48,21 @@ public sealed class ImagePipelineTests : IDisposable
     }
 
     [Fact]
+    public async Task MultiLabelRecordsBecomeMultiHotTargetsOfTheTasksClasses()
+    {
+        var records = new[]
+        {
+            Record(0, 5, 10) with { Labels = [5, 7] },
+            Record(1, 6, 20) with { Labels = [6, 2, 9] },   // 2 is outside the task: dropped
+        };
+        var batch = (await ImagePipelines.Train(Source.From(records), ClassSubset.Range(5, 5), new AugmentSettings(28, 28, 1),
+                batchSize: 2, shuffleBuffer: 1, seed: 0, parallelism: 1, multiLabel: true)
+            .RunWith(Sink.Seq<ImageBatch>(), system.Materializer())).Single();
+        Assert.Equal(new[] { 0, 1 }, batch.Labels);
+        Assert.Equal(new float[] { 1, 0, 1, 0, 0, /* */ 0, 1, 0, 0, 1 }, batch.Targets);
+    }
+
+    [Fact]
     public async Task ShuffleBufferEmitsAPermutationInAnotherOrder()
     {
         var output = await Source.From(Enumerable.Range(0, 200)).Via(new ShuffleBuffer<int>(32, seed: 7))

@@ -1,4 +1,5 @@
 using Akka.Configuration;
+using BitActors.Model.Training;
 using BitActors.Streams.Images;
 using BitActors.Streams.Pipelines;
 
@@ -32,7 +33,13 @@ public static class BitActorsConfig
             Positive(c, "batch-size"), Positive(c, "steps"), c.GetDouble("base-lr-per-256"), c.GetDouble("warmup-fraction"),
             Augmentation(c, c.GetInt("channels")) ?? throw new InvalidDataException("bitactors.upstream: precrop and crop must be set"),
             Positive(c, "shuffle-buffer"), Positive(c, "decode-parallelism"), c.GetInt("seed"), Positive(c, "progress-every"),
-            c.GetIntList("decay-epochs").ToArray(), Positive(c, "total-epochs"), c.GetDouble("weight-decay"));
+            c.GetIntList("decay-epochs").ToArray(), Positive(c, "total-epochs"), c.GetDouble("weight-decay"),
+            c.GetString("multi-label-loss") switch
+            {
+                "sigmoid" => MultiLabelLoss.Sigmoid,
+                "softmax-split" => MultiLabelLoss.SoftmaxSplit,
+                var other => throw new InvalidDataException($"bitactors.upstream.multi-label-loss must be sigmoid or softmax-split, not '{other}'"),
+            });
     }
 
     public static FineTuneSettings FineTune(Config config, Config? overrides = null, int channels = 1)

@@ -23,7 +23,7 @@ public sealed class GpuTrainer : ReceiveActor
     public GpuTrainer(TrainerSpec spec)
     {
         _spec = spec;
-        Receive<TrainOn>(m => Sender.Tell(Classifier.Step(m.Step, m.Batch.Pixels, m.Batch.Shape, m.Batch.Labels, m.LearningRate)));
+        Receive<TrainOn>(m => Sender.Tell(Classifier.Step(m.Step, m.Batch.Pixels, m.Batch.Shape, m.Batch.Labels, m.LearningRate, m.Batch.Targets)));
         Receive<EvaluateOn>(m => Sender.Tell(EvaluationPartial.Of(
             Classifier.EvaluateBatch(m.Batch.Pixels, m.Batch.Shape, m.Batch.Labels), m.Batch.Labels, _spec.Classes)));
         Receive<SaveCheckpoint>(m => Sender.Tell(new CheckpointSaved(Checkpoints.Save(Classifier.Model, m.Path))));
@@ -40,7 +40,8 @@ public sealed class GpuTrainer : ReceiveActor
         if (_spec.Backbone is not null) Checkpoints.LoadBackbone(model, _spec.Backbone, skipHead: true);
         if (_spec.ZeroHead) model.ZeroHead();
         _classifier = new Classifier(model, new torch.Device(_spec.Device),
-            new TrainingOptions(_spec.Momentum, _spec.WeightDecay, _spec.MixUpAlpha, _spec.MicroBatch, _spec.Seed));
+            new TrainingOptions(_spec.Momentum, _spec.WeightDecay, _spec.MixUpAlpha, _spec.MicroBatch, _spec.Seed, _spec.MultiLabel ?? MultiLabelLoss.Sigmoid));
+        if (_spec.MultiLabel == MultiLabelLoss.Sigmoid && !_spec.ZeroHead) _classifier.InitializeHeadForSigmoid();
         _log.Info("trainer ready: {0}, {1} classes, {2:N0} parameters, backbone {3}, device {4}",
             _spec.Arch, _spec.Classes, model.parameters().Sum(p => p.numel()), _spec.Backbone ?? "none (random init)", _spec.Device);
     }

@@ -3,9 +3,13 @@ using BitActors.Streams.Pipelines;
 
 namespace BitActors.Actors.Training;
 
-/// <summary>What a trainer builds: architecture, classes, the backbone to start from (null = random init).</summary>
+/// <summary>
+/// What a trainer builds: architecture, classes, the backbone to start from (null = random init), and how
+/// it trains; <c>MultiLabel</c> set = the data is multi-label and learned with that loss.
+/// </summary>
 public sealed record TrainerSpec(string Arch, int Classes, int InChannels, string? Backbone, bool ZeroHead, int Seed,
-    double Momentum = 0.9, double WeightDecay = 0.0, double MixUpAlpha = 0.0, int MicroBatch = 0, string Device = "cpu");
+    double Momentum = 0.9, double WeightDecay = 0.0, double MixUpAlpha = 0.0, int MicroBatch = 0, string Device = "cpu",
+    MultiLabelLoss? MultiLabel = null);
 
 /// <summary>Run one SGD step on <paramref name="Batch"/> at <paramref name="LearningRate"/>; the trainer replies with a <see cref="StepResult"/>.</summary>
 public sealed record TrainOn(ImageBatch Batch, int Step, double LearningRate);

@@ -76,7 +76,8 @@ public sealed class TrainingSupervisor : ReceiveActor
         _manifest = manifest;
         _schedule = StepSchedule.Upstream(Upstream.BatchSize, Upstream.Steps, Upstream.WarmupFraction, Upstream.BaseLrPer256, Upstream.DecayEpochs, Upstream.TotalEpochs);
         var channels = Upstream.Augment.Channels;
-        _trainer = Context.ActorOf(GpuTrainer.Props(new TrainerSpec(Upstream.Arch, Upstream.Classes.Count, channels, null, false, Upstream.Seed, WeightDecay: Upstream.WeightDecay)), "upstream-trainer");
+        _trainer = Context.ActorOf(GpuTrainer.Props(new TrainerSpec(Upstream.Arch, Upstream.Classes.Count, channels, null, false, Upstream.Seed, WeightDecay: Upstream.WeightDecay,
+            MultiLabel: manifest.MultiLabel ? Upstream.MultiLabelLoss : null)), "upstream-trainer");
         Context.Watch(_trainer);
         _dispatcher = Context.ActorOf(FineTuneDispatcher.Props(_run, _reporter), "finetune");
         Context.Watch(_dispatcher);
@@ -84,7 +85,7 @@ public sealed class TrainingSupervisor : ReceiveActor
         var split = manifest.Split("train");
         var records = KafkaRecordSource.Create(_run.BootstrapServers, split.Topic, epochs: null, accept: Upstream.Classes.Contains);
         var batches = ImagePipelines.Train(records, Upstream.Classes, Upstream.Augment, Upstream.BatchSize, Upstream.ShuffleBuffer,
-            Upstream.Seed, Upstream.DecodeParallelism, r => _log.Warning("skipped {0}: {1}", r.Record.Key, r.Reason));
+            Upstream.Seed, Upstream.DecodeParallelism, r => _log.Warning("skipped {0}: {1}", r.Record.Key, r.Reason), multiLabel: manifest.MultiLabel);
         _feed = BatchFeed.Run(batches, Self, _materializer, TimeSpan.FromMinutes(10));
         _log.Info($"upstream: {Upstream.Arch} on {Upstream.Dataset} classes {Upstream.Classes}, {Upstream.Steps} steps at batch {Upstream.BatchSize}, " +
             $"lr {_schedule.BaseLr} (warmup {_schedule.WarmupSteps}, ÷10 at {string.Join("/", _schedule.DecayBoundaries)})");

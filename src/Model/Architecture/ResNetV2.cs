@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -53,6 +54,16 @@ public sealed class ResNetV2 : nn.Module<Tensor, Tensor>
         {
             head_conv.weight!.zero_();
             head_conv.bias!.zero_();
+        }
+    }
+
+    /// <summary>Sets every class's head bias (e.g. to a prior's log-odds for sigmoid outputs).</summary>
+    public void SetHeadBias(double value)
+    {
+        using (no_grad())
+        {
+            using var v = value.ToScalar();
+            head_conv.bias!.fill_(v);
         }
     }
 

@@ -5,8 +5,22 @@ using static TorchSharp.torch;
 
 namespace BitActors.Model.Training;
 
-/// <summary>How a classifier trains: SGD momentum and weight decay, MixUp α, micro-batch size (0 = whole batch).</summary>
-public sealed record TrainingOptions(double Momentum = 0.9, double WeightDecay = 0.0, double MixUpAlpha = 0.0, int MicroBatch = 0, int Seed = 0);
+/// <summary>How multi-label targets are learned (BiT-L's upstream data is multi-label).</summary>
+public enum MultiLabelLoss
+{
+    /// <summary>One sigmoid cross-entropy per class; the head bias starts at the log-odds of a 1/K prior.</summary>
+    Sigmoid,
+
+    /// <summary>Softmax cross-entropy with the label mass split equally over an image's labels.</summary>
+    SoftmaxSplit,
+}
+
+/// <summary>
+/// How a classifier trains: SGD momentum and weight decay, MixUp α, micro-batch size (0 = whole batch),
+/// the loss used when a batch carries multi-label targets, and the seed of MixUp's draws.
+/// </summary>
+public sealed record TrainingOptions(double Momentum = 0.9, double WeightDecay = 0.0, double MixUpAlpha = 0.0, int MicroBatch = 0, int Seed = 0,
+    MultiLabelLoss MultiLabel = MultiLabelLoss.Sigmoid);
 
 /// <summary>
 /// A ResNet-v2 classifier with its optimizer on one device: the train and eval steps.
@@ -31,6 +45,15 @@ public sealed class Classifier : IDisposable
         optimizer = new MomentumSgd(model.parameters(), this.options.Momentum, this.options.WeightDecay);
     }
 
+    /// <summary>
+    /// For sigmoid multi-label training from a random head: start every class at the prior 1/K, so the
+    /// first steps do not push K−1 negatives per image from 50 % (bias = −log(K−1)).
+    /// </summary>
+    public void InitializeHeadForSigmoid()
+    {
+        if (model.NumClasses > 1) model.SetHeadBias(-Math.Log(model.NumClasses - 1));
+    }
+
     public ResNetV2 Model => model;
 
     public Device Device => device;
@@ -41,7 +64,8 @@ public sealed class Classifier : IDisposable
     /// before the single update: the same step as the whole batch at once (BiT's batch_split), since
     /// GroupNorm has no cross-example statistics. One MixUp λ serves the whole step.
     /// </summary>
-    public StepResult Step(int step, float[] pixels, long[] shape, int[] labels, double lr)
+    /// <param name="targets">Multi-hot labels, N × classes, for multi-label data; null = single-label (<paramref name="labels"/>).</param>
+    public StepResult Step(int step, float[] pixels, long[] shape, int[] labels, double lr, float[]? targets = null)
     {
         int n = labels.Length;
         int micro = options.MicroBatch > 0 ? Math.Min(options.MicroBatch, n) : n;
@@ -57,6 +81,8 @@ public sealed class Classifier : IDisposable
             using var scope = NewDisposeScope();
             var x = tensor(pixels.AsSpan((int)(start * perImage), (int)(count * perImage)).ToArray(), [count, .. shape[1..]]).to(device);
             var y = tensor(labels.AsSpan(start, count).ToArray().Select(l => (long)l).ToArray()).to(device);
+            var t = targets is null ? null
+                : tensor(targets.AsSpan(start * model.NumClasses, count * model.NumClasses).ToArray(), [count, model.NumClasses]).to(device);
             Tensor loss, logits;
             if (lambda < 1.0)
             {
@@ -65,13 +91,15 @@ public sealed class Classifier : IDisposable
                 using var rest = (1 - lambda).ToScalar();
                 var mixed = x.mul(l).add(x.index_select(0, pairs).mul(rest), KeptScalars.One);
                 logits = model.forward(mixed);
-                loss = nn.functional.cross_entropy(logits, y).mul(l)
-                    .add(nn.functional.cross_entropy(logits, y.index_select(0, pairs)).mul(rest), KeptScalars.One);
+                loss = t is null
+                    ? nn.functional.cross_entropy(logits, y).mul(l)
+                        .add(nn.functional.cross_entropy(logits, y.index_select(0, pairs)).mul(rest), KeptScalars.One)
+                    : MultiLabelLossOf(logits, t.mul(l).add(t.index_select(0, pairs).mul(rest), KeptScalars.One));
             }
             else
             {
                 logits = model.forward(x);
-                loss = nn.functional.cross_entropy(logits, y);
+                loss = t is null ? nn.functional.cross_entropy(logits, y) : MultiLabelLossOf(logits, t);
             }
             using var share = ((double)count / n).ToScalar();
             loss.mul(share).backward();
@@ -79,11 +107,21 @@ public sealed class Classifier : IDisposable
             if (!float.IsFinite(value))
                 throw new ArithmeticException($"loss became {value} at step {step} (lr {lr})");
             lossSum += value * count;
-            correct += logits.argmax(1).eq(y).sum().item<long>();
+            // Multi-label: the top-1 prediction counts when it is any of the image's labels.
+            correct += t is null
+                ? logits.argmax(1).eq(y).sum().item<long>()
+                : t.gather(1, logits.argmax(1).unsqueeze(1)).gt(KeptScalars.Zero).sum().item<long>();
         }
         optimizer.Step(lr);
         return new StepResult(step, lr, lossSum / n, (double)correct / n, n, lambda);
     }
+
+    /// <summary>Mean over images of the per-image loss against (possibly mixed) multi-hot targets.</summary>
+    private Tensor MultiLabelLossOf(Tensor logits, Tensor targets) => options.MultiLabel switch
+    {
+        MultiLabelLoss.Sigmoid => nn.functional.binary_cross_entropy_with_logits(logits, targets, reduction: nn.Reduction.None).sum(1).mean(),
+        _ => targets.div(targets.sum(1, keepdim: true)).mul(nn.functional.log_softmax(logits, 1)).sum(1).mean().neg(),
+    };
 
     /// <summary>Correct top-1 and top-5, loss sum and the confusion counts (true × predicted) of one batch.</summary>
     public BatchEvaluation EvaluateBatch(float[] pixels, long[] shape, int[] labels)

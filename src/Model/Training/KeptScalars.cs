@@ -12,4 +12,5 @@ namespace BitActors.Model.Training;
 public static class KeptScalars
 {
     public static readonly Scalar One = 1.0.ToScalar();
+    public static readonly Scalar Zero = 0.0.ToScalar();
 }

@@ -2,15 +2,19 @@ namespace BitActors.Streams.Pipelines;
 
 /// <summary>
 /// A batch ready for a trainer: NCHW floats in [-1, 1] in one contiguous array (the tensor's memory
-/// layout, so the trainer wraps it without reshuffling) and one class id per image.
+/// layout, so the trainer wraps it without reshuffling) and one class id per image (the first label).
+/// For multi-label data, <c>Targets</c> holds the multi-hot label matrix, N × classes, row-major.
 /// </summary>
-public sealed record ImageBatch(float[] Pixels, long[] Shape, int[] Labels)
+public sealed record ImageBatch(float[] Pixels, long[] Shape, int[] Labels, float[]? Targets = null)
 {
     public int Count => Labels.Length;
 }
 
-/// <summary>One augmented image and its (task-local) class id.</summary>
-public sealed record Sample(float[] Chw, int Label, long Index);
+/// <summary>One augmented image and its task-local class ids (the first is the primary label).</summary>
+public sealed record Sample(float[] Chw, int[] Labels, long Index)
+{
+    public int Label => Labels[0];
+}
 
 /// <summary>
 /// The classes a task uses, mapped to task-local ids 0..n-1 (e.g. Fashion-MNIST classes 5–9 → 0–4).
@@ -28,6 +32,13 @@ public sealed record ClassSubset(IReadOnlyList<int> Classes)
     {
         var i = labels.Length == 0 ? -1 : Classes.ToList().IndexOf(labels[0]);
         return i >= 0 ? i : throw new InvalidDataException($"label {string.Join(',', labels)} is not one of this task's classes {string.Join(',', Classes)}");
+    }
+
+    /// <summary>Task-local ids of every label in the subset, the primary (first) label first; labels outside are dropped.</summary>
+    public int[] MapAll(int[] labels)
+    {
+        var primary = Map(labels);
+        return [primary, .. labels.Skip(1).Select(l => Classes.ToList().IndexOf(l)).Where(i => i >= 0 && i != primary).Distinct()];
     }
 
     public override string ToString() => $"[{string.Join(",", Classes)}]";

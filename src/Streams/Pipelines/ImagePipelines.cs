@@ -15,9 +15,10 @@ public sealed record RejectedRecord(ImageRecord Record, string Reason);
 /// </summary>
 public static class ImagePipelines
 {
+    /// <param name="multiLabel">Build the multi-hot <see cref="ImageBatch.Targets"/> from every label of a record.</param>
     public static Source<ImageBatch, NotUsed> Train(
         Source<ImageRecord, NotUsed> records, ClassSubset classes, AugmentSettings augment,
-        int batchSize, int shuffleBuffer, int seed, int parallelism, Action<RejectedRecord>? onRejected = null) =>
+        int batchSize, int shuffleBuffer, int seed, int parallelism, Action<RejectedRecord>? onRejected = null, bool multiLabel = false) =>
         records
             .SelectAsync(parallelism, record => Task.Run(() => Prepare(record, classes, r =>
             {
@@ -30,7 +31,7 @@ public static class ImagePipelines
             .Via(new ShuffleBuffer<Sample>(shuffleBuffer, seed))
             .Grouped(batchSize)
             .Where(g => g.Count() == batchSize) // a short tail batch would skew the step's statistics
-            .Select(g => ToBatch(g.ToList(), augment));
+            .Select(g => ToBatch(g.ToList(), augment, multiLabel ? classes.Count : 0));
 
     public static Source<ImageBatch, NotUsed> Eval(
         Source<ImageRecord, NotUsed> records, ClassSubset classes, AugmentSettings augment,
@@ -50,8 +51,8 @@ public static class ImagePipelines
     {
         try
         {
-            var label = classes.Map(record.Labels);
-            return [new Sample(transform(record), label, record.Index)];
+            var labels = classes.MapAll(record.Labels);
+            return [new Sample(transform(record), labels, record.Index)];
         }
         catch (Exception e) when (e is CorruptImageException or InvalidDataException)
         {
@@ -60,16 +61,20 @@ public static class ImagePipelines
         }
     }
 
-    public static ImageBatch ToBatch(IReadOnlyList<Sample> samples, AugmentSettings augment)
+    /// <param name="multiLabelClasses">0 = single-label; else the class count of the multi-hot targets.</param>
+    public static ImageBatch ToBatch(IReadOnlyList<Sample> samples, AugmentSettings augment, int multiLabelClasses = 0)
     {
         int per = augment.PixelsPerSample;
         var pixels = new float[samples.Count * per];
         var labels = new int[samples.Count];
+        var targets = multiLabelClasses > 0 ? new float[samples.Count * multiLabelClasses] : null;
         for (int i = 0; i < samples.Count; i++)
         {
             samples[i].Chw.CopyTo(pixels, i * per);
             labels[i] = samples[i].Label;
+            if (targets is not null)
+                foreach (var l in samples[i].Labels) targets[i * multiLabelClasses + l] = 1f;
         }
-        return new ImageBatch(pixels, [samples.Count, augment.Channels, augment.Crop, augment.Crop], labels);
+        return new ImageBatch(pixels, [samples.Count, augment.Channels, augment.Crop, augment.Crop], labels, targets);
     }
 }
