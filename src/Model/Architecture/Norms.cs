@@ -9,6 +9,7 @@ internal static class Norms
     public static GroupNorm GroupNorm(long groups, long channels)
     {
         var norm = nn.GroupNorm(groups, channels, eps: 1e-5);
+        using var scope = NewDisposeScope(); // keeps the weight/bias wrappers alive through the native calls
         using (no_grad())
         {
             norm.weight!.fill_(Training.KeptScalars.One);

@@ -50,6 +50,7 @@ public sealed class ResNetV2 : nn.Module<Tensor, Tensor>
     /// <summary>Fine-tuning starts from a zero head (BiT section 3.3).</summary>
     public void ZeroHead()
     {
+        using var scope = NewDisposeScope();
         using (no_grad())
         {
             head_conv.weight!.zero_();
@@ -60,6 +61,7 @@ public sealed class ResNetV2 : nn.Module<Tensor, Tensor>
     /// <summary>Sets every class's head bias (e.g. to a prior's log-odds for sigmoid outputs).</summary>
     public void SetHeadBias(double value)
     {
+        using var scope = NewDisposeScope();
         using (no_grad())
         {
             using var v = value.ToScalar();

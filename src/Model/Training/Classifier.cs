@@ -70,6 +70,9 @@ public sealed class Classifier : IDisposable
         int n = labels.Length;
         int micro = options.MicroBatch > 0 ? Math.Min(options.MicroBatch, n) : n;
         double lambda = MixUp.SampleLambda(options.MixUpAlpha, random);
+        // The whole step inside a scope: TorchSharp objects made here (gradient wrappers too) stay
+        // reachable until native code is done with them. See KeptScalars for what happens otherwise.
+        using var stepScope = NewDisposeScope();
         model.train();
         optimizer.ZeroGrad();
         double lossSum = 0;

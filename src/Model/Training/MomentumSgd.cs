@@ -8,7 +8,8 @@ namespace BitActors.Model.Training;
 /// SGD with momentum and optional weight decay, PyTorch's update rule (BiT trains with it, momentum 0.9):
 /// d = g + wd·p; buf = d at the first step, then buf = m·buf + d; p -= lr·buf.
 /// Written here rather than taken from TorchSharp because its optimizer passes temporary Scalars to
-/// native code (see <see cref="KeptScalars"/>); every Scalar here outlives the call that uses it.
+/// native code (see <see cref="KeptScalars"/>); every Scalar and tensor wrapper here outlives the call
+/// that uses it.
 /// </summary>
 public sealed class MomentumSgd : IDisposable
 {
@@ -27,6 +28,8 @@ public sealed class MomentumSgd : IDisposable
 
     public void ZeroGrad()
     {
+        // p.grad makes a new wrapper each time; the scope keeps it alive until zero_ has returned.
+        using var scope = NewDisposeScope();
         foreach (var p in parameters) p.grad?.zero_();
     }
 
@@ -37,9 +40,10 @@ public sealed class MomentumSgd : IDisposable
         for (int i = 0; i < parameters.Length; i++)
         {
             var p = parameters[i];
+            // Everything made here, the grad wrapper included, is held by the scope until the updates return.
+            using var scope = NewDisposeScope();
             var grad = p.grad;
             if (grad is null) continue;
-            using var scope = NewDisposeScope();
             var d = weightDecay is null ? grad : grad.add(p, weightDecay);
             if (buffers[i] is null) buffers[i] = d.clone().DetachFromDisposeScope();
             else buffers[i]!.mul_(momentum).add_(d, KeptScalars.One);
