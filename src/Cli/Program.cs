@@ -3,6 +3,8 @@ using BitActors.Cli.Console;
 using Spectre.Console.Cli;
 
 Logging.Configure();
+// Redirected output has no terminal width; Spectre would fold tables at 80 columns.
+if (Console.IsOutputRedirected) Spectre.Console.AnsiConsole.Profile.Width = 120;
 var app = new CommandApp();
 app.Configure(config =>
 {
