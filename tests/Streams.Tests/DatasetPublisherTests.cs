@@ -60,6 +60,25 @@ public sealed class DatasetPublisherTests : IDisposable
     }
 
     [Fact]
+    public async Task OrderedEpochsComeInIndexOrderWhateverOrderThePartitionsArriveIn()
+    {
+        kafka.CreateTopic("ordered", 4);
+        var images = IdxDataset.Load("ordered", source.FullName).Splits[0].Images.Take(200).ToList();
+        using (var producer = KafkaClients.CreateProducer(kafka.BootstrapServers))
+        {
+            // Partition = index mod 4, produced partition 3 first, 0 last.
+            foreach (var p in new[] { 3, 2, 1, 0 })
+                foreach (var image in images.Where(i => i.Index % 4 == p))
+                    await producer.ProduceAsync(new Confluent.Kafka.TopicPartition("ordered", p), DatasetPublisher.ToMessage("ordered", "train", image));
+        }
+        var records = await KafkaRecordSource.Create(kafka.BootstrapServers, "ordered", epochs: 2, accept: l => l[0] % 2 == 0, ordered: true)
+            .RunWith(Sink.Seq<ImageRecord>(), system.Materializer());
+        var expected = images.Where(i => i.Labels[0] % 2 == 0).Select(i => i.Index).ToArray();
+        Assert.Equal(expected.Concat(expected), records.Select(r => r.Index));
+        Assert.Equal(Enumerable.Repeat(0, expected.Length).Concat(Enumerable.Repeat(1, expected.Length)), records.Select(r => r.Epoch));
+    }
+
+    [Fact]
     public void TruncatedIdxFilesAreRefusedByName()
     {
         var path = Path.Combine(source.FullName, "train-images-idx3-ubyte.gz");

@@ -23,9 +23,16 @@ public static class KafkaRecordSource
 {
     /// <param name="epochs">Number of passes; null = until the stream is cancelled.</param>
     /// <param name="accept">Filter on the labels header, applied before any payload leaves the thread.</param>
-    public static Source<ImageRecord, NotUsed> Create(string bootstrapServers, string topic, int? epochs = 1, Func<int[], bool>? accept = null, int buffer = 1024) =>
+    /// <param name="ordered">
+    /// Emit each epoch in a fixed order, whatever order the broker delivers in: offset 0 of every partition,
+    /// then offset 1 of every partition, and so on (for topics published with partition = index mod P,
+    /// that is index order). Records that arrive early wait in memory, so this costs some buffering;
+    /// it is what makes a run repeatable and resumable.
+    /// </param>
+    public static Source<ImageRecord, NotUsed> Create(string bootstrapServers, string topic, int? epochs = 1, Func<int[], bool>? accept = null,
+        int buffer = 1024, bool ordered = false) =>
         Source.UnfoldResourceAsync<ImageRecord, EpochReader>(
-            () => Task.FromResult(EpochReader.Start(bootstrapServers, topic, epochs, accept, buffer)),
+            () => Task.FromResult(EpochReader.Start(bootstrapServers, topic, epochs, accept, buffer, ordered)),
             reader => reader.ReadAsync(),
             reader => reader.StopAsync());
 
@@ -52,17 +59,18 @@ public static class KafkaRecordSource
         private readonly string bootstrapServers, topic;
         private readonly int? epochs;
         private readonly Func<int[], bool>? accept;
+        private readonly bool ordered;
 
-        private EpochReader(string bootstrapServers, string topic, int? epochs, Func<int[], bool>? accept, int buffer)
+        private EpochReader(string bootstrapServers, string topic, int? epochs, Func<int[], bool>? accept, int buffer, bool ordered)
         {
-            (this.bootstrapServers, this.topic, this.epochs, this.accept) = (bootstrapServers, topic, epochs, accept);
+            (this.bootstrapServers, this.topic, this.epochs, this.accept, this.ordered) = (bootstrapServers, topic, epochs, accept, ordered);
             channel = Channel.CreateBounded<ImageRecord>(new BoundedChannelOptions(buffer) { SingleReader = true, SingleWriter = true });
             thread = new Thread(Run) { IsBackground = true, Name = $"kafka-reader:{topic}" };
         }
 
-        public static EpochReader Start(string bootstrapServers, string topic, int? epochs, Func<int[], bool>? accept, int buffer)
+        public static EpochReader Start(string bootstrapServers, string topic, int? epochs, Func<int[], bool>? accept, int buffer, bool ordered)
         {
-            var reader = new EpochReader(bootstrapServers, topic, epochs, accept, buffer);
+            var reader = new EpochReader(bootstrapServers, topic, epochs, accept, buffer, ordered);
             reader.thread.Start();
             return reader;
         }
@@ -124,25 +132,46 @@ public static class KafkaRecordSource
             consumer.Assign(starts);
             // librdkafka keeps a partition's pause flag across assignments: resume what the last epoch paused.
             consumer.Resume(starts.Select(s => s.TopicPartition));
-            while (ends.Count > 0)
+            // In ordered mode, records wait per partition (null: filtered out, but it still takes its turn).
+            var waiting = ends.Keys.ToDictionary(p => p, _ => new Queue<ImageRecord?>());
+            var turns = ends.Keys.Order().ToList();
+            int turn = 0;
+            while (ends.Count > 0 || (ordered && waiting.Values.Any(q => q.Count > 0)))
             {
+                if (ordered && turns.Count > 0)
+                {
+                    var p = turns[turn % turns.Count];
+                    if (waiting[p].TryDequeue(out var next))
+                    {
+                        if (next is not null) Emit(next);
+                        turn++;
+                        continue;
+                    }
+                    if (!ends.ContainsKey(p))
+                    {
+                        turns.Remove(p); // partition done: the next one takes its place in the rotation
+                        continue;
+                    }
+                }
                 var result = consumer.Consume(stop.Token);
-                int p = result.Partition.Value;
-                if (!ends.TryGetValue(p, out var end) || result.Offset.Value >= end) continue;
+                int partition = result.Partition.Value;
+                if (!ends.TryGetValue(partition, out var end) || result.Offset.Value >= end) continue;
                 if (result.Offset.Value == end - 1)
                 {
-                    ends.Remove(p);
+                    ends.Remove(partition);
                     consumer.Pause([result.TopicPartition]);
                 }
                 var labels = ParseLabels(result.Message.Headers, topic, result.Offset.Value);
-                if (accept is not null && !accept(labels)) continue;
-                var record = new ImageRecord(topic, p, result.Offset.Value, result.Message.Key ?? "",
-                    ParseIndex(result.Message.Headers, result.Offset.Value), labels, result.Message.Value, epoch);
-                // Blocks this thread (not the stream) while the stream is not asking for more.
-                channel.Writer.WriteAsync(record, stop.Token).AsTask().GetAwaiter().GetResult();
+                var record = accept is not null && !accept(labels) ? null : new ImageRecord(topic, partition, result.Offset.Value,
+                    result.Message.Key ?? "", ParseIndex(result.Message.Headers, result.Offset.Value), labels, result.Message.Value, epoch);
+                if (ordered) waiting[partition].Enqueue(record);
+                else if (record is not null) Emit(record);
             }
             consumer.Unassign();
             return true;
         }
+
+        // Blocks this thread (not the stream) while the stream is not asking for more.
+        private void Emit(ImageRecord record) => channel.Writer.WriteAsync(record, stop.Token).AsTask().GetAwaiter().GetResult();
     }
 }
