@@ -153,6 +153,48 @@ public class ClassifierTests
     }
 
     [Fact]
+    public void AResumedClassifierContinuesExactlyLikeTheUninterruptedOne()
+    {
+        var dir = Directory.CreateTempSubdirectory("bitactors-resume");
+        try
+        {
+            var (pixels, labels) = TwoClassBatch(8, 4);
+            long[] shape = [8, 1, 16, 16];
+            var options = new TrainingOptions(WeightDecay: 1e-4, MixUpAlpha: 0.1, Seed: 3);
+            manual_seed(10);
+            using var uninterrupted = new Classifier(new ResNetV2(KnownModels.Get("Tiny", 1), 2), CPU, options);
+            for (int s = 0; s < 4; s++) uninterrupted.Step(s, pixels, shape, labels, 0.05);
+            var path = Path.Combine(dir.FullName, "train.bin");
+            uninterrupted.SaveTrainingState(path, nextStep: 4);
+            var expected = Enumerable.Range(4, 4).Select(s => uninterrupted.Step(s, pixels, shape, labels, 0.05).Loss).ToArray();
+
+            manual_seed(99); // other initial weights: everything must come from the checkpoint
+            using var resumed = new Classifier(new ResNetV2(KnownModels.Get("Tiny", 1), 2), CPU, options);
+            var next = resumed.LoadTrainingState(path);
+            Assert.Equal(4, next);
+            var actual = Enumerable.Range(next, 4).Select(s => resumed.Step(s, pixels, shape, labels, 0.05).Loss).ToArray();
+            for (int i = 0; i < 4; i++) Assert.Equal(expected[i], actual[i], 5);
+        }
+        finally { dir.Delete(true); }
+    }
+
+    [Fact]
+    public void ATrainingStateIsRefusedWithWeightsItWasNotWrittenWith()
+    {
+        var dir = Directory.CreateTempSubdirectory("bitactors-resume");
+        try
+        {
+            using var a = new Classifier(new ResNetV2(KnownModels.Get("Tiny", 1), 2), CPU);
+            var path = Path.Combine(dir.FullName, "train.bin");
+            a.SaveTrainingState(path, 1);
+            using (var other = new ResNetV2(KnownModels.Get("Tiny", 1), 2)) Checkpoints.Save(other, path); // weights replaced
+            var e = Assert.Throws<InvalidDataException>(() => a.LoadTrainingState(path));
+            Assert.Contains("do not match", e.Message);
+        }
+        finally { dir.Delete(true); }
+    }
+
+    [Fact]
     public void TruncatedCheckpointIsRefusedWithItsPath()
     {
         var dir = Directory.CreateTempSubdirectory("bitactors-ckpt");

@@ -33,14 +33,12 @@ public sealed class Classifier : IDisposable
     private readonly Device device;
     private readonly ResNetV2 model;
     private readonly TrainingOptions options;
-    private readonly Random random;
 
     public Classifier(ResNetV2 model, Device device, TrainingOptions? options = null)
     {
         this.model = model;
         this.device = device;
         this.options = options ?? new TrainingOptions();
-        random = new Random(this.options.Seed);
         model.to(device);
         optimizer = new MomentumSgd(model.parameters(), this.options.Momentum, this.options.WeightDecay);
     }
@@ -69,6 +67,8 @@ public sealed class Classifier : IDisposable
     {
         int n = labels.Length;
         int micro = options.MicroBatch > 0 ? Math.Min(options.MicroBatch, n) : n;
+        // Draws depend on (seed, step) only, so a resumed run draws what the uninterrupted one did.
+        var random = new Random(Seeds.Mix(options.Seed, step));
         double lambda = MixUp.SampleLambda(options.MixUpAlpha, random);
         // The whole step inside a scope: TorchSharp objects made here (gradient wrappers too) stay
         // reachable until native code is done with them. See KeptScalars for what happens otherwise.
@@ -144,6 +144,12 @@ public sealed class Classifier : IDisposable
         var predicted = topk.narrow(1, 0, 1).flatten().cpu().data<long>().ToArray();
         return new BatchEvaluation(top1, top5, lossSum, predicted);
     }
+
+    /// <summary>Weights, momentum buffers and the next step, written atomically (see <see cref="TrainingCheckpoint"/>).</summary>
+    public Checkpoints.Saved SaveTrainingState(string path, int nextStep) => TrainingCheckpoint.Save(model, optimizer, nextStep, path);
+
+    /// <summary>Restores what <see cref="SaveTrainingState"/> wrote; returns the step to continue from.</summary>
+    public int LoadTrainingState(string path) => TrainingCheckpoint.Load(model, optimizer, path);
 
     public void Dispose()
     {

@@ -51,6 +51,34 @@ public sealed class MomentumSgd : IDisposable
         }
     }
 
+    /// <summary>Writes the momentum buffers (a flag per parameter: none yet, or the buffer).</summary>
+    public void Save(BinaryWriter writer)
+    {
+        writer.Write(buffers.Length);
+        foreach (var b in buffers)
+        {
+            writer.Write(b is not null);
+            b?.Save(writer);
+        }
+    }
+
+    public void Load(BinaryReader reader)
+    {
+        var count = reader.ReadInt32();
+        if (count != buffers.Length)
+            throw new InvalidDataException($"optimizer state has {count} momentum buffers, the model has {buffers.Length} parameters");
+        using var noGrad = no_grad();
+        for (int i = 0; i < count; i++)
+        {
+            buffers[i]?.Dispose();
+            buffers[i] = null;
+            if (!reader.ReadBoolean()) continue;
+            var buffer = zeros_like(parameters[i]).DetachFromDisposeScope();
+            buffer.Load(reader);
+            buffers[i] = buffer;
+        }
+    }
+
     public void Dispose()
     {
         foreach (var b in buffers) b?.Dispose();

@@ -23,8 +23,9 @@ public static class ImagePipelines
             .SelectAsync(parallelism, record => Task.Run(() => Prepare(record, classes, r =>
             {
                 using var image = ImageCodec.Decode(r.Value);
-                // Seeded per image and epoch: the same augmentation whatever thread runs it.
-                var random = new Random(HashCode.Combine(seed, r.Index, r.Epoch));
+                // Seeded per image and epoch: the same augmentation whatever thread or process runs it
+                // (HashCode.Combine would differ between processes).
+                var random = new Random(unchecked((int)(r.Index * 1_000_003L + r.Epoch * 7_919L + seed * 104_729L)));
                 return Augment.Train(image, augment, random);
             }, onRejected)))
             .SelectMany(s => s)
