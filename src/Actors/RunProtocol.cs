@@ -9,7 +9,8 @@ public sealed record UpstreamSettings(
     string Dataset, ClassSubset Classes, string Arch, int BatchSize, int Steps, double BaseLrPer256, double WarmupFraction,
     AugmentSettings Augment, int ShuffleBuffer, int DecodeParallelism, int Seed, int ProgressEvery = 50,
     IReadOnlyList<int>? DecayEpochs = null, int TotalEpochs = 90, double WeightDecay = 1e-4,
-    BitActors.Model.Training.MultiLabelLoss MultiLabelLoss = BitActors.Model.Training.MultiLabelLoss.Sigmoid);
+    BitActors.Model.Training.MultiLabelLoss MultiLabelLoss = BitActors.Model.Training.MultiLabelLoss.Sigmoid,
+    int CheckpointEvery = 0, bool OrderedData = true);
 
 /// <summary>How every fine-tune task runs; null augment = the HyperRule's resolution for the dataset.</summary>
 public sealed record FineTuneSettings(
@@ -31,8 +32,15 @@ public sealed record FineTuneTask(string Name, string Dataset, ClassSubset Class
             : seeds.Select(s => new FineTuneTask($"{name}-seed{s}", dataset, classes, shots, s, fromScratch, name));
 }
 
-/// <summary>A whole run: upstream then fan-out of the backbone to every task.</summary>
-public sealed record RunSpec(string RunId, string BootstrapServers, string OutputDir, UpstreamSettings Upstream, FineTuneSettings FineTune, IReadOnlyList<FineTuneTask> Tasks);
+/// <summary>
+/// A whole run: upstream then fan-out of the backbone to every task. <c>ResumeFrom</c>: a training
+/// checkpoint of an earlier run with the same settings, to continue from its step.
+/// </summary>
+public sealed record RunSpec(string RunId, string BootstrapServers, string OutputDir, UpstreamSettings Upstream, FineTuneSettings FineTune,
+    IReadOnlyList<FineTuneTask> Tasks, string? ResumeFrom = null);
+
+/// <summary>A resumable upstream checkpoint was written.</summary>
+public sealed record TrainingCheckpointed(string RunId, int NextStep, string Path);
 
 /// <summary>The upstream backbone is trained, evaluated on the upstream classes' test split, and saved.</summary>
 public sealed record BackboneReady(string RunId, string Arch, int InChannels, Checkpoints.Saved Checkpoint, int Steps, double FinalLoss, double FinalAccuracy,

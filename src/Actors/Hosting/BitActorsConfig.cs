@@ -39,7 +39,8 @@ public static class BitActorsConfig
                 "sigmoid" => MultiLabelLoss.Sigmoid,
                 "softmax-split" => MultiLabelLoss.SoftmaxSplit,
                 var other => throw new InvalidDataException($"bitactors.upstream.multi-label-loss must be sigmoid or softmax-split, not '{other}'"),
-            });
+            },
+            NonNegative(c, "checkpoint-every"), c.GetBoolean("ordered-data"));
     }
 
     public static FineTuneSettings FineTune(Config config, Config? overrides = null, int channels = 1)

@@ -26,7 +26,9 @@ public sealed class GpuTrainer : ReceiveActor
         Receive<TrainOn>(m => Sender.Tell(Classifier.Step(m.Step, m.Batch.Pixels, m.Batch.Shape, m.Batch.Labels, m.LearningRate, m.Batch.Targets)));
         Receive<EvaluateOn>(m => Sender.Tell(EvaluationPartial.Of(
             Classifier.EvaluateBatch(m.Batch.Pixels, m.Batch.Shape, m.Batch.Labels), m.Batch.Labels, _spec.Classes)));
-        Receive<SaveCheckpoint>(m => Sender.Tell(new CheckpointSaved(Checkpoints.Save(Classifier.Model, m.Path))));
+        Receive<SaveCheckpoint>(m => Sender.Tell(m.NextStep is int next
+            ? new CheckpointSaved(Classifier.SaveTrainingState(m.Path, next), next)
+            : new CheckpointSaved(Checkpoints.Save(Classifier.Model, m.Path))));
     }
 
     public static Props Props(TrainerSpec spec) => Akka.Actor.Props.Create(() => new GpuTrainer(spec)).WithDispatcher(DispatcherId);
@@ -42,6 +44,8 @@ public sealed class GpuTrainer : ReceiveActor
         _classifier = new Classifier(model, new torch.Device(_spec.Device),
             new TrainingOptions(_spec.Momentum, _spec.WeightDecay, _spec.MixUpAlpha, _spec.MicroBatch, _spec.Seed, _spec.MultiLabel ?? MultiLabelLoss.Sigmoid));
         if (_spec.MultiLabel == MultiLabelLoss.Sigmoid && !_spec.ZeroHead) _classifier.InitializeHeadForSigmoid();
+        if (_spec.ResumeFrom is not null)
+            _log.Info("resumed from {0} at step {1}", _spec.ResumeFrom, _classifier.LoadTrainingState(_spec.ResumeFrom));
         _log.Info("trainer ready: {0}, {1} classes, {2:N0} parameters, backbone {3}, device {4}",
             _spec.Arch, _spec.Classes, model.parameters().Sum(p => p.numel()), _spec.Backbone ?? "none (random init)", _spec.Device);
     }

@@ -9,7 +9,7 @@ namespace BitActors.Actors.Training;
 /// </summary>
 public sealed record TrainerSpec(string Arch, int Classes, int InChannels, string? Backbone, bool ZeroHead, int Seed,
     double Momentum = 0.9, double WeightDecay = 0.0, double MixUpAlpha = 0.0, int MicroBatch = 0, string Device = "cpu",
-    MultiLabelLoss? MultiLabel = null);
+    MultiLabelLoss? MultiLabel = null, string? ResumeFrom = null);
 
 /// <summary>Run one SGD step on <paramref name="Batch"/> at <paramref name="LearningRate"/>; the trainer replies with a <see cref="StepResult"/>.</summary>
 public sealed record TrainOn(ImageBatch Batch, int Step, double LearningRate);
@@ -39,10 +39,13 @@ public sealed record EvaluationPartial(long Top1, long Top5, double LossSum, int
             Confusion.Select((row, c) => row.Sum() == 0 ? double.NaN : row[c] / (double)row.Sum()).ToArray(), Confusion);
 }
 
-/// <summary>Write the model to <paramref name="Path"/>; the trainer replies with <see cref="CheckpointSaved"/>.</summary>
-public sealed record SaveCheckpoint(string Path);
+/// <summary>
+/// Write the model to <paramref name="Path"/>; with <paramref name="NextStep"/>, the training state too (a
+/// resumable checkpoint). The trainer replies with <see cref="CheckpointSaved"/>.
+/// </summary>
+public sealed record SaveCheckpoint(string Path, int? NextStep = null);
 
-public sealed record CheckpointSaved(Checkpoints.Saved Checkpoint);
+public sealed record CheckpointSaved(Checkpoints.Saved Checkpoint, int? NextStep = null);
 
 /// <summary>Progress of a training run, for whoever watches (the CLI prints it).</summary>
 public sealed record TrainingProgress(string Run, string Task, int Step, int TotalSteps, double Loss, double Accuracy, double LearningRate, double ImagesPerSecond);

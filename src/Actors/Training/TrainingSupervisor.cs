@@ -76,16 +76,20 @@ public sealed class TrainingSupervisor : ReceiveActor
         _manifest = manifest;
         _schedule = StepSchedule.Upstream(Upstream.BatchSize, Upstream.Steps, Upstream.WarmupFraction, Upstream.BaseLrPer256, Upstream.DecayEpochs, Upstream.TotalEpochs);
         var channels = Upstream.Augment.Channels;
+        if (_run.ResumeFrom is not null) _nextStep = TrainingCheckpoint.ReadStep(_run.ResumeFrom);
         _trainer = Context.ActorOf(GpuTrainer.Props(new TrainerSpec(Upstream.Arch, Upstream.Classes.Count, channels, null, false, Upstream.Seed, WeightDecay: Upstream.WeightDecay,
-            MultiLabel: manifest.MultiLabel ? Upstream.MultiLabelLoss : null)), "upstream-trainer");
+            MultiLabel: manifest.MultiLabel ? Upstream.MultiLabelLoss : null, ResumeFrom: _run.ResumeFrom)), "upstream-trainer");
         Context.Watch(_trainer);
         _dispatcher = Context.ActorOf(FineTuneDispatcher.Props(_run, _reporter), "finetune");
         Context.Watch(_dispatcher);
 
         var split = manifest.Split("train");
-        var records = KafkaRecordSource.Create(_run.BootstrapServers, split.Topic, epochs: null, accept: Upstream.Classes.Contains);
+        var records = KafkaRecordSource.Create(_run.BootstrapServers, split.Topic, epochs: null, accept: Upstream.Classes.Contains, ordered: Upstream.OrderedData);
         var batches = ImagePipelines.Train(records, Upstream.Classes, Upstream.Augment, Upstream.BatchSize, Upstream.ShuffleBuffer,
             Upstream.Seed, Upstream.DecodeParallelism, r => _log.Warning("skipped {0}: {1}", r.Record.Key, r.Reason), multiLabel: manifest.MultiLabel);
+        // Resuming replays the data from the run's start and drops the batches already trained on: the
+        // shuffle buffer then holds what it held in the uninterrupted run (exact, at the cost of decoding).
+        if (_nextStep > 0) batches = Akka.Streams.Dsl.SourceOperations.Skip(batches, _nextStep);
         _feed = BatchFeed.Run(batches, Self, _materializer, TimeSpan.FromMinutes(10));
         _log.Info($"upstream: {Upstream.Arch} on {Upstream.Dataset} classes {Upstream.Classes}, {Upstream.Steps} steps at batch {Upstream.BatchSize}, " +
             $"lr {_schedule.BaseLr} (warmup {_schedule.WarmupSteps}, ÷10 at {string.Join("/", _schedule.DecayBoundaries)})");
@@ -110,6 +114,8 @@ public sealed class TrainingSupervisor : ReceiveActor
         {
             _last = r;
             _imagesSinceReport += r.Examples;
+            if (Upstream.CheckpointEvery > 0 && (r.Step + 1) % Upstream.CheckpointEvery == 0 && r.Step + 1 < _schedule.TotalSteps)
+                _trainer.Tell(new SaveCheckpoint(Path.Combine(_run.OutputDir, "checkpoints", $"{_run.RunId}-upstream-step{r.Step + 1}.bin"), r.Step + 1));
             if ((r.Step + 1) % Upstream.ProgressEvery == 0 || r.Step + 1 == _schedule.TotalSteps) Report(r);
             if (r.Step + 1 >= _schedule.TotalSteps)
             {
@@ -121,6 +127,11 @@ public sealed class TrainingSupervisor : ReceiveActor
                 Become(Checkpointing);
             }
             else _pendingAck?.Tell(BatchAccepted.Instance);
+        });
+        Receive<CheckpointSaved>(m =>
+        {
+            _log.Info("checkpoint for step {0}: {1}", m.NextStep, m.Checkpoint.Path);
+            _reporter.Tell(new TrainingCheckpointed(_run.RunId, m.NextStep ?? _nextStep, m.Checkpoint.Path));
         });
         Receive<FeedEnded>(m => Fail(m.Error is null ? "the data stream ended before the schedule did" : $"data stream failed: {m.Error.Message}"));
         ReceiveTerminated();
