@@ -22,67 +22,57 @@ public sealed class EndToEndRunTests() : TestKit(BitActorsConfig.Reference())
     [Fact]
     public async Task UpstreamThenFanOutReportsEveryTaskAndAnnouncesTheModelsOnKafka()
     {
-        using var kafka = new EmbeddedKafka();
-        var source = TestData.WriteIdx(train: 400, test: 100, size: 16);
-        var output = Directory.CreateTempSubdirectory("bitactors-run");
-        try
+        await using var data = await PublishedDataset.CreateAsync(Sys, "synthetic", train: 400, test: 100);
+        var kafka = data.Kafka;
+        var output = data.Output;
+
+        var augment = new AugmentSettings(18, 16, 1);
+        var run = new RunSpec("test-run", kafka.BootstrapServers, output.FullName,
+            new UpstreamSettings("synthetic", ClassSubset.Range(0, 5), "Tiny", BatchSize: 16, Steps: 30, BaseLrPer256: 0.1,
+                WarmupFraction: 0.1, augment, ShuffleBuffer: 64, DecodeParallelism: 2, Seed: 0, ProgressEvery: 10),
+            new FineTuneSettings(BatchSize: 8, BaseLr: 0.003, augment, ShuffleBuffer: 32, DecodeParallelism: 2, EvalBatchSize: 64, ProgressEvery: 250),
+            [
+                new FineTuneTask("transfer-3shot", "synthetic", ClassSubset.Range(5, 5), 3, 1, FromScratch: false),
+                new FineTuneTask("scratch-3shot", "synthetic", ClassSubset.Range(5, 5), 3, 1, FromScratch: true),
+                new FineTuneTask("missing-data", "not-published", ClassSubset.Range(5, 5), 3, 1, FromScratch: false),
+            ]);
+        var reporter = CreateTestProbe();
+        Sys.ActorOf(TrainingSupervisor.Props(run, reporter.Ref), "supervisor");
+
+        var progress = reporter.ExpectMsg<TrainingProgress>(TimeSpan.FromSeconds(60));
+        Assert.Equal("upstream", progress.Task);
+        var completed = reporter.FishForMessage<RunCompleted>(m => m is RunCompleted, TimeSpan.FromMinutes(4));
+
+        Assert.True(File.Exists(completed.Backbone.Checkpoint.Path));
+        Assert.Equal(30, completed.Backbone.Steps);
+        Assert.Equal(50, completed.Backbone.UpstreamTest.Examples); // test images of classes 0-4
+        Assert.Equal(2, completed.Completed.Count);
+        Assert.All(completed.Completed, c =>
         {
-            await kafka.EnsureTopicAsync(new TopicSpec(Topics.Models, 1));
-            await new DatasetPublisher(kafka, Sys.Materializer()).PublishAsync(IdxDataset.Load("synthetic", source.FullName));
+            Assert.Equal(500, c.Steps);         // HyperRule: under 20k examples
+            Assert.Equal(15, c.Examples);       // 3 shots x 5 classes
+            Assert.Equal(50, c.Test.Examples);  // test images of classes 5-9
+            Assert.True(c.Test.Top1 > 0.3, $"{c.Task.Name}: top-1 {c.Test.Top1} is not above chance (0.2)");
+            Assert.True(File.Exists(c.Checkpoint.Path));
+        });
+        var failed = Assert.Single(completed.Failed);
+        Assert.Equal("missing-data", failed.Task.Name);
+        Assert.Contains("not-published", failed.Reason);
 
-            var augment = new AugmentSettings(18, 16, 1);
-            var run = new RunSpec("test-run", kafka.BootstrapServers, output.FullName,
-                new UpstreamSettings("synthetic", ClassSubset.Range(0, 5), "Tiny", BatchSize: 16, Steps: 30, BaseLrPer256: 0.1,
-                    WarmupFraction: 0.1, augment, ShuffleBuffer: 64, DecodeParallelism: 2, Seed: 0, ProgressEvery: 10),
-                new FineTuneSettings(BatchSize: 8, BaseLr: 0.003, augment, ShuffleBuffer: 32, DecodeParallelism: 2, EvalBatchSize: 64, ProgressEvery: 250),
-                [
-                    new FineTuneTask("transfer-3shot", "synthetic", ClassSubset.Range(5, 5), 3, 1, FromScratch: false),
-                    new FineTuneTask("scratch-3shot", "synthetic", ClassSubset.Range(5, 5), 3, 1, FromScratch: true),
-                    new FineTuneTask("missing-data", "not-published", ClassSubset.Range(5, 5), 3, 1, FromScratch: false),
-                ]);
-            var reporter = CreateTestProbe();
-            Sys.ActorOf(TrainingSupervisor.Props(run, reporter.Ref), "supervisor");
-
-            var progress = reporter.ExpectMsg<TrainingProgress>(TimeSpan.FromSeconds(60));
-            Assert.Equal("upstream", progress.Task);
-            var completed = reporter.FishForMessage<RunCompleted>(m => m is RunCompleted, TimeSpan.FromMinutes(4));
-
-            Assert.True(File.Exists(completed.Backbone.Checkpoint.Path));
-            Assert.Equal(30, completed.Backbone.Steps);
-            Assert.Equal(50, completed.Backbone.UpstreamTest.Examples); // test images of classes 0-4
-            Assert.Equal(2, completed.Completed.Count);
-            Assert.All(completed.Completed, c =>
-            {
-                Assert.Equal(500, c.Steps);         // HyperRule: under 20k examples
-                Assert.Equal(15, c.Examples);       // 3 shots x 5 classes
-                Assert.Equal(50, c.Test.Examples);  // test images of classes 5-9
-                Assert.True(c.Test.Top1 > 0.3, $"{c.Task.Name}: top-1 {c.Test.Top1} is not above chance (0.2)");
-                Assert.True(File.Exists(c.Checkpoint.Path));
-            });
-            var failed = Assert.Single(completed.Failed);
-            Assert.Equal("missing-data", failed.Task.Name);
-            Assert.Contains("not-published", failed.Reason);
-
-            var events = ReadEvents(kafka.BootstrapServers);
-            Assert.Equal(["bit.backbone.ready", "bit.finetune.completed", "bit.finetune.completed", "bit.finetune.failed"],
-                events.Select(e => e.Type).Order().ToArray());
-            var transfer = events.Single(e => e.Subject == "test-run/transfer-3shot");
-            Assert.Equal("1.0", transfer.SpecVersion);
-            Assert.Equal("Tiny", transfer.Data.GetProperty("architecture").GetString());
-            Assert.Equal(3, transfer.Data.GetProperty("shots").GetInt32());
-            Assert.Equal(completed.Completed.Single(c => c.Task.Name == "transfer-3shot").Test.Top1, transfer.Data.GetProperty("metrics").GetProperty("top1").GetDouble());
-            Assert.Equal(64, transfer.Data.GetProperty("checkpoint").GetProperty("sha256").GetString()!.Length);
-            Assert.Equal(0.0, transfer.Data.GetProperty("hyperparameters").GetProperty("weight_decay").GetDouble());
-            var confusion = transfer.Data.GetProperty("metrics").GetProperty("confusion");
-            Assert.Equal(5, confusion.GetArrayLength());
-            Assert.Equal(50, confusion.EnumerateArray().SelectMany(row => row.EnumerateArray()).Sum(v => v.GetInt64()));
-            Assert.Equal(5, transfer.Data.GetProperty("metrics").GetProperty("per_class_top1").GetArrayLength());
-        }
-        finally
-        {
-            source.Delete(true);
-            output.Delete(true);
-        }
+        var events = ReadEvents(kafka.BootstrapServers);
+        Assert.Equal(["bit.backbone.ready", "bit.finetune.completed", "bit.finetune.completed", "bit.finetune.failed"],
+            events.Select(e => e.Type).Order().ToArray());
+        var transfer = events.Single(e => e.Subject == "test-run/transfer-3shot");
+        Assert.Equal("1.0", transfer.SpecVersion);
+        Assert.Equal("Tiny", transfer.Data.GetProperty("architecture").GetString());
+        Assert.Equal(3, transfer.Data.GetProperty("shots").GetInt32());
+        Assert.Equal(completed.Completed.Single(c => c.Task.Name == "transfer-3shot").Test.Top1, transfer.Data.GetProperty("metrics").GetProperty("top1").GetDouble());
+        Assert.Equal(64, transfer.Data.GetProperty("checkpoint").GetProperty("sha256").GetString()!.Length);
+        Assert.Equal(0.0, transfer.Data.GetProperty("hyperparameters").GetProperty("weight_decay").GetDouble());
+        var confusion = transfer.Data.GetProperty("metrics").GetProperty("confusion");
+        Assert.Equal(5, confusion.GetArrayLength());
+        Assert.Equal(50, confusion.EnumerateArray().SelectMany(row => row.EnumerateArray()).Sum(v => v.GetInt64()));
+        Assert.Equal(5, transfer.Data.GetProperty("metrics").GetProperty("per_class_top1").GetArrayLength());
     }
 
     private sealed record Event(string Type, string Subject, string SpecVersion, JsonElement Data);

@@ -18,36 +18,26 @@ public sealed class ResumeTests(ITestOutputHelper output) : TestKit(BitActorsCon
     [Fact]
     public async Task AResumedUpstreamRunRepeatsTheUninterruptedRunsLossesStepForStep()
     {
-        using var kafka = new EmbeddedKafka();
-        var source = TestData.WriteIdx(train: 300, test: 50, size: 16);
-        var outputDir = Directory.CreateTempSubdirectory("bitactors-resume");
-        try
-        {
-            await kafka.EnsureTopicAsync(new TopicSpec(Topics.Models, 1));
-            await new DatasetPublisher(kafka, Sys.Materializer()).PublishAsync(IdxDataset.Load("resume", source.FullName));
-            var upstream = new UpstreamSettings("resume", ClassSubset.Range(0, 5), "Tiny", BatchSize: 16, Steps: 16, BaseLrPer256: 0.1,
-                WarmupFraction: 0.25, new AugmentSettings(18, 16, 1), ShuffleBuffer: 64, DecodeParallelism: 2, Seed: 4, ProgressEvery: 1,
-                CheckpointEvery: 8);
-            var fineTune = new FineTuneSettings(8, 0.003, null, 8, 1, 64);
+        await using var data = await PublishedDataset.CreateAsync(Sys, "resume", train: 300, test: 50);
+        var kafka = data.Kafka;
+        var outputDir = data.Output;
+        var upstream = new UpstreamSettings("resume", ClassSubset.Range(0, 5), "Tiny", BatchSize: 16, Steps: 16, BaseLrPer256: 0.1,
+            WarmupFraction: 0.25, new AugmentSettings(18, 16, 1), ShuffleBuffer: 64, DecodeParallelism: 2, Seed: 4, ProgressEvery: 1,
+            CheckpointEvery: 8);
+        var fineTune = new FineTuneSettings(8, 0.003, null, 8, 1, 64);
 
-            var full = Run(new RunSpec("full", kafka.BootstrapServers, outputDir.FullName, upstream, fineTune, []), out var checkpoints);
-            var checkpoint = checkpoints.Single(c => c.NextStep == 8).Path;
-            var resumed = Run(new RunSpec("resumed", kafka.BootstrapServers, outputDir.FullName, upstream, fineTune, [], ResumeFrom: checkpoint), out _);
+        var full = Run(new RunSpec("full", kafka.BootstrapServers, outputDir.FullName, upstream, fineTune, []), out var checkpoints);
+        var checkpoint = checkpoints.Single(c => c.NextStep == 8).Path;
+        var resumed = Run(new RunSpec("resumed", kafka.BootstrapServers, outputDir.FullName, upstream, fineTune, [], ResumeFrom: checkpoint), out _);
 
-            Assert.Equal(Enumerable.Range(1, 16), full.Keys.Order());
-            Assert.Equal(Enumerable.Range(9, 8), resumed.Keys.Order());   // steps 9..16 after resuming at 8
-            output.WriteLine("step  uninterrupted  resumed   lr");
-            foreach (var step in resumed.Keys.Order())
-            {
-                output.WriteLine($"{step,4}  {full[step].Loss,13:F6}  {resumed[step].Loss,8:F6}  {full[step].LearningRate:G3}");
-                Assert.Equal(full[step].LearningRate, resumed[step].LearningRate, 12);
-                Assert.Equal(full[step].Loss, resumed[step].Loss, 4);
-            }
-        }
-        finally
+        Assert.Equal(Enumerable.Range(1, 16), full.Keys.Order());
+        Assert.Equal(Enumerable.Range(9, 8), resumed.Keys.Order());   // steps 9..16 after resuming at 8
+        output.WriteLine("step  uninterrupted  resumed   lr");
+        foreach (var step in resumed.Keys.Order())
         {
-            source.Delete(true);
-            outputDir.Delete(true);
+            output.WriteLine($"{step,4}  {full[step].Loss,13:F6}  {resumed[step].Loss,8:F6}  {full[step].LearningRate:G3}");
+            Assert.Equal(full[step].LearningRate, resumed[step].LearningRate, 12);
+            Assert.Equal(full[step].Loss, resumed[step].Loss, 4);
         }
     }
 
