@@ -22,6 +22,11 @@ app.Configure(config =>
         model.SetDescription("Model architectures.");
         model.AddCommand<ModelInfoCommand>("info").WithDescription("Architecture summary and parameter count.");
     });
+    config.AddBranch("bench", bench =>
+    {
+        bench.SetDescription("Benchmarks (JSON with --json).");
+        bench.AddCommand<BenchTrainCommand>("train").WithDescription("Training throughput of a BiT model on synthetic data (cpu or cuda).");
+    });
     config.AddCommand<HyperRuleCommand>("hyperrule").WithDescription("What the BiT-HyperRule decides for a dataset of a given size and image size.");
 });
 try

@@ -65,7 +65,17 @@ public sealed class Classifier : IDisposable
     /// <param name="targets">Multi-hot labels, N × classes, for multi-label data; null = single-label (<paramref name="labels"/>).</param>
     public StepResult Step(int step, float[] pixels, long[] shape, int[] labels, double lr, float[]? targets = null)
     {
-        int n = labels.Length;
+        using var scope = NewDisposeScope();
+        var x = tensor(pixels, shape).to(device);
+        var y = tensor(labels.Select(l => (long)l).ToArray()).to(device);
+        var t = targets is null ? null : tensor(targets, [labels.Length, model.NumClasses]).to(device);
+        return Step(step, x, y, lr, t);
+    }
+
+    /// <summary>The same step on tensors already on the device (benchmarks, or data staged there).</summary>
+    public StepResult Step(int step, Tensor images, Tensor labels, double lr, Tensor? targets = null)
+    {
+        int n = (int)labels.shape[0];
         int micro = options.MicroBatch > 0 ? Math.Min(options.MicroBatch, n) : n;
         // Draws depend on (seed, step) only, so a resumed run draws what the uninterrupted one did.
         var random = new Random(Seeds.Mix(options.Seed, step));
@@ -77,15 +87,13 @@ public sealed class Classifier : IDisposable
         optimizer.ZeroGrad();
         double lossSum = 0;
         long correct = 0;
-        var perImage = shape.Skip(1).Aggregate(1L, (a, b) => a * b);
         for (int start = 0; start < n; start += micro)
         {
             int count = Math.Min(micro, n - start);
             using var scope = NewDisposeScope();
-            var x = tensor(pixels.AsSpan((int)(start * perImage), (int)(count * perImage)).ToArray(), [count, .. shape[1..]]).to(device);
-            var y = tensor(labels.AsSpan(start, count).ToArray().Select(l => (long)l).ToArray()).to(device);
-            var t = targets is null ? null
-                : tensor(targets.AsSpan(start * model.NumClasses, count * model.NumClasses).ToArray(), [count, model.NumClasses]).to(device);
+            var x = count == n ? images : images.narrow(0, start, count);
+            var y = count == n ? labels : labels.narrow(0, start, count);
+            var t = targets is null ? null : count == n ? targets : targets.narrow(0, start, count);
             Tensor loss, logits;
             if (lambda < 1.0)
             {

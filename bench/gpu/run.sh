@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Run ON THE DEVICE MACHINE (carry artifacts/gpu, made by bench/gpu/prepare.sh):
+#   bash bench/gpu/run.sh "128 224" "64 256"
+# For each resolution × batch: BitActors (`bitactors bench train --device cuda`) and the timm peer, each in
+# its own process, with the card's memory sampled by nvidia-smi; then a comparison table.
+set -uo pipefail
+resolutions="${1:-128 224}"; batches="${2:-64 256}"; steps="${STEPS:-20}"; warmup="${WARMUP:-5}"
+out="${OUT:-/tmp/bench-out}"; mkdir -p "$out"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+mkdir -p /tmp/ba && xz -dc "$root/artifacts/gpu/bundle.tar.xz" | tar -C /tmp/ba -xf -
+export DOTNET_ROOT=/tmp/ba/dotnet DOTNET_CLI_TELEMETRY_OPTOUT=1
+torch_lib="$(python3 -c 'import torch, os; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')"
+nvidia_libs="$(python3 -c 'import nvidia, glob; print(":".join(sorted(glob.glob(nvidia.__path__[0] + "/*/lib"))))')"
+export LD_LIBRARY_PATH="$torch_lib:$nvidia_libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+{ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader; python3 -c 'import torch, timm; print("torch", torch.__version__, "cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version(), "timm", timm.__version__)'; date -u; } | tee "$out/environment.txt"
+idle="$(nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits | head -1)"
+
+measure() { # name, command...: appends the JSON line with peak card memory (MiB above idle) added
+  local name="$1"; shift
+  nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 100 > "$out/mem.tmp" & local sampler=$!
+  "$@" > "$out/line.tmp" 2>> "$out/log.txt"; local rc=$?
+  kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null
+  local peak; peak="$(sort -n "$out/mem.tmp" | tail -1)"
+  if [[ $rc -ne 0 ]]; then echo "{\"impl\":\"$name\",\"error\":$rc}" >> "$out/results.jsonl"; echo "$name failed ($rc)"; return; fi
+  python3 -c 'import json,sys; d=json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); d["card_memory_mib"]=int(sys.argv[2])-int(sys.argv[3]); print(json.dumps(d))' \
+    "$out/line.tmp" "${peak:-0}" "$idle" | tee -a "$out/results.jsonl"
+}
+
+for r in $resolutions; do
+  for b in $batches; do
+    measure bitactors dotnet /tmp/ba/app/bitactors.dll bench train --device cuda --batch "$b" --resolution "$r" --steps "$steps" --warmup "$warmup" --json
+    measure pytorch-timm python3 "$root/bench/peers/timm_train.py" --batch "$b" --resolution "$r" --steps "$steps" --warmup "$warmup"
+  done
+done
+python3 "$root/bench/gpu/compare.py" "$out/results.jsonl" | tee "$out/table.md"
