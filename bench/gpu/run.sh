@@ -28,7 +28,7 @@ measure() { # name, command...: appends the JSON line with peak card memory (MiB
 
 for r in $resolutions; do
   for b in $batches; do
-    measure bitactors dotnet /tmp/ba/app/bitactors.dll bench train --device cuda --batch "$b" --resolution "$r" --steps "$steps" --warmup "$warmup" --json
+    measure bitactors "$DOTNET_ROOT/dotnet" /tmp/ba/app/bitactors.dll bench train --device cuda --batch "$b" --resolution "$r" --steps "$steps" --warmup "$warmup" --json
     measure pytorch-timm python3 "$root/bench/peers/timm_train.py" --batch "$b" --resolution "$r" --steps "$steps" --warmup "$warmup"
   done
 done

@@ -47,6 +47,17 @@ public class ResNetV2Tests
     }
 
     [Fact]
+    public void StandardisedKernelIsZeroMeanUnitBiasedVariancePerOutputChannel()
+    {
+        using var conv = new StdConv2d("c", 4, 6, 3);
+        using var w = conv.Weight.detach().to_type(ScalarType.Float64);
+        var (variance, mean) = var_mean(w, [1, 2, 3], unbiased: false, keepdim: true);
+        using var expected = (w - mean) / (variance + StdConv2d.Eps).sqrt();
+        using var actual = conv.Standardized().detach().to_type(ScalarType.Float64);
+        Assert.True(actual.allclose(expected, rtol: 1e-4, atol: 1e-5));
+    }
+
+    [Fact]
     public void UnknownArchitectureIsNamedInTheError()
     {
         var e = Assert.Throws<ArgumentException>(() => KnownModels.Get("R42x9"));

@@ -37,11 +37,11 @@ public sealed class MomentumSgd : IDisposable
     {
         using var noGrad = no_grad();
         using var negativeLr = (-learningRate).ToScalar();
+        // Everything made here, the grad wrappers included, is held by one scope until the updates return.
+        using var scope = NewDisposeScope();
         for (int i = 0; i < parameters.Length; i++)
         {
             var p = parameters[i];
-            // Everything made here, the grad wrapper included, is held by the scope until the updates return.
-            using var scope = NewDisposeScope();
             var grad = p.grad;
             if (grad is null) continue;
             var d = weightDecay is null ? grad : grad.add(p, weightDecay);
