@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Run ON THE DEVICE MACHINE (carry artifacts/gpu, made by bench/gpu/prepare.sh):
 #   bash bench/gpu/run.sh "128 224" "64 256"
+# REPEATS=N runs the whole matrix N times; the table gives medians.
 # For each resolution × batch: BitActors (`bitactors bench train --device cuda`) and the timm peer, each in
 # its own process, with the card's memory sampled by nvidia-smi; then a comparison table.
 set -uo pipefail
-resolutions="${1:-128 224}"; batches="${2:-64 256}"; steps="${STEPS:-20}"; warmup="${WARMUP:-5}"
+resolutions="${1:-128 224}"; batches="${2:-64 256}"; steps="${STEPS:-20}"; warmup="${WARMUP:-5}"; repeats="${REPEATS:-1}"
 out="${OUT:-/tmp/bench-out}"; mkdir -p "$out"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 mkdir -p /tmp/ba && xz -dc "$root/artifacts/gpu/bundle.tar.xz" | tar -C /tmp/ba -xf -
@@ -26,10 +27,13 @@ measure() { # name, command...: appends the JSON line with peak card memory (MiB
     "$out/line.tmp" "${peak:-0}" "$idle" | tee -a "$out/results.jsonl"
 }
 
+# Repeats alternate the two implementations (A/B/A/B) so that drift on the card hits both alike.
+for rep in $(seq 1 "$repeats"); do
 for r in $resolutions; do
   for b in $batches; do
     measure bitactors "$DOTNET_ROOT/dotnet" /tmp/ba/app/bitactors.dll bench train --device cuda --batch "$b" --resolution "$r" --steps "$steps" --warmup "$warmup" --json
     measure pytorch-timm python3 "$root/bench/peers/timm_train.py" --batch "$b" --resolution "$r" --steps "$steps" --warmup "$warmup"
   done
+done
 done
 python3 "$root/bench/gpu/compare.py" "$out/results.jsonl" | tee "$out/table.md"
