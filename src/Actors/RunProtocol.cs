@@ -10,7 +10,7 @@ public sealed record UpstreamSettings(
     AugmentSettings Augment, int ShuffleBuffer, int DecodeParallelism, int Seed, int ProgressEvery = 50,
     IReadOnlyList<int>? DecayEpochs = null, int TotalEpochs = 90, double WeightDecay = 1e-4,
     BitActors.Model.Training.MultiLabelLoss MultiLabelLoss = BitActors.Model.Training.MultiLabelLoss.Sigmoid,
-    int CheckpointEvery = 0, bool OrderedData = true);
+    int CheckpointEvery = 0, bool OrderedData = true, int MaxRestarts = 3, double RestartBackoffSeconds = 1.0);
 
 /// <summary>How every fine-tune task runs; null augment = the HyperRule's resolution for the dataset.</summary>
 public sealed record FineTuneSettings(
@@ -38,6 +38,9 @@ public sealed record FineTuneTask(string Name, string Dataset, ClassSubset Class
 /// </summary>
 public sealed record RunSpec(string RunId, string BootstrapServers, string OutputDir, UpstreamSettings Upstream, FineTuneSettings FineTune,
     IReadOnlyList<FineTuneTask> Tasks, string? ResumeFrom = null);
+
+/// <summary>The upstream trainer failed and was restarted from <c>FromStep</c> (0: from the start).</summary>
+public sealed record TrainerRestarted(string RunId, int Attempt, int FromStep, string Reason);
 
 /// <summary>A resumable upstream checkpoint was written.</summary>
 public sealed record TrainingCheckpointed(string RunId, int NextStep, string Path);

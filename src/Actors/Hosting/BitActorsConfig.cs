@@ -40,7 +40,8 @@ public static class BitActorsConfig
                 "softmax-split" => MultiLabelLoss.SoftmaxSplit,
                 var other => throw new InvalidDataException($"bitactors.upstream.multi-label-loss must be sigmoid or softmax-split, not '{other}'"),
             },
-            NonNegative(c, "checkpoint-every"), c.GetBoolean("ordered-data"));
+            NonNegative(c, "checkpoint-every"), c.GetBoolean("ordered-data"), NonNegative(c, "max-restarts"),
+            c.GetTimeSpan("restart-backoff").TotalSeconds);
     }
 
     public static FineTuneSettings FineTune(Config config, Config? overrides = null, int channels = 1)

@@ -6,8 +6,11 @@ using BitActors.Streams.Pipelines;
 
 namespace BitActors.Actors.Training;
 
-/// <summary>A batch offered to the actor driving training; the stream waits for the reply before offering the next.</summary>
-public sealed record NextBatch(ImageBatch Batch);
+/// <summary>
+/// A batch offered to the actor driving training; the stream waits for the reply before offering the next.
+/// <c>Feed</c> tells which feed sent it, so batches of a feed already replaced can be recognised.
+/// </summary>
+public sealed record NextBatch(ImageBatch Batch, int Feed = 0);
 
 /// <summary>The reply that lets the stream offer the next batch.</summary>
 public sealed record BatchAccepted
@@ -22,17 +25,17 @@ public sealed record BatchAccepted
 /// </summary>
 public static class BatchFeed
 {
-    public static UniqueKillSwitch Run(Source<ImageBatch, NotUsed> batches, IActorRef driver, IMaterializer materializer, TimeSpan stepTimeout)
+    public static UniqueKillSwitch Run(Source<ImageBatch, NotUsed> batches, IActorRef driver, IMaterializer materializer, TimeSpan stepTimeout, int feed = 0)
     {
         var (killSwitch, completion) = batches
             .ViaMaterialized(KillSwitches.Single<ImageBatch>(), Keep.Right)
-            .SelectAsync(1, batch => driver.Ask<BatchAccepted>(new NextBatch(batch), stepTimeout))
+            .SelectAsync(1, batch => driver.Ask<BatchAccepted>(new NextBatch(batch, feed), stepTimeout))
             .ToMaterialized(Sink.Ignore<BatchAccepted>(), Keep.Both)
             .Run(materializer);
-        completion.PipeTo(driver, success: () => new FeedEnded(null), failure: e => new FeedEnded(e));
+        completion.PipeTo(driver, success: () => new FeedEnded(null, feed), failure: e => new FeedEnded(e, feed));
         return killSwitch;
     }
 }
 
 /// <summary>The batch stream ended: normally (null) or with an error (Kafka, data).</summary>
-public sealed record FeedEnded(Exception? Error);
+public sealed record FeedEnded(Exception? Error, int Feed = 0);

@@ -16,14 +16,20 @@ namespace BitActors.Actors.Training;
 /// Runs the upstream pre-training and decides everything about it: the learning rate of every step
 /// (linear warmup, then ÷10 at the staircase boundaries), when to stop, when to checkpoint, and when the
 /// backbone is handed to the <see cref="FineTuneDispatcher"/>. Data comes from a Kafka-fed stream, the
-/// steps are run by a <see cref="GpuTrainer"/> child. Reports progress and the outcome to <c>reporter</c>.
+/// steps are run by a <see cref="GpuTrainer"/> child. A trainer that fails (exception, NaN loss) is
+/// replaced after a doubling backoff by one resumed from the last checkpoint, with the feed replayed to
+/// that step; after <c>MaxRestarts</c> the run fails with the last reason. Reports progress, restarts
+/// and the outcome to <c>reporter</c>.
 /// </summary>
-public sealed class TrainingSupervisor : ReceiveActor
+public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
 {
     private sealed record ManifestLoaded(DatasetManifest Manifest);
+    private sealed record RestartTrainer;
     private sealed record UpstreamEvaluated(EvaluationResult Result);
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
+
+    public ITimerScheduler Timers { get; set; } = null!;
     private readonly RunSpec _run;
     private readonly IActorRef _reporter;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
@@ -42,14 +48,23 @@ public sealed class TrainingSupervisor : ReceiveActor
     private DatasetManifest _manifest = null!;
     private EvaluationResult? _upstreamTest;
 
-    public TrainingSupervisor(RunSpec run, IActorRef reporter)
+    private readonly Func<TrainerSpec, Props> _trainerProps;
+    private (string? Path, int Step) _lastCheckpoint;
+    private int _restarts, _feedId;
+    private TrainerSpec _trainerSpec = null!;
+
+    public TrainingSupervisor(RunSpec run, IActorRef reporter, Func<TrainerSpec, Props>? trainerProps = null)
     {
         _run = run;
         _reporter = reporter;
+        _trainerProps = trainerProps ?? GpuTrainer.Props;
         Loading();
     }
 
-    public static Props Props(RunSpec run, IActorRef reporter) => Akka.Actor.Props.Create(() => new TrainingSupervisor(run, reporter));
+    /// <param name="trainerProps">How trainers are made (tests pass a fake); default <see cref="GpuTrainer.Props"/>.</param>
+    public static Props Props(RunSpec run, IActorRef reporter, Func<TrainerSpec, Props>? trainerProps = null) =>
+        Akka.Actor.Props.Create(() => new TrainingSupervisor(run, reporter, trainerProps));
+
 
     private UpstreamSettings Upstream => _run.Upstream;
 
@@ -76,29 +91,71 @@ public sealed class TrainingSupervisor : ReceiveActor
         _manifest = manifest;
         _schedule = StepSchedule.Upstream(Upstream.BatchSize, Upstream.Steps, Upstream.WarmupFraction, Upstream.BaseLrPer256, Upstream.DecayEpochs, Upstream.TotalEpochs);
         var channels = Upstream.Augment.Channels;
-        if (_run.ResumeFrom is not null) _nextStep = TrainingCheckpoint.ReadStep(_run.ResumeFrom);
-        _trainer = Context.ActorOf(GpuTrainer.Props(new TrainerSpec(Upstream.Arch, Upstream.Classes.Count, channels, null, false, Upstream.Seed, WeightDecay: Upstream.WeightDecay,
-            MultiLabel: manifest.MultiLabel ? Upstream.MultiLabelLoss : null, ResumeFrom: _run.ResumeFrom)), "upstream-trainer");
-        Context.Watch(_trainer);
+        if (_run.ResumeFrom is not null) _lastCheckpoint = (_run.ResumeFrom, TrainingCheckpoint.ReadStep(_run.ResumeFrom));
+        _trainerSpec = new TrainerSpec(Upstream.Arch, Upstream.Classes.Count, channels, null, false, Upstream.Seed, WeightDecay: Upstream.WeightDecay,
+            MultiLabel: manifest.MultiLabel ? Upstream.MultiLabelLoss : null);
         _dispatcher = Context.ActorOf(FineTuneDispatcher.Props(_run, _reporter), "finetune");
         Context.Watch(_dispatcher);
-
-        var split = manifest.Split("train");
-        var records = KafkaRecordSource.Create(_run.BootstrapServers, split.Topic, epochs: null, accept: Upstream.Classes.Contains, ordered: Upstream.OrderedData);
-        var batches = ImagePipelines.Train(records, Upstream.Classes, Upstream.Augment, Upstream.BatchSize, Upstream.ShuffleBuffer,
-            Upstream.Seed, Upstream.DecodeParallelism, r => _log.Warning("skipped {0}: {1}", r.Record.Key, r.Reason), multiLabel: manifest.MultiLabel);
-        // Resuming replays the data from the run's start and drops the batches already trained on: the
-        // shuffle buffer then holds what it held in the uninterrupted run (exact, at the cost of decoding).
-        if (_nextStep > 0) batches = Akka.Streams.Dsl.SourceOperations.Skip(batches, _nextStep);
-        _feed = BatchFeed.Run(batches, Self, _materializer, TimeSpan.FromMinutes(10));
+        StartTrainerAndFeed();
         _log.Info($"upstream: {Upstream.Arch} on {Upstream.Dataset} classes {Upstream.Classes}, {Upstream.Steps} steps at batch {Upstream.BatchSize}, " +
             $"lr {_schedule.BaseLr} (warmup {_schedule.WarmupSteps}, ÷10 at {string.Join("/", _schedule.DecayBoundaries)})");
         _rateClock.Start();
         Become(Training);
     }
 
+    /// <summary>
+    /// A trainer from the last checkpoint (or from scratch) and a batch feed from that step. Resuming replays
+    /// the data from the run's start and drops the batches already trained on: the shuffle buffer then
+    /// holds what it held in the uninterrupted run (exact, at the cost of decoding them again).
+    /// </summary>
+    private void StartTrainerAndFeed()
+    {
+        _nextStep = _lastCheckpoint.Step;
+        _trainer = Context.ActorOf(_trainerProps(_trainerSpec with { ResumeFrom = _lastCheckpoint.Path }), $"upstream-trainer-{++_feedId}");
+        Context.Watch(_trainer);
+        var records = KafkaRecordSource.Create(_run.BootstrapServers, _manifest.Split("train").Topic, epochs: null, accept: Upstream.Classes.Contains, ordered: Upstream.OrderedData);
+        var batches = ImagePipelines.Train(records, Upstream.Classes, Upstream.Augment, Upstream.BatchSize, Upstream.ShuffleBuffer,
+            Upstream.Seed, Upstream.DecodeParallelism, r => _log.Warning("skipped {0}: {1}", r.Record.Key, r.Reason), multiLabel: _manifest.MultiLabel);
+        if (_nextStep > 0) batches = Akka.Streams.Dsl.SourceOperations.Skip(batches, _nextStep);
+        _feed = BatchFeed.Run(batches, Self, _materializer, TimeSpan.FromMinutes(10), _feedId);
+    }
+
+    /// <summary>The trainer died: restart it from the last checkpoint after a backoff, or give up.</summary>
+    private void OnTrainerLost()
+    {
+        var reason = _trainerError?.Message ?? "stopped";
+        _feed?.Abort(new OperationCanceledException("trainer lost"));
+        _feed = null;
+        if (_restarts >= Upstream.MaxRestarts)
+        {
+            Fail($"upstream trainer failed at step {_nextStep} and was restarted {_restarts} times already; last failure: {reason}");
+            return;
+        }
+        _restarts++;
+        var backoff = TimeSpan.FromSeconds(Upstream.RestartBackoffSeconds * Math.Pow(2, _restarts - 1));
+        _log.Warning($"upstream trainer failed at step {_nextStep} ({reason}); restart {_restarts} of {Upstream.MaxRestarts} " +
+            $"from step {_lastCheckpoint.Step} in {backoff.TotalSeconds:F1} s");
+        _reporter.Tell(new TrainerRestarted(_run.RunId, _restarts, _lastCheckpoint.Step, reason));
+        _trainerError = null;
+        Timers.StartSingleTimer("restart", new RestartTrainer(), backoff);
+        Become(() =>
+        {
+            Receive<RestartTrainer>(_ =>
+            {
+                StartTrainerAndFeed();
+                Become(Training);
+            });
+            Receive<NextBatch>(m => Sender.Tell(BatchAccepted.Instance)); // from the aborted feed
+            Receive<StepResult>(_ => { });
+            Receive<CheckpointSaved>(_ => { });
+            Receive<FeedEnded>(_ => { });
+            Receive<Terminated>(t => t.ActorRef.Equals(_dispatcher), _ => Fail("fine-tune dispatcher stopped"));
+        });
+    }
+
     private void Training()
     {
+        Receive<NextBatch>(m => m.Feed != _feedId, m => Sender.Tell(BatchAccepted.Instance)); // a replaced feed's
         Receive<NextBatch>(m =>
         {
             var lr = _schedule.LearningRate(_nextStep);
@@ -131,9 +188,12 @@ public sealed class TrainingSupervisor : ReceiveActor
         Receive<CheckpointSaved>(m =>
         {
             _log.Info("checkpoint for step {0}: {1}", m.NextStep, m.Checkpoint.Path);
+            if (m.NextStep is int next) _lastCheckpoint = (m.Checkpoint.Path, next);
             _reporter.Tell(new TrainingCheckpointed(_run.RunId, m.NextStep ?? _nextStep, m.Checkpoint.Path));
         });
+        Receive<FeedEnded>(m => m.Feed != _feedId, _ => { });
         Receive<FeedEnded>(m => Fail(m.Error is null ? "the data stream ended before the schedule did" : $"data stream failed: {m.Error.Message}"));
+        Receive<Terminated>(t => t.ActorRef.Equals(_trainer), _ => OnTrainerLost());
         ReceiveTerminated();
     }
 
