@@ -22,6 +22,11 @@ app.Configure(config =>
         model.SetDescription("Model architectures.");
         model.AddCommand<ModelInfoCommand>("info").WithDescription("Architecture summary and parameter count.");
     });
+    config.AddBranch("models", models =>
+    {
+        models.SetDescription("Trained-model events.");
+        models.AddCommand<ModelsWatchCommand>("watch").WithDescription("Follow bit.models: a table, or one JSON object per line with --json.");
+    });
     config.AddBranch("bench", bench =>
     {
         bench.SetDescription("Benchmarks (JSON with --json).");

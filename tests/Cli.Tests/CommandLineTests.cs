@@ -10,7 +10,7 @@ public class CommandLineTests
 
     [Fact]
     [Trait("Category", "EndToEnd")]
-    public async Task KafkaUpServesAPublishFromAnotherProcessAndStopsOnSigterm()
+    public async Task KafkaUpServesAPublishAndAModelsWatchFromOtherProcessesAndStopsOnSigterm()
     {
         var source = TestData.WriteIdx(train: 120, test: 40);
         try
@@ -29,6 +29,20 @@ public class CommandLineTests
             var keys = (await kcat.StandardOutput.ReadToEndAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
             await kcat.WaitForExitAsync();
             Assert.Equal(40, keys.Length);
+
+            // A model event produced now is followed by `models watch --json` in another process.
+            await new BitActors.Streams.Kafka.KafkaTopicAdmin(bootstrap).EnsureTopicAsync(new BitActors.Streams.Kafka.TopicSpec("bit.models", 1));
+            using (var producer = BitActors.Streams.Kafka.KafkaClients.CreateProducer(bootstrap))
+                await producer.ProduceAsync("bit.models", BitActors.Streams.Kafka.CloudEvents.ToMessage("id-1", "test", "bit.finetune.completed", "run/task",
+                    DateTimeOffset.UtcNow, new { metrics = new { top1 = 0.5 } }, new JsonSerializerOptions()));
+            var watch = await CliProcess.RunAsync(Timeout, "models", "watch", "--json", "--max", "1", "--bootstrap-servers", bootstrap);
+            Assert.True(watch.ExitCode == 0, watch.Stderr);
+            using (var line = JsonDocument.Parse(watch.Stdout.Trim()))
+            {
+                Assert.Equal("bit.finetune.completed", line.RootElement.GetProperty("type").GetString());
+                Assert.Equal("id-1", line.RootElement.GetProperty("id").GetString());
+                Assert.Equal(0.5, line.RootElement.GetProperty("data").GetProperty("metrics").GetProperty("top1").GetDouble());
+            }
 
             Process.Start("kill", $"-TERM {broker.Id}")!.WaitForExit();
             Assert.Equal(0, await broker.WaitForExitAsync(TimeSpan.FromSeconds(30)));
