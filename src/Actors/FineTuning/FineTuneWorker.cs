@@ -31,7 +31,7 @@ public sealed class FineTuneWorker : ReceiveActor
     private readonly IActorRef _reporter;
     private readonly IMaterializer _materializer = Context.Materializer();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private readonly Stopwatch _rateClock = new();
+    private readonly StepTimer _timer = new();
     private DatasetManifest _manifest = null!;
     private AugmentSettings _augment = null!;
     private StepSchedule _schedule = null!;
@@ -39,7 +39,6 @@ public sealed class FineTuneWorker : ReceiveActor
     private UniqueKillSwitch? _feed;
     private IActorRef? _pendingAck;
     private int _nextStep, _examples;
-    private long _imagesSinceReport;
     private EvaluationResult? _test;
     private Exception? _trainerError;
 
@@ -98,7 +97,6 @@ public sealed class FineTuneWorker : ReceiveActor
         _feed = BatchFeed.Run(batches, Self, _materializer, TimeSpan.FromMinutes(10));
         _log.Info($"task {_task.Name}: {train.Count} examples of classes {_task.Classes}, {(_task.FromScratch ? "from scratch" : "from backbone")}, " +
             $"{_schedule.TotalSteps} steps (HyperRule), batch {Settings.BatchSize}, resize {_augment.Precrop} crop {_augment.Crop}");
-        _rateClock.Start();
         Become(Training);
     }
 
@@ -109,25 +107,24 @@ public sealed class FineTuneWorker : ReceiveActor
             var lr = _schedule.LearningRate(_nextStep);
             if (lr is null) { Sender.Tell(BatchAccepted.Instance); return; }
             _pendingAck = Sender;
+            _timer.BatchArrived();
             _trainer.Tell(new TrainOn(m.Batch, _nextStep++, lr.Value));
         });
         Receive<StepResult>(r =>
         {
-            _imagesSinceReport += r.Examples;
+            _timer.StepDone(r.Examples);
             if ((r.Step + 1) % Settings.ProgressEvery == 0 || r.Step + 1 == _schedule.TotalSteps)
             {
-                var rate = _imagesSinceReport / Math.Max(1e-9, _rateClock.Elapsed.TotalSeconds);
-                _imagesSinceReport = 0;
-                _rateClock.Restart();
-                _reporter.Tell(new TrainingProgress(_run.RunId, _task.Name, r.Step + 1, _schedule.TotalSteps, r.Loss, r.Accuracy, r.LearningRate, rate));
+                var (stepSeconds, waitSeconds, rate) = _timer.Take();
+                _reporter.Tell(new TrainingProgress(_run.RunId, _task.Name, r.Step + 1, _schedule.TotalSteps, r.Loss, r.Accuracy, r.LearningRate, rate, stepSeconds, waitSeconds));
             }
             if (r.Step + 1 >= _schedule.TotalSteps)
             {
                 _feed?.Shutdown();
-                _pendingAck?.Tell(BatchAccepted.Instance);
+                Ack();
                 Evaluate();
             }
-            else _pendingAck?.Tell(BatchAccepted.Instance);
+            else Ack();
         });
         Receive<FeedEnded>(m =>
         {
@@ -159,6 +156,12 @@ public sealed class FineTuneWorker : ReceiveActor
             Receive<FeedEnded>(_ => { });
             ReceiveTrainerLoss();
         });
+    }
+
+    private void Ack()
+    {
+        _timer.Asked();
+        _pendingAck?.Tell(BatchAccepted.Instance);
     }
 
     private void ReceiveTrainerLoss() =>

@@ -47,5 +47,10 @@ public sealed record SaveCheckpoint(string Path, int? NextStep = null);
 
 public sealed record CheckpointSaved(Checkpoints.Saved Checkpoint, int? NextStep = null);
 
-/// <summary>Progress of a training run, for whoever watches (the CLI prints it).</summary>
-public sealed record TrainingProgress(string Run, string Task, int Step, int TotalSteps, double Loss, double Accuracy, double LearningRate, double ImagesPerSecond);
+/// <summary>
+/// Progress of a training run, for whoever watches (the CLI prints it). Step and data-wait seconds are means
+/// per step since the last report: a data wait that is a large share of the step means the pipeline starves
+/// the trainer.
+/// </summary>
+public sealed record TrainingProgress(string Run, string Task, int Step, int TotalSteps, double Loss, double Accuracy, double LearningRate,
+    double ImagesPerSecond, double StepSeconds = 0, double DataWaitSeconds = 0);

@@ -42,8 +42,7 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
     private StepResult? _last;
     private Exception? _trainerError;
     private BackboneReady? _backbone;
-    private long _imagesSinceReport;
-    private readonly Stopwatch _rateClock = new();
+    private readonly StepTimer _timer = new();
     private readonly IMaterializer _materializer = Context.Materializer();
     private DatasetManifest _manifest = null!;
     private EvaluationResult? _upstreamTest;
@@ -99,7 +98,6 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
         StartTrainerAndFeed();
         _log.Info($"upstream: {Upstream.Arch} on {Upstream.Dataset} classes {Upstream.Classes}, {Upstream.Steps} steps at batch {Upstream.BatchSize}, " +
             $"lr {_schedule.BaseLr} (warmup {_schedule.WarmupSteps}, ÷10 at {string.Join("/", _schedule.DecayBoundaries)})");
-        _rateClock.Start();
         Become(Training);
     }
 
@@ -165,25 +163,26 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
                 return;
             }
             _pendingAck = Sender;
+            _timer.BatchArrived();
             _trainer.Tell(new TrainOn(m.Batch, _nextStep++, lr.Value));
         });
         Receive<StepResult>(r =>
         {
             _last = r;
-            _imagesSinceReport += r.Examples;
+            _timer.StepDone(r.Examples);
             if (Upstream.CheckpointEvery > 0 && (r.Step + 1) % Upstream.CheckpointEvery == 0 && r.Step + 1 < _schedule.TotalSteps)
                 _trainer.Tell(new SaveCheckpoint(Path.Combine(_run.OutputDir, "checkpoints", $"{_run.RunId}-upstream-step{r.Step + 1}.bin"), r.Step + 1));
             if ((r.Step + 1) % Upstream.ProgressEvery == 0 || r.Step + 1 == _schedule.TotalSteps) Report(r);
             if (r.Step + 1 >= _schedule.TotalSteps)
             {
                 _feed?.Shutdown();
-                _pendingAck?.Tell(BatchAccepted.Instance);
+                Ack();
                 TrainerEvaluation.RunAsync(_run.BootstrapServers, _manifest.Split("test").Topic, Upstream.Classes, Upstream.Augment,
                         256, Upstream.DecodeParallelism, _trainer, _materializer)
                     .PipeTo(Self, success: r => new UpstreamEvaluated(r), failure: e => new Status.Failure(e));
                 Become(Checkpointing);
             }
-            else _pendingAck?.Tell(BatchAccepted.Instance);
+            else Ack();
         });
         Receive<CheckpointSaved>(m =>
         {
@@ -239,12 +238,16 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
             : $"{t.ActorRef.Path.Name} stopped: {_trainerError?.Message ?? "unknown"}"));
     }
 
+    private void Ack()
+    {
+        _timer.Asked();
+        _pendingAck?.Tell(BatchAccepted.Instance);
+    }
+
     private void Report(StepResult r)
     {
-        var rate = _imagesSinceReport / Math.Max(1e-9, _rateClock.Elapsed.TotalSeconds);
-        _imagesSinceReport = 0;
-        _rateClock.Restart();
-        _reporter.Tell(new TrainingProgress(_run.RunId, "upstream", r.Step + 1, _schedule.TotalSteps, r.Loss, r.Accuracy, r.LearningRate, rate));
+        var (stepSeconds, waitSeconds, rate) = _timer.Take();
+        _reporter.Tell(new TrainingProgress(_run.RunId, "upstream", r.Step + 1, _schedule.TotalSteps, r.Loss, r.Accuracy, r.LearningRate, rate, stepSeconds, waitSeconds));
     }
 
     private void Fail(string reason)

@@ -71,7 +71,7 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
 
         var run = Spec(config, settings, kafka.BootstrapServers);
         var outcome = new TaskCompletionSource<RunCompleted>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var reporter = system.ActorOf(RunReporter.Props(outcome), "reporter");
+        var reporter = system.ActorOf(RunReporter.Props(outcome, Path.Combine(run.OutputDir, "metrics.jsonl")), "reporter");
         system.ActorOf(TrainingSupervisor.Props(run, reporter), "supervisor");
         var completed = await outcome.Task.WaitAsync(cancellationToken);
 

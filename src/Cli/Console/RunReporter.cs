@@ -8,11 +8,27 @@ namespace BitActors.Cli.Console;
 /// <summary>Prints a run's progress and completes a task with its outcome.</summary>
 public sealed class RunReporter : ReceiveActor
 {
-    public RunReporter(TaskCompletionSource<RunCompleted> outcome)
+    private readonly StreamWriter? _metrics;
+
+    /// <param name="metricsPath">When given, every progress report is appended there as one JSON line.</param>
+    public RunReporter(TaskCompletionSource<RunCompleted> outcome, string? metricsPath = null)
     {
-        Receive<TrainingProgress>(p => Log.Information(
-            "[{Task}] step {Step}/{Total}  loss {Loss:F4}  train acc {Accuracy:P1}  lr {Lr:G3}  {Rate:F0} img/s",
-            p.Task, p.Step, p.TotalSteps, p.Loss, p.Accuracy, p.LearningRate, p.ImagesPerSecond));
+        if (metricsPath is not null)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(metricsPath))!);
+            _metrics = new StreamWriter(metricsPath, append: true) { AutoFlush = true };
+        }
+        Receive<TrainingProgress>(p =>
+        {
+            Log.Information("[{Task}] step {Step}/{Total}  loss {Loss:F4}  train acc {Accuracy:P1}  lr {Lr:G3}  {Rate:F0} img/s  step {StepMs:F0} ms  data wait {WaitMs:F1} ms",
+                p.Task, p.Step, p.TotalSteps, p.Loss, p.Accuracy, p.LearningRate, p.ImagesPerSecond, p.StepSeconds * 1000, p.DataWaitSeconds * 1000);
+            _metrics?.WriteLine(System.Text.Json.JsonSerializer.Serialize(new
+            {
+                run = p.Run, task = p.Task, step = p.Step, total_steps = p.TotalSteps, loss = p.Loss, train_top1 = p.Accuracy, lr = p.LearningRate,
+                images_per_second = p.ImagesPerSecond, step_seconds = p.StepSeconds, data_wait_seconds = p.DataWaitSeconds,
+            }));
+        });
+        Receive<TrainerRestarted>(r => Log.Warning("[upstream] trainer failed ({Reason}); restart {Attempt} from step {Step}", r.Reason, r.Attempt, r.FromStep));
         Receive<BackboneReady>(b => Log.Information("[upstream] backbone ready after {Steps} steps in {Elapsed:F0} s (test top-1 {Top1:P2} on its classes): {Path}",
             b.Steps, b.Elapsed.TotalSeconds, b.UpstreamTest.Top1, b.Checkpoint.Path));
         Receive<FineTuneCompleted>(c => Log.Information("[{Task}] test top-1 {Top1:P2} (top-5 {Top5:P2}) on {N:N0} images after {Steps} steps, {Elapsed:F0} s",
@@ -22,5 +38,8 @@ public sealed class RunReporter : ReceiveActor
         Receive<RunFailed>(f => outcome.TrySetException(new InvalidOperationException($"run {f.RunId} failed: {f.Reason}")));
     }
 
-    public static Props Props(TaskCompletionSource<RunCompleted> outcome) => Akka.Actor.Props.Create(() => new RunReporter(outcome));
+    public static Props Props(TaskCompletionSource<RunCompleted> outcome, string? metricsPath = null) =>
+        Akka.Actor.Props.Create(() => new RunReporter(outcome, metricsPath));
+
+    protected override void PostStop() => _metrics?.Dispose();
 }
