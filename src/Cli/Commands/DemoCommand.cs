@@ -44,6 +44,10 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         [Description("Seeds of the few-shot draws and of training, comma-separated (default: bitactors.demo.seeds). With several, the table gives the median.")]
         public string? Seeds { get; init; }
 
+        [CommandOption("--resume <CKPT>")]
+        [Description("Continue the upstream run from a training checkpoint (written with bitactors.upstream.checkpoint-every); same settings needed.")]
+        public string? Resume { get; init; }
+
         [CommandOption("--output <DIR>")]
         [Description("Folder for checkpoints and the report (default: bitactors.output-dir).")]
         public string? Output { get; init; }
@@ -107,6 +111,7 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         var tasks = shots.SelectMany(s =>
             FineTuneTask.ForSeeds($"transfer-{s}shot", "fashion-mnist", classes, s, seeds, fromScratch: false)
                 .Concat(FineTuneTask.ForSeeds($"scratch-{s}shot", "fashion-mnist", classes, s, seeds, fromScratch: true))).ToList();
-        return new RunSpec(runId, bootstrapServers, output, upstream, fineTune, tasks);
+        if (settings.Resume is not null && !File.Exists(settings.Resume)) throw new FileNotFoundException($"--resume: checkpoint not found: {settings.Resume}");
+        return new RunSpec(runId, bootstrapServers, output, upstream, fineTune, tasks, settings.Resume is null ? null : Path.GetFullPath(settings.Resume));
     }
 }
