@@ -32,6 +32,7 @@ public sealed class FineTuneWorker : ReceiveActor
     private readonly IMaterializer _materializer = Context.Materializer();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly StepTimer _timer = new();
+    private DeadLetters _deadLetters = null!;
     private DatasetManifest _manifest = null!;
     private AugmentSettings _augment = null!;
     private StepSchedule _schedule = null!;
@@ -78,6 +79,7 @@ public sealed class FineTuneWorker : ReceiveActor
 
     private void StartTraining(DatasetManifest manifest, IReadOnlyList<ImageRecord> train)
     {
+        _deadLetters = new DeadLetters(_run.BootstrapServers, e => _log.Warning(e));
         _manifest = manifest;
         _examples = train.Count;
         var resolution = HyperRule.ResolutionFor(manifest.ImageSize.Height, manifest.ImageSize.Width, Settings.PaperResolution);
@@ -93,7 +95,11 @@ public sealed class FineTuneWorker : ReceiveActor
             .SelectMany(epoch => train.Select(r => r with { Epoch = epoch }));
         var batches = ImagePipelines.Train(epochs, _task.Classes, _augment, Settings.BatchSize,
             Math.Min(Settings.ShuffleBuffer, Math.Max(1, train.Count)), _task.Seed, Settings.DecodeParallelism,
-            r => _log.Warning("task {0}: skipped {1}: {2}", _task.Name, r.Record.Key, r.Reason));
+            r =>
+            {
+                _log.Warning("task {0}: skipped {1}: {2}", _task.Name, r.Record.Key, r.Reason);
+                _deadLetters.Send(r);
+            });
         _feed = BatchFeed.Run(batches, Self, _materializer, TimeSpan.FromMinutes(10));
         _log.Info($"task {_task.Name}: {train.Count} examples of classes {_task.Classes}, {(_task.FromScratch ? "from scratch" : "from backbone")}, " +
             $"{_schedule.TotalSteps} steps (HyperRule), batch {Settings.BatchSize}, resize {_augment.Precrop} crop {_augment.Crop}");
@@ -157,6 +163,8 @@ public sealed class FineTuneWorker : ReceiveActor
             ReceiveTrainerLoss();
         });
     }
+
+    protected override void PostStop() => _deadLetters?.Dispose();
 
     private void Ack()
     {

@@ -43,6 +43,7 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
     private Exception? _trainerError;
     private BackboneReady? _backbone;
     private readonly StepTimer _timer = new();
+    private DeadLetters? _deadLetters;
     private readonly IMaterializer _materializer = Context.Materializer();
     private DatasetManifest _manifest = null!;
     private EvaluationResult? _upstreamTest;
@@ -88,6 +89,7 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
     private void StartTraining(DatasetManifest manifest)
     {
         _manifest = manifest;
+        _deadLetters = new DeadLetters(_run.BootstrapServers, e => _log.Warning(e));
         _schedule = StepSchedule.Upstream(Upstream.BatchSize, Upstream.Steps, Upstream.WarmupFraction, Upstream.BaseLrPer256, Upstream.DecayEpochs, Upstream.TotalEpochs);
         var channels = Upstream.Augment.Channels;
         if (_run.ResumeFrom is not null) _lastCheckpoint = (_run.ResumeFrom, TrainingCheckpoint.ReadStep(_run.ResumeFrom));
@@ -113,7 +115,7 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
         Context.Watch(_trainer);
         var records = KafkaRecordSource.Create(_run.BootstrapServers, _manifest.Split("train").Topic, epochs: null, accept: Upstream.Classes.Contains, ordered: Upstream.OrderedData);
         var batches = ImagePipelines.Train(records, Upstream.Classes, Upstream.Augment, Upstream.BatchSize, Upstream.ShuffleBuffer,
-            Upstream.Seed, Upstream.DecodeParallelism, r => _log.Warning("skipped {0}: {1}", r.Record.Key, r.Reason), multiLabel: _manifest.MultiLabel);
+            Upstream.Seed, Upstream.DecodeParallelism, Reject, multiLabel: _manifest.MultiLabel);
         if (_nextStep > 0) batches = Akka.Streams.Dsl.SourceOperations.Skip(batches, _nextStep);
         _feed = BatchFeed.Run(batches, Self, _materializer, TimeSpan.FromMinutes(10), _feedId);
     }
@@ -237,6 +239,15 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
             ? $"upstream trainer failed at step {_nextStep}: {_trainerError?.Message ?? "stopped"}"
             : $"{t.ActorRef.Path.Name} stopped: {_trainerError?.Message ?? "unknown"}"));
     }
+
+    /// <summary>A record the pipeline could not use: logged and kept on bit.deadletter with the reason.</summary>
+    private void Reject(RejectedRecord r)
+    {
+        _log.Warning("skipped {0}: {1}", r.Record.Key, r.Reason);
+        _deadLetters?.Send(r);
+    }
+
+    protected override void PostStop() => _deadLetters?.Dispose();
 
     private void Ack()
     {
