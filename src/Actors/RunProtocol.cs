@@ -34,10 +34,11 @@ public sealed record FineTuneTask(string Name, string Dataset, ClassSubset Class
 
 /// <summary>
 /// A whole run: upstream then fan-out of the backbone to every task. <c>ResumeFrom</c>: a training
-/// checkpoint of an earlier run with the same settings, to continue from its step.
+/// checkpoint of an earlier run with the same settings, to continue from its step. <c>Device</c>: where
+/// trainers run (<c>cpu</c>, <c>cuda</c>, <c>cuda:N</c>).
 /// </summary>
 public sealed record RunSpec(string RunId, string BootstrapServers, string OutputDir, UpstreamSettings Upstream, FineTuneSettings FineTune,
-    IReadOnlyList<FineTuneTask> Tasks, string? ResumeFrom = null);
+    IReadOnlyList<FineTuneTask> Tasks, string? ResumeFrom = null, string Device = "cpu");
 
 /// <summary>The upstream trainer failed and was restarted from <c>FromStep</c> (0: from the start).</summary>
 public sealed record TrainerRestarted(string RunId, int Attempt, int FromStep, string Reason);

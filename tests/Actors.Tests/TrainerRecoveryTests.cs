@@ -73,6 +73,18 @@ public sealed class TrainerRecoveryTests() : TestKit(BitActorsConfig.Reference()
     }
 
     [Fact]
+    public async Task AnUnknownDeviceFailsTheRunNamingIt()
+    {
+        await using var data = await PublishedDataset.CreateAsync(Sys, "nodevice", train: 50, test: 10);
+        var spec = Spec(data, "nodevice") with { Device = "tpu" };
+        spec = spec with { Upstream = spec.Upstream with { MaxRestarts = 0 } };
+        var reporter = CreateTestProbe();
+        Sys.ActorOf(TrainingSupervisor.Props(spec, reporter.Ref));
+        var failed = reporter.FishForMessage<RunFailed>(m => m is RunFailed, TimeSpan.FromMinutes(1));
+        Assert.Contains("'tpu'", failed.Reason);
+    }
+
+    [Fact]
     public async Task ATrainerThatKeepsFailingEndsTheRunWithTheReason()
     {
         await using var data = await PublishedDataset.CreateAsync(Sys, "hopeless", train: 200, test: 20);

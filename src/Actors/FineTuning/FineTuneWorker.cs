@@ -57,7 +57,7 @@ public sealed class FineTuneWorker : ReceiveActor
 
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
     {
-        _trainerError = e;
+        _trainerError = e is ActorInitializationException { InnerException: { } inner } ? inner : e; // a failed start: its cause
         return Directive.Stop;
     });
 
@@ -87,7 +87,7 @@ public sealed class FineTuneWorker : ReceiveActor
         _schedule = HyperRule.Schedule(train.Count, Settings.BaseLr);
         _trainer = Context.ActorOf(GpuTrainer.Props(new TrainerSpec(_backbone.Arch, _task.Classes.Count, _backbone.InChannels,
             _task.FromScratch ? null : _backbone.Checkpoint.Path, ZeroHead: !_task.FromScratch, _task.Seed,
-            HyperRule.Momentum, HyperRule.WeightDecay, HyperRule.MixUp(train.Count), Settings.MicroBatch)), "trainer");
+            HyperRule.Momentum, HyperRule.WeightDecay, HyperRule.MixUp(train.Count), Settings.MicroBatch, _run.Device)), "trainer");
         Context.Watch(_trainer);
 
         // The chosen examples, epoch after epoch, each epoch with fresh augmentation.

@@ -37,6 +37,13 @@ public sealed class GpuTrainer : ReceiveActor
 
     protected override void PreStart()
     {
+        if (_spec.Device.StartsWith("cuda", StringComparison.Ordinal))
+        {
+            // Loads the CUDA backend (the machine's libtorch_cuda) before any tensor is made.
+            torch.InitializeDeviceType(DeviceType.CUDA);
+            if (!torch.cuda.is_available()) throw new InvalidOperationException($"device {_spec.Device}: no CUDA device is available to libtorch");
+        }
+        else if (_spec.Device != "cpu") throw new ArgumentException($"device must be cpu, cuda or cuda:N, not '{_spec.Device}'");
         torch.manual_seed(_spec.Seed);
         var model = new ResNetV2(KnownModels.Get(_spec.Arch, _spec.InChannels), _spec.Classes, _spec.ZeroHead);
         if (_spec.Backbone is not null) Checkpoints.LoadBackbone(model, _spec.Backbone, skipHead: true);

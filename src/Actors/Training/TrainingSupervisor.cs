@@ -70,7 +70,7 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
 
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
     {
-        _trainerError = e;
+        _trainerError = e is ActorInitializationException { InnerException: { } inner } ? inner : e; // a failed start: its cause
         return Directive.Stop;
     });
 
@@ -93,7 +93,7 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
         _schedule = StepSchedule.Upstream(Upstream.BatchSize, Upstream.Steps, Upstream.WarmupFraction, Upstream.BaseLrPer256, Upstream.DecayEpochs, Upstream.TotalEpochs);
         var channels = Upstream.Augment.Channels;
         if (_run.ResumeFrom is not null) _lastCheckpoint = (_run.ResumeFrom, TrainingCheckpoint.ReadStep(_run.ResumeFrom));
-        _trainerSpec = new TrainerSpec(Upstream.Arch, Upstream.Classes.Count, channels, null, false, Upstream.Seed, WeightDecay: Upstream.WeightDecay,
+        _trainerSpec = new TrainerSpec(Upstream.Arch, Upstream.Classes.Count, channels, null, false, Upstream.Seed, WeightDecay: Upstream.WeightDecay, Device: _run.Device,
             MultiLabel: manifest.MultiLabel ? Upstream.MultiLabelLoss : null);
         _dispatcher = Context.ActorOf(FineTuneDispatcher.Props(_run, _reporter), "finetune");
         Context.Watch(_dispatcher);

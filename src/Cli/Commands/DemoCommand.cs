@@ -44,6 +44,10 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         [Description("Seeds of the few-shot draws and of training, comma-separated (default: bitactors.demo.seeds). With several, the table gives the median.")]
         public string? Seeds { get; init; }
 
+        [CommandOption("--device <DEVICE>")]
+        [Description("Where trainers run: cpu, cuda or cuda:N (default: bitactors.device).")]
+        public string? Device { get; init; }
+
         [CommandOption("--resume <CKPT>")]
         [Description("Continue the upstream run from a training checkpoint (written with bitactors.upstream.checkpoint-every); same settings needed.")]
         public string? Resume { get; init; }
@@ -51,6 +55,11 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         [CommandOption("--output <DIR>")]
         [Description("Folder for checkpoints and the report (default: bitactors.output-dir).")]
         public string? Output { get; init; }
+
+        public override ValidationResult Validate() =>
+            Device is null or "cpu" || Device == "cuda" || (Device.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(Device[5..], out _))
+                ? ValidationResult.Success()
+                : ValidationResult.Error($"--device must be cpu, cuda or cuda:N, not '{Device}'");
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
@@ -112,6 +121,7 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
             FineTuneTask.ForSeeds($"transfer-{s}shot", "fashion-mnist", classes, s, seeds, fromScratch: false)
                 .Concat(FineTuneTask.ForSeeds($"scratch-{s}shot", "fashion-mnist", classes, s, seeds, fromScratch: true))).ToList();
         if (settings.Resume is not null && !File.Exists(settings.Resume)) throw new FileNotFoundException($"--resume: checkpoint not found: {settings.Resume}");
-        return new RunSpec(runId, bootstrapServers, output, upstream, fineTune, tasks, settings.Resume is null ? null : Path.GetFullPath(settings.Resume));
+        return new RunSpec(runId, bootstrapServers, output, upstream, fineTune, tasks, settings.Resume is null ? null : Path.GetFullPath(settings.Resume),
+            settings.Device ?? config.GetString("bitactors.device"));
     }
 }
