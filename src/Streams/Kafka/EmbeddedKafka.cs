@@ -23,6 +23,8 @@ public sealed class EmbeddedKafka : ITopicAdmin, IDisposable
         var errstr = new StringBuilder(512);
         // The mock cluster needs a client instance as its owner; a producer handle that never produces.
         Native.rd_kafka_conf_set(conf, "client.id", "bitactors-embedded-kafka", errstr, (UIntPtr)errstr.Capacity);
+        // The owner never connects anywhere; without this it logs a notice that it has no bootstrap.servers.
+        Native.rd_kafka_conf_set(conf, "log_level", "4", errstr, (UIntPtr)errstr.Capacity);
         client = Native.rd_kafka_new(0, conf, errstr, (UIntPtr)errstr.Capacity);
         if (client == IntPtr.Zero) throw new InvalidOperationException($"embedded Kafka: could not create owner client: {errstr}");
         cluster = Native.rd_kafka_mock_cluster_new(client, brokers);
