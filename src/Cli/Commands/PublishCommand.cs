@@ -18,7 +18,7 @@ public sealed class PublishCommand : AsyncCommand<PublishCommand.Settings>
         public string Dataset { get; init; } = "";
 
         [CommandOption("--format <FORMAT>")]
-        [Description("Source format: idx (MNIST-style files, plain or .gz) or imagefolder (ROOT/[split/]class/image, bytes passed through). cifar10 and cifar100 are not supported yet.")]
+        [Description("Source format: idx (MNIST-style files, plain or .gz), imagefolder (ROOT/[split/]class/image, bytes passed through), cifar10 or cifar100 (the binary versions).")]
         [DefaultValue("idx")]
         public string Format { get; init; } = "idx";
 
@@ -32,7 +32,7 @@ public sealed class PublishCommand : AsyncCommand<PublishCommand.Settings>
 
         public override ValidationResult Validate() =>
             string.IsNullOrWhiteSpace(Dataset) ? ValidationResult.Error("--dataset is required")
-            : Format is not ("idx" or "imagefolder") ? ValidationResult.Error($"--format {Format} is not supported yet (supported: idx, imagefolder)")
+            : Format is not ("idx" or "imagefolder" or "cifar10" or "cifar100") ? ValidationResult.Error($"--format must be idx, imagefolder, cifar10 or cifar100, not '{Format}'")
             : ValidationResult.Success();
     }
 
@@ -43,9 +43,13 @@ public sealed class PublishCommand : AsyncCommand<PublishCommand.Settings>
             : throw new InvalidOperationException("--source is required for datasets other than fashion-mnist"));
         var classes = settings.Dataset == "fashion-mnist" ? IdxDataset.FashionMnistClasses : null;
         Log.Information("reading {Format} files from {Source}", settings.Format, source);
-        var dataset = settings.Format == "imagefolder"
-            ? ImageFolderDataset.Load(settings.Dataset, source)
-            : IdxDataset.Load(settings.Dataset, source, classes);
+        var dataset = settings.Format switch
+        {
+            "imagefolder" => ImageFolderDataset.Load(settings.Dataset, source),
+            "cifar10" => CifarDataset.Load(settings.Dataset, source, cifar100: false),
+            "cifar100" => CifarDataset.Load(settings.Dataset, source, cifar100: true),
+            _ => IdxDataset.Load(settings.Dataset, source, classes),
+        };
 
         using var kafka = KafkaConnection.Open(settings.BootstrapServers);
         using var system = BitActorsSystem.Create(BitActorsConfig.Load(), "publish");
