@@ -71,7 +71,8 @@ public sealed class DatasetPublisher(ITopicAdmin admin, IMaterializer materializ
             }, materializer)
             .WaitAsync(cancellationToken);
 
-        var expected = Enumerable.Range(0, partitions).Select(p => (long)split.Images.Count(i => i.Index % partitions == p)).ToArray();
+        var expected = new long[partitions];
+        foreach (var image in split.Images) expected[image.Index % partitions]++;
         var manifest = new SplitManifest(split.Name, topic, partitions, split.Images.Count, expected);
         Verify(admin.BootstrapServers, manifest);
         return manifest;

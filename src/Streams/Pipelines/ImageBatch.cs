@@ -18,27 +18,31 @@ public sealed record Sample(float[] Chw, int[] Labels, long Index)
 
 /// <summary>
 /// The classes a task uses, mapped to task-local ids 0..n-1 (e.g. Fashion-MNIST classes 5–9 → 0–4).
-/// Single-label only for now; a multi-label record is accepted when its first label is in the subset.
+/// A record belongs to the task when its first (primary) label is in the subset; its other labels in the
+/// subset are kept for multi-label targets. Called once per image: lookups go through a prebuilt map.
 /// </summary>
 public sealed record ClassSubset(IReadOnlyList<int> Classes)
 {
+    private readonly Dictionary<int, int> local = Classes.Select((c, i) => (c, i)).ToDictionary(x => x.c, x => x.i);
+
     public static ClassSubset Range(int first, int count) => new(Enumerable.Range(first, count).ToArray());
 
     public int Count => Classes.Count;
 
-    public bool Contains(int[] labels) => labels.Length > 0 && Classes.Contains(labels[0]);
+    public bool Contains(int[] labels) => labels.Length > 0 && local.ContainsKey(labels[0]);
 
-    public int Map(int[] labels)
-    {
-        var i = labels.Length == 0 ? -1 : Classes.ToList().IndexOf(labels[0]);
-        return i >= 0 ? i : throw new InvalidDataException($"label {string.Join(',', labels)} is not one of this task's classes {string.Join(',', Classes)}");
-    }
+    public int Map(int[] labels) =>
+        labels.Length > 0 && local.TryGetValue(labels[0], out var i)
+            ? i
+            : throw new InvalidDataException($"label {string.Join(',', labels)} is not one of this task's classes {string.Join(',', Classes)}");
 
     /// <summary>Task-local ids of every label in the subset, the primary (first) label first; labels outside are dropped.</summary>
     public int[] MapAll(int[] labels)
     {
         var primary = Map(labels);
-        return [primary, .. labels.Skip(1).Select(l => Classes.ToList().IndexOf(l)).Where(i => i >= 0 && i != primary).Distinct()];
+        return labels.Length == 1
+            ? [primary]
+            : [primary, .. labels.Skip(1).Where(local.ContainsKey).Select(l => local[l]).Where(i => i != primary).Distinct()];
     }
 
     public override string ToString() => $"[{string.Join(",", Classes)}]";
