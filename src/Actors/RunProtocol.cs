@@ -1,3 +1,4 @@
+using BitActors.Model.Checkpoints;
 using BitActors.Model.Training;
 using BitActors.Streams.Images;
 using BitActors.Streams.Pipelines;
@@ -47,12 +48,12 @@ public sealed record TrainerRestarted(string RunId, int Attempt, int FromStep, s
 public sealed record TrainingCheckpointed(string RunId, int NextStep, string Path);
 
 /// <summary>The upstream backbone is trained, evaluated on the upstream classes' test split, and saved.</summary>
-public sealed record BackboneReady(string RunId, string Arch, int InChannels, Checkpoints.Saved Checkpoint, int Steps, double FinalLoss, double FinalAccuracy,
+public sealed record BackboneReady(string RunId, string Arch, int InChannels, CheckpointFiles.Saved Checkpoint, int Steps, double FinalLoss, double FinalAccuracy,
     EvaluationResult UpstreamTest, TimeSpan Elapsed);
 
 /// <summary>A fine-tune task finished and was evaluated on the test split.</summary>
 public sealed record FineTuneCompleted(string RunId, FineTuneTask Task, string Arch, int Examples, int Steps, EvaluationResult Test,
-    Checkpoints.Saved Checkpoint, IReadOnlyDictionary<string, object> HyperParameters, TimeSpan Elapsed);
+    CheckpointFiles.Saved Checkpoint, IReadOnlyDictionary<string, object> HyperParameters, TimeSpan Elapsed);
 
 public sealed record FineTuneFailed(string RunId, FineTuneTask Task, string Reason);
 

@@ -19,9 +19,11 @@ app.Configure(config =>
     config.AddCommand<DemoCommand>("demo").WithDescription("The main job: publish Fashion-MNIST, pre-train upstream, transfer to held-out classes, compare with training from scratch.");
     config.AddBranch("model", model =>
     {
-        model.SetDescription("Model architectures.");
+        model.SetDescription("Model architectures and checkpoint formats.");
         model.AddCommand<ModelInfoCommand>("info").WithDescription("Architecture summary and parameter count.");
+        model.AddCommand<ModelExportCommand>("export").WithDescription("Write weights as .npz (BiT layout), .safetensors (timm names) or native: converted from --checkpoint, or freshly initialised.");
     });
+    config.AddCommand<PredictCommand>("predict").WithDescription("Classify images with a checkpoint (.npz, .safetensors or native), BiT's evaluation preprocessing.");
     config.AddBranch("models", models =>
     {
         models.SetDescription("Trained-model events.");

@@ -1,3 +1,4 @@
+using BitActors.Model.Checkpoints;
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using BitActors.Actors.Hosting;
@@ -39,7 +40,7 @@ public sealed class TrainerRecoveryTests() : TestKit(BitActorsConfig.Reference()
                 }
                 Sender.Tell(new StepResult(m.Step, m.LearningRate, 1.0, 0.5, m.Batch.Count));
             });
-            Receive<SaveCheckpoint>(m => Sender.Tell(new CheckpointSaved(new Checkpoints.Saved(m.Path, 1, new string('0', 64), "fake"), m.NextStep)));
+            Receive<SaveCheckpoint>(m => Sender.Tell(new CheckpointSaved(new CheckpointFiles.Saved(m.Path, 1, new string('0', 64), "fake"), m.NextStep)));
             Receive<EvaluateOn>(m => Sender.Tell(EvaluationPartial.Of(new BatchEvaluation(0, 0, 0, new long[m.Batch.Count]), m.Batch.Labels, spec.Classes)));
         }
     }

@@ -1,3 +1,4 @@
+using BitActors.Model.Checkpoints;
 using BitActors.Model.Architecture;
 using BitActors.Model.Training;
 using static TorchSharp.torch;
@@ -136,12 +137,12 @@ public class ClassifierTests
         {
             manual_seed(2);
             using var source = new ResNetV2(KnownModels.Get("Tiny", 1), 5);
-            var saved = Checkpoints.Save(source, Path.Combine(dir.FullName, "backbone.bin"));
+            var saved = CheckpointFiles.Save(source, Path.Combine(dir.FullName, "backbone.bin"));
             Assert.True(saved.Bytes > 0);
             Assert.Equal(64, saved.Sha256.Length);
 
             using var target = new ResNetV2(KnownModels.Get("Tiny", 1), 3, zeroHead: true);
-            Checkpoints.LoadBackbone(target, saved.Path, skipHead: true);
+            CheckpointFiles.Load(target, saved.Path, HeadPolicy.Replace);
             using var x = randn(2, 1, 32, 32);
             using var a = source.Features(x);
             using var b = target.Features(x);
@@ -187,7 +188,7 @@ public class ClassifierTests
             using var a = new Classifier(new ResNetV2(KnownModels.Get("Tiny", 1), 2), CPU);
             var path = Path.Combine(dir.FullName, "train.bin");
             a.SaveTrainingState(path, 1);
-            using (var other = new ResNetV2(KnownModels.Get("Tiny", 1), 2)) Checkpoints.Save(other, path); // weights replaced
+            using (var other = new ResNetV2(KnownModels.Get("Tiny", 1), 2)) CheckpointFiles.Save(other, path); // weights replaced
             var e = Assert.Throws<InvalidDataException>(() => a.LoadTrainingState(path));
             Assert.Contains("do not match", e.Message);
         }
@@ -201,12 +202,18 @@ public class ClassifierTests
         try
         {
             using var source = new ResNetV2(KnownModels.Get("Tiny", 1), 5);
-            var saved = Checkpoints.Save(source, Path.Combine(dir.FullName, "backbone.bin"));
+            var saved = CheckpointFiles.Save(source, Path.Combine(dir.FullName, "backbone.bin"));
             var bytes = File.ReadAllBytes(saved.Path);
             File.WriteAllBytes(saved.Path, bytes[..(bytes.Length / 2)]);
             using var target = new ResNetV2(KnownModels.Get("Tiny", 1), 5);
-            var e = Assert.Throws<InvalidDataException>(() => Checkpoints.LoadBackbone(target, saved.Path, skipHead: false));
+            var e = Assert.Throws<CorruptCheckpointException>(() => CheckpointFiles.Load(target, saved.Path, HeadPolicy.Require));
             Assert.Contains(saved.Path, e.Message);
+            Assert.Contains("sha256", e.Message); // the hash beside it no longer matches
+
+            File.Delete(CheckpointFiles.HashPath(saved.Path));
+            e = Assert.Throws<CorruptCheckpointException>(() => CheckpointFiles.Load(target, saved.Path, HeadPolicy.Require));
+            Assert.Contains(saved.Path, e.Message);
+            Assert.Contains("truncated", e.Message);
         }
         finally { dir.Delete(true); }
     }

@@ -45,7 +45,7 @@ public sealed record ModelEvent(string Type, string Subject, object Data)
         reason = f.Reason,
     });
 
-    private static object Checkpoint(BitActors.Model.Training.Checkpoints.Saved s) =>
+    private static object Checkpoint(BitActors.Model.Checkpoints.CheckpointFiles.Saved s) =>
         new { uri = new Uri(s.Path).AbsoluteUri, sha256 = s.Sha256, bytes = s.Bytes, format = s.Format };
 }
 

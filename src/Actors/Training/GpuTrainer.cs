@@ -1,3 +1,4 @@
+using BitActors.Model.Checkpoints;
 using Akka.Actor;
 using Akka.Event;
 using BitActors.Model.Architecture;
@@ -28,7 +29,7 @@ public sealed class GpuTrainer : ReceiveActor
             Classifier.EvaluateBatch(m.Batch.Pixels, m.Batch.Shape, m.Batch.Labels), m.Batch.Labels, _spec.Classes)));
         Receive<SaveCheckpoint>(m => Sender.Tell(m.NextStep is int next
             ? new CheckpointSaved(Classifier.SaveTrainingState(m.Path, next), next)
-            : new CheckpointSaved(Checkpoints.Save(Classifier.Model, m.Path))));
+            : new CheckpointSaved(CheckpointFiles.Save(Classifier.Model, m.Path))));
     }
 
     public static Props Props(TrainerSpec spec) => Akka.Actor.Props.Create(() => new GpuTrainer(spec)).WithDispatcher(DispatcherId);
@@ -46,7 +47,7 @@ public sealed class GpuTrainer : ReceiveActor
         else if (_spec.Device != "cpu") throw new ArgumentException($"device must be cpu, cuda or cuda:N, not '{_spec.Device}'");
         torch.manual_seed(_spec.Seed);
         var model = new ResNetV2(KnownModels.Get(_spec.Arch, _spec.InChannels), _spec.Classes, _spec.ZeroHead);
-        if (_spec.Backbone is not null) Checkpoints.LoadBackbone(model, _spec.Backbone, skipHead: true);
+        if (_spec.Backbone is not null) CheckpointFiles.Load(model, _spec.Backbone, HeadPolicy.Replace);
         if (_spec.ZeroHead) model.ZeroHead();
         _classifier = new Classifier(model, new torch.Device(_spec.Device),
             new TrainingOptions(_spec.Momentum, _spec.WeightDecay, _spec.MixUpAlpha, _spec.MicroBatch, _spec.Seed, _spec.MultiLabel ?? MultiLabelLoss.Sigmoid));

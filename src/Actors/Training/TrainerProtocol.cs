@@ -1,3 +1,4 @@
+using BitActors.Model.Checkpoints;
 using BitActors.Model.Training;
 using BitActors.Streams.Pipelines;
 
@@ -45,7 +46,7 @@ public sealed record EvaluationPartial(long Top1, long Top5, double LossSum, int
 /// </summary>
 public sealed record SaveCheckpoint(string Path, int? NextStep = null);
 
-public sealed record CheckpointSaved(Checkpoints.Saved Checkpoint, int? NextStep = null);
+public sealed record CheckpointSaved(CheckpointFiles.Saved Checkpoint, int? NextStep = null);
 
 /// <summary>
 /// Progress of a training run, for whoever watches (the CLI prints it). Step and data-wait seconds are means

@@ -8,39 +8,28 @@ namespace BitActors.Cli.Commands;
 
 public sealed class ModelInfoCommand : Command<ModelInfoCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : ModelSettings
     {
-        [CommandOption("--arch <ARCH>")]
-        [Description("R50x1 R101x1 R50x3 R101x3 R152x2 R152x4, or Tiny / Small.")]
-        public string Arch { get; init; } = "R50x1";
-
-        [CommandOption("--classes <K>")]
-        [Description("Number of output classes (default 1000).")]
-        [DefaultValue(1000)]
-        public int Classes { get; init; } = 1000;
-
-        [CommandOption("--channels <C>")]
-        [Description("Input channels (default 3).")]
-        [DefaultValue(3)]
-        public int Channels { get; init; } = 3;
-
         [CommandOption("--json")]
-        [Description("Print JSON: arch, classes, parameters.")]
+        [Description("Print JSON: arch, classes, parameters, units, width_factor, base_width, groups, norm, in_channels, feature_width, tensors, bytes_fp32.")]
         public bool Json { get; init; }
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
-        var config = KnownModels.Get(settings.Arch, settings.Channels);
+        var config = settings.Config();
         using var model = new ResNetV2(config, settings.Classes);
         var parameters = model.parameters().Sum(p => p.numel());
+        var tensors = model.state_dict().Count;
+        var bytes = model.state_dict().Values.Sum(t => t.NumberOfElements * t.ElementSize);
         if (settings.Json)
         {
             System.Console.Out.WriteLine(JsonSerializer.Serialize(new
             {
                 arch = config.Name, classes = settings.Classes, parameters, units = config.Units, width_factor = config.WidthFactor,
-                base_width = config.BaseWidth, groups = config.Groups, in_channels = config.InChannels, feature_width = config.FeatureWidth,
-            }));
+                base_width = config.BaseWidth, groups = config.Groups, norm = config.NormLabel, in_channels = config.InChannels,
+                feature_width = config.FeatureWidth, tensors, bytes_fp32 = bytes,
+            }, Json.Options));
             return 0;
         }
         var table = new Table().AddColumns("property", "value");
@@ -48,9 +37,12 @@ public sealed class ModelInfoCommand : Command<ModelInfoCommand.Settings>
         table.AddRow("units per stage", string.Join(", ", config.Units));
         table.AddRow("width factor", config.WidthFactor.ToString());
         table.AddRow("base width / groups", $"{config.BaseWidth} / {config.Groups}");
+        table.AddRow("normalisation", config.NormLabel);
+        table.AddRow("input channels", config.InChannels.ToString());
         table.AddRow("feature width", config.FeatureWidth.ToString());
         table.AddRow("classes", settings.Classes.ToString());
         table.AddRow("parameters", parameters.ToString("N0"));
+        table.AddRow("checkpoint size (fp32)", $"{bytes / 1e6:F1} MB in {tensors} tensors");
         AnsiConsole.Write(table);
         return 0;
     }

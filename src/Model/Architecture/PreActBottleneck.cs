@@ -7,24 +7,26 @@ namespace BitActors.Model.Architecture;
 /// <summary>
 /// Pre-activation bottleneck (He et al. 2016, ResNet-v2) as BiT uses it: GN → ReLU → conv, three times;
 /// the stride sits on the 3x3 conv; the projection shortcut is applied to the pre-activated input.
+/// The norm (GN or BN) and the convolutions (standardised or plain) follow the config's ablation switches.
 /// </summary>
 public sealed class PreActBottleneck : nn.Module<Tensor, Tensor>
 {
-    private readonly GroupNorm gn1, gn2, gn3;
+    private readonly nn.Module<Tensor, Tensor> gn1, gn2, gn3;
     private readonly StdConv2d conv1, conv2, conv3;
     private readonly StdConv2d? downsample;
 
-    public PreActBottleneck(string name, long inChannels, long outChannels, long midChannels, long stride, long groups)
+    public PreActBottleneck(string name, ResNetV2Config config, long inChannels, long outChannels, long midChannels, long stride)
         : base(name)
     {
-        gn1 = Norms.GroupNorm(groups, inChannels);
-        conv1 = new StdConv2d("conv1", inChannels, midChannels, 1);
-        gn2 = Norms.GroupNorm(groups, midChannels);
-        conv2 = new StdConv2d("conv2", midChannels, midChannels, 3, stride, padding: 1);
-        gn3 = Norms.GroupNorm(groups, midChannels);
-        conv3 = new StdConv2d("conv3", midChannels, outChannels, 1);
+        var ws = config.WeightStandardization;
+        gn1 = Norms.Create(config, inChannels);
+        conv1 = new StdConv2d("conv1", inChannels, midChannels, 1, standardize: ws);
+        gn2 = Norms.Create(config, midChannels);
+        conv2 = new StdConv2d("conv2", midChannels, midChannels, 3, stride, padding: 1, standardize: ws);
+        gn3 = Norms.Create(config, midChannels);
+        conv3 = new StdConv2d("conv3", midChannels, outChannels, 1, standardize: ws);
         if (stride != 1 || inChannels != outChannels)
-            downsample = new StdConv2d("downsample", inChannels, outChannels, 1, stride);
+            downsample = new StdConv2d("downsample", inChannels, outChannels, 1, stride, standardize: ws);
         RegisterComponents();
     }
 

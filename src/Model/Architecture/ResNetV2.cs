@@ -14,14 +14,14 @@ public sealed class ResNetV2 : nn.Module<Tensor, Tensor>
 {
     private readonly StdConv2d root;
     private readonly Sequential body;
-    private readonly GroupNorm head_gn;
+    private readonly nn.Module<Tensor, Tensor> head_gn;
     private readonly Conv2d head_conv;
 
     public ResNetV2(ResNetV2Config config, int numClasses, bool zeroHead = false) : base(config.Name)
     {
         Config = config;
         NumClasses = numClasses;
-        root = new StdConv2d("root_conv", config.InChannels, config.RootWidth, 7, stride: 2, padding: 3);
+        root = new StdConv2d("root_conv", config.InChannels, config.RootWidth, 7, stride: 2, padding: 3, standardize: config.WeightStandardization);
 
         var stages = new List<(string, nn.Module<Tensor, Tensor>)>();
         long inChannels = config.RootWidth;
@@ -31,13 +31,13 @@ public sealed class ResNetV2 : nn.Module<Tensor, Tensor>
             for (int u = 0; u < config.Units[s]; u++)
             {
                 long stride = s > 0 && u == 0 ? 2 : 1;
-                units.Add(($"unit{u + 1:00}", new PreActBottleneck($"unit{u + 1:00}", inChannels, config.OutWidth(s), config.MidWidth(s), stride, config.Groups)));
+                units.Add(($"unit{u + 1:00}", new PreActBottleneck($"unit{u + 1:00}", config, inChannels, config.OutWidth(s), config.MidWidth(s), stride)));
                 inChannels = config.OutWidth(s);
             }
             stages.Add(($"block{s + 1}", nn.Sequential(units)));
         }
         body = nn.Sequential(stages);
-        head_gn = Norms.GroupNorm(config.Groups, config.FeatureWidth);
+        head_gn = Norms.Create(config, config.FeatureWidth);
         head_conv = nn.Conv2d(config.FeatureWidth, numClasses, 1, bias: true);
         RegisterComponents();
         if (zeroHead) ZeroHead();

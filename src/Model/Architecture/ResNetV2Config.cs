@@ -1,11 +1,27 @@
 namespace BitActors.Model.Architecture;
 
+/// <summary>The normalisation layer in front of each convolution (BiT: GroupNorm; Table 4/5 ablate BatchNorm).</summary>
+public enum NormKind
+{
+    GroupNorm,
+    BatchNorm,
+}
+
 /// <summary>
 /// One description from which every ResNet-v2 variant is built (after timm's resnetv2 builder):
-/// units per stage, width factor, base width and GroupNorm groups.
+/// units per stage, width factor, base width and GroupNorm groups. <see cref="Norm"/> and
+/// <see cref="WeightStandardization"/> are the paper's ablation switches (Tables 4 and 5); BiT itself is
+/// GroupNorm with weight-standardised convolutions.
 /// </summary>
 public sealed record ResNetV2Config(string Name, int[] Units, int WidthFactor, int BaseWidth = 64, int Groups = 32, int InChannels = 3)
 {
+    public NormKind Norm { get; init; } = NormKind.GroupNorm;
+
+    public bool WeightStandardization { get; init; } = true;
+
+    /// <summary>BiT proper: GroupNorm and weight standardisation (the layout of the official checkpoints).</summary>
+    public bool IsBit => Norm == NormKind.GroupNorm && WeightStandardization;
+
     /// <summary>Root conv width and bottleneck (mid) width of stage 1; later stages double it.</summary>
     public int RootWidth => BaseWidth * WidthFactor;
 
@@ -15,7 +31,11 @@ public sealed record ResNetV2Config(string Name, int[] Units, int WidthFactor, i
 
     public int FeatureWidth => OutWidth(Units.Length - 1);
 
-    public override string ToString() => $"{Name} (units [{string.Join(",", Units)}], width x{WidthFactor}, base {BaseWidth}, groups {Groups})";
+    /// <summary>"GN+WS", "GN", "BN+WS" or "BN".</summary>
+    public string NormLabel => (Norm == NormKind.GroupNorm ? "GN" : "BN") + (WeightStandardization ? "+WS" : "");
+
+    public override string ToString() =>
+        $"{Name} (units [{string.Join(",", Units)}], width x{WidthFactor}, base {BaseWidth}, groups {Groups}, {NormLabel})";
 }
 
 /// <summary>BiT's named models (google-research/big_transfer KNOWN_MODELS) plus small variants for CPU work.</summary>
@@ -39,4 +59,16 @@ public static class KnownModels
         All.TryGetValue(name, out var config)
             ? config with { InChannels = inChannels }
             : throw new ArgumentException($"Unknown architecture '{name}'. Known: {string.Join(", ", All.Keys)}.");
+
+    /// <summary>A known model with the ablation switches applied.</summary>
+    public static ResNetV2Config Get(string name, int inChannels, NormKind norm, bool weightStandardization) =>
+        Get(name, inChannels) with { Norm = norm, WeightStandardization = weightStandardization };
+
+    /// <summary>Parses "gn" / "groupnorm" / "bn" / "batchnorm" (case-insensitive).</summary>
+    public static NormKind ParseNorm(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "gn" or "groupnorm" or "group-norm" => NormKind.GroupNorm,
+        "bn" or "batchnorm" or "batch-norm" => NormKind.BatchNorm,
+        _ => throw new ArgumentException($"Unknown normalisation '{text}': use gn (GroupNorm, BiT) or bn (BatchNorm)."),
+    };
 }

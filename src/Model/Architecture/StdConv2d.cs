@@ -7,7 +7,8 @@ namespace BitActors.Model.Architecture;
 
 /// <summary>
 /// Convolution with weight standardisation (Qiao et al.; BiT section 3.2): each output channel's kernel is
-/// normalised to zero mean and unit (biased) variance before it is applied. No bias.
+/// normalised to zero mean and unit (biased) variance before it is applied. No bias. With
+/// <c>standardize: false</c> it is a plain bias-free convolution (the paper's ablation, Tables 4/5).
 /// </summary>
 public sealed class StdConv2d : nn.Module<Tensor, Tensor>
 {
@@ -19,9 +20,10 @@ public sealed class StdConv2d : nn.Module<Tensor, Tensor>
     private readonly long stride;
     private readonly long padding;
 
-    public StdConv2d(string name, long inChannels, long outChannels, long kernelSize, long stride = 1, long padding = 0)
+    public StdConv2d(string name, long inChannels, long outChannels, long kernelSize, long stride = 1, long padding = 0, bool standardize = true)
         : base(name)
     {
+        Standardize = standardize;
         weight = new Parameter(empty(outChannels, inChannels, kernelSize, kernelSize));
         nn.init.kaiming_normal_(weight, mode: nn.init.FanInOut.FanOut, nonlinearity: nn.init.NonlinearityType.ReLU);
         this.stride = stride;
@@ -31,10 +33,14 @@ public sealed class StdConv2d : nn.Module<Tensor, Tensor>
 
     public Parameter Weight => weight;
 
+    /// <summary>False: the kernel is used as it is (plain convolution).</summary>
+    public bool Standardize { get; }
+
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        return nn.functional.conv2d(input, Standardized(), strides: [stride, stride], padding: [padding, padding])
+        var kernel = Standardize ? Standardized() : weight;
+        return nn.functional.conv2d(input, kernel, strides: [stride, stride], padding: [padding, padding])
             .MoveToOuterDisposeScope();
     }
 

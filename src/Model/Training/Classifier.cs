@@ -1,3 +1,4 @@
+using BitActors.Model.Checkpoints;
 using BitActors.Model.Architecture;
 using BitActors.Model.Recipe;
 using TorchSharp;
@@ -154,7 +155,7 @@ public sealed class Classifier : IDisposable
     }
 
     /// <summary>Weights, momentum buffers and the next step, written atomically (see <see cref="TrainingCheckpoint"/>).</summary>
-    public Checkpoints.Saved SaveTrainingState(string path, int nextStep) => TrainingCheckpoint.Save(model, optimizer, nextStep, path);
+    public CheckpointFiles.Saved SaveTrainingState(string path, int nextStep) => TrainingCheckpoint.Save(model, optimizer, nextStep, path);
 
     /// <summary>Restores what <see cref="SaveTrainingState"/> wrote; returns the step to continue from.</summary>
     public int LoadTrainingState(string path) => TrainingCheckpoint.Load(model, optimizer, path);

@@ -1,3 +1,4 @@
+using BitActors.Model.Checkpoints;
 using System.Security.Cryptography;
 using BitActors.Model.Architecture;
 
@@ -16,9 +17,9 @@ public static class TrainingCheckpoint
 
     public static string StatePath(string path) => path + ".state";
 
-    public static Checkpoints.Saved Save(ResNetV2 model, MomentumSgd optimizer, int nextStep, string path)
+    public static CheckpointFiles.Saved Save(ResNetV2 model, MomentumSgd optimizer, int nextStep, string path)
     {
-        var weights = Checkpoints.Save(model, path);
+        var weights = CheckpointFiles.Save(model, path);
         var tmp = StatePath(path) + ".partial";
         using (var writer = new BinaryWriter(File.Create(tmp)))
         {
@@ -50,7 +51,7 @@ public static class TrainingCheckpoint
             if (actual != sha)
                 throw new InvalidDataException($"{path}: weights do not match their training state (sha256 {actual[..12]}…, state expects {sha[..12]}…)");
         }
-        Checkpoints.LoadBackbone(model, path, skipHead: false);
+        CheckpointFiles.Load(model, path, HeadPolicy.Require);
         try { optimizer.Load(reader); }
         catch (EndOfStreamException) { throw new InvalidDataException($"{StatePath(path)} is truncated"); }
         return step;

@@ -1,0 +1,136 @@
+using System.ComponentModel;
+using System.Text.Json;
+using BitActors.Model.Architecture;
+using BitActors.Model.Checkpoints;
+using BitActors.Model.Recipe;
+using BitActors.Streams.Images;
+using Spectre.Console;
+using Spectre.Console.Cli;
+using static TorchSharp.torch;
+
+namespace BitActors.Cli.Commands;
+
+/// <summary>
+/// Classifies image files with a checkpoint, using BiT's evaluation preprocessing: resize to the
+/// resolution (no resampling when the image already has it), scale to [-1, 1].
+/// </summary>
+public sealed class PredictCommand : Command<PredictCommand.Settings>
+{
+    public sealed class Settings : ModelSettings
+    {
+        [CommandOption("--checkpoint <FILE>")]
+        [Description("Weights: .npz (Google's BiT layout), .safetensors (timm's names) or a native checkpoint. Its head must have --classes outputs.")]
+        public string Checkpoint { get; init; } = "";
+
+        [CommandOption("--image <FILE>")]
+        [Description("An image to classify (PNG, JPEG, BMP, WebP); repeat it, or list images after the options.")]
+        public string[] Image { get; init; } = [];
+
+        [CommandArgument(0, "[IMAGES]")]
+        [Description("More images to classify.")]
+        public string[] More { get; init; } = [];
+
+        [CommandOption("--resolution <R>")]
+        [Description("Side of the square the images are resized to. Default: the HyperRule's test resolution for each image (128 under 96x96 pixels, else 480).")]
+        public int? Resolution { get; init; }
+
+        [CommandOption("--labels <FILE>")]
+        [Description("Class names, one per line in class order, shown beside the indices.")]
+        public string? Labels { get; init; }
+
+        [CommandOption("--top <K>")]
+        [Description("How many classes to show per image (default 5).")]
+        [DefaultValue(5)]
+        public int Top { get; init; } = 5;
+
+        [CommandOption("--json")]
+        [Description("Print JSON: the checkpoint, and per image its logits and top classes (index, label, logit, probability).")]
+        public bool Json { get; init; }
+
+        public IReadOnlyList<string> Images => [.. Image, .. More];
+
+        public override ValidationResult Validate()
+        {
+            if (string.IsNullOrWhiteSpace(Checkpoint)) return ValidationResult.Error("--checkpoint FILE is required");
+            if (Images.Count == 0) return ValidationResult.Error("give at least one image (--image FILE, or file names after the options)");
+            if (Resolution is < 8) return ValidationResult.Error("--resolution must be at least 8");
+            if (Top < 1) return ValidationResult.Error("--top must be at least 1");
+            return base.Validate();
+        }
+    }
+
+    private sealed record Ranked(int Class, string? Label, float Logit, float Probability);
+
+    private sealed record Prediction(string Image, int Width, int Height, int Resolution, float[] Logits, IReadOnlyList<Ranked> Top);
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var labels = settings.Labels is null ? null : File.ReadAllLines(settings.Labels).Where(l => l.Length > 0).ToArray();
+        if (labels is not null && labels.Length != settings.Classes)
+            throw new InvalidDataException($"--labels {settings.Labels} names {labels.Length} classes; the model has {settings.Classes}");
+
+        var config = settings.Config();
+        using var model = new ResNetV2(config, settings.Classes);
+        var load = CheckpointFiles.Load(model, settings.Checkpoint, HeadPolicy.Require);
+        model.eval();
+
+        var predictions = new List<Prediction>();
+        var errors = new List<(string Image, string Error)>();
+        foreach (var path in settings.Images)
+        {
+            try
+            {
+                predictions.Add(Predict(model, path, settings, labels));
+            }
+            catch (Exception e) when (e is CorruptImageException or IOException or UnauthorizedAccessException)
+            {
+                errors.Add((path, e.Message));
+            }
+        }
+
+        if (settings.Json)
+        {
+            System.Console.Out.WriteLine(JsonSerializer.Serialize(new
+            {
+                checkpoint = load.Path, format = load.Format, arch = config.Name, norm = config.NormLabel, classes = settings.Classes,
+                predictions = predictions.Select(p => new
+                {
+                    image = p.Image, width = p.Width, height = p.Height, resolution = p.Resolution, logits = p.Logits,
+                    top = p.Top.Select(r => new { @class = r.Class, label = r.Label, logit = r.Logit, probability = r.Probability }),
+                }),
+                errors = errors.Select(e => new { image = e.Image, error = e.Error }),
+            }, Json.Options));
+        }
+        else
+        {
+            var table = new Table().AddColumns("image", "size", "class", "label", "logit", "probability");
+            foreach (var p in predictions)
+                foreach (var (r, i) in p.Top.Select((r, i) => (r, i)))
+                    table.AddRow(i == 0 ? Markup.Escape(p.Image) : "", i == 0 ? $"{p.Width}x{p.Height}→{p.Resolution}" : "",
+                        r.Class.ToString(), Markup.Escape(r.Label ?? ""), r.Logit.ToString("F3"), r.Probability.ToString("P1"));
+            AnsiConsole.Write(table);
+        }
+        foreach (var (image, error) in errors) Serilog.Log.Error("{Image}: {Error}", image, error);
+        return errors.Count == 0 ? 0 : 1;
+    }
+
+    private static Prediction Predict(ResNetV2 model, string path, Settings settings, string[]? labels)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"image not found: {path}", path);
+        using var bitmap = ImageCodec.Decode(File.ReadAllBytes(path));
+        int resolution = settings.Resolution ?? HyperRule.ResolutionFor(bitmap.Height, bitmap.Width).Crop;
+        var pixels = Augment.Eval(bitmap, new AugmentSettings(resolution, resolution, model.Config.InChannels, Flip: false));
+
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var x = tensor(pixels, [1, model.Config.InChannels, resolution, resolution]);
+        var logits = model.forward(x)[0];
+        var probabilities = logits.softmax(0);
+        var k = Math.Min(settings.Top, model.NumClasses);
+        var (values, indices) = logits.topk(k);
+        var logitArray = logits.data<float>().ToArray();
+        var probabilityArray = probabilities.data<float>().ToArray();
+        var top = indices.data<long>().ToArray().Select(i => new Ranked((int)i, labels?[i], logitArray[i], probabilityArray[i])).ToList();
+        return new Prediction(path, bitmap.Width, bitmap.Height, resolution, logitArray, top);
+    }
+}

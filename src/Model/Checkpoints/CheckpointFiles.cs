@@ -1,0 +1,149 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using BitActors.Model.Architecture;
+using static TorchSharp.torch;
+
+namespace BitActors.Model.Checkpoints;
+
+public enum CheckpointFormat
+{
+    /// <summary>TorchSharp's module format with BitActors' names (the trainer's checkpoints).</summary>
+    Native,
+
+    /// <summary>NumPy .npz in Google's BiT layout (HWIO kernels).</summary>
+    Npz,
+
+    /// <summary>safetensors with timm's resnetv2 names.</summary>
+    Safetensors,
+}
+
+/// <summary>
+/// Reads and writes model weights in the three formats, choosing by content (reading) or extension
+/// (writing): <c>.npz</c> is Google's BiT layout, <c>.safetensors</c> uses timm's names, anything else is
+/// TorchSharp's native format. Every write goes to a temporary file that is renamed into place, and a
+/// <c>PATH.sha256</c> (sha256sum format) is written beside it; a load verifies that hash when it is present.
+/// </summary>
+public static class CheckpointFiles
+{
+    /// <summary>A written checkpoint; <c>Format</c> is "torchsharp", "npz" or "safetensors".</summary>
+    public sealed record Saved(string Path, long Bytes, string Sha256, string Format);
+
+    public static string Name(CheckpointFormat format) => format switch
+    {
+        CheckpointFormat.Npz => "npz",
+        CheckpointFormat.Safetensors => "safetensors",
+        _ => "torchsharp",
+    };
+
+    public static CheckpointFormat FormatFor(string path) => System.IO.Path.GetExtension(path).ToLowerInvariant() switch
+    {
+        ".npz" => CheckpointFormat.Npz,
+        ".safetensors" => CheckpointFormat.Safetensors,
+        _ => CheckpointFormat.Native,
+    };
+
+    /// <summary>The format of an existing file, from its first bytes.</summary>
+    public static CheckpointFormat Detect(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint not found: {path}", path);
+        Span<byte> head = stackalloc byte[9];
+        int n;
+        using (var file = File.OpenRead(path)) n = file.ReadAtLeast(head, 9, throwOnEndOfStream: false);
+        if (n >= 4 && head[0] == (byte)'P' && head[1] == (byte)'K' && head[2] is 3 or 5) return CheckpointFormat.Npz;
+        if (n == 9 && head[8] == (byte)'{' && BinaryPrimitives.ReadUInt64LittleEndian(head) < (ulong)new FileInfo(path).Length) return CheckpointFormat.Safetensors;
+        return CheckpointFormat.Native;
+    }
+
+    public static IWeightArchive Open(string path) => Detect(path) switch
+    {
+        CheckpointFormat.Npz => new NpzArchive(path),
+        CheckpointFormat.Safetensors => new SafetensorsArchive(path),
+        _ => new NativeArchive(path),
+    };
+
+    public static WeightLayout LayoutOf(CheckpointFormat format) => format switch
+    {
+        CheckpointFormat.Npz => WeightLayout.BitNpz,
+        CheckpointFormat.Safetensors => WeightLayout.Timm,
+        _ => WeightLayout.Native,
+    };
+
+    /// <summary>Loads any of the three formats into <paramref name="model"/> (see <see cref="WeightLoader"/>).</summary>
+    public static LoadReport Load(ResNetV2 model, string path, HeadPolicy head)
+    {
+        VerifyHash(path);
+        using var archive = Open(path);
+        var format = Detect(path);
+        return WeightLoader.Load(model, archive, LayoutOf(format), head);
+    }
+
+    /// <summary>Writes the model in the format its extension names, atomically, with a sha256 beside it.</summary>
+    public static Saved Save(ResNetV2 model, string path, CheckpointFormat? format = null)
+    {
+        var chosen = format ?? FormatFor(path);
+        var full = System.IO.Path.GetFullPath(path);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
+        var tmp = full + ".partial";
+        using (NewDisposeScope()) // the layout views made while writing
+        switch (chosen)
+        {
+            case CheckpointFormat.Native:
+                model.save(tmp);
+                break;
+            case CheckpointFormat.Npz:
+                if (!model.Config.IsBit)
+                    throw new NotSupportedException($"the BiT .npz layout holds GroupNorm + weight-standardised models; {model.Config} needs .safetensors or the native format");
+                NpzArchive.Write(tmp, Tensors(model, WeightLayout.BitNpz));
+                break;
+            case CheckpointFormat.Safetensors:
+                SafetensorsArchive.Write(tmp, [.. Tensors(model, WeightLayout.Timm)], Metadata(model));
+                break;
+        }
+        string sha;
+        long bytes;
+        using (var stream = File.OpenRead(tmp))
+        {
+            sha = Convert.ToHexStringLower(SHA256.HashData(stream));
+            bytes = stream.Length;
+        }
+        File.Move(tmp, full, overwrite: true);
+        var hashTmp = HashPath(full) + ".partial";
+        File.WriteAllText(hashTmp, $"{sha}  {System.IO.Path.GetFileName(full)}\n");
+        File.Move(hashTmp, HashPath(full), overwrite: true);
+        return new Saved(full, bytes, sha, Name(chosen));
+    }
+
+    public static string HashPath(string path) => path + ".sha256";
+
+    /// <summary>Checks the file against <c>PATH.sha256</c> when one is there; a mismatch names both hashes.</summary>
+    public static void VerifyHash(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint not found: {path}", path);
+        var hashPath = HashPath(path);
+        if (!File.Exists(hashPath)) return;
+        var expected = File.ReadAllText(hashPath).Split(' ', 2)[0].Trim().ToLowerInvariant();
+        string actual;
+        using (var stream = File.OpenRead(path)) actual = Convert.ToHexStringLower(SHA256.HashData(stream));
+        if (actual != expected)
+            throw new CorruptCheckpointException($"{path} is corrupt: sha256 {actual[..16]}… does not match {System.IO.Path.GetFileName(hashPath)} ({expected[..Math.Min(16, expected.Length)]}…)");
+    }
+
+    /// <summary>The model's tensors named and laid out for a file (views; nothing is copied until written).</summary>
+    private static IEnumerable<(string Key, Tensor Value)> Tensors(ResNetV2 model, WeightLayout layout)
+    {
+        foreach (var (name, tensor) in model.state_dict())
+        {
+            var key = layout.KeyFor(name) ?? throw new NotSupportedException($"the {layout.Name} layout has no key for {name}");
+            yield return (key, layout.ToStored(name, tensor));
+        }
+    }
+
+    private static Dictionary<string, string> Metadata(ResNetV2 model) => new()
+    {
+        ["format"] = "pt",
+        ["bitactors.arch"] = model.Config.Name,
+        ["bitactors.classes"] = model.NumClasses.ToString(),
+        ["bitactors.in_channels"] = model.Config.InChannels.ToString(),
+        ["bitactors.norm"] = model.Config.NormLabel,
+    };
+}

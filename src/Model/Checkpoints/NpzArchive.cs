@@ -1,0 +1,114 @@
+using System.IO.Compression;
+using static TorchSharp.torch;
+
+namespace BitActors.Model.Checkpoints;
+
+/// <summary>
+/// A NumPy <c>.npz</c> file (a zip of <c>.npy</c> arrays, stored or deflated) such as Google's BiT
+/// checkpoints. Opening reads only the zip directory and each array's header; arrays are streamed one at a
+/// time into their destination, so loading never holds a second copy of the weights. Each entry's declared
+/// size must equal what its header describes, so a zip bomb is refused before anything is inflated.
+/// </summary>
+public sealed class NpzArchive : IWeightArchive
+{
+    private const int MaxEntries = 100_000;
+    private readonly ZipArchive zip;
+    private readonly Dictionary<string, (ZipArchiveEntry Entry, NpyHeader Header)> index = new(StringComparer.Ordinal);
+
+    public NpzArchive(string path)
+    {
+        Path = path;
+        if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint not found: {path}", path);
+        var stream = File.OpenRead(path);
+        try
+        {
+            zip = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: false);
+        }
+        catch (InvalidDataException e)
+        {
+            stream.Dispose();
+            throw new CorruptCheckpointException($"{path} is not a readable .npz (zip) file: {e.Message}", e);
+        }
+        try
+        {
+            if (zip.Entries.Count > MaxEntries)
+                throw new CorruptCheckpointException($"{path} holds {zip.Entries.Count} entries; more than {MaxEntries} is not a model checkpoint");
+            var entries = new List<StoredTensor>();
+            foreach (var entry in zip.Entries)
+            {
+                if (!entry.FullName.EndsWith(".npy", StringComparison.Ordinal))
+                    throw new CorruptCheckpointException($"{path}: entry '{entry.FullName}' is not a .npy array");
+                var key = entry.FullName[..^4];
+                var what = $"{path} array '{key}'";
+                NpyHeader header;
+                using (var data = Open(entry, what)) header = NpyHeader.Read(data, what);
+                var stored = new StoredTensor(key, header.Shape, header.DType);
+                long expected;
+                try { expected = checked(header.HeaderBytes + stored.Bytes); }
+                catch (OverflowException) { throw new CorruptCheckpointException($"{what}: shape {stored.ShapeText} is absurd"); }
+                if (entry.Length != expected)
+                    throw new CorruptCheckpointException($"{what}: zip entry declares {entry.Length} bytes, its header describes {expected} ({stored.ShapeText} {header.DType})");
+                if (!index.TryAdd(key, (entry, header)))
+                    throw new CorruptCheckpointException($"{path}: array '{key}' appears twice");
+                entries.Add(stored);
+            }
+            Entries = entries;
+        }
+        catch
+        {
+            zip.Dispose();
+            throw;
+        }
+    }
+
+    public string Path { get; }
+
+    public string Format => "npz";
+
+    public IReadOnlyList<StoredTensor> Entries { get; }
+
+    public IReadOnlyDictionary<string, string> Metadata { get; } = new Dictionary<string, string>();
+
+    public void ReadInto(StoredTensor stored, Tensor destination)
+    {
+        var (entry, header) = index[stored.Key];
+        var what = $"{Path} array '{stored.Key}'";
+        using var data = Open(entry, what);
+        NpyHeader.Read(data, what);
+        if (!header.FortranOrder)
+        {
+            StreamReading.ReadExactlyInto(data, destination, stored.Bytes, what);
+            return;
+        }
+        // Fortran order: the bytes are the transpose's C order.
+        using var scope = NewDisposeScope();
+        var reversed = stored.Shape.Reverse().ToArray();
+        var raw = empty(reversed, dtype: stored.DType);
+        StreamReading.ReadExactlyInto(data, raw, stored.Bytes, what);
+        destination.copy_(raw.permute(Enumerable.Range(0, reversed.Length).Reverse().Select(i => (long)i).ToArray()).reshape(stored.Shape));
+    }
+
+    public void Dispose() => zip.Dispose();
+
+    private static Stream Open(ZipArchiveEntry entry, string what)
+    {
+        try { return entry.Open(); }
+        catch (InvalidDataException e) { throw new CorruptCheckpointException($"{what}: {e.Message}", e); }
+    }
+
+    /// <summary>Writes arrays as an uncompressed .npz, one at a time (each tensor's bytes are written straight from its memory).</summary>
+    public static void Write(string path, IEnumerable<(string Key, Tensor Value)> arrays)
+    {
+        using var file = File.Create(path);
+        using var zip = new ZipArchive(file, ZipArchiveMode.Create);
+        foreach (var (key, value) in arrays)
+        {
+            using var scope = NewDisposeScope();
+            var cpu = value.detach().cpu().contiguous();
+            var entry = zip.CreateEntry(key + ".npy", CompressionLevel.NoCompression);
+            using var stream = entry.Open();
+            NpyHeader.Write(stream, cpu.shape, cpu.dtype);
+            stream.Write(cpu.bytes);
+        }
+    }
+}
