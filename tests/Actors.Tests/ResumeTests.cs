@@ -39,6 +39,14 @@ public sealed class ResumeTests(ITestOutputHelper output) : TestKit(BitActorsCon
             Assert.Equal(full[step].LearningRate, resumed[step].LearningRate, 12);
             Assert.Equal(full[step].Loss, resumed[step].Loss, 4);
         }
+
+        // The checkpoint remembers its schedule and data: a run with another batch size may not continue it.
+        var probe = CreateTestProbe();
+        Sys.ActorOf(TrainingSupervisor.Props(new RunSpec("other", kafka.BootstrapServers, outputDir.FullName, upstream with { BatchSize = 8 }, fineTune, [],
+            ResumeFrom: checkpoint), probe.Ref), "supervisor-other");
+        var refused = probe.FishForMessage<RunFailed>(m => m is RunFailed, TimeSpan.FromMinutes(1));
+        Assert.Contains("batch 16 vs 8", refused.Reason);
+        Assert.Contains(checkpoint, refused.Reason);
     }
 
     private Dictionary<int, TrainingProgress> Run(RunSpec run, out List<TrainingCheckpointed> checkpoints)

@@ -217,4 +217,31 @@ public class ClassifierTests
         }
         finally { dir.Delete(true); }
     }
+
+    [Fact]
+    public void ATrainingStateKeepsItsScheduleAndDataPositionAndIsHashed()
+    {
+        var dir = Directory.CreateTempSubdirectory("bitactors-position");
+        try
+        {
+            using var a = new Classifier(new ResNetV2(KnownModels.Get("Tiny", 1), 2), CPU);
+            var schedule = BitActors.Model.Recipe.StepSchedule.Upstream(16, 100);
+            var position = new TrainingPosition(schedule, 16, 40 * 16, "topic classes [0,1]", 3);
+            var path = Path.Combine(dir.FullName, "train.bin");
+            a.SaveTrainingState(path, 40, position);
+            var read = TrainingCheckpoint.ReadPosition(path)!;
+            Assert.Equal(640, read.ExamplesSeen);
+            Assert.Null(read.Conflict(position));
+            Assert.Contains("schedule", read.Conflict(position with { Schedule = BitActors.Model.Recipe.StepSchedule.Upstream(16, 200) }));
+            Assert.True(File.Exists(TrainingCheckpoint.StatePath(path) + ".sha256"));
+
+            var state = TrainingCheckpoint.StatePath(path);
+            var bytes = File.ReadAllBytes(state);
+            bytes[^3] ^= 0x01; // a flipped bit in the momentum buffers
+            File.WriteAllBytes(state, bytes);
+            var e = Assert.Throws<CorruptCheckpointException>(() => a.LoadTrainingState(path));
+            Assert.Contains("sha256", e.Message);
+        }
+        finally { dir.Delete(true); }
+    }
 }

@@ -28,7 +28,7 @@ public sealed class GpuTrainer : ReceiveActor
         Receive<EvaluateOn>(m => Sender.Tell(EvaluationPartial.Of(
             Classifier.EvaluateBatch(m.Batch.Pixels, m.Batch.Shape, m.Batch.Labels), m.Batch.Labels, _spec.Classes)));
         Receive<SaveCheckpoint>(m => Sender.Tell(m.NextStep is int next
-            ? new CheckpointSaved(Classifier.SaveTrainingState(m.Path, next), next)
+            ? new CheckpointSaved(Classifier.SaveTrainingState(m.Path, next, m.Position), next)
             : new CheckpointSaved(CheckpointFiles.Save(Classifier.Model, m.Path))));
     }
 

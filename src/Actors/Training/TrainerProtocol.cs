@@ -44,7 +44,8 @@ public sealed record EvaluationPartial(long Top1, long Top5, double LossSum, int
 /// Write the model to <paramref name="Path"/>; with <paramref name="NextStep"/>, the training state too (a
 /// resumable checkpoint). The trainer replies with <see cref="CheckpointSaved"/>.
 /// </summary>
-public sealed record SaveCheckpoint(string Path, int? NextStep = null);
+/// <summary>Save the weights; with <c>NextStep</c>, a resumable training checkpoint at that step and <c>Position</c>.</summary>
+public sealed record SaveCheckpoint(string Path, int? NextStep = null, TrainingPosition? Position = null);
 
 public sealed record CheckpointSaved(CheckpointFiles.Saved Checkpoint, int? NextStep = null);
 

@@ -92,7 +92,19 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
         _deadLetters = new DeadLetters(_run.BootstrapServers, e => _log.Warning(e));
         _schedule = StepSchedule.Upstream(Upstream.BatchSize, Upstream.Steps, Upstream.WarmupFraction, Upstream.BaseLrPer256, Upstream.DecayEpochs, Upstream.TotalEpochs);
         var channels = Upstream.Augment.Channels;
-        if (_run.ResumeFrom is not null) _lastCheckpoint = (_run.ResumeFrom, TrainingCheckpoint.ReadStep(_run.ResumeFrom));
+        if (_run.ResumeFrom is not null)
+        {
+            _lastCheckpoint = (_run.ResumeFrom, TrainingCheckpoint.ReadStep(_run.ResumeFrom));
+            if (TrainingCheckpoint.ReadPosition(_run.ResumeFrom) is { } saved)
+            {
+                if (saved.Conflict(Position(_lastCheckpoint.Step)) is { } conflict)
+                {
+                    Fail($"cannot resume from {_run.ResumeFrom}: it was written by another run ({conflict})");
+                    return;
+                }
+                _log.Info("resuming from {0}: step {1}, {2:N0} examples already seen", _run.ResumeFrom, _lastCheckpoint.Step, saved.ExamplesSeen);
+            }
+        }
         _trainerSpec = new TrainerSpec(Upstream.Arch, Upstream.Classes.Count, channels, null, false, Upstream.Seed, WeightDecay: Upstream.WeightDecay, Device: _run.Device,
             MultiLabel: manifest.MultiLabel ? Upstream.MultiLabelLoss : null);
         _dispatcher = Context.ActorOf(FineTuneDispatcher.Props(_run, _reporter), "finetune");
@@ -102,6 +114,11 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
             $"lr {_schedule.BaseLr} (warmup {_schedule.WarmupSteps}, ÷10 at {string.Join("/", _schedule.DecayBoundaries)})");
         Become(Training);
     }
+
+    /// <summary>Where the run stands before <paramref name="nextStep"/>: its schedule and the examples consumed in the data's order.</summary>
+    private TrainingPosition Position(int nextStep) =>
+        new(_schedule, Upstream.BatchSize, (long)nextStep * Upstream.BatchSize,
+            $"{_manifest.Split("train").Topic} classes {Upstream.Classes}{(Upstream.OrderedData ? " ordered" : "")}", Upstream.Seed);
 
     /// <summary>
     /// A trainer from the last checkpoint (or from scratch) and a batch feed from that step. Resuming replays
@@ -173,7 +190,7 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
             _last = r;
             _timer.StepDone(r.Examples);
             if (Upstream.CheckpointEvery > 0 && (r.Step + 1) % Upstream.CheckpointEvery == 0 && r.Step + 1 < _schedule.TotalSteps)
-                _trainer.Tell(new SaveCheckpoint(Path.Combine(_run.OutputDir, "checkpoints", $"{_run.RunId}-upstream-step{r.Step + 1}.bin"), r.Step + 1));
+                _trainer.Tell(new SaveCheckpoint(Path.Combine(_run.OutputDir, "checkpoints", $"{_run.RunId}-upstream-step{r.Step + 1}.bin"), r.Step + 1, Position(r.Step + 1)));
             if ((r.Step + 1) % Upstream.ProgressEvery == 0 || r.Step + 1 == _schedule.TotalSteps) Report(r);
             if (r.Step + 1 >= _schedule.TotalSteps)
             {

@@ -5,32 +5,48 @@ using BitActors.Model.Architecture;
 namespace BitActors.Model.Training;
 
 /// <summary>
-/// A resumable training checkpoint: the weights (<c>PATH</c>, TorchSharp's format, loadable as a backbone)
-/// and the training state (<c>PATH.state</c>: magic, next step, momentum buffers, and the sha256 of the
-/// weights file, so a state never pairs with other weights). Each file is written to a temporary name
-/// first and renamed, so a crash leaves the previous checkpoint intact.
+/// A resumable training checkpoint: the weights (<c>PATH</c>, TorchSharp's format, loadable as a backbone,
+/// with <c>PATH.sha256</c> beside it) and the training state (<c>PATH.state</c>: magic, version, next step,
+/// the sha256 of the weights file so a state never pairs with other weights, the
+/// <see cref="TrainingPosition"/> (schedule, batch size, data position) as JSON, and the momentum buffers;
+/// with <c>PATH.state.sha256</c> beside it). Each file is written to a temporary name first and renamed,
+/// so a crash leaves the previous checkpoint intact; both hashes are verified on load.
 /// </summary>
 public static class TrainingCheckpoint
 {
     private const int Magic = 0x42495453; // "BITS"
-    private const int Version = 1;
+    private const int Version = 2;
 
     public static string StatePath(string path) => path + ".state";
 
-    public static CheckpointFiles.Saved Save(ResNetV2 model, MomentumSgd optimizer, int nextStep, string path)
+    public static CheckpointFiles.Saved Save(ResNetV2 model, MomentumSgd optimizer, int nextStep, string path, TrainingPosition? position = null)
     {
-        var weights = CheckpointFiles.Save(model, path);
-        var tmp = StatePath(path) + ".partial";
+        var weights = CheckpointFiles.Save(model, path, CheckpointFormat.Native);
+        var statePath = StatePath(weights.Path);
+        var tmp = statePath + ".partial";
         using (var writer = new BinaryWriter(File.Create(tmp)))
         {
             writer.Write(Magic);
             writer.Write(Version);
             writer.Write(nextStep);
             writer.Write(weights.Sha256);
+            writer.Write(position?.ToJson() ?? "");
             optimizer.Save(writer);
         }
-        File.Move(tmp, StatePath(path), overwrite: true);
+        string sha;
+        using (var stream = File.OpenRead(tmp)) sha = Convert.ToHexStringLower(SHA256.HashData(stream));
+        File.Move(tmp, statePath, overwrite: true);
+        File.WriteAllText(CheckpointFiles.HashPath(statePath), $"{sha}  {Path.GetFileName(statePath)}\n");
         return weights;
+    }
+
+    /// <summary>The schedule and data position a checkpoint was written at (null when it holds none), without loading any tensor.</summary>
+    public static TrainingPosition? ReadPosition(string path)
+    {
+        using var reader = OpenState(path);
+        reader.ReadInt32();
+        reader.ReadString();
+        return TrainingPosition.FromJson(reader.ReadString());
     }
 
     /// <summary>The step a checkpoint continues from, without loading any tensor.</summary>
@@ -45,6 +61,7 @@ public static class TrainingCheckpoint
         using var reader = OpenState(path);
         var step = reader.ReadInt32();
         var sha = reader.ReadString();
+        reader.ReadString(); // the position: the caller checks it with ReadPosition
         using (var weights = File.OpenRead(path))
         {
             var actual = Convert.ToHexStringLower(SHA256.HashData(weights));
@@ -61,11 +78,12 @@ public static class TrainingCheckpoint
     {
         var statePath = StatePath(path);
         if (!File.Exists(statePath)) throw new FileNotFoundException($"training state not found: {statePath} (is {path} a training checkpoint?)", statePath);
+        CheckpointFiles.VerifyHash(statePath);
         var reader = new BinaryReader(File.OpenRead(statePath));
         try
         {
             if (reader.ReadInt32() != Magic || reader.ReadInt32() != Version)
-                throw new InvalidDataException($"{statePath} is not a BitActors training state (version {Version})");
+                throw new InvalidDataException($"{statePath} is not a BitActors training state of version {Version}");
             return reader;
         }
         catch (EndOfStreamException)
