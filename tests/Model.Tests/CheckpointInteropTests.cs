@@ -204,6 +204,9 @@ public class R50ReferenceTests(Xunit.Abstractions.ITestOutputHelper output)
             Assert.InRange(diff32, 0, 2e-5 * scale);
 
             using var logits64 = CheckpointInteropTests.ReadArray(Path.Combine(dir, "io.npz"), "logits64");
+            using var logits64as32 = logits64.to(float32);
+            output.WriteLine($"float32 against the reference's float64: BitActors {CheckpointInteropTests.MaxDifference(model, input, logits64as32):E2}, " +
+                $"the reference's own float32 {logits.sub(logits64as32).abs().max().item<float>():E2}");
             model.to(float64);
             using var input64 = input.to(float64);
             double diff64 = CheckpointInteropTests.MaxDifference(model, input64, logits64);
