@@ -3,7 +3,8 @@
 #   bash bench/gpu/pipeline.sh "128 256"
 # For each batch: the whole upstream pipeline (`bitactors bench pipeline --device cuda`: embedded broker →
 # decode → augment → shuffle → batch → trainer actor) on Fashion-MNIST at 128 px, then the trainer alone
-# on synthetic data at the same batch and resolution (`bench train`), so the two rates can be compared.
+# on synthetic data at the same batch and resolution (`bench train`; SKIP_TRAIN=1 leaves it out), so the
+# two rates can be compared.
 set -uo pipefail
 batches="${1:-128 256}"; steps="${STEPS:-300}"; warmup="${WARMUP:-50}"
 out="${OUT:-/tmp/bench-out}"; mkdir -p "$out"
@@ -18,6 +19,6 @@ app() { "$DOTNET_ROOT/dotnet" /tmp/ba/app/bitactors.dll "$@"; }
 for b in $batches; do
   app bench pipeline --device cuda --arch R50x1 --resolution 128 --batch "$b" --steps "$steps" --warmup "$warmup" \
     --source "$root/artifacts/gpu/fashion" --output "$out/pipeline-$b" --json 2>> "$out/pipeline-log.txt" | tail -1 | tee -a "$out/pipeline.jsonl"
-  app bench train --device cuda --arch R50x1 --resolution 128 --batch "$b" --steps 30 --warmup 8 --json 2>> "$out/pipeline-log.txt" | tail -1 | tee -a "$out/pipeline.jsonl"
+  [[ -n "${SKIP_TRAIN:-}" ]] || app bench train --device cuda --arch R50x1 --resolution 128 --batch "$b" --steps 30 --warmup 8 --json 2>> "$out/pipeline-log.txt" | tail -1 | tee -a "$out/pipeline.jsonl"
 done
 rm -f "$out"/pipeline-*/checkpoints/*.bin

@@ -56,7 +56,7 @@ public sealed class BenchPipelineCommand : AsyncCommand<BenchPipelineCommand.Set
         public int Warmup { get; init; } = 20;
 
         [CommandOption("--decode-parallelism <N>")]
-        [Description("Images decoded and augmented at once (default: the number of cores).")]
+        [Description("Images decoded and augmented at once (default: the number of cores less two, left to the trainer and the stream).")]
         public int? DecodeParallelism { get; init; }
 
         [CommandOption("--source <DIR>")]
@@ -100,7 +100,7 @@ public sealed class BenchPipelineCommand : AsyncCommand<BenchPipelineCommand.Set
         {
             Dataset = "fashion-mnist", Classes = ClassSubset.Range(0, 10), Arch = settings.Arch, BatchSize = settings.Batch, Steps = settings.Steps,
             Augment = new AugmentSettings(settings.Resolution * 5 / 4, settings.Resolution, 1),
-            DecodeParallelism = settings.DecodeParallelism ?? Environment.ProcessorCount, ProgressEvery = 10, CheckpointEvery = 0,
+            DecodeParallelism = settings.DecodeParallelism ?? Math.Max(1, Environment.ProcessorCount - 2), ProgressEvery = 10, CheckpointEvery = 0,
         };
         var fineTune = BitActorsConfig.FineTune(config);
         var run = new RunSpec($"bench-{DateTime.UtcNow:yyyyMMdd-HHmmss}", kafka.BootstrapServers, output, upstream, fineTune, [], Device: settings.Device);

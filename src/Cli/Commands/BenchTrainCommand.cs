@@ -47,6 +47,20 @@ public sealed class BenchTrainCommand : Command<BenchTrainCommand.Settings>
         [DefaultValue(1000)]
         public int Classes { get; init; } = 1000;
 
+        [CommandOption("--channels <C>")]
+        [Description("Input channels: 3, or 1 as the Fashion-MNIST pipeline feeds (default 3).")]
+        [DefaultValue(3)]
+        public int Channels { get; init; } = 3;
+
+        [CommandOption("--weight-decay <WD>")]
+        [Description("SGD weight decay (default 0; BiT upstream uses 1e-4).")]
+        [DefaultValue(0.0)]
+        public double WeightDecay { get; init; }
+
+        [CommandOption("--host-data")]
+        [Description("Feed every step from managed arrays (a host-to-device copy per step, as the actor pipeline does) instead of tensors already on the device.")]
+        public bool HostData { get; init; }
+
         [CommandOption("--json")]
         [Description("One JSON object per line, per setting.")]
         public bool Json { get; init; }
@@ -69,12 +83,13 @@ public sealed class BenchTrainCommand : Command<BenchTrainCommand.Settings>
         foreach (var resolution in Numbers(settings.Resolution))
         foreach (var batch in Numbers(settings.Batch))
         {
-            var r = TrainBenchmark.Run(settings.Arch, settings.Classes, batch, resolution, settings.Steps, settings.Warmup, device, m => Log.Information("{Message}", m));
+            var r = TrainBenchmark.Run(settings.Arch, settings.Classes, batch, resolution, settings.Steps, settings.Warmup, device, m => Log.Information("{Message}", m),
+                settings.Channels, settings.WeightDecay, settings.HostData);
             if (settings.Json)
                 System.Console.Out.WriteLine(JsonSerializer.Serialize(new
                 {
                     bench = "train", impl = "bitactors", arch = r.Arch, device = settings.Device, batch = r.Batch, resolution = r.Resolution,
-                    steps = r.Steps, warmup = r.WarmupSteps, images_per_second = r.ImagesPerSecond, mean_step_seconds = r.MeanStepSeconds,
+                    steps = r.Steps, warmup = r.WarmupSteps, channels = settings.Channels, weight_decay = settings.WeightDecay, host_data = settings.HostData, classes = settings.Classes, images_per_second = r.ImagesPerSecond, mean_step_seconds = r.MeanStepSeconds,
                     median_step_seconds = r.MedianStepSeconds, final_loss = r.FinalLoss, parameters = r.Parameters, torchsharp = typeof(torch).Assembly.GetName().Version?.ToString(),
                 }));
             else table.AddRow(r.Arch, r.Batch.ToString(), r.Resolution.ToString(), r.ImagesPerSecond.ToString("F1"), $"{r.MedianStepSeconds * 1000:F1} ms");

@@ -44,7 +44,8 @@ public sealed class MomentumSgd : IDisposable
             var p = parameters[i];
             var grad = p.grad;
             if (grad is null) continue;
-            var d = weightDecay is null ? grad : grad.add(p, weightDecay);
+            // In place: the gradient is zeroed before the next step anyway, and no new tensor is made.
+            var d = weightDecay is null ? grad : grad.add_(p, weightDecay);
             if (buffers[i] is null) buffers[i] = d.clone().DetachFromDisposeScope();
             else buffers[i]!.mul_(momentum).add_(d, KeptScalars.One);
             p.add_(buffers[i]!, negativeLr);

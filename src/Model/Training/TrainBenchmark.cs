@@ -16,14 +16,29 @@ public sealed record TrainBenchmarkResult(
 /// </summary>
 public static class TrainBenchmark
 {
-    public static TrainBenchmarkResult Run(string arch, int classes, int batch, int resolution, int steps, int warmupSteps, Device device, Action<string>? progress = null)
+    /// <param name="channels">Input channels (1: grayscale, as the Fashion-MNIST pipeline feeds).</param>
+    /// <param name="weightDecay">SGD weight decay (BiT upstream: 1e-4).</param>
+    /// <param name="hostData">Feed each step from managed arrays, as the actor pipeline does (a host-to-device copy per step), instead of tensors already on the device.</param>
+    public static TrainBenchmarkResult Run(string arch, int classes, int batch, int resolution, int steps, int warmupSteps, Device device, Action<string>? progress = null,
+        int channels = 3, double weightDecay = 0.0, bool hostData = false)
     {
         manual_seed(0);
-        using var classifier = new Classifier(new ResNetV2(KnownModels.Get(arch), classes), device);
+        using var classifier = new Classifier(new ResNetV2(KnownModels.Get(arch, channels), classes), device, new TrainingOptions(WeightDecay: weightDecay));
         var parameters = classifier.Model.parameters().Sum(p => p.numel());
-        using var images = randn(batch, 3, resolution, resolution, device: device);
+        using var images = randn(batch, channels, resolution, resolution, device: device);
         using var labels = randint(0, classes, [batch], device: device);
-        for (int s = 0; s < warmupSteps; s++) classifier.Step(s, images, labels, 0.003);
+        float[]? hostPixels = null;
+        int[]? hostLabels = null;
+        if (hostData)
+        {
+            using var cpuImages = images.cpu();
+            using var cpuLabels = labels.cpu();
+            hostPixels = cpuImages.data<float>().ToArray();
+            hostLabels = cpuLabels.data<long>().ToArray().Select(l => (int)l).ToArray();
+        }
+        long[] shape = [batch, channels, resolution, resolution];
+        StepResult Step(int s) => hostData ? classifier.Step(s, hostPixels!, shape, hostLabels!, 0.003) : classifier.Step(s, images, labels, 0.003);
+        for (int s = 0; s < warmupSteps; s++) Step(s);
         progress?.Invoke($"{arch} batch {batch} at {resolution}px on {device}: {warmupSteps} warmup steps done");
         var times = new double[steps];
         StepResult last = null!;
@@ -31,7 +46,7 @@ public static class TrainBenchmark
         for (int s = 0; s < steps; s++)
         {
             var clock = Stopwatch.StartNew();
-            last = classifier.Step(warmupSteps + s, images, labels, 0.003); // reads the loss back: synchronises
+            last = Step(warmupSteps + s); // reads the loss back: synchronises
             times[s] = clock.Elapsed.TotalSeconds;
         }
         var seconds = total.Elapsed.TotalSeconds;
