@@ -76,6 +76,10 @@ public sealed class NativeArchive : IWeightArchive
         {
             throw new CorruptCheckpointException($"{Path} is truncated (ends inside an entry header)");
         }
+        catch (Exception e) when (e is not CheckpointException and not OutOfMemoryException)
+        {
+            throw new CorruptCheckpointException($"{Path} is not a TorchSharp checkpoint ({e.Message})", e);
+        }
         return entries;
     }
 

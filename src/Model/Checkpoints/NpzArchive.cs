@@ -24,7 +24,7 @@ public sealed class NpzArchive : IWeightArchive
         {
             zip = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: false);
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             stream.Dispose();
             throw new CorruptCheckpointException($"{path} is not a readable .npz (zip) file: {e.Message}", e);
@@ -53,6 +53,11 @@ public sealed class NpzArchive : IWeightArchive
                 entries.Add(stored);
             }
             Entries = entries;
+        }
+        catch (Exception e) when (e is not CheckpointException and not OutOfMemoryException)
+        {
+            zip.Dispose();
+            throw new CorruptCheckpointException($"{path} is not a readable .npz file: {e.Message}", e);
         }
         catch
         {
@@ -92,8 +97,31 @@ public sealed class NpzArchive : IWeightArchive
 
     private static Stream Open(ZipArchiveEntry entry, string what)
     {
-        try { return entry.Open(); }
-        catch (InvalidDataException e) { throw new CorruptCheckpointException($"{what}: {e.Message}", e); }
+        try { return new CheckedStream(entry.Open(), what); }
+        catch (Exception e) when (e is InvalidDataException or IOException or NotSupportedException) { throw new CorruptCheckpointException($"{what}: {e.Message}", e); }
+    }
+
+    /// <summary>Turns the inflater's errors on corrupt data into <see cref="CorruptCheckpointException"/>s naming the array.</summary>
+    private sealed class CheckedStream(Stream inner, string what) : Stream
+    {
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            try { return inner.Read(buffer); }
+            catch (Exception e) when (e is InvalidDataException or IOException) { throw new CorruptCheckpointException($"{what}: {e.Message}", e); }
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        protected override void Dispose(bool disposing) { if (disposing) inner.Dispose(); base.Dispose(disposing); }
     }
 
     /// <summary>Writes arrays as an uncompressed .npz, one at a time (each tensor's bytes are written straight from its memory).</summary>
