@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run ON THE DEVICE MACHINE (carry artifacts/gpu: bench/gpu/prepare.sh and bench/gpu/prepare-fashion.py):
 #   bash bench/gpu/pipeline.sh "128 256"
-# For each batch: the whole upstream pipeline (`bitactors bench pipeline --device cuda`: embedded broker →
+# For each batch: the whole upstream pipeline (`bitactors bench upstream --device cuda`: embedded broker →
 # decode → augment → shuffle → batch → trainer actor) on Fashion-MNIST at 128 px, then the trainer alone
 # on synthetic data at the same batch and resolution (`bench train`; SKIP_TRAIN=1 leaves it out), so the
 # two rates can be compared.
@@ -17,7 +17,7 @@ export LD_LIBRARY_PATH="$torch_lib:$nvidia_libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_P
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader; nproc; date -u; } | tee "$out/pipeline-environment.txt"
 app() { "$DOTNET_ROOT/dotnet" /tmp/ba/app/bitactors.dll "$@"; }
 for b in $batches; do
-  app bench pipeline --device cuda --arch R50x1 --resolution 128 --batch "$b" --steps "$steps" --warmup "$warmup" \
+  app bench upstream --device cuda --arch R50x1 --resolution 128 --batch "$b" --steps "$steps" --warmup "$warmup" \
     --source "$root/artifacts/gpu/fashion" --output "$out/pipeline-$b" --json 2>> "$out/pipeline-log.txt" | tail -1 | tee -a "$out/pipeline.jsonl"
   [[ -n "${SKIP_TRAIN:-}" ]] || app bench train --device cuda --arch R50x1 --resolution 128 --batch "$b" --steps 30 --warmup 8 --json 2>> "$out/pipeline-log.txt" | tail -1 | tee -a "$out/pipeline.jsonl"
 done

@@ -21,7 +21,7 @@ namespace BitActors.Cli.Commands;
 /// Kafka → decode → augment → shuffle → batch → trainer actor, on cpu or cuda. Reports images/s and how
 /// long the trainer waits for data per step, after the warmup steps.
 /// </summary>
-public sealed class BenchPipelineCommand : AsyncCommand<BenchPipelineCommand.Settings>
+public sealed class BenchUpstreamCommand : AsyncCommand<BenchUpstreamCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {
@@ -122,7 +122,7 @@ public sealed class BenchPipelineCommand : AsyncCommand<BenchPipelineCommand.Set
         double stepSeconds = intervals.Average(i => i.StepSeconds), waitSeconds = intervals.Average(i => i.DataWaitSeconds);
         var result = new
         {
-            bench = "pipeline", impl = "bitactors", arch = settings.Arch, device = settings.Device, batch = settings.Batch, resolution = settings.Resolution,
+            bench = "upstream", impl = "bitactors", arch = settings.Arch, device = settings.Device, batch = settings.Batch, resolution = settings.Resolution,
             steps = settings.Steps, warmup = settings.Warmup, decode_parallelism = upstream.DecodeParallelism, cores = Environment.ProcessorCount,
             images_per_second = Math.Round(intervals.Average(i => i.ImagesPerSecond), 1),
             step_ms = Math.Round(stepSeconds * 1000, 2), data_wait_ms = Math.Round(waitSeconds * 1000, 2),
