@@ -1,0 +1,155 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Text.Json;
+using Akka.Streams;
+using BitActors.Actors.Hosting;
+using BitActors.Cli.Console;
+using BitActors.Streams.Datasets;
+using BitActors.Streams.Images;
+using BitActors.Streams.Pipelines;
+using Serilog;
+using SkiaSharp;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace BitActors.Cli.Commands;
+
+/// <summary>
+/// The data pipeline's throughput on the same images, three ways: (a) a plain decode + augment loop, (b) the
+/// full pipeline from the embedded broker, (c) torchvision's DataLoader with PIL (bench/peers). Two cases:
+/// 32×32 PNGs to 128 crops (resized to 160) and 256×256 JPEGs to 224 crops (resized to 256).
+/// </summary>
+public sealed class BenchPipelineCommand : AsyncCommand<BenchPipelineCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("--images <N>")]
+        [Description("Images per case (default 3000).")]
+        [DefaultValue(3000)]
+        public int Images { get; init; } = 3000;
+
+        [CommandOption("--cases <LIST>")]
+        [Description("png32 (32×32 PNG → 128 crop) and/or jpeg256 (256×256 JPEG → 224 crop), comma-separated (default both).")]
+        [DefaultValue("png32,jpeg256")]
+        public string Cases { get; init; } = "png32,jpeg256";
+
+        [CommandOption("--batch <N>")]
+        [Description("Batch size (default 64).")]
+        [DefaultValue(64)]
+        public int Batch { get; init; } = 64;
+
+        [CommandOption("--workers <N>")]
+        [Description("Decode/augment workers in all three (default: the number of cores).")]
+        public int? Workers { get; init; }
+
+        [CommandOption("--python <PATH>")]
+        [Description("Python with torchvision for the peer (default /usr/bin/python3; Debian's python3-torchvision). Without it (c) is left out.")]
+        [DefaultValue("/usr/bin/python3")]
+        public string Python { get; init; } = "/usr/bin/python3";
+
+        [CommandOption("--json")]
+        [Description("One JSON object per case: a, b, c in images/s and the ratios b/a and b/c.")]
+        public bool Json { get; init; }
+
+        public override ValidationResult Validate() =>
+            Images < 4 * Batch ? ValidationResult.Error("--images must be at least four batches") : ValidationResult.Success();
+    }
+
+    private sealed record Case(string Name, int Size, SKEncodedImageFormat Format, string Extension, int Precrop, int Crop);
+
+    private static readonly Case[] Known =
+    [
+        new("png32", 32, SKEncodedImageFormat.Png, ".png", 160, 128),
+        new("jpeg256", 256, SKEncodedImageFormat.Jpeg, ".jpg", 256, 224),
+    ];
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        int workers = settings.Workers ?? Environment.ProcessorCount;
+        var cases = settings.Cases.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Select(n => Known.FirstOrDefault(c => c.Name == n) ?? throw new InvalidDataException($"--cases: unknown case '{n}' (png32, jpeg256)")).ToList();
+        var config = BitActorsConfig.Load(null);
+        using var kafka = KafkaConnection.Open(null, config.GetInt("bitactors.kafka.embedded-brokers"));
+        using var system = BitActorsSystem.Create(config, "bench");
+        var materializer = system.Materializer();
+        var table = new Table().AddColumns("case", "(a) plain loop img/s", "(b) pipeline img/s", "(c) torchvision img/s", "b/a", "b/c");
+        foreach (var c in cases)
+        {
+            var folder = Directory.CreateTempSubdirectory($"bitactors-bench-{c.Name}").FullName;
+            try
+            {
+                var images = Generate(c, settings.Images, folder);
+                var augment = new AugmentSettings(c.Precrop, c.Crop, 3);
+                Log.Information("[bench] {Case}: {N} images of {Bytes:N0} bytes on average", c.Name, images.Count, images.Average(i => i.Length));
+
+                var a = PipelineBenchmark.PlainLoop(images, augment, workers, settings.Batch);
+                var source = new DatasetSource($"bench-{c.Name}", ["a", "b"], c.Size, c.Size, 3, false, Guid.NewGuid().ToString("N"),
+                    [new DatasetSplit("train", images.Select((bytes, i) => new LabelledImage(i, [i % 2], bytes, c.Format == SKEncodedImageFormat.Png ? "image/png" : "image/jpeg")).ToList())]);
+                var published = await new DatasetPublisher(kafka.Admin, materializer).PublishAsync(source, cancellationToken);
+                var b = await PipelineBenchmark.FromKafka(kafka.BootstrapServers, published.Manifest.Split("train").Topic, ClassSubset.Range(0, 2), augment,
+                    workers, settings.Batch, Math.Min(1024, images.Count / 4), materializer, cancellationToken);
+                var (peer, peerError) = Peer(settings, folder, c, workers);
+                var result = new
+                {
+                    bench = "pipeline", @case = c.Name, images = images.Count, batch = settings.Batch, workers, precrop = c.Precrop, crop = c.Crop,
+                    a_plain_loop = Math.Round(a.ImagesPerSecond, 1), b_pipeline = Math.Round(b.ImagesPerSecond, 1),
+                    c_torchvision = peer is null ? (double?)null : Math.Round(peer.Value, 1), c_error = peerError,
+                    b_over_a = Math.Round(b.ImagesPerSecond / a.ImagesPerSecond, 3),
+                    b_over_c = peer is null ? (double?)null : Math.Round(b.ImagesPerSecond / peer.Value, 3),
+                };
+                if (settings.Json) System.Console.Out.WriteLine(JsonSerializer.Serialize(result, Json.Options));
+                table.AddRow(c.Name, $"{result.a_plain_loop:F0}", $"{result.b_pipeline:F0}", result.c_torchvision?.ToString("F0") ?? "-",
+                    $"{result.b_over_a:F2}", result.b_over_c?.ToString("F2") ?? "-");
+            }
+            finally { Directory.Delete(folder, recursive: true); }
+        }
+        await system.Terminate();
+        if (!settings.Json) AnsiConsole.Write(table);
+        return 0;
+    }
+
+    /// <summary>Synthetic but real images: random rectangles and circles over a gradient, encoded by Skia, also written to <paramref name="folder"/> for the peer.</summary>
+    private static List<byte[]> Generate(Case c, int count, string folder)
+    {
+        var random = new Random(7);
+        var list = new List<byte[]>(count);
+        for (int i = 0; i < count; i++)
+        {
+            using var bitmap = new SKBitmap(new SKImageInfo(c.Size, c.Size, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+            using (var canvas = new SKCanvas(bitmap))
+            {
+                using var background = new SKPaint { Shader = SKShader.CreateLinearGradient(new SKPoint(0, 0), new SKPoint(c.Size, c.Size),
+                    [new SKColor((uint)random.Next() | 0xff000000), new SKColor((uint)random.Next() | 0xff000000)], SKShaderTileMode.Clamp) };
+                canvas.DrawRect(0, 0, c.Size, c.Size, background);
+                for (int s = 0; s < 6; s++)
+                {
+                    using var paint = new SKPaint { Color = new SKColor((uint)random.Next() | 0xff000000), IsAntialias = true };
+                    float x = random.Next(c.Size), y = random.Next(c.Size), r = 2 + random.Next(c.Size / 3);
+                    if (s % 2 == 0) canvas.DrawCircle(x, y, r, paint); else canvas.DrawRect(x, y, r, r * 0.7f, paint);
+                }
+            }
+            using var data = bitmap.Encode(c.Format, 90);
+            var bytes = data.ToArray();
+            File.WriteAllBytes(Path.Combine(folder, $"{i:D6}{c.Extension}"), bytes);
+            list.Add(bytes);
+        }
+        return list;
+    }
+
+    private static (double? ImagesPerSecond, string? Error) Peer(Settings settings, string folder, Case c, int workers)
+    {
+        var script = Path.Combine(AppContext.BaseDirectory, "bench", "peers", "torchvision_pipeline.py");
+        if (!File.Exists(settings.Python) || !File.Exists(script)) return (null, $"peer not run: {settings.Python} or {script} missing");
+        var start = new ProcessStartInfo(settings.Python) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { script, "--folder", folder, "--precrop", c.Precrop.ToString(), "--crop", c.Crop.ToString(), "--batch", settings.Batch.ToString(), "--workers", workers.ToString() })
+            start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+            return (null, $"peer failed ({process.ExitCode}; needs python3-torchvision): {stderr.Result.Trim().Split('\n').LastOrDefault()}");
+        using var json = JsonDocument.Parse(stdout.Result.Trim().Split('\n').Last());
+        return (json.RootElement.GetProperty("images_per_second").GetDouble(), null);
+    }
+}

@@ -1,0 +1,23 @@
+using System.Text.Json;
+
+namespace BitActors.Cli.Tests;
+
+public class BenchPipelineTests
+{
+    [Fact]
+    public async Task BenchPipelineReportsThePlainLoopThePipelineAndTheirRatio()
+    {
+        var (code, stdout, stderr) = await CliProcess.RunAsync(TimeSpan.FromMinutes(4),
+            "bench", "pipeline", "--images", "256", "--batch", "16", "--cases", "png32", "--json");
+        Assert.True(code == 0, stderr);
+        using var json = JsonDocument.Parse(stdout.Trim().Split('\n').Last());
+        var r = json.RootElement;
+        Assert.Equal("png32", r.GetProperty("case").GetString());
+        Assert.True(r.GetProperty("a_plain_loop").GetDouble() > 0);
+        Assert.True(r.GetProperty("b_pipeline").GetDouble() > 0);
+        Assert.Equal(Math.Round(r.GetProperty("b_pipeline").GetDouble() / r.GetProperty("a_plain_loop").GetDouble(), 2),
+            Math.Round(r.GetProperty("b_over_a").GetDouble(), 2));
+        // The peer needs python3-torchvision: either its figure or the reason it is missing.
+        Assert.True(r.GetProperty("c_torchvision").ValueKind == JsonValueKind.Number || r.GetProperty("c_error").GetString()!.Length > 0);
+    }
+}
