@@ -36,11 +36,20 @@ public static class ImageCodec
         }
     }
 
-    /// <summary>Decodes PNG/JPEG/BMP/WebP bytes; corrupt or unknown data raises <see cref="CorruptImageException"/>.</summary>
-    public static SKBitmap Decode(byte[] encoded)
+    /// <summary>Images claiming more pixels are refused before any pixel memory is allocated (a decompression bomb guard): 64 M, e.g. 8000×8000.</summary>
+    public const long MaxPixels = 64L << 20;
+
+    /// <summary>
+    /// Decodes PNG/JPEG/BMP/WebP bytes; corrupt or unknown data, and headers claiming more than
+    /// <paramref name="maxPixels"/> pixels, raise <see cref="CorruptImageException"/>.
+    /// </summary>
+    public static SKBitmap Decode(byte[] encoded, long maxPixels = MaxPixels)
     {
         using var stream = new SKMemoryStream(encoded);
         using var codec = SKCodec.Create(stream) ?? throw new CorruptImageException("not a decodable image (unknown format or corrupt header)");
+        long pixels = (long)codec.Info.Width * codec.Info.Height;
+        if (codec.Info.Width <= 0 || codec.Info.Height <= 0 || pixels > maxPixels)
+            throw new CorruptImageException($"image header claims {codec.Info.Width}×{codec.Info.Height} pixels; the limit is {maxPixels:N0} (decompression bomb?)");
         var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         var bitmap = new SKBitmap(info);
         var result = codec.GetPixels(info, bitmap.GetPixels());
