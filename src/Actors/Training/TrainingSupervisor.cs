@@ -93,13 +93,15 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
         _schedule = StepSchedule.Upstream(Upstream.BatchSize, Upstream.Steps, Upstream.WarmupFraction, Upstream.BaseLrPer256, Upstream.DecayEpochs, Upstream.TotalEpochs);
         var channels = Upstream.Augment.Channels;
         if (_run.ResumeFrom is not null) _lastCheckpoint = (_run.ResumeFrom, TrainingCheckpoint.ReadStep(_run.ResumeFrom));
-        _trainerSpec = new TrainerSpec(Upstream.Arch, Upstream.Classes.Count, channels, null, false, Upstream.Seed, WeightDecay: Upstream.WeightDecay, Device: _run.Device,
+        _trainerSpec = new TrainerSpec(Upstream.Arch, Upstream.Classes.Count, channels, null, false, Upstream.Seed, WeightDecay: Upstream.WeightDecay,
+            MixUpAlpha: Upstream.MixUpAlpha, Device: _run.Device,
             MultiLabel: manifest.MultiLabel ? Upstream.MultiLabelLoss : null);
         _dispatcher = Context.ActorOf(FineTuneDispatcher.Props(_run, _reporter), "finetune");
         Context.Watch(_dispatcher);
         StartTrainerAndFeed();
         _log.Info($"upstream: {Upstream.Arch} on {Upstream.Dataset} classes {Upstream.Classes}, {Upstream.Steps} steps at batch {Upstream.BatchSize}, " +
-            $"lr {_schedule.BaseLr} (warmup {_schedule.WarmupSteps}, ÷10 at {string.Join("/", _schedule.DecayBoundaries)})");
+            $"lr {_schedule.BaseLr} (warmup {_schedule.WarmupSteps}, ÷10 at {string.Join("/", _schedule.DecayBoundaries)}), weight decay {Upstream.WeightDecay}" +
+            (Upstream.MixUpAlpha > 0 ? $", MixUp α {Upstream.MixUpAlpha}" : ""));
         Become(Training);
     }
 
