@@ -11,12 +11,16 @@ public sealed record UpstreamSettings(
     AugmentSettings Augment, int ShuffleBuffer, int DecodeParallelism, int Seed, int ProgressEvery = 50,
     IReadOnlyList<int>? DecayEpochs = null, int TotalEpochs = 90, double WeightDecay = 1e-4,
     BitActors.Model.Training.MultiLabelLoss MultiLabelLoss = BitActors.Model.Training.MultiLabelLoss.Sigmoid,
-    int CheckpointEvery = 0, bool OrderedData = true, int MaxRestarts = 3, double RestartBackoffSeconds = 1.0);
+    int CheckpointEvery = 0, bool OrderedData = true, int MaxRestarts = 3, double RestartBackoffSeconds = 1.0, double MixUpAlpha = 0.0);
 
-/// <summary>How every fine-tune task runs; null augment = the HyperRule's resolution for the dataset.</summary>
+/// <summary>
+/// How every fine-tune task runs; null augment = the HyperRule's resolution for the dataset. <c>MaxSteps</c>
+/// (0 = none): a task whose HyperRule schedule is longer runs that schedule squeezed into this many steps
+/// (warmup and decays keep their share, see <see cref="BitActors.Model.Recipe.StepSchedule.ScaledTo"/>).
+/// </summary>
 public sealed record FineTuneSettings(
     int BatchSize, double BaseLr, AugmentSettings? Augment, int ShuffleBuffer, int DecodeParallelism, int EvalBatchSize,
-    int MaxConcurrentTasks = 1, int ProgressEvery = 50, bool PaperResolution = false, int MicroBatch = 0);
+    int MaxConcurrentTasks = 1, int ProgressEvery = 50, bool PaperResolution = false, int MicroBatch = 0, int MaxSteps = 0);
 
 /// <summary>
 /// One downstream task: a dataset's classes, optionally k shots per class drawn with a seed, from the backbone

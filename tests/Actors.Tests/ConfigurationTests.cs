@@ -17,6 +17,19 @@ public class ConfigurationTests
         Assert.Equal(0.003, fineTune.BaseLr);
         Assert.Null(fineTune.Augment);          // the HyperRule decides the resolution
         Assert.Equal(0, fineTune.MicroBatch);
+        Assert.Equal(0, fineTune.MaxSteps);      // the HyperRule's own length
+        Assert.Equal(0.0, upstream.MixUpAlpha);  // BiT pre-trains without MixUp
+    }
+
+    [Fact]
+    public void TheDemoSectionOverridesFineTuningOnlyForTheDemo()
+    {
+        var config = BitActorsConfig.Reference();
+        var demo = BitActorsConfig.FineTune(config, config.GetConfig("bitactors.demo.finetune"));
+        Assert.Equal(1500, demo.MaxSteps);
+        Assert.Equal(32, demo.Augment!.Crop);
+        Assert.Equal(0.003, demo.BaseLr);        // the HyperRule's rate for both arms
+        Assert.Equal(["1", "5", "10", "all"], config.GetStringList("bitactors.demo.shots"));
     }
 
     [Fact]
@@ -42,6 +55,10 @@ public class ConfigurationTests
         var config = ConfigurationFactory.ParseString("bitactors.upstream.batch-size = 0").WithFallback(BitActorsConfig.Reference());
         var e = Assert.Throws<InvalidDataException>(() => BitActorsConfig.Upstream(config));
         Assert.Contains("batch-size", e.Message);
+        var mixup = ConfigurationFactory.ParseString("bitactors.upstream.mixup = -0.1").WithFallback(BitActorsConfig.Reference());
+        Assert.Contains("mixup", Assert.Throws<InvalidDataException>(() => BitActorsConfig.Upstream(mixup)).Message);
+        var steps = ConfigurationFactory.ParseString("bitactors.finetune.max-steps = -1").WithFallback(BitActorsConfig.Reference());
+        Assert.Contains("max-steps", Assert.Throws<InvalidDataException>(() => BitActorsConfig.FineTune(steps)).Message);
     }
 }
 

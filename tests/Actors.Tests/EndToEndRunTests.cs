@@ -75,6 +75,31 @@ public sealed class EndToEndRunTests() : TestKit(BitActorsConfig.Reference())
         Assert.Equal(5, transfer.Data.GetProperty("metrics").GetProperty("per_class_top1").GetArrayLength());
     }
 
+    [Fact]
+    public async Task AnAllExamplesTaskRunsTheHyperRuleScheduleSqueezedIntoMaxSteps()
+    {
+        await using var data = await PublishedDataset.CreateAsync(Sys, "synthetic-all", train: 200, test: 50);
+        var augment = new AugmentSettings(18, 16, 1);
+        var run = new RunSpec("all-run", data.Kafka.BootstrapServers, data.Output.FullName,
+            new UpstreamSettings("synthetic-all", ClassSubset.Range(0, 5), "Tiny", BatchSize: 16, Steps: 10, BaseLrPer256: 0.1,
+                WarmupFraction: 0.1, augment, ShuffleBuffer: 64, DecodeParallelism: 2, Seed: 0, ProgressEvery: 10, MixUpAlpha: 0.1),
+            new FineTuneSettings(BatchSize: 8, BaseLr: 0.003, augment, ShuffleBuffer: 32, DecodeParallelism: 2, EvalBatchSize: 64, ProgressEvery: 250, MaxSteps: 40),
+            [new FineTuneTask("transfer-all", "synthetic-all", ClassSubset.Range(5, 5), Shots: null, Seed: 0, FromScratch: false)]);
+        var reporter = CreateTestProbe();
+        Sys.ActorOf(TrainingSupervisor.Props(run, reporter.Ref), "supervisor");
+
+        var completed = reporter.FishForMessage<RunCompleted>(m => m is RunCompleted, TimeSpan.FromMinutes(3));
+        Assert.Empty(completed.Failed);
+        Assert.Equal(10, completed.Backbone.Steps);
+        var task = Assert.Single(completed.Completed);
+        Assert.Equal(100, task.Examples);                                  // every training image of classes 5-9
+        Assert.Equal(40, task.Steps);                                      // max-steps, not the rule's 500
+        Assert.Equal(500, task.HyperParameters["hyperrule_steps"]);
+        Assert.Equal(8, task.HyperParameters["warmup"]);                   // 100 of 500 → 8 of 40
+        Assert.Equal(new[] { 16, 24, 32 }, (IEnumerable<int>)task.HyperParameters["decay_at"]);
+        Assert.Equal(25, task.Test.Examples);                              // test images of classes 5-9
+    }
+
     private sealed record Event(string Type, string Subject, string SpecVersion, JsonElement Data);
 
     private static List<Event> ReadEvents(string bootstrap)

@@ -66,6 +66,24 @@ public class RecipeTests
     }
 
     [Fact]
+    public void AScheduleScaledToFewerStepsKeepsTheShareOfWarmupAndEveryDecay()
+    {
+        var rule = HyperRule.Schedule(datasetSize: 30_000);        // 10k steps: warmup 500, ÷10 at 3k/6k/9k
+        var scaled = rule.ScaledTo(1500);
+        Assert.Equal(1500, scaled.TotalSteps);
+        Assert.Equal(75, scaled.WarmupSteps);
+        Assert.Equal(new[] { 450, 900, 1350 }, scaled.DecayBoundaries);
+        Assert.Equal(rule.BaseLr, scaled.BaseLr);
+        Assert.Equal(0.003, scaled.LearningRate(450)!.Value, 12);
+        Assert.Equal(0.0003, scaled.LearningRate(451)!.Value, 12);
+        Assert.Null(scaled.LearningRate(1500));
+        // Already short enough: unchanged, the same object.
+        var fewShot = HyperRule.Schedule(datasetSize: 50);
+        Assert.Same(fewShot, fewShot.ScaledTo(1500));
+        Assert.Throws<ArgumentOutOfRangeException>(() => rule.ScaledTo(0));
+    }
+
+    [Fact]
     public void UpstreamScheduleTakesBitLDecayEpochs()
     {
         var s = StepSchedule.Upstream(batchSize: 4096, totalSteps: 4000, warmupFraction: 0.1, decayEpochs: StepSchedule.BitL.At, totalEpochs: StepSchedule.BitL.Of);

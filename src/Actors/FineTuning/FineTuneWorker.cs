@@ -36,6 +36,7 @@ public sealed class FineTuneWorker : ReceiveActor
     private DatasetManifest _manifest = null!;
     private AugmentSettings _augment = null!;
     private StepSchedule _schedule = null!;
+    private StepSchedule _rule = null!;
     private IActorRef _trainer = ActorRefs.Nobody;
     private UniqueKillSwitch? _feed;
     private IActorRef? _pendingAck;
@@ -84,7 +85,8 @@ public sealed class FineTuneWorker : ReceiveActor
         _examples = train.Count;
         var resolution = HyperRule.ResolutionFor(manifest.ImageSize.Height, manifest.ImageSize.Width, Settings.PaperResolution);
         _augment = Settings.Augment ?? new AugmentSettings(resolution.Precrop, resolution.Crop, _backbone.InChannels);
-        _schedule = HyperRule.Schedule(train.Count, Settings.BaseLr);
+        _rule = HyperRule.Schedule(train.Count, Settings.BaseLr);
+        _schedule = Settings.MaxSteps > 0 ? _rule.ScaledTo(Settings.MaxSteps) : _rule;
         _trainer = Context.ActorOf(GpuTrainer.Props(new TrainerSpec(_backbone.Arch, _task.Classes.Count, _backbone.InChannels,
             _task.FromScratch ? null : _backbone.Checkpoint.Path, ZeroHead: !_task.FromScratch, _task.Seed,
             HyperRule.Momentum, HyperRule.WeightDecay, HyperRule.MixUp(train.Count), Settings.MicroBatch, _run.Device)), "trainer");
@@ -102,7 +104,7 @@ public sealed class FineTuneWorker : ReceiveActor
             });
         _feed = BatchFeed.Run(batches, Self, _materializer, TimeSpan.FromMinutes(10));
         _log.Info($"task {_task.Name}: {train.Count} examples of classes {_task.Classes}, {(_task.FromScratch ? "from scratch" : "from backbone")}, " +
-            $"{_schedule.TotalSteps} steps (HyperRule), batch {Settings.BatchSize}, resize {_augment.Precrop} crop {_augment.Crop}");
+            $"{_schedule.TotalSteps} steps (HyperRule{(ReferenceEquals(_schedule, _rule) ? "" : $"'s {_rule.TotalSteps} scaled to max-steps")}), batch {Settings.BatchSize}, resize {_augment.Precrop} crop {_augment.Crop}");
         Become(Training);
     }
 
@@ -192,6 +194,7 @@ public sealed class FineTuneWorker : ReceiveActor
         ["shots"] = (object?)_task.Shots ?? "all",
         ["seed"] = _task.Seed,
         ["steps"] = _schedule.TotalSteps,
+        ["hyperrule_steps"] = _rule.TotalSteps,
         ["warmup"] = _schedule.WarmupSteps,
         ["decay_at"] = _schedule.DecayBoundaries,
         ["base_lr"] = _schedule.BaseLr,

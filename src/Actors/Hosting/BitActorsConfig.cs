@@ -41,7 +41,7 @@ public static class BitActorsConfig
                 var other => throw new InvalidDataException($"bitactors.upstream.multi-label-loss must be sigmoid or softmax-split, not '{other}'"),
             },
             NonNegative(c, "checkpoint-every"), c.GetBoolean("ordered-data"), NonNegative(c, "max-restarts"),
-            c.GetTimeSpan("restart-backoff").TotalSeconds);
+            c.GetTimeSpan("restart-backoff").TotalSeconds, NonNegativeDouble(c, "mixup"));
     }
 
     public static FineTuneSettings FineTune(Config config, Config? overrides = null, int channels = 1)
@@ -50,7 +50,7 @@ public static class BitActorsConfig
         return new FineTuneSettings(
             Positive(c, "batch-size"), c.GetDouble("base-lr"), Augmentation(c, channels), Positive(c, "shuffle-buffer"),
             Positive(c, "decode-parallelism"), Positive(c, "eval-batch-size"), Positive(c, "max-concurrent-tasks"),
-            Positive(c, "progress-every"), c.GetBoolean("paper-resolution"), NonNegative(c, "micro-batch"));
+            Positive(c, "progress-every"), c.GetBoolean("paper-resolution"), NonNegative(c, "micro-batch"), NonNegative(c, "max-steps"));
     }
 
     private static AugmentSettings? Augmentation(Config c, int channels)
@@ -60,6 +60,12 @@ public static class BitActorsConfig
         if (crop <= 0 || precrop < crop) throw new InvalidDataException($"precrop ({precrop}) must be at least crop ({crop}), both positive");
         if (channels is not (1 or 3)) throw new InvalidDataException($"channels must be 1 or 3, not {channels}");
         return new AugmentSettings(precrop, crop, channels);
+    }
+
+    private static double NonNegativeDouble(Config c, string key)
+    {
+        var value = c.GetDouble(key);
+        return value >= 0 ? value : throw new InvalidDataException($"configuration '{key}' must not be negative, not {value}");
     }
 
     private static int NonNegative(Config c, string key)

@@ -105,13 +105,15 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
                 _log.Info("resuming from {0}: step {1}, {2:N0} examples already seen", _run.ResumeFrom, _lastCheckpoint.Step, saved.ExamplesSeen);
             }
         }
-        _trainerSpec = new TrainerSpec(Upstream.Arch, Upstream.Classes.Count, channels, null, false, Upstream.Seed, WeightDecay: Upstream.WeightDecay, Device: _run.Device,
+        _trainerSpec = new TrainerSpec(Upstream.Arch, Upstream.Classes.Count, channels, null, false, Upstream.Seed, WeightDecay: Upstream.WeightDecay,
+            MixUpAlpha: Upstream.MixUpAlpha, Device: _run.Device,
             MultiLabel: manifest.MultiLabel ? Upstream.MultiLabelLoss : null);
         _dispatcher = Context.ActorOf(FineTuneDispatcher.Props(_run, _reporter), "finetune");
         Context.Watch(_dispatcher);
         StartTrainerAndFeed();
         _log.Info($"upstream: {Upstream.Arch} on {Upstream.Dataset} classes {Upstream.Classes}, {Upstream.Steps} steps at batch {Upstream.BatchSize}, " +
-            $"lr {_schedule.BaseLr} (warmup {_schedule.WarmupSteps}, ÷10 at {string.Join("/", _schedule.DecayBoundaries)})");
+            $"lr {_schedule.BaseLr} (warmup {_schedule.WarmupSteps}, ÷10 at {string.Join("/", _schedule.DecayBoundaries)}), weight decay {Upstream.WeightDecay}" +
+            (Upstream.MixUpAlpha > 0 ? $", MixUp α {Upstream.MixUpAlpha}" : ""));
         Become(Training);
     }
 

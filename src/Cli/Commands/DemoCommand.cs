@@ -36,9 +36,9 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         [Description("Upstream steps (default: bitactors.upstream.steps).")]
         public int? Steps { get; init; }
 
-        [CommandOption("--shots <K>")]
-        [Description("Examples per class of the downstream task, instead of the list in bitactors.demo.shots (1 and 10).")]
-        public int? Shots { get; init; }
+        [CommandOption("--shots <K,…>")]
+        [Description("Examples per class of the downstream tasks, comma-separated, 'all' for every example (default: bitactors.demo.shots, 1,5,10,all).")]
+        public string? Shots { get; init; }
 
         [CommandOption("--seeds <S,…>")]
         [Description("Seeds of the few-shot draws and of training, comma-separated (default: bitactors.demo.seeds). With several, the table gives the median.")]
@@ -71,6 +71,7 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
 
         using var kafka = KafkaConnection.Open(settings.BootstrapServers ?? config.GetString("bitactors.kafka.bootstrap-servers"),
             config.GetInt("bitactors.kafka.embedded-brokers"));
+        var run = Spec(config, settings, kafka.BootstrapServers);
         foreach (var topic in new[] { Topics.Models, Topics.DeadLetter })
             await kafka.Admin.EnsureTopicAsync(new TopicSpec(topic, 1), cancellationToken);
 
@@ -82,7 +83,8 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         foreach (var split in published.Manifest.Splits)
             Log.Information("[publish] {Topic}: {Records:N0} records in {Partitions} partitions, verified", split.Topic, split.Records, split.Partitions);
 
-        var run = Spec(config, settings, kafka.BootstrapServers);
+        Log.Information("[demo] {Tasks} downstream tasks: {Groups}", run.Tasks.Count,
+            string.Join(", ", run.Tasks.GroupBy(t => t.GroupName).Select(g => $"{g.Key} × {g.Count()} seeds")));
         var outcome = new TaskCompletionSource<RunCompleted>(TaskCreationOptions.RunContinuationsAsynchronously);
         var reporter = system.ActorOf(RunReporter.Props(outcome, Path.Combine(run.OutputDir, "metrics.jsonl")), "reporter");
         system.ActorOf(TrainingSupervisor.Props(run, reporter), "supervisor");
@@ -90,7 +92,8 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
 
         var events = ModelEventsReader.CountByType(kafka.BootstrapServers, run.RunId);
         await system.Terminate();
-        var report = new DemoReport(completed, dataset, wall.Elapsed, events);
+        var report = new DemoReport(completed, run, dataset, IdxDataset.FashionMnistClasses, wall.Elapsed, events,
+            string.Join(' ', new[] { "bitactors" }.Concat(Environment.GetCommandLineArgs().Skip(1))));
         var folder = report.Write(run.OutputDir);
 
         AnsiConsole.Write(report.ToTable());
@@ -98,7 +101,7 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         AnsiConsole.WriteLine($"upstream: {completed.Backbone.Arch} on classes {run.Upstream.Classes}, {completed.Backbone.Steps} steps, " +
             $"test top-1 {completed.Backbone.UpstreamTest.Top1:P2} ({completed.Backbone.UpstreamTest.Examples} images), {completed.Backbone.Elapsed.TotalSeconds:F0} s");
         AnsiConsole.WriteLine($"bit.models: {string.Join(", ", events.Select(e => $"{e.Value} × {e.Key}"))}");
-        AnsiConsole.WriteLine($"report: {Path.Combine(folder, "report.md")}  (wall time {wall.Elapsed.TotalSeconds:F0} s)");
+        AnsiConsole.WriteLine($"report: {Path.Combine(folder, DemoReport.MarkdownFile)}, {DemoReport.ResultsFile}, {DemoReport.PlotFile}  (wall time {wall.Elapsed.TotalSeconds:F0} s)");
         return completed.Failed.Count == 0 ? 0 : 2;
     }
 
@@ -110,16 +113,10 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         if (settings.Steps is int steps) upstream = upstream with { Steps = steps };
         var fineTune = BitActorsConfig.FineTune(config, config.GetConfig("bitactors.demo.finetune"), upstream.Augment.Channels);
         var classes = new ClassSubset(config.GetIntList("bitactors.demo.downstream-classes").ToArray());
-        var shots = settings.Shots is int k ? [k] : config.GetIntList("bitactors.demo.shots").ToArray();
-        if (shots.Length == 0 || shots.Any(s => s <= 0)) throw new InvalidDataException("bitactors.demo.shots must list positive numbers");
-        var seeds = settings.Seeds is { } text
-            ? text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(t =>
-                int.TryParse(t, out var v) ? v : throw new InvalidDataException($"--seeds: '{t}' is not a number")).ToArray()
-            : config.GetIntList("bitactors.demo.seeds").ToArray();
-        if (seeds.Length == 0) throw new InvalidDataException("at least one seed is needed");
-        var tasks = shots.SelectMany(s =>
-            FineTuneTask.ForSeeds($"transfer-{s}shot", "fashion-mnist", classes, s, seeds, fromScratch: false)
-                .Concat(FineTuneTask.ForSeeds($"scratch-{s}shot", "fashion-mnist", classes, s, seeds, fromScratch: true))).ToList();
+        var shots = DemoPlan.ParseShots(settings.Shots is { } k ? [k] : config.GetStringList("bitactors.demo.shots"));
+        var seeds = DemoPlan.ParseSeeds(settings.Seeds is { } text ? [text] : config.GetStringList("bitactors.demo.seeds"));
+        var allSeeds = DemoPlan.ParseSeeds(config.GetStringList("bitactors.demo.all-examples-seeds"));
+        var tasks = DemoPlan.Tasks("fashion-mnist", classes, shots, seeds, allSeeds);
         if (settings.Resume is not null && !File.Exists(settings.Resume)) throw new FileNotFoundException($"--resume: checkpoint not found: {settings.Resume}");
         return new RunSpec(runId, bootstrapServers, output, upstream, fineTune, tasks, settings.Resume is null ? null : Path.GetFullPath(settings.Resume),
             settings.Device ?? config.GetString("bitactors.device"));

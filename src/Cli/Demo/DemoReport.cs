@@ -1,82 +1,193 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using BitActors.Actors;
 using Spectre.Console;
 
 namespace BitActors.Cli.Demo;
 
-/// <summary>The demo's results: a console table, and report.md + report.json in the run's folder.</summary>
-public sealed record DemoReport(RunCompleted Run, string Dataset, TimeSpan Wall, IReadOnlyDictionary<string, int> EventsByType)
+/// <summary>
+/// The demo's results: transfer against scratch per shot count (medians over seeds), as a console table,
+/// <c>report.md</c>, <c>results.json</c> (every number the table shows, with seeds, steps and timings) and
+/// <c>accuracy.png</c> (test top-1 against examples per class) in the run's folder.
+/// </summary>
+public sealed record DemoReport(RunCompleted Run, RunSpec Spec, string Dataset, IReadOnlyList<string> ClassNames, TimeSpan Wall,
+    IReadOnlyDictionary<string, int> EventsByType, string Command = "bitactors demo")
 {
-    private IEnumerable<FineTuneCompleted> Rows => Run.Completed.OrderBy(c => c.Task.Shots ?? int.MaxValue).ThenBy(c => c.Task.FromScratch);
+    public const string ResultsFile = "results.json";
+    public const string MarkdownFile = "report.md";
+    public const string PlotFile = "accuracy.png";
 
+    /// <summary>One arm (transfer or scratch) at one shot count: every seed's run and the median.</summary>
+    public sealed record Arm(string Group, IReadOnlyList<FineTuneCompleted> Runs)
+    {
+        public double MedianTop1 => SeedSummary.Median(Runs.Select(r => r.Test.Top1));
+        public double MinTop1 => Runs.Min(r => r.Test.Top1);
+        public double MaxTop1 => Runs.Max(r => r.Test.Top1);
+    }
+
+    /// <summary>A row of the table: one shot count (null = all examples), both arms where they finished.</summary>
+    public sealed record Row(int? Shots, int TrainExamples, int Steps, Arm? Transfer, Arm? Scratch)
+    {
+        public double ExamplesPerClass(int classes) => Shots ?? TrainExamples / (double)classes;
+        public double? DifferencePoints => Transfer is null || Scratch is null ? null : (Transfer.MedianTop1 - Scratch.MedianTop1) * 100;
+        public string Label => Shots is int k ? k.ToString(CultureInfo.InvariantCulture) : "all";
+    }
+
+    private int ClassCount => Spec.Tasks.FirstOrDefault()?.Classes.Count ?? Run.Completed.FirstOrDefault()?.Task.Classes.Count ?? 1;
+
+    /// <summary>Rows by shot count (few-shot ascending, then all examples).</summary>
+    public IReadOnlyList<Row> Rows => Run.Completed
+        .GroupBy(c => c.Task.Shots)
+        .OrderBy(g => g.Key ?? int.MaxValue)
+        .Select(g =>
+        {
+            Arm? ArmOf(bool scratch)
+            {
+                var runs = g.Where(c => c.Task.FromScratch == scratch).OrderBy(c => c.Task.Seed).ToList();
+                return runs.Count == 0 ? null : new Arm(runs[0].Task.GroupName, runs);
+            }
+            return new Row(g.Key, g.Max(c => c.Examples), g.Max(c => c.Steps), ArmOf(false), ArmOf(true));
+        }).ToList();
+
+    private IEnumerable<FineTuneCompleted> Tasks => Run.Completed.OrderBy(c => c.Task.Shots ?? int.MaxValue).ThenBy(c => c.Task.FromScratch).ThenBy(c => c.Task.Seed);
+
+    private static string Pct(double v) => (v * 100).ToString("F2", CultureInfo.InvariantCulture) + " %";
+
+    private static string Points(double? v) => v is double d ? d.ToString("+0.00;-0.00", CultureInfo.InvariantCulture) : "-";
+
+    private static string Seeds(Arm? arm) => arm is null ? "-" : string.Join(", ", arm.Runs.Select(r => r.Task.Seed));
+
+    private static string PerSeed(Arm? arm) => arm is null ? "-" : string.Join(" / ", arm.Runs.Select(r => (r.Test.Top1 * 100).ToString("F1", CultureInfo.InvariantCulture)));
+
+    /// <summary>The summary: medians per shot count, transfer against scratch.</summary>
     public Table ToTable()
     {
-        // Compact enough for 80 columns (stdout that is not a terminal); top-5 is in report.json.
-        var table = new Table().Title(Markup.Escape($"{Dataset} classes {Run.Completed.FirstOrDefault()?.Task.Classes}, test split")).AddColumns(
-            "task", "init", "train", "steps", "test top-1", "test loss", "time");
-        foreach (var c in Rows)
-            table.AddRow(c.Task.Name, c.Task.FromScratch ? "scratch" : "backbone", c.Examples.ToString(), c.Steps.ToString(),
-                c.Test.Top1.ToString("P2", CultureInfo.InvariantCulture), c.Test.Loss.ToString("F3", CultureInfo.InvariantCulture),
-                $"{c.Elapsed.TotalSeconds:F0} s");
+        var table = new Table().Title(Markup.Escape($"{Dataset} classes {ClassList(Spec.Tasks.FirstOrDefault()?.Classes.Classes)}: test top-1, median over seeds")).AddColumns(
+            "examples/class", "train", "steps", "seeds", "transfer", "scratch", "Δ points", "transfer per seed", "scratch per seed");
+        foreach (var r in Rows)
+            table.AddRow(r.Label, r.TrainExamples.ToString(CultureInfo.InvariantCulture), r.Steps.ToString(CultureInfo.InvariantCulture),
+                Seeds(r.Transfer ?? r.Scratch), r.Transfer is null ? "failed" : Pct(r.Transfer.MedianTop1), r.Scratch is null ? "failed" : Pct(r.Scratch.MedianTop1),
+                Points(r.DifferencePoints), PerSeed(r.Transfer), PerSeed(r.Scratch));
         foreach (var f in Run.Failed)
-            table.AddRow(f.Task.Name, f.Task.FromScratch ? "scratch" : "backbone", "-", "-", "failed", "-", Markup.Escape(f.Reason));
+            table.AddRow(Markup.Escape(f.Task.Name), "-", "-", f.Task.Seed.ToString(CultureInfo.InvariantCulture), "failed", "", "", Markup.Escape(f.Reason), "");
         return table;
     }
 
-    /// <summary>Transfer against scratch per shot count (medians over seeds when there are several).</summary>
+    /// <summary>Transfer against scratch per shot count, one line each.</summary>
     public IEnumerable<string> Comparisons()
     {
-        foreach (var group in Run.Summaries.GroupBy(s => s.Shots))
+        foreach (var r in Rows)
         {
-            var transfer = group.FirstOrDefault(s => !s.FromScratch);
-            var scratch = group.FirstOrDefault(s => s.FromScratch);
-            if (transfer is null || scratch is null) continue;
-            var shots = group.Key is int k ? (k == 1 ? "1 example per class" : $"{k} examples per class") : "all examples";
-            var median = transfer.PerSeed.Count > 1 ? $" (median of {transfer.PerSeed.Count} seeds)" : "";
-            yield return $"{shots}{median}: transfer {transfer.MedianTop1:P2} vs scratch {scratch.MedianTop1:P2} " +
-                $"({(transfer.MedianTop1 - scratch.MedianTop1) * 100:+0.00;-0.00} points)";
+            if (r.Transfer is null || r.Scratch is null) continue;
+            var shots = r.Shots is int k ? (k == 1 ? "1 example per class" : $"{k} examples per class") : $"all {r.TrainExamples:N0} examples";
+            var median = r.Transfer.Runs.Count > 1 ? $" (median of {r.Transfer.Runs.Count} seeds)" : "";
+            yield return $"{shots}{median}: transfer {Pct(r.Transfer.MedianTop1)} vs scratch {Pct(r.Scratch.MedianTop1)} ({Points(r.DifferencePoints)} points)";
         }
     }
 
+    private static string ClassList(IReadOnlyList<int>? classes) => classes is null ? "?" : $"[{string.Join(",", classes)}]";
+
+    private string Names(IEnumerable<int> classes) => string.Join(", ", classes.Select(c => c < ClassNames.Count ? $"{c} {ClassNames[c]}" : c.ToString(CultureInfo.InvariantCulture)));
+
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    /// <summary>Everything the tables and the plot show, and how each number was made.</summary>
+    public object Results()
+    {
+        var up = Spec.Upstream;
+        var ft = Spec.FineTune;
+        object ArmJson(Arm? arm) => arm is null ? null! : new
+        {
+            group = arm.Group,
+            median_top1 = arm.MedianTop1,
+            min_top1 = arm.MinTop1,
+            max_top1 = arm.MaxTop1,
+            per_seed = arm.Runs.Select(c => new { seed = c.Task.Seed, task = c.Task.Name, top1 = c.Test.Top1, top5 = c.Test.Top5, loss = c.Test.Loss, steps = c.Steps, seconds = c.Elapsed.TotalSeconds }),
+        };
+        return new
+        {
+            run = Run.RunId,
+            command = Command,
+            dataset = Dataset,
+            wall_seconds = Wall.TotalSeconds,
+            machine = new { processors = Environment.ProcessorCount, device = Spec.Device, os = System.Runtime.InteropServices.RuntimeInformation.OSDescription },
+            upstream = new
+            {
+                architecture = Run.Backbone.Arch, classes = up.Classes.Classes, steps = Run.Backbone.Steps, batch = up.BatchSize,
+                base_lr = up.BaseLrPer256 * up.BatchSize / 256.0, base_lr_per_256 = up.BaseLrPer256, warmup_fraction = up.WarmupFraction,
+                decay_epochs = up.DecayEpochs, total_epochs = up.TotalEpochs, weight_decay = up.WeightDecay, mixup = up.MixUpAlpha,
+                precrop = up.Augment.Precrop, crop = up.Augment.Crop, seed = up.Seed,
+                final_train_loss = Run.Backbone.FinalLoss, final_train_top1 = Run.Backbone.FinalAccuracy,
+                test = new { top1 = Run.Backbone.UpstreamTest.Top1, top5 = Run.Backbone.UpstreamTest.Top5, loss = Run.Backbone.UpstreamTest.Loss, examples = Run.Backbone.UpstreamTest.Examples },
+                seconds = Run.Backbone.Elapsed.TotalSeconds, checkpoint = Run.Backbone.Checkpoint,
+            },
+            finetune = new
+            {
+                rule = "bit-hyperrule", batch = ft.BatchSize, base_lr = ft.BaseLr, micro_batch = ft.MicroBatch, max_steps = ft.MaxSteps,
+                precrop = ft.Augment?.Precrop, crop = ft.Augment?.Crop,
+            },
+            table = Rows.Select(r => new
+            {
+                examples_per_class = r.Shots is int k ? k.ToString(CultureInfo.InvariantCulture) : "all",
+                shots = r.Shots, train_examples = r.TrainExamples, steps = r.Steps,
+                transfer = ArmJson(r.Transfer), scratch = ArmJson(r.Scratch), transfer_minus_scratch_points = r.DifferencePoints,
+            }),
+            tasks = Tasks.Select(c => new
+            {
+                task = c.Task.Name, group = c.Task.GroupName, init = c.Task.FromScratch ? "scratch" : "backbone", classes = c.Task.Classes.Classes,
+                shots = c.Task.Shots, seed = c.Task.Seed, examples = c.Examples, steps = c.Steps,
+                test = new { top1 = c.Test.Top1, top5 = c.Test.Top5, loss = c.Test.Loss, examples = c.Test.Examples, per_class_top1 = c.Test.PerClassTop1 },
+                seconds = c.Elapsed.TotalSeconds, checkpoint = c.Checkpoint, hyperparameters = c.HyperParameters,
+            }),
+            failed = Run.Failed.Select(f => new { task = f.Task.Name, seed = f.Task.Seed, reason = f.Reason }),
+            model_events = EventsByType,
+            files = new { report = MarkdownFile, plot = PlotFile },
+        };
+    }
+
+    public string Markdown()
+    {
+        var md = new StringBuilder();
+        var up = Run.Backbone;
+        var downstream = Spec.Tasks.FirstOrDefault()?.Classes.Classes ?? [];
+        md.AppendLine($"# BitActors demo — run {Run.RunId}").AppendLine();
+        md.AppendLine($"`{Command}`: wall time {Wall.TotalSeconds:F0} s on {Environment.ProcessorCount} cores ({Spec.Device}).").AppendLine();
+        md.AppendLine($"**Upstream**: {up.Arch} on {Dataset} classes {Names(Spec.Upstream.Classes.Classes)}; {up.Steps} steps at batch {Spec.Upstream.BatchSize}; " +
+            $"test top-1 {Pct(up.UpstreamTest.Top1)} on its classes ({up.UpstreamTest.Examples:N0} images); {up.Elapsed.TotalSeconds:F0} s.").AppendLine();
+        md.AppendLine($"**Downstream**: classes {Names(downstream)}, evaluated on all their test images; every task fine-tuned with the BiT-HyperRule " +
+            $"(lr {Spec.FineTune.BaseLr.ToString(CultureInfo.InvariantCulture)}, batch {Spec.FineTune.BatchSize}, momentum 0.9, no weight decay, MixUp from 20k examples) " +
+            "from the backbone (zero head) and from scratch, the same rule for both.").AppendLine();
+        md.AppendLine("| examples per class | train examples | steps | seeds | transfer (median) | scratch (median) | transfer − scratch | transfer per seed | scratch per seed |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|");
+        foreach (var r in Rows)
+            md.AppendLine($"| {r.Label} | {r.TrainExamples:N0} | {r.Steps} | {Seeds(r.Transfer ?? r.Scratch)} | {(r.Transfer is null ? "failed" : Pct(r.Transfer.MedianTop1))} | " +
+                $"{(r.Scratch is null ? "failed" : Pct(r.Scratch.MedianTop1))} | {Points(r.DifferencePoints)} points | {PerSeed(r.Transfer)} | {PerSeed(r.Scratch)} |");
+        md.AppendLine().AppendLine($"![test top-1 against examples per class]({PlotFile})").AppendLine();
+        foreach (var line in Comparisons()) md.AppendLine($"- {line}");
+        md.AppendLine().AppendLine("## Every task").AppendLine();
+        md.AppendLine("| task | init | seed | train examples | steps | test top-1 | test top-5 | test loss | time |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|");
+        foreach (var c in Tasks)
+            md.AppendLine($"| {c.Task.Name} | {(c.Task.FromScratch ? "scratch" : "backbone")} | {c.Task.Seed} | {c.Examples:N0} | {c.Steps} | {Pct(c.Test.Top1)} | {Pct(c.Test.Top5)} | " +
+                $"{c.Test.Loss.ToString("F3", CultureInfo.InvariantCulture)} | {c.Elapsed.TotalSeconds:F0} s |");
+        foreach (var f in Run.Failed) md.AppendLine($"| {f.Task.Name} | {(f.Task.FromScratch ? "scratch" : "backbone")} | {f.Task.Seed} | - | - | failed: {f.Reason} | | | |");
+        md.AppendLine().AppendLine($"Model events on bit.models: {string.Join(", ", EventsByType.Select(e => $"{e.Value} × {e.Key}"))}. Every number above is in `{ResultsFile}`.");
+        return md.ToString();
+    }
+
+    /// <summary>Writes results.json, report.md and accuracy.png into <paramref name="folder"/>; returns the folder.</summary>
     public string Write(string folder)
     {
         Directory.CreateDirectory(folder);
-        var json = new
-        {
-            run = Run.RunId,
-            dataset = Dataset,
-            wall_seconds = Wall.TotalSeconds,
-            upstream = new
-            {
-                architecture = Run.Backbone.Arch, steps = Run.Backbone.Steps, final_train_loss = Run.Backbone.FinalLoss,
-                final_train_top1 = Run.Backbone.FinalAccuracy, test = Run.Backbone.UpstreamTest, seconds = Run.Backbone.Elapsed.TotalSeconds, checkpoint = Run.Backbone.Checkpoint,
-            },
-            tasks = Rows.Select(c => new
-            {
-                task = c.Task.Name, init = c.Task.FromScratch ? "scratch" : "backbone", classes = c.Task.Classes.Classes, shots = c.Task.Shots,
-                seed = c.Task.Seed, examples = c.Examples, steps = c.Steps, test = c.Test, seconds = c.Elapsed.TotalSeconds,
-                checkpoint = c.Checkpoint, hyperparameters = c.HyperParameters,
-            }),
-            failed = Run.Failed.Select(f => new { task = f.Task.Name, reason = f.Reason }),
-            summaries = Run.Summaries.Select(s => new { group = s.Group, init = s.FromScratch ? "scratch" : "backbone", shots = s.Shots,
-                per_seed = s.PerSeed.Select(p => new { seed = p.Seed, top1 = p.Top1 }), median_top1 = s.MedianTop1 }),
-            model_events = EventsByType,
-        };
-        File.WriteAllText(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
-
-        var md = new StringBuilder();
-        md.AppendLine($"# BitActors demo — run {Run.RunId}").AppendLine();
-        md.AppendLine($"Upstream: {Run.Backbone.Arch}, {Run.Backbone.Steps} steps, test top-1 {Run.Backbone.UpstreamTest.Top1:P2} on its own classes ({Run.Backbone.UpstreamTest.Examples} images), {Run.Backbone.Elapsed.TotalSeconds:F0} s.").AppendLine();
-        md.AppendLine("| task | init | train examples | steps | test top-1 | test top-5 | test loss | time |");
-        md.AppendLine("|---|---|---|---|---|---|---|---|");
-        foreach (var c in Rows)
-            md.AppendLine($"| {c.Task.Name} | {(c.Task.FromScratch ? "scratch" : "BiT backbone")} | {c.Examples} | {c.Steps} | {c.Test.Top1:P2} | {c.Test.Top5:P2} | {c.Test.Loss:F3} | {c.Elapsed.TotalSeconds:F0} s |");
-        md.AppendLine();
-        foreach (var line in Comparisons()) md.AppendLine($"- {line}");
-        md.AppendLine().AppendLine($"Model events on bit.models: {string.Join(", ", EventsByType.Select(e => $"{e.Value} × {e.Key}"))}. Wall time {Wall.TotalSeconds:F0} s.");
-        File.WriteAllText(Path.Combine(folder, "report.md"), md.ToString());
+        File.WriteAllText(Path.Combine(folder, ResultsFile), JsonSerializer.Serialize(Results(), JsonOptions));
+        File.WriteAllText(Path.Combine(folder, MarkdownFile), Markdown());
+        DemoPlot.Write(Path.Combine(folder, PlotFile), Rows, ClassCount, $"{Dataset} classes {ClassList(Spec.Tasks.FirstOrDefault()?.Classes.Classes)}: transfer vs scratch");
         return folder;
     }
 }

@@ -23,6 +23,19 @@ public sealed record StepSchedule(double BaseLr, int WarmupSteps, IReadOnlyList<
     /// <summary>Index of the phase <paramref name="step"/> is in: 0 = warmup, 1 = base rate, 2.. = after each decay.</summary>
     public int Phase(int step) => step < WarmupSteps ? 0 : 1 + DecayBoundaries.Count(b => b < step);
 
+    /// <summary>
+    /// The same schedule squeezed into <paramref name="totalSteps"/>: warmup and every boundary keep their
+    /// share of the run (BiT's 10k-step rule at 3k/6k/9k becomes 300/600/900 of 1,000). Used when a run
+    /// cannot afford the rule's length; a schedule already that short is returned unchanged.
+    /// </summary>
+    public StepSchedule ScaledTo(int totalSteps)
+    {
+        if (totalSteps <= 0) throw new ArgumentOutOfRangeException(nameof(totalSteps), totalSteps, "steps must be positive");
+        if (totalSteps >= TotalSteps) return this;
+        int Scale(int step) => (int)Math.Round(step * (double)totalSteps / TotalSteps);
+        return new StepSchedule(BaseLr, Math.Max(1, Scale(WarmupSteps)), DecayBoundaries.Select(Scale).ToArray(), totalSteps);
+    }
+
     /// <summary>Decay epochs of BiT-S and BiT-M: ÷10 at 30, 60 and 80 of 90 epochs (section 3.1).</summary>
     public static readonly (int[] At, int Of) BitSM = ([30, 60, 80], 90);
 

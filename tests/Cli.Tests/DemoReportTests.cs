@@ -1,0 +1,139 @@
+using System.Text.Json;
+using BitActors.Actors;
+using BitActors.Cli.Demo;
+using BitActors.Model.Training;
+using BitActors.Streams.Images;
+using BitActors.Streams.Pipelines;
+using SkiaSharp;
+
+namespace BitActors.Cli.Tests;
+
+public class DemoPlanTests
+{
+    [Fact]
+    public void ShotsParseNumbersAndAllAndRefuseTheRest()
+    {
+        Assert.Equal(new int?[] { 1, 5, 10, null }, DemoPlan.ParseShots(["1,5, 10,all"]));
+        Assert.Equal(new int?[] { 1, null }, DemoPlan.ParseShots(["1", "ALL"]));   // items of a HOCON list
+        Assert.Contains("'0'", Assert.Throws<InvalidDataException>(() => DemoPlan.ParseShots(["1,0"])).Message);
+        Assert.Contains("'ten'", Assert.Throws<InvalidDataException>(() => DemoPlan.ParseShots(["ten"])).Message);
+        Assert.Throws<InvalidDataException>(() => DemoPlan.ParseShots([""]));
+        Assert.Equal([0, 1, 2], DemoPlan.ParseSeeds(["0, 1,2"]));
+    }
+
+    [Fact]
+    public void EveryShotCountIsTrainedFromTheBackboneAndFromScratchForEverySeed()
+    {
+        var classes = ClassSubset.Range(5, 5);
+        var tasks = DemoPlan.Tasks("d", classes, [1, 10, null], [0, 1, 2], [0]);
+        Assert.Equal(2 * 3 + 2 * 3 + 2 * 1, tasks.Count);
+        Assert.Equal(["transfer-1shot", "scratch-1shot", "transfer-10shot", "scratch-10shot", "transfer-all", "scratch-all"],
+            tasks.Select(t => t.GroupName).Distinct());
+        Assert.All(tasks.Where(t => t.GroupName == "scratch-10shot"), t => Assert.True(t.FromScratch && t.Shots == 10));
+        Assert.Equal([0, 1, 2], tasks.Where(t => t.GroupName == "transfer-1shot").Select(t => t.Seed));
+        var all = tasks.Where(t => t.Shots is null).ToList();
+        Assert.Equal(["transfer-all-seed0", "scratch-all-seed0"], all.Select(t => t.Name));
+        Assert.Equal(new[] { false, true }, all.Select(t => t.FromScratch));
+        // Names are unique: they name checkpoints and model events.
+        Assert.Equal(tasks.Count, tasks.Select(t => t.Name).Distinct().Count());
+    }
+}
+
+public class DemoReportTests
+{
+    private static readonly ClassSubset Downstream = ClassSubset.Range(5, 5);
+
+    private static FineTuneCompleted Task(int? shots, int seed, bool scratch, double top1, int steps = 500) =>
+        new("run-1", new FineTuneTask($"{DemoPlan.GroupName(shots, scratch)}-seed{seed}", "fashion-mnist", Downstream, shots, seed, scratch, DemoPlan.GroupName(shots, scratch)),
+            "Tiny", shots is int k ? 5 * k : 30_000, steps,
+            new EvaluationResult(top1, 1.0, 0.5, 5000, [top1, top1, top1, top1, top1], []),
+            new BitActors.Model.Checkpoints.CheckpointFiles.Saved("/tmp/x.bin", 10, new string('0', 64), "torchsharp"),
+            new Dictionary<string, object> { ["steps"] = steps, ["seed"] = seed }, TimeSpan.FromSeconds(12 + seed));
+
+    private static DemoReport Report()
+    {
+        var augment = new AugmentSettings(36, 32, 1);
+        var completed = new List<FineTuneCompleted>
+        {
+            Task(1, 0, false, 0.50), Task(1, 1, false, 0.60), Task(1, 2, false, 0.40),
+            Task(1, 0, true, 0.30), Task(1, 1, true, 0.45), Task(1, 2, true, 0.35),
+            Task(10, 0, false, 0.86), Task(10, 1, false, 0.84), Task(10, 2, false, 0.85),
+            Task(10, 0, true, 0.80), Task(10, 1, true, 0.83), Task(10, 2, true, 0.81),
+            Task(null, 0, false, 0.95, steps: 1500), Task(null, 0, true, 0.94, steps: 1500),
+        };
+        var spec = new RunSpec("run-1", "127.0.0.1:1", "/tmp/out",
+            new UpstreamSettings("fashion-mnist", ClassSubset.Range(0, 5), "Tiny", 64, 2400, 0.1, 0.05, augment, 2048, 4, 0),
+            new FineTuneSettings(64, 0.003, augment, 1024, 4, 256, MaxSteps: 1500),
+            completed.Select(c => c.Task).ToList());
+        var backbone = new BackboneReady("run-1", "Tiny", 1, new BitActors.Model.Checkpoints.CheckpointFiles.Saved("/tmp/b.bin", 10, new string('1', 64), "torchsharp"), 2400, 0.2, 0.9,
+            new EvaluationResult(0.88, 1.0, 0.3, 5000, [], []), TimeSpan.FromSeconds(80));
+        return new DemoReport(new RunCompleted("run-1", backbone, completed, []), spec, "fashion-mnist",
+            ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
+            TimeSpan.FromSeconds(300), new Dictionary<string, int> { ["bit.finetune.completed"] = 14 });
+    }
+
+    [Fact]
+    public void RowsGiveTheMedianOverSeedsOfEachArmPerShotCount()
+    {
+        var rows = Report().Rows;
+        Assert.Equal(new int?[] { 1, 10, null }, rows.Select(r => r.Shots));
+        Assert.Equal(0.50, rows[0].Transfer!.MedianTop1, 12);
+        Assert.Equal(0.35, rows[0].Scratch!.MedianTop1, 12);
+        Assert.Equal(15.0, rows[0].DifferencePoints!.Value, 9);
+        Assert.Equal(0.85, rows[1].Transfer!.MedianTop1, 12);
+        Assert.Equal(0.81, rows[1].Scratch!.MedianTop1, 12);
+        Assert.Equal(30_000, rows[2].TrainExamples);
+        Assert.Equal(1500, rows[2].Steps);
+        Assert.Equal(6000, rows[2].ExamplesPerClass(5));
+        Assert.Contains("10 examples per class (median of 3 seeds): transfer 85.00 % vs scratch 81.00 % (+4.00 points)", Report().Comparisons());
+    }
+
+    [Fact]
+    public void WritesResultsJsonMarkdownAndAPlotWithBothArms()
+    {
+        var folder = Directory.CreateTempSubdirectory("bitactors-report");
+        try
+        {
+            Report().Write(folder.FullName);
+
+            using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.FullName, DemoReport.ResultsFile)));
+            var root = json.RootElement;
+            Assert.Equal(300, root.GetProperty("wall_seconds").GetDouble());
+            Assert.Equal(2400, root.GetProperty("upstream").GetProperty("steps").GetInt32());
+            var table = root.GetProperty("table").EnumerateArray().ToList();
+            Assert.Equal(["1", "10", "all"], table.Select(r => r.GetProperty("examples_per_class").GetString()));
+            var one = table[0];
+            Assert.Equal(0.50, one.GetProperty("transfer").GetProperty("median_top1").GetDouble(), 12);
+            Assert.Equal([0, 1, 2], one.GetProperty("scratch").GetProperty("per_seed").EnumerateArray().Select(s => s.GetProperty("seed").GetInt32()));
+            Assert.Equal([0.30, 0.45, 0.35], one.GetProperty("scratch").GetProperty("per_seed").EnumerateArray().Select(s => s.GetProperty("top1").GetDouble()));
+            Assert.Equal(13, one.GetProperty("transfer").GetProperty("per_seed")[1].GetProperty("seconds").GetDouble());
+            Assert.Equal(500, one.GetProperty("transfer").GetProperty("per_seed")[1].GetProperty("steps").GetInt32());
+            Assert.Equal(15.0, one.GetProperty("transfer_minus_scratch_points").GetDouble(), 9);
+            Assert.Equal(1500, table[2].GetProperty("steps").GetInt32());
+            Assert.Equal(14, root.GetProperty("tasks").GetArrayLength());
+
+            var md = File.ReadAllText(Path.Combine(folder.FullName, DemoReport.MarkdownFile));
+            Assert.Contains("| 10 | 50 | 500 | 0, 1, 2 | 85.00 % | 81.00 % | +4.00 points | 86.0 / 84.0 / 85.0 | 80.0 / 83.0 / 81.0 |", md);
+            Assert.Contains("| all | 30,000 | 1500 | 0 | 95.00 % | 94.00 % | +1.00 points |", md);
+            Assert.Contains("](accuracy.png)", md);
+
+            using var png = SKBitmap.Decode(Path.Combine(folder.FullName, DemoReport.PlotFile));
+            Assert.NotNull(png);
+            Assert.Equal((900, 560), (png.Width, png.Height));
+            // Both series are drawn: pixels in transfer's blue (#1f77b4) and scratch's orange (#ff7f0e).
+            int blue = 0, orange = 0;
+            for (int y = 0; y < png.Height; y++)
+            for (int x = 0; x < png.Width; x++)
+            {
+                var c = png.GetPixel(x, y);
+                if (Near(c, 0x1f, 0x77, 0xb4)) blue++;
+                if (Near(c, 0xff, 0x7f, 0x0e)) orange++;
+            }
+            Assert.True(blue > 200, $"{blue} transfer-coloured pixels");
+            Assert.True(orange > 200, $"{orange} scratch-coloured pixels");
+        }
+        finally { folder.Delete(true); }
+    }
+
+    private static bool Near(SKColor c, int r, int g, int b) => Math.Abs(c.Red - r) < 12 && Math.Abs(c.Green - g) < 12 && Math.Abs(c.Blue - b) < 12;
+}
