@@ -11,7 +11,8 @@ public sealed record UpstreamSettings(
     AugmentSettings Augment, int ShuffleBuffer, int DecodeParallelism, int Seed, int ProgressEvery = 50,
     IReadOnlyList<int>? DecayEpochs = null, int TotalEpochs = 90, double WeightDecay = 1e-4,
     BitActors.Model.Training.MultiLabelLoss MultiLabelLoss = BitActors.Model.Training.MultiLabelLoss.Sigmoid,
-    int CheckpointEvery = 0, bool OrderedData = true, int MaxRestarts = 3, double RestartBackoffSeconds = 1.0, double MixUpAlpha = 0.0);
+    int CheckpointEvery = 0, bool OrderedData = true, int MaxRestarts = 3, double RestartBackoffSeconds = 1.0, double MixUpAlpha = 0.0,
+    BitActors.Model.Architecture.NormKind Norm = BitActors.Model.Architecture.NormKind.GroupNorm, bool WeightStandardization = true);
 
 /// <summary>
 /// How every fine-tune task runs; null augment = the HyperRule's resolution for the dataset. <c>MaxSteps</c>
@@ -53,7 +54,8 @@ public sealed record TrainingCheckpointed(string RunId, int NextStep, string Pat
 
 /// <summary>The upstream backbone is trained, evaluated on the upstream classes' test split, and saved.</summary>
 public sealed record BackboneReady(string RunId, string Arch, int InChannels, CheckpointFiles.Saved Checkpoint, int Steps, double FinalLoss, double FinalAccuracy,
-    EvaluationResult UpstreamTest, TimeSpan Elapsed);
+    EvaluationResult UpstreamTest, TimeSpan Elapsed,
+    BitActors.Model.Architecture.NormKind Norm = BitActors.Model.Architecture.NormKind.GroupNorm, bool WeightStandardization = true);
 
 /// <summary>A fine-tune task finished and was evaluated on the test split.</summary>
 public sealed record FineTuneCompleted(string RunId, FineTuneTask Task, string Arch, int Examples, int Steps, EvaluationResult Test,

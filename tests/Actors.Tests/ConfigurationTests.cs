@@ -19,6 +19,11 @@ public class ConfigurationTests
         Assert.Equal(0, fineTune.MicroBatch);
         Assert.Equal(0, fineTune.MaxSteps);      // the HyperRule's own length
         Assert.Equal(0.0, upstream.MixUpAlpha);  // BiT pre-trains without MixUp
+        Assert.Equal(BitActors.Model.Architecture.NormKind.GroupNorm, upstream.Norm);
+        Assert.True(upstream.WeightStandardization);
+        var ablation = ConfigurationFactory.ParseString("bitactors.upstream { norm = bn, weight-standardization = false }").WithFallback(config);
+        Assert.Equal(BitActors.Model.Architecture.NormKind.BatchNorm, BitActorsConfig.Upstream(ablation).Norm);
+        Assert.False(BitActorsConfig.Upstream(ablation).WeightStandardization);
     }
 
     [Fact]
@@ -57,6 +62,8 @@ public class ConfigurationTests
         Assert.Contains("batch-size", e.Message);
         var mixup = ConfigurationFactory.ParseString("bitactors.upstream.mixup = -0.1").WithFallback(BitActorsConfig.Reference());
         Assert.Contains("mixup", Assert.Throws<InvalidDataException>(() => BitActorsConfig.Upstream(mixup)).Message);
+        var norm = ConfigurationFactory.ParseString("bitactors.upstream.norm = layernorm").WithFallback(BitActorsConfig.Reference());
+        Assert.Contains("bitactors.upstream.norm", Assert.Throws<InvalidDataException>(() => BitActorsConfig.Upstream(norm)).Message);
         var steps = ConfigurationFactory.ParseString("bitactors.finetune.max-steps = -1").WithFallback(BitActorsConfig.Reference());
         Assert.Contains("max-steps", Assert.Throws<InvalidDataException>(() => BitActorsConfig.FineTune(steps)).Message);
     }

@@ -89,7 +89,8 @@ public sealed class FineTuneWorker : ReceiveActor
         _schedule = Settings.MaxSteps > 0 ? _rule.ScaledTo(Settings.MaxSteps) : _rule;
         _trainer = Context.ActorOf(GpuTrainer.Props(new TrainerSpec(_backbone.Arch, _task.Classes.Count, _backbone.InChannels,
             _task.FromScratch ? null : _backbone.Checkpoint.Path, ZeroHead: !_task.FromScratch, _task.Seed,
-            HyperRule.Momentum, HyperRule.WeightDecay, HyperRule.MixUp(train.Count), Settings.MicroBatch, _run.Device)), "trainer");
+            HyperRule.Momentum, HyperRule.WeightDecay, HyperRule.MixUp(train.Count), Settings.MicroBatch, _run.Device,
+            Norm: _backbone.Norm, WeightStandardization: _backbone.WeightStandardization)), "trainer");
         Context.Watch(_trainer);
 
         // The chosen examples, epoch after epoch, each epoch with fresh augmentation.

@@ -41,7 +41,8 @@ public static class BitActorsConfig
                 var other => throw new InvalidDataException($"bitactors.upstream.multi-label-loss must be sigmoid or softmax-split, not '{other}'"),
             },
             NonNegative(c, "checkpoint-every"), c.GetBoolean("ordered-data"), NonNegative(c, "max-restarts"),
-            c.GetTimeSpan("restart-backoff").TotalSeconds, NonNegativeDouble(c, "mixup"));
+            c.GetTimeSpan("restart-backoff").TotalSeconds, NonNegativeDouble(c, "mixup"),
+            Norm(c), c.GetBoolean("weight-standardization"));
     }
 
     public static FineTuneSettings FineTune(Config config, Config? overrides = null, int channels = 1)
@@ -51,6 +52,12 @@ public static class BitActorsConfig
             Positive(c, "batch-size"), c.GetDouble("base-lr"), Augmentation(c, channels), Positive(c, "shuffle-buffer"),
             Positive(c, "decode-parallelism"), Positive(c, "eval-batch-size"), Positive(c, "max-concurrent-tasks"),
             Positive(c, "progress-every"), c.GetBoolean("paper-resolution"), NonNegative(c, "micro-batch"), NonNegative(c, "max-steps"));
+    }
+
+    private static BitActors.Model.Architecture.NormKind Norm(Config c)
+    {
+        try { return BitActors.Model.Architecture.KnownModels.ParseNorm(c.GetString("norm")); }
+        catch (ArgumentException e) { throw new InvalidDataException($"bitactors.upstream.norm: {e.Message}"); }
     }
 
     private static AugmentSettings? Augmentation(Config c, int channels)

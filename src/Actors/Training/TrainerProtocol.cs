@@ -10,7 +10,8 @@ namespace BitActors.Actors.Training;
 /// </summary>
 public sealed record TrainerSpec(string Arch, int Classes, int InChannels, string? Backbone, bool ZeroHead, int Seed,
     double Momentum = 0.9, double WeightDecay = 0.0, double MixUpAlpha = 0.0, int MicroBatch = 0, string Device = "cpu",
-    MultiLabelLoss? MultiLabel = null, string? ResumeFrom = null);
+    MultiLabelLoss? MultiLabel = null, string? ResumeFrom = null,
+    BitActors.Model.Architecture.NormKind Norm = BitActors.Model.Architecture.NormKind.GroupNorm, bool WeightStandardization = true);
 
 /// <summary>Run one SGD step on <paramref name="Batch"/> at <paramref name="LearningRate"/>; the trainer replies with a <see cref="StepResult"/>.</summary>
 public sealed record TrainOn(ImageBatch Batch, int Step, double LearningRate);

@@ -107,7 +107,7 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
         }
         _trainerSpec = new TrainerSpec(Upstream.Arch, Upstream.Classes.Count, channels, null, false, Upstream.Seed, WeightDecay: Upstream.WeightDecay,
             MixUpAlpha: Upstream.MixUpAlpha, Device: _run.Device,
-            MultiLabel: manifest.MultiLabel ? Upstream.MultiLabelLoss : null);
+            MultiLabel: manifest.MultiLabel ? Upstream.MultiLabelLoss : null, Norm: Upstream.Norm, WeightStandardization: Upstream.WeightStandardization);
         _dispatcher = Context.ActorOf(FineTuneDispatcher.Props(_run, _reporter), "finetune");
         Context.Watch(_dispatcher);
         StartTrainerAndFeed();
@@ -230,7 +230,7 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
         {
             Context.Stop(_trainer);
             _backbone = new BackboneReady(_run.RunId, Upstream.Arch, Upstream.Augment.Channels, m.Checkpoint, _schedule.TotalSteps,
-                _last?.Loss ?? double.NaN, _last?.Accuracy ?? double.NaN, _upstreamTest!, _clock.Elapsed);
+                _last?.Loss ?? double.NaN, _last?.Accuracy ?? double.NaN, _upstreamTest!, _clock.Elapsed, Upstream.Norm, Upstream.WeightStandardization);
             _log.Info("backbone ready: {0} ({1:N0} bytes, sha256 {2}…)", m.Checkpoint.Path, m.Checkpoint.Bytes, m.Checkpoint.Sha256[..12]);
             _reporter.Tell(_backbone);
             _dispatcher.Tell(_backbone);
