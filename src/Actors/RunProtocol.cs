@@ -44,7 +44,14 @@ public sealed record FineTuneTask(string Name, string Dataset, ClassSubset Class
 /// trainers run (<c>cpu</c>, <c>cuda</c>, <c>cuda:N</c>).
 /// </summary>
 public sealed record RunSpec(string RunId, string BootstrapServers, string OutputDir, UpstreamSettings Upstream, FineTuneSettings FineTune,
-    IReadOnlyList<FineTuneTask> Tasks, string? ResumeFrom = null, string Device = "cpu");
+    IReadOnlyList<FineTuneTask> Tasks, string? ResumeFrom = null, string Device = "cpu", GivenBackbone? Backbone = null);
+
+/// <summary>
+/// A backbone from elsewhere (e.g. Google's <c>BiT-M-R50x1.npz</c>, a timm safetensors file, or an earlier
+/// run's checkpoint): the run skips upstream training and fans it out to the tasks straight away.
+/// </summary>
+public sealed record GivenBackbone(string Path, string Arch, int InChannels,
+    BitActors.Model.Architecture.NormKind Norm = BitActors.Model.Architecture.NormKind.GroupNorm, bool WeightStandardization = true);
 
 /// <summary>The upstream trainer failed and was restarted from <c>FromStep</c> (0: from the start).</summary>
 public sealed record TrainerRestarted(string RunId, int Attempt, int FromStep, string Reason);

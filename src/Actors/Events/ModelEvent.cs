@@ -14,7 +14,8 @@ public sealed record ModelEvent(string Type, string Subject, object Data)
         architecture = b.Arch,
         norm = (b.Norm == BitActors.Model.Architecture.NormKind.GroupNorm ? "GN" : "BN") + (b.WeightStandardization ? "+WS" : ""),
         steps = b.Steps,
-        metrics = new { top1 = b.UpstreamTest.Top1, top5 = b.UpstreamTest.Top5, loss = b.UpstreamTest.Loss, test_examples = b.UpstreamTest.Examples, train_loss = b.FinalLoss, train_top1 = b.FinalAccuracy },
+        source = b.Steps == 0 ? "given" : "upstream",
+        metrics = b.Steps == 0 ? null : new { top1 = b.UpstreamTest.Top1, top5 = b.UpstreamTest.Top5, loss = b.UpstreamTest.Loss, test_examples = b.UpstreamTest.Examples, train_loss = b.FinalLoss, train_top1 = b.FinalAccuracy },
         checkpoint = Checkpoint(b.Checkpoint),
         elapsed_seconds = b.Elapsed.TotalSeconds,
     });

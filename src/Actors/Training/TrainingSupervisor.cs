@@ -4,6 +4,7 @@ using Akka.Event;
 using Akka.Streams;
 using BitActors.Actors.Events;
 using BitActors.Actors.FineTuning;
+using BitActors.Model.Checkpoints;
 using BitActors.Model.Recipe;
 using BitActors.Model.Training;
 using BitActors.Streams.Datasets;
@@ -76,6 +77,11 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
+        if (_run.Backbone is { } given)
+        {
+            StartFromGivenBackbone(given);
+            return;
+        }
         Task.Run(() => DatasetCatalog.Read(_run.BootstrapServers, Upstream.Dataset))
             .PipeTo(Self, success: m => new ManifestLoaded(m), failure: e => new Status.Failure(e));
     }
@@ -238,6 +244,38 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
         });
         Receive<FeedEnded>(_ => { });
         ReceiveTerminated();
+    }
+
+    /// <summary>No upstream run: the given checkpoint is the backbone (its hash is checked and reported), fanned out at once.</summary>
+    private void StartFromGivenBackbone(GivenBackbone given)
+    {
+        try
+        {
+            var path = Path.GetFullPath(given.Path);
+            CheckpointFiles.VerifyHash(path);
+            string sha;
+            long bytes;
+            using (var stream = File.OpenRead(path))
+            {
+                sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
+                bytes = stream.Length;
+            }
+            var saved = new CheckpointFiles.Saved(path, bytes, sha, CheckpointFiles.Name(CheckpointFiles.Detect(path)));
+            _backbone = new BackboneReady(_run.RunId, given.Arch, given.InChannels, saved, 0, double.NaN, double.NaN,
+                new EvaluationResult(double.NaN, double.NaN, double.NaN, 0, [], []), TimeSpan.Zero, given.Norm, given.WeightStandardization);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Fail($"cannot use backbone {given.Path}: {e.Message}");
+            return;
+        }
+        _log.Info("backbone given: {0} ({1}, {2:N0} bytes, sha256 {3}…); no upstream run", _backbone.Checkpoint.Path, _backbone.Checkpoint.Format,
+            _backbone.Checkpoint.Bytes, _backbone.Checkpoint.Sha256[..12]);
+        _dispatcher = Context.ActorOf(FineTuneDispatcher.Props(_run, _reporter), "finetune");
+        Context.Watch(_dispatcher);
+        _reporter.Tell(_backbone);
+        _dispatcher.Tell(_backbone);
+        Become(FanningOut);
     }
 
     private void FanningOut()

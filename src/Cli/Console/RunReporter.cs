@@ -29,6 +29,7 @@ public sealed class RunReporter : ReceiveActor
             }));
         });
         Receive<TrainerRestarted>(r => Log.Warning("[upstream] trainer failed ({Reason}); restart {Attempt} from step {Step}", r.Reason, r.Attempt, r.FromStep));
+        Receive<BackboneReady>(b => b.Steps == 0, b => Log.Information("[backbone] given: {Path} ({Format}, sha256 {Sha})", b.Checkpoint.Path, b.Checkpoint.Format, b.Checkpoint.Sha256[..12]));
         Receive<BackboneReady>(b => Log.Information("[upstream] backbone ready after {Steps} steps in {Elapsed:F0} s (test top-1 {Top1:P2} on its classes): {Path}",
             b.Steps, b.Elapsed.TotalSeconds, b.UpstreamTest.Top1, b.Checkpoint.Path));
         Receive<FineTuneCompleted>(c => Log.Information("[{Task}] test top-1 {Top1:P2} (top-5 {Top5:P2}) on {N:N0} images after {Steps} steps, {Elapsed:F0} s",

@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Akka.TestKit.Xunit2;
+using BitActors.Actors;
+using BitActors.Actors.Hosting;
+using BitActors.Actors.Training;
+using BitActors.Model.Architecture;
+using BitActors.Model.Checkpoints;
+using BitActors.Streams.Images;
+using BitActors.Streams.Datasets;
+using BitActors.Streams.Kafka;
+using BitActors.Streams.Pipelines;
+
+namespace BitActors.Actors.Tests;
+
+/// <summary>
+/// A run with a backbone given as a file (here a BiT-layout .npz) skips upstream and fans it out to three
+/// tasks; kcat, an independent consumer, reads the events back and every checkpoint hash matches its file.
+/// </summary>
+[Trait("Category", "EndToEnd")]
+public sealed class GivenBackboneTests() : TestKit(BitActorsConfig.Reference())
+{
+    [Fact]
+    public async Task AGivenNpzBackboneFansOutToThreeTasksWhoseEventsMatchTheirFiles()
+    {
+        await using var data = await PublishedDataset.CreateAsync(Sys, "given", train: 300, test: 60);
+        var npz = Path.Combine(data.Output.FullName, "backbone.npz");
+        using (var model = new ResNetV2(KnownModels.Get("Tiny", 1), 5)) CheckpointFiles.Save(model, npz);
+
+        var augment = new AugmentSettings(18, 16, 1);
+        var upstream = new UpstreamSettings("given", ClassSubset.Range(0, 5), "Tiny", 16, 1, 0.1, 0.1, augment, 64, 2, 0);
+        var tasks = new[]
+        {
+            new FineTuneTask("transfer-3shot", "given", ClassSubset.Range(5, 5), 3, 0, FromScratch: false),
+            new FineTuneTask("transfer-3shot-s1", "given", ClassSubset.Range(5, 5), 3, 1, FromScratch: false),
+            new FineTuneTask("transfer-all", "given", ClassSubset.Range(0, 10), null, 0, FromScratch: false),
+        };
+        var run = new RunSpec("given-run", data.Kafka.BootstrapServers, data.Output.FullName, upstream,
+            new FineTuneSettings(8, 0.003, augment, 32, 2, 64, MaxSteps: 30), tasks, Backbone: new GivenBackbone(npz, "Tiny", 1));
+        var reporter = CreateTestProbe();
+        Sys.ActorOf(TrainingSupervisor.Props(run, reporter.Ref), "supervisor");
+        var outcome = reporter.FishForMessage(m => m is RunCompleted or RunFailed, TimeSpan.FromMinutes(4));
+        if (outcome is RunFailed failed) throw new InvalidOperationException(failed.Reason);
+        var completed = (RunCompleted)outcome;
+        Assert.Equal(0, completed.Backbone.Steps);
+        Assert.Empty(completed.Failed);
+        Assert.Equal(3, completed.Completed.Count);
+
+        var psi = new ProcessStartInfo("kcat", $"-C -b {data.Kafka.BootstrapServers} -t {Topics.Models} -e -q -J") { RedirectStandardOutput = true };
+        using var kcat = Process.Start(psi)!;
+        var lines = (await kcat.StandardOutput.ReadToEndAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        await kcat.WaitForExitAsync();
+        var events = lines.Select(l => JsonDocument.Parse(l).RootElement).Select(e => (
+            Type: e.GetProperty("headers").EnumerateArray().Select(h => h.GetString()).SkipWhile(h => h != "ce_type").Skip(1).First(),
+            Data: JsonDocument.Parse(e.GetProperty("payload").GetString()!).RootElement)).ToList();
+        var backbone = Assert.Single(events, e => e.Type == "bit.backbone.ready");
+        Assert.Equal("given", backbone.Data.GetProperty("source").GetString());
+        Assert.Equal(Sha256(npz), backbone.Data.GetProperty("checkpoint").GetProperty("sha256").GetString());
+        var finished = events.Where(e => e.Type == "bit.finetune.completed").ToList();
+        Assert.Equal(3, finished.Count);
+        Assert.All(finished, e =>
+        {
+            var checkpoint = e.Data.GetProperty("checkpoint");
+            var file = new Uri(checkpoint.GetProperty("uri").GetString()!).LocalPath;
+            Assert.Equal(checkpoint.GetProperty("sha256").GetString(), Sha256(file));
+            Assert.Equal("backbone", e.Data.GetProperty("init").GetString());
+        });
+        Assert.Equal(tasks.Select(t => t.Name).Order(), finished.Select(e => e.Data.GetProperty("task").GetString()!).Order());
+    }
+
+    private static string Sha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+}
