@@ -17,6 +17,7 @@ app.Configure(config =>
     });
     config.AddCommand<PublishCommand>("publish").WithDescription("Publish a dataset (one record per image) and its manifest to Kafka.");
     config.AddCommand<DemoCommand>("demo").WithDescription("The main job: publish Fashion-MNIST, pre-train upstream, transfer to held-out classes, compare with training from scratch.");
+    config.AddCommand<RunCommand>("run").WithDescription("Upstream (configured) or a given --backbone, then fine-tune tasks with the HyperRule, on datasets already published to Kafka.");
     config.AddBranch("model", model =>
     {
         model.SetDescription("Model architectures and checkpoint formats.");

@@ -1,0 +1,127 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Text.Json;
+using BitActors.Actors;
+using BitActors.Actors.Hosting;
+using BitActors.Actors.Training;
+using BitActors.Cli.Console;
+using BitActors.Model.Architecture;
+using BitActors.Streams.Datasets;
+using BitActors.Streams.Pipelines;
+using Serilog;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace BitActors.Cli.Commands;
+
+/// <summary>
+/// A run on datasets already published to Kafka: the configured upstream pre-training, or a given backbone
+/// (<c>--backbone</c>: Google's BiT .npz, timm safetensors, or a native checkpoint), then one fine-tune task
+/// per (shots, seed), each with the HyperRule; events on bit.models, metrics in the run folder.
+/// </summary>
+public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("--bootstrap-servers <SERVERS>")]
+        [Description("The Kafka holding the published datasets (required: see `kafka up` and `publish`).")]
+        public string BootstrapServers { get; init; } = "";
+
+        [CommandOption("--config <FILE>")]
+        [Description("HOCON file overriding hocon/bitactors.conf (upstream and fine-tune settings).")]
+        public string? Config { get; init; }
+
+        [CommandOption("--backbone <CKPT>")]
+        [Description("Skip upstream: fine-tune from this checkpoint (.npz in Google's BiT layout, .safetensors with timm's names, or native).")]
+        public string? Backbone { get; init; }
+
+        [CommandOption("--arch <ARCH>")]
+        [Description("Architecture of --backbone (default: bitactors.upstream.arch).")]
+        public string? Arch { get; init; }
+
+        [CommandOption("--channels <C>")]
+        [Description("Input channels of --backbone's model (default: bitactors.upstream.channels; an RGB checkpoint serves a grayscale model).")]
+        public int? Channels { get; init; }
+
+        [CommandOption("--dataset <NAME>")]
+        [Description("The published dataset of the downstream tasks (required).")]
+        public string Dataset { get; init; } = "";
+
+        [CommandOption("--classes <IDS>")]
+        [Description("Class ids of the downstream task, comma-separated (default: every class of the dataset).")]
+        public string? Classes { get; init; }
+
+        [CommandOption("--shots <K,…>")]
+        [Description("Examples per class, comma-separated; 0 = all (default 0).")]
+        [DefaultValue("0")]
+        public string Shots { get; init; } = "0";
+
+        [CommandOption("--seeds <S,…>")]
+        [Description("Seeds of the few-shot draws and of training (default 0).")]
+        [DefaultValue("0")]
+        public string Seeds { get; init; } = "0";
+
+        [CommandOption("--scratch")]
+        [Description("Also train every task from scratch, for comparison.")]
+        public bool Scratch { get; init; }
+
+        [CommandOption("--device <DEVICE>")]
+        [Description("cpu, cuda or cuda:N (default: bitactors.device).")]
+        public string? Device { get; init; }
+
+        [CommandOption("--output <DIR>")]
+        [Description("Folder for checkpoints and metrics (default: bitactors.output-dir).")]
+        public string? Output { get; init; }
+
+        public override ValidationResult Validate() =>
+            string.IsNullOrWhiteSpace(BootstrapServers) ? ValidationResult.Error("--bootstrap-servers is required: the datasets must already be published there")
+            : string.IsNullOrWhiteSpace(Dataset) ? ValidationResult.Error("--dataset NAME is required")
+            : Backbone is not null && !File.Exists(Backbone) ? ValidationResult.Error($"--backbone: checkpoint not found: {Backbone}")
+            : ValidationResult.Success();
+    }
+
+    private static int[] Numbers(string text, string option) => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        .Select(t => int.TryParse(t, out var v) && v >= 0 ? v : throw new InvalidDataException($"{option}: '{t}' is not a number")).ToArray();
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var wall = Stopwatch.StartNew();
+        var config = BitActorsConfig.Load(settings.Config);
+        using var kafka = KafkaConnection.Open(settings.BootstrapServers);
+        var manifest = DatasetCatalog.Read(kafka.BootstrapServers, settings.Dataset);
+        var classes = settings.Classes is null ? ClassSubset.Range(0, manifest.Classes.Count) : new ClassSubset(Numbers(settings.Classes, "--classes"));
+        var seeds = Numbers(settings.Seeds, "--seeds");
+        var tasks = Numbers(settings.Shots, "--shots").SelectMany(k =>
+        {
+            int? shots = k == 0 ? null : k;
+            var name = k == 0 ? "all" : $"{k}shot";
+            var transfer = FineTuneTask.ForSeeds($"transfer-{name}", settings.Dataset, classes, shots, seeds, fromScratch: false);
+            return settings.Scratch ? transfer.Concat(FineTuneTask.ForSeeds($"scratch-{name}", settings.Dataset, classes, shots, seeds, fromScratch: true)) : transfer;
+        }).ToList();
+
+        var upstream = BitActorsConfig.Upstream(config);
+        var runId = $"run-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
+        var output = Path.GetFullPath(Path.Combine(settings.Output ?? config.GetString("bitactors.output-dir"), runId));
+        var backbone = settings.Backbone is null ? null
+            : new GivenBackbone(settings.Backbone, settings.Arch ?? upstream.Arch, settings.Channels ?? upstream.Augment.Channels, upstream.Norm, upstream.WeightStandardization);
+        var run = new RunSpec(runId, kafka.BootstrapServers, output, upstream, BitActorsConfig.FineTune(config, null, backbone?.InChannels ?? upstream.Augment.Channels),
+            tasks, Device: settings.Device ?? config.GetString("bitactors.device"), Backbone: backbone);
+
+        using var system = BitActorsSystem.Create(config, "run");
+        var outcome = new TaskCompletionSource<RunCompleted>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var reporter = system.ActorOf(RunReporter.Props(outcome, Path.Combine(output, "metrics.jsonl")), "reporter");
+        system.ActorOf(TrainingSupervisor.Props(run, reporter), "supervisor");
+        var completed = await outcome.Task.WaitAsync(cancellationToken);
+        await system.Terminate();
+
+        var table = new Table().AddColumns("task", "init", "shots", "seed", "examples", "steps", "test top-1", "checkpoint");
+        foreach (var c in completed.Completed)
+            table.AddRow(c.Task.Name, c.Task.FromScratch ? "scratch" : "backbone", c.Task.Shots?.ToString() ?? "all", c.Task.Seed.ToString(),
+                c.Examples.ToString(), c.Steps.ToString(), c.Test.Top1.ToString("P2"), Markup.Escape(c.Checkpoint.Path));
+        foreach (var f in completed.Failed) table.AddRow(f.Task.Name, "[red]failed[/]", "", "", "", "", "", Markup.Escape(f.Reason));
+        AnsiConsole.Write(table);
+        foreach (var s in completed.Summaries) AnsiConsole.WriteLine($"{s.Group}: median top-1 {s.MedianTop1:P2} over {s.PerSeed.Count} seed(s)");
+        AnsiConsole.WriteLine($"run {runId}: {completed.Completed.Count} task(s) done, {completed.Failed.Count} failed, {wall.Elapsed.TotalSeconds:F0} s; metrics: {Path.Combine(output, "metrics.jsonl")}");
+        return completed.Failed.Count == 0 ? 0 : 2;
+    }
+}
