@@ -42,6 +42,10 @@ public sealed class BenchPipelineCommand : AsyncCommand<BenchPipelineCommand.Set
         [Description("Decode/augment workers in all three (default: the number of cores).")]
         public int? Workers { get; init; }
 
+        [CommandOption("--shuffle-buffer <N>")]
+        [Description("Shuffle buffer of the pipeline (b), in images (default: a quarter of --images, at most 1024).")]
+        public int? ShuffleBuffer { get; init; }
+
         [CommandOption("--python <PATH>")]
         [Description("Python with torchvision for the peer (default /usr/bin/python3; Debian's python3-torchvision). Without it (c) is left out.")]
         [DefaultValue("/usr/bin/python3")]
@@ -87,7 +91,7 @@ public sealed class BenchPipelineCommand : AsyncCommand<BenchPipelineCommand.Set
                     [new DatasetSplit("train", images.Select((bytes, i) => new LabelledImage(i, [i % 2], bytes, c.Format == SKEncodedImageFormat.Png ? "image/png" : "image/jpeg")).ToList())]);
                 var published = await new DatasetPublisher(kafka.Admin, materializer).PublishAsync(source, cancellationToken);
                 var b = await PipelineBenchmark.FromKafka(kafka.BootstrapServers, published.Manifest.Split("train").Topic, ClassSubset.Range(0, 2), augment,
-                    workers, settings.Batch, Math.Min(1024, images.Count / 4), materializer, cancellationToken);
+                    workers, settings.Batch, settings.ShuffleBuffer ?? Math.Min(1024, images.Count / 4), materializer, cancellationToken);
                 var (peer, peerError) = Peer(settings, folder, c, workers);
                 var result = new
                 {

@@ -19,7 +19,14 @@ public static class Augment
     private static readonly SKSamplingOptions Shrinking = new(SKFilterMode.Linear, SKMipmapMode.Linear);
     private static readonly SKSamplingOptions Enlarging = new(SKFilterMode.Linear, SKMipmapMode.None);
 
-    public static float[] Train(SKBitmap image, AugmentSettings settings, Random random)
+    /// <summary>The train transform as model input (floats in [-1, 1]).</summary>
+    public static float[] Train(SKBitmap image, AugmentSettings settings, Random random) => ToFloats(TrainBytes(image, settings, random));
+
+    /// <summary>The eval transform as model input (floats in [-1, 1]).</summary>
+    public static float[] Eval(SKBitmap image, AugmentSettings settings) => ToFloats(EvalBytes(image, settings));
+
+    /// <summary>The train transform as CHW bytes (what the pipeline carries until batching).</summary>
+    public static byte[] TrainBytes(SKBitmap image, AugmentSettings settings, Random random)
     {
         var resized = Resize(image, settings.Precrop);
         try
@@ -32,7 +39,8 @@ public static class Augment
         finally { if (!ReferenceEquals(resized, image)) resized.Dispose(); }
     }
 
-    public static float[] Eval(SKBitmap image, AugmentSettings settings)
+    /// <summary>The eval transform as CHW bytes.</summary>
+    public static byte[] EvalBytes(SKBitmap image, AugmentSettings settings)
     {
         var resized = Resize(image, settings.Crop);
         try { return ToChw(resized, 0, 0, settings.Crop, settings.Channels, flip: false); }
@@ -48,36 +56,56 @@ public static class Augment
             ?? throw new InvalidOperationException($"resize to {size}x{size} failed");
     }
 
-    private static unsafe float[] ToChw(SKBitmap rgba, int x0, int y0, int crop, int channels, bool flip)
+    /// <summary>x / 127.5 − 1 for every byte value: the model's input range [-1, 1].</summary>
+    private static readonly float[] Unit = Enumerable.Range(0, 256).Select(v => v / 127.5f - 1f).ToArray();
+
+    /// <summary>CHW bytes to the model's floats in [-1, 1] (x / 127.5 − 1), written into <paramref name="output"/>.</summary>
+    public static void ToFloats(ReadOnlySpan<byte> chw, Span<float> output)
+    {
+        if (output.Length < chw.Length) throw new ArgumentException("output is shorter than the pixels", nameof(output));
+        var unit = Unit;
+        for (int i = 0; i < chw.Length; i++) output[i] = unit[chw[i]];
+    }
+
+    public static float[] ToFloats(byte[] chw)
+    {
+        var output = GC.AllocateUninitializedArray<float>(chw.Length);
+        ToFloats(chw, output);
+        return output;
+    }
+
+    /// <summary>
+    /// The crop as CHW bytes (a quarter of the floats' memory while samples wait in the shuffle buffer).
+    /// One channel is ITU-R BT.601 luma, rounded; a grayscale source has R = G = B and keeps its values.
+    /// </summary>
+    private static unsafe byte[] ToChw(SKBitmap rgba, int x0, int y0, int crop, int channels, bool flip)
     {
         if (rgba.ColorType != SKColorType.Rgba8888 || rgba.BytesPerPixel != 4)
             throw new InvalidOperationException($"expected RGBA8888 pixels, got {rgba.ColorType}");
-        var output = GC.AllocateUninitializedArray<float>(channels * crop * crop);
+        var output = GC.AllocateUninitializedArray<byte>(channels * crop * crop);
         int stride = rgba.RowBytes, plane = crop * crop;
-        const float half = 127.5f; // x / 127.5 − 1, exactly as before: 0 → −1, 255 → 1
         byte* pixels = (byte*)rgba.GetPixels();
-        fixed (float* o = output)
+        fixed (byte* o = output)
         {
             for (int y = 0; y < crop; y++)
             {
                 // Flipped rows read the source right to left.
                 byte* p = pixels + (y0 + y) * stride + (flip ? (x0 + crop - 1) * 4 : x0 * 4);
                 int step = flip ? -4 : 4;
-                float* r = o + y * crop;
+                byte* r = o + y * crop;
                 if (channels == 1)
                 {
-                    // ITU-R BT.601 luma; a grayscale source has R = G = B, so this returns it unchanged.
                     for (int x = 0; x < crop; x++, p += step)
-                        r[x] = (0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2]) / half - 1f;
+                        r[x] = (byte)Math.Min(255, (int)(0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2] + 0.5f));
                 }
                 else
                 {
-                    float* g = r + plane, b = r + 2 * plane;
+                    byte* g = r + plane, b = r + 2 * plane;
                     for (int x = 0; x < crop; x++, p += step)
                     {
-                        r[x] = p[0] / half - 1f;
-                        g[x] = p[1] / half - 1f;
-                        b[x] = p[2] / half - 1f;
+                        r[x] = p[0];
+                        g[x] = p[1];
+                        b[x] = p[2];
                     }
                 }
             }

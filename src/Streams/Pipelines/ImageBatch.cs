@@ -10,8 +10,8 @@ public sealed record ImageBatch(float[] Pixels, long[] Shape, int[] Labels, floa
     public int Count => Labels.Length;
 }
 
-/// <summary>One augmented image and its task-local class ids (the first is the primary label).</summary>
-public sealed record Sample(float[] Chw, int[] Labels, long Index)
+/// <summary>One augmented image (CHW bytes; batching turns them into floats) and its task-local class ids (the first is the primary label).</summary>
+public sealed record Sample(byte[] Chw, int[] Labels, long Index)
 {
     public int Label => Labels[0];
 }

@@ -26,7 +26,7 @@ public static class ImagePipelines
                 // Seeded per image and epoch: the same augmentation whatever thread or process runs it
                 // (HashCode.Combine would differ between processes).
                 var random = new Random(unchecked((int)(r.Index * 1_000_003L + r.Epoch * 7_919L + seed * 104_729L)));
-                return Augment.Train(image, augment, random);
+                return Augment.TrainBytes(image, augment, random);
             }, onRejected)))
             .SelectMany(s => s)
             .Via(new ShuffleBuffer<Sample>(shuffleBuffer, seed))
@@ -41,14 +41,14 @@ public static class ImagePipelines
             .SelectAsync(parallelism, record => Task.Run(() => Prepare(record, classes, r =>
             {
                 using var image = ImageCodec.Decode(r.Value);
-                return Augment.Eval(image, augment);
+                return Augment.EvalBytes(image, augment);
             }, onRejected)))
             .SelectMany(s => s)
             .Grouped(batchSize)
             .Select(g => ToBatch(g.ToList(), augment));
 
     /// <summary>Zero or one sample: a stream element must not be null.</summary>
-    private static Sample[] Prepare(ImageRecord record, ClassSubset classes, Func<ImageRecord, float[]> transform, Action<RejectedRecord>? onRejected)
+    private static Sample[] Prepare(ImageRecord record, ClassSubset classes, Func<ImageRecord, byte[]> transform, Action<RejectedRecord>? onRejected)
     {
         try
         {
@@ -69,9 +69,10 @@ public static class ImagePipelines
         var pixels = new float[samples.Count * per];
         var labels = new int[samples.Count];
         var targets = multiLabelClasses > 0 ? new float[samples.Count * multiLabelClasses] : null;
+        // Bytes to floats, spread over the cores: this stage is a single stream element at a time.
+        Parallel.For(0, samples.Count, i => Augment.ToFloats(samples[i].Chw, pixels.AsSpan(i * per, per)));
         for (int i = 0; i < samples.Count; i++)
         {
-            samples[i].Chw.CopyTo(pixels, i * per);
             labels[i] = samples[i].Label;
             if (targets is not null)
                 foreach (var l in samples[i].Labels) targets[i * multiLabelClasses + l] = 1f;
