@@ -9,13 +9,8 @@ set -uo pipefail
 batches="${1:-128 256}"; steps="${STEPS:-300}"; warmup="${WARMUP:-50}"
 out="${OUT:-/tmp/bench-out}"; mkdir -p "$out"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-mkdir -p /tmp/ba && [[ -x /tmp/ba/dotnet/dotnet ]] || xz -dc "$root/artifacts/gpu/bundle.tar.xz" | tar -C /tmp/ba -xf -
-export DOTNET_ROOT=/tmp/ba/dotnet DOTNET_CLI_TELEMETRY_OPTOUT=1
-torch_lib="$(python3 -c 'import torch, os; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')"
-nvidia_libs="$(python3 -c 'import nvidia, glob; print(":".join(sorted(glob.glob(nvidia.__path__[0] + "/*/lib"))))')"
-export LD_LIBRARY_PATH="$torch_lib:$nvidia_libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+source "$root/bench/gpu/device-env.sh"
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader; nproc; date -u; } | tee "$out/pipeline-environment.txt"
-app() { "$DOTNET_ROOT/dotnet" /tmp/ba/app/bitactors.dll "$@"; }
 for b in $batches; do
   app bench upstream --device cuda --arch R50x1 --resolution 128 --batch "$b" --steps "$steps" --warmup "$warmup" \
     --source "$root/artifacts/gpu/fashion" --output "$out/pipeline-$b" --json 2>> "$out/pipeline-log.txt" | tail -1 | tee -a "$out/pipeline.jsonl"

@@ -8,11 +8,7 @@ set -uo pipefail
 resolutions="${1:-128 224}"; batches="${2:-64 256}"; steps="${STEPS:-20}"; warmup="${WARMUP:-5}"; repeats="${REPEATS:-1}"
 out="${OUT:-/tmp/bench-out}"; mkdir -p "$out"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-mkdir -p /tmp/ba && xz -dc "$root/artifacts/gpu/bundle.tar.xz" | tar -C /tmp/ba -xf -
-export DOTNET_ROOT=/tmp/ba/dotnet DOTNET_CLI_TELEMETRY_OPTOUT=1
-torch_lib="$(python3 -c 'import torch, os; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')"
-nvidia_libs="$(python3 -c 'import nvidia, glob; print(":".join(sorted(glob.glob(nvidia.__path__[0] + "/*/lib"))))')"
-export LD_LIBRARY_PATH="$torch_lib:$nvidia_libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+source "$root/bench/gpu/device-env.sh"
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader; python3 -c 'import torch, timm; print("torch", torch.__version__, "cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version(), "timm", timm.__version__)'; date -u; } | tee "$out/environment.txt"
 idle="$(nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits | head -1)"
 
@@ -31,7 +27,7 @@ measure() { # name, command...: appends the JSON line with peak card memory (MiB
 for rep in $(seq 1 "$repeats"); do
 for r in $resolutions; do
   for b in $batches; do
-    measure bitactors "$DOTNET_ROOT/dotnet" /tmp/ba/app/bitactors.dll bench train --device cuda --batch "$b" --resolution "$r" --steps "$steps" --warmup "$warmup" --json
+    measure bitactors app bench train --device cuda --batch "$b" --resolution "$r" --steps "$steps" --warmup "$warmup" --json
     measure pytorch-timm python3 "$root/bench/peers/timm_train.py" --batch "$b" --resolution "$r" --steps "$steps" --warmup "$warmup"
   done
 done

@@ -229,7 +229,7 @@ public class ClassifierTests
             var position = new TrainingPosition(schedule, 16, 40 * 16, "topic classes [0,1]", 3);
             var path = Path.Combine(dir.FullName, "train.bin");
             a.SaveTrainingState(path, 40, position);
-            var read = TrainingCheckpoint.ReadPosition(path)!;
+            var read = TrainingCheckpoint.ReadHeader(path).Position!;
             Assert.Equal(640, read.ExamplesSeen);
             Assert.Null(read.Conflict(position));
             Assert.Contains("schedule", read.Conflict(position with { Schedule = BitActors.Model.Recipe.StepSchedule.Upstream(16, 200) }));

@@ -12,7 +12,7 @@ public sealed record ModelEvent(string Type, string Subject, object Data)
         run = b.RunId,
         task = "upstream",
         architecture = b.Arch,
-        norm = (b.Norm == BitActors.Model.Architecture.NormKind.GroupNorm ? "GN" : "BN") + (b.WeightStandardization ? "+WS" : ""),
+        norm = BitActors.Model.Architecture.ResNetV2Config.LabelOf(b.Norm, b.WeightStandardization),
         steps = b.Steps,
         source = b.Steps == 0 ? "given" : "upstream",
         metrics = b.Steps == 0 ? null : new { top1 = b.UpstreamTest.Top1, top5 = b.UpstreamTest.Top5, loss = b.UpstreamTest.Loss, test_examples = b.UpstreamTest.Examples, train_loss = b.FinalLoss, train_top1 = b.FinalAccuracy },

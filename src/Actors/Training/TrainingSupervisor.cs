@@ -100,8 +100,9 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
         var channels = Upstream.Augment.Channels;
         if (_run.ResumeFrom is not null)
         {
-            _lastCheckpoint = (_run.ResumeFrom, TrainingCheckpoint.ReadStep(_run.ResumeFrom));
-            if (TrainingCheckpoint.ReadPosition(_run.ResumeFrom) is { } saved)
+            var (step, position) = TrainingCheckpoint.ReadHeader(_run.ResumeFrom);
+            _lastCheckpoint = (_run.ResumeFrom, step);
+            if (position is { } saved)
             {
                 if (saved.Conflict(Position(_lastCheckpoint.Step)) is { } conflict)
                 {
@@ -251,17 +252,7 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
     {
         try
         {
-            var path = Path.GetFullPath(given.Path);
-            CheckpointFiles.VerifyHash(path);
-            string sha;
-            long bytes;
-            using (var stream = File.OpenRead(path))
-            {
-                sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
-                bytes = stream.Length;
-            }
-            var saved = new CheckpointFiles.Saved(path, bytes, sha, CheckpointFiles.Name(CheckpointFiles.Detect(path)));
-            _backbone = new BackboneReady(_run.RunId, given.Arch, given.InChannels, saved, 0, double.NaN, double.NaN,
+            _backbone = new BackboneReady(_run.RunId, given.Arch, given.InChannels, CheckpointFiles.Describe(given.Path), 0, double.NaN, double.NaN,
                 new EvaluationResult(double.NaN, double.NaN, double.NaN, 0, [], []), TimeSpan.Zero, given.Norm, given.WeightStandardization);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -32,7 +32,10 @@ public sealed record ResNetV2Config(string Name, int[] Units, int WidthFactor, i
     public int FeatureWidth => OutWidth(Units.Length - 1);
 
     /// <summary>"GN+WS", "GN", "BN+WS" or "BN".</summary>
-    public string NormLabel => (Norm == NormKind.GroupNorm ? "GN" : "BN") + (WeightStandardization ? "+WS" : "");
+    public string NormLabel => LabelOf(Norm, WeightStandardization);
+
+    public static string LabelOf(NormKind norm, bool weightStandardization) =>
+        (norm == NormKind.GroupNorm ? "GN" : "BN") + (weightStandardization ? "+WS" : "");
 
     public override string ToString() =>
         $"{Name} (units [{string.Join(",", Units)}], width x{WidthFactor}, base {BaseWidth}, groups {Groups}, {NormLabel})";

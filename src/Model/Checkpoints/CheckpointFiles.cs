@@ -54,7 +54,9 @@ public static class CheckpointFiles
         return CheckpointFormat.Native;
     }
 
-    public static IWeightArchive Open(string path) => Detect(path) switch
+    public static IWeightArchive Open(string path) => Open(path, Detect(path));
+
+    private static IWeightArchive Open(string path, CheckpointFormat format) => format switch
     {
         CheckpointFormat.Npz => new NpzArchive(path),
         CheckpointFormat.Safetensors => new SafetensorsArchive(path),
@@ -69,12 +71,38 @@ public static class CheckpointFiles
     };
 
     /// <summary>Loads any of the three formats into <paramref name="model"/> (see <see cref="WeightLoader"/>).</summary>
-    public static LoadReport Load(ResNetV2 model, string path, HeadPolicy head)
+    /// <param name="sha256">The file's hash when the caller has already computed it: the check beside the file then reads it no more.</param>
+    public static LoadReport Load(ResNetV2 model, string path, HeadPolicy head, string? sha256 = null)
     {
-        VerifyHash(path);
-        using var archive = Open(path);
+        VerifyHash(path, sha256);
         var format = Detect(path);
+        using var archive = Open(path, format);
         return WeightLoader.Load(model, archive, LayoutOf(format), head);
+    }
+
+    /// <summary>An existing checkpoint described as if just saved: its hash (checked against the one beside it), size and format.</summary>
+    public static Saved Describe(string path)
+    {
+        var full = System.IO.Path.GetFullPath(path);
+        if (!File.Exists(full)) throw new FileNotFoundException($"checkpoint not found: {path}", path);
+        var (sha, bytes) = Hash(full);
+        VerifyHash(full, sha);
+        return new Saved(full, bytes, sha, Name(Detect(full)));
+    }
+
+    /// <summary>The file's sha256 (lower-case hex) and length.</summary>
+    public static (string Sha256, long Bytes) Hash(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return (Convert.ToHexStringLower(SHA256.HashData(stream)), stream.Length);
+    }
+
+    /// <summary>Writes <c>PATH.sha256</c> (sha256sum format) atomically: a temporary file renamed into place.</summary>
+    public static void WriteHashBeside(string path, string sha256)
+    {
+        var tmp = HashPath(path) + ".partial";
+        File.WriteAllText(tmp, $"{sha256}  {System.IO.Path.GetFileName(path)}\n");
+        File.Move(tmp, HashPath(path), overwrite: true);
     }
 
     /// <summary>Writes the model in the format its extension names, atomically, with a sha256 beside it.</summary>
@@ -99,31 +127,25 @@ public static class CheckpointFiles
                 SafetensorsArchive.Write(tmp, [.. Tensors(model, WeightLayout.Timm)], Metadata(model));
                 break;
         }
-        string sha;
-        long bytes;
-        using (var stream = File.OpenRead(tmp))
-        {
-            sha = Convert.ToHexStringLower(SHA256.HashData(stream));
-            bytes = stream.Length;
-        }
+        var (sha, bytes) = Hash(tmp);
         File.Move(tmp, full, overwrite: true);
-        var hashTmp = HashPath(full) + ".partial";
-        File.WriteAllText(hashTmp, $"{sha}  {System.IO.Path.GetFileName(full)}\n");
-        File.Move(hashTmp, HashPath(full), overwrite: true);
+        WriteHashBeside(full, sha);
         return new Saved(full, bytes, sha, Name(chosen));
     }
 
     public static string HashPath(string path) => path + ".sha256";
 
-    /// <summary>Checks the file against <c>PATH.sha256</c> when one is there; a mismatch names both hashes.</summary>
-    public static void VerifyHash(string path)
+    /// <summary>
+    /// Checks the file against <c>PATH.sha256</c> when one is there (hashing it, unless <paramref name="sha256"/>
+    /// gives the hash already computed); a mismatch names both hashes.
+    /// </summary>
+    public static void VerifyHash(string path, string? sha256 = null)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint not found: {path}", path);
         var hashPath = HashPath(path);
         if (!File.Exists(hashPath)) return;
         var expected = File.ReadAllText(hashPath).Split(' ', 2)[0].Trim().ToLowerInvariant();
-        string actual;
-        using (var stream = File.OpenRead(path)) actual = Convert.ToHexStringLower(SHA256.HashData(stream));
+        var actual = sha256 ?? Hash(path).Sha256;
         if (actual != expected)
             throw new CorruptCheckpointException($"{path} is corrupt: sha256 {actual[..16]}… does not match {System.IO.Path.GetFileName(hashPath)} ({expected[..Math.Min(16, expected.Length)]}…)");
     }

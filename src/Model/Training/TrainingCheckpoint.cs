@@ -1,5 +1,4 @@
 using BitActors.Model.Checkpoints;
-using System.Security.Cryptography;
 using BitActors.Model.Architecture;
 
 namespace BitActors.Model.Training;
@@ -33,27 +32,22 @@ public static class TrainingCheckpoint
             writer.Write(position?.ToJson() ?? "");
             optimizer.Save(writer);
         }
-        string sha;
-        using (var stream = File.OpenRead(tmp)) sha = Convert.ToHexStringLower(SHA256.HashData(stream));
+        var (sha, _) = CheckpointFiles.Hash(tmp);
         File.Move(tmp, statePath, overwrite: true);
-        File.WriteAllText(CheckpointFiles.HashPath(statePath), $"{sha}  {Path.GetFileName(statePath)}\n");
+        CheckpointFiles.WriteHashBeside(statePath, sha);
         return weights;
     }
 
-    /// <summary>The schedule and data position a checkpoint was written at (null when it holds none), without loading any tensor.</summary>
-    public static TrainingPosition? ReadPosition(string path)
+    /// <summary>
+    /// The step a checkpoint continues from, and the schedule and data position it was written at (null when
+    /// it holds none), without loading any tensor.
+    /// </summary>
+    public static (int Step, TrainingPosition? Position) ReadHeader(string path)
     {
         using var reader = OpenState(path);
-        reader.ReadInt32();
+        var step = reader.ReadInt32();
         reader.ReadString();
-        return TrainingPosition.FromJson(reader.ReadString());
-    }
-
-    /// <summary>The step a checkpoint continues from, without loading any tensor.</summary>
-    public static int ReadStep(string path)
-    {
-        using var reader = OpenState(path);
-        return reader.ReadInt32();
+        return (step, TrainingPosition.FromJson(reader.ReadString()));
     }
 
     public static int Load(ResNetV2 model, MomentumSgd optimizer, string path)
@@ -61,14 +55,12 @@ public static class TrainingCheckpoint
         using var reader = OpenState(path);
         var step = reader.ReadInt32();
         var sha = reader.ReadString();
-        reader.ReadString(); // the position: the caller checks it with ReadPosition
-        using (var weights = File.OpenRead(path))
-        {
-            var actual = Convert.ToHexStringLower(SHA256.HashData(weights));
-            if (actual != sha)
-                throw new InvalidDataException($"{path}: weights do not match their training state (sha256 {actual[..12]}…, state expects {sha[..12]}…)");
-        }
-        CheckpointFiles.Load(model, path, HeadPolicy.Require);
+        reader.ReadString(); // the position: the caller checks it with ReadHeader
+        if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint not found: {path}", path);
+        var (actual, _) = CheckpointFiles.Hash(path);
+        if (actual != sha)
+            throw new InvalidDataException($"{path}: weights do not match their training state (sha256 {actual[..12]}…, state expects {sha[..12]}…)");
+        CheckpointFiles.Load(model, path, HeadPolicy.Require, actual);
         try { optimizer.Load(reader); }
         catch (EndOfStreamException) { throw new InvalidDataException($"{StatePath(path)} is truncated"); }
         return step;
