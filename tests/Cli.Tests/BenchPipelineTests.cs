@@ -15,8 +15,10 @@ public class BenchPipelineTests
         Assert.Equal("png32", r.GetProperty("case").GetString());
         Assert.True(r.GetProperty("a_plain_loop").GetDouble() > 0);
         Assert.True(r.GetProperty("b_pipeline").GetDouble() > 0);
-        Assert.Equal(Math.Round(r.GetProperty("b_pipeline").GetDouble() / r.GetProperty("a_plain_loop").GetDouble(), 2),
-            Math.Round(r.GetProperty("b_over_a").GetDouble(), 2));
+        // The rates are printed to 0.1 image/s and the ratio from the unrounded rates, so the ratio
+        // recomputed from the printed rates agrees only to within their rounding.
+        var recomputed = r.GetProperty("b_pipeline").GetDouble() / r.GetProperty("a_plain_loop").GetDouble();
+        Assert.InRange(r.GetProperty("b_over_a").GetDouble(), recomputed * 0.98 - 0.001, recomputed * 1.02 + 0.001);
         // The peer needs python3-torchvision: either its figure or the reason it is missing.
         Assert.True(r.GetProperty("c_torchvision").ValueKind == JsonValueKind.Number || r.GetProperty("c_error").GetString()!.Length > 0);
     }
