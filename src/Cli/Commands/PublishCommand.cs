@@ -18,7 +18,7 @@ public sealed class PublishCommand : AsyncCommand<PublishCommand.Settings>
         public string Dataset { get; init; } = "";
 
         [CommandOption("--format <FORMAT>")]
-        [Description("Source format: idx (MNIST-style files, plain or .gz), imagefolder (ROOT/[split/]class/image, bytes passed through), cifar10 or cifar100 (the binary versions).")]
+        [Description("Source format: idx (MNIST-style files, plain or .gz), imagefolder (ROOT/[[split/]]class/image, bytes passed through), cifar10 or cifar100 (the binary versions).")]
         [DefaultValue("idx")]
         public string Format { get; init; } = "idx";
 
