@@ -136,4 +136,15 @@ public class DemoReportTests
     }
 
     private static bool Near(SKColor c, int r, int g, int b) => Math.Abs(c.Red - r) < 12 && Math.Abs(c.Green - g) < 12 && Math.Abs(c.Blue - b) < 12;
+
+    [Fact]
+    public void TheFullTaskIsReportedBesideThePublishedReferences()
+    {
+        var full = Report() with { References = [("ResNet18", 0.949), ("WRN-28-10", 0.959)] };
+        var lines = full.Comparisons().ToList();
+        Assert.Contains(lines, l => l.StartsWith("all 30,000 examples, 5 classes: transfer 95.00 % after 1500 steps (published: ResNet18 94.90 %, WRN-28-10 95.90 %)", StringComparison.Ordinal));
+        var json = JsonSerializer.Serialize(full.Results());
+        Assert.Contains("\"references\":[{\"model\":\"ResNet18\",\"top1\":0.949}", json);
+        Assert.Contains("benchmark table of zalandoresearch/fashion-mnist", full.Markdown());
+    }
 }

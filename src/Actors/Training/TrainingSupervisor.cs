@@ -113,7 +113,7 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
             }
         }
         _trainerSpec = new TrainerSpec(Upstream.Arch, Upstream.Classes.Count, channels, null, false, Upstream.Seed, WeightDecay: Upstream.WeightDecay,
-            MixUpAlpha: Upstream.MixUpAlpha, Device: _run.Device,
+            MixUpAlpha: Upstream.MixUpAlpha, MicroBatch: Upstream.MicroBatch, Device: _run.Device,
             MultiLabel: manifest.MultiLabel ? Upstream.MultiLabelLoss : null, Norm: Upstream.Norm, WeightStandardization: Upstream.WeightStandardization);
         _dispatcher = Context.ActorOf(FineTuneDispatcher.Props(_run, _reporter), "finetune");
         Context.Watch(_dispatcher);

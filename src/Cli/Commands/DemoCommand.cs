@@ -52,14 +52,33 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         [Description("Continue the upstream run from a training checkpoint (written with bitactors.upstream.checkpoint-every); same settings needed.")]
         public string? Resume { get; init; }
 
+        [CommandOption("--study <NAME>")]
+        [Description("A study instead of the main job: 'norm' pre-trains with GN+WS, GN, BN+WS and BN at a small per-device batch and transfers each to the same task (bitactors.demo.study-norm).")]
+        public string? Study { get; init; }
+
+        [CommandOption("--full")]
+        [Description("Instead of the few-shot tasks: fine-tune on the full Fashion-MNIST task (all 10 classes, all 60,000 training images) with the HyperRule (bitactors.demo.full).")]
+        public bool Full { get; init; }
+
+        [CommandOption("--backbone <CKPT>")]
+        [Description("Skip upstream: transfer this backbone (e.g. an earlier demo's upstream checkpoint; its architecture and norm are the configured upstream's).")]
+        public string? Backbone { get; init; }
+
         [CommandOption("--output <DIR>")]
         [Description("Folder for checkpoints and the report (default: bitactors.output-dir).")]
         public string? Output { get; init; }
 
-        public override ValidationResult Validate() =>
-            Device is null or "cpu" || Device == "cuda" || (Device.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(Device[5..], out _))
-                ? ValidationResult.Success()
-                : ValidationResult.Error($"--device must be cpu, cuda or cuda:N, not '{Device}'");
+        public override ValidationResult Validate()
+        {
+            if (!(Device is null or "cpu" || Device == "cuda" || (Device.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(Device[5..], out _))))
+                return ValidationResult.Error($"--device must be cpu, cuda or cuda:N, not '{Device}'");
+            if (Study is not null && Study != "norm") return ValidationResult.Error($"--study: the only study is 'norm', not '{Study}'");
+            if (Study is not null && (Full || Backbone is not null || Resume is not null || Shots is not null || Seeds is not null))
+                return ValidationResult.Error("--study norm trains its own four backbones: it takes no --full, --backbone, --resume, --shots or --seeds (see bitactors.demo.study-norm)");
+            if (Full && Shots is not null) return ValidationResult.Error("--full trains on every example: it takes no --shots");
+            if (Backbone is not null && (Resume is not null || Steps is not null)) return ValidationResult.Error("--backbone skips upstream: it takes no --resume or --steps");
+            return ValidationResult.Success();
+        }
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
@@ -83,42 +102,87 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         foreach (var split in published.Manifest.Splits)
             Log.Information("[publish] {Topic}: {Records:N0} records in {Partitions} partitions, verified", split.Topic, split.Records, split.Partitions);
 
+        if (settings.Study is not null) return await StudyAsync(system, config, settings, kafka.BootstrapServers, wall, cancellationToken);
+
         Log.Information("[demo] {Tasks} downstream tasks: {Groups}", run.Tasks.Count,
             string.Join(", ", run.Tasks.GroupBy(t => t.GroupName).Select(g => $"{g.Key} × {g.Count()} seeds")));
-        var outcome = new TaskCompletionSource<RunCompleted>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var reporter = system.ActorOf(RunReporter.Props(outcome, Path.Combine(run.OutputDir, "metrics.jsonl")), "reporter");
-        system.ActorOf(TrainingSupervisor.Props(run, reporter), "supervisor");
-        var completed = await outcome.Task.WaitAsync(cancellationToken);
+        var completed = await DemoRunner.RunAsync(system, run, cancellationToken);
 
         var events = ModelEventsReader.CountByType(kafka.BootstrapServers, run.RunId);
         await system.Terminate();
-        var report = new DemoReport(completed, run, dataset, IdxDataset.FashionMnistClasses, wall.Elapsed, events,
-            string.Join(' ', new[] { "bitactors" }.Concat(Environment.GetCommandLineArgs().Skip(1))));
+        var report = new DemoReport(completed, run, dataset, IdxDataset.FashionMnistClasses, wall.Elapsed, events, CommandLine(),
+            settings.Full ? FullTaskReferences : null);
         var folder = report.Write(run.OutputDir);
 
         AnsiConsole.Write(report.ToTable());
         foreach (var line in report.Comparisons()) AnsiConsole.WriteLine(line);
-        AnsiConsole.WriteLine($"upstream: {completed.Backbone.Arch} on classes {run.Upstream.Classes}, {completed.Backbone.Steps} steps, " +
-            $"test top-1 {completed.Backbone.UpstreamTest.Top1:P2} ({completed.Backbone.UpstreamTest.Examples} images), {completed.Backbone.Elapsed.TotalSeconds:F0} s");
+        if (completed.Backbone.Steps > 0)
+            AnsiConsole.WriteLine($"upstream: {completed.Backbone.Arch} on classes {run.Upstream.Classes}, {completed.Backbone.Steps} steps, " +
+                $"test top-1 {completed.Backbone.UpstreamTest.Top1:P2} ({completed.Backbone.UpstreamTest.Examples} images), {completed.Backbone.Elapsed.TotalSeconds:F0} s");
+        else AnsiConsole.WriteLine($"backbone: given, {completed.Backbone.Checkpoint.Path}");
         AnsiConsole.WriteLine($"bit.models: {string.Join(", ", events.Select(e => $"{e.Value} × {e.Key}"))}");
         AnsiConsole.WriteLine($"report: {Path.Combine(folder, DemoReport.MarkdownFile)}, {DemoReport.ResultsFile}, {DemoReport.PlotFile}  (wall time {wall.Elapsed.TotalSeconds:F0} s)");
         return completed.Failed.Count == 0 ? 0 : 2;
     }
 
+    /// <summary>Published results on the full Fashion-MNIST task, for the report of <c>--full</c> (the benchmark table of zalandoresearch/fashion-mnist).</summary>
+    private static readonly IReadOnlyList<(string Model, double Top1)> FullTaskReferences = [("ResNet18", 0.949), ("WRN-28-10", 0.959)];
+
+    private static string CommandLine() => string.Join(' ', new[] { "bitactors" }.Concat(Environment.GetCommandLineArgs().Skip(1)));
+
+    private static async Task<int> StudyAsync(Akka.Actor.ActorSystem system, Config config, Settings settings, string bootstrapServers, Stopwatch wall,
+        CancellationToken cancellationToken)
+    {
+        var studyId = $"study-norm-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
+        var folder = Path.GetFullPath(Path.Combine(settings.Output ?? config.GetString("bitactors.output-dir"), studyId));
+        var specs = NormStudy.Specs(config, studyId, bootstrapServers, folder, settings.Device ?? config.GetString("bitactors.device"), settings.Steps);
+        var results = new List<(NormStudy.Variant, RunSpec, RunCompleted)>();
+        foreach (var (variant, spec) in specs)
+        {
+            Log.Information("[study] {Variant}: upstream {Steps} steps at per-device batch {Micro}, then {Tasks} transfer task(s) ({Done}/{Count})",
+                variant.Label, spec.Upstream.Steps, spec.Upstream.MicroBatch, spec.Tasks.Count, results.Count + 1, specs.Count);
+            results.Add((variant, spec, await DemoRunner.RunAsync(system, spec, cancellationToken)));
+        }
+        await system.Terminate();
+        var report = new NormStudyReport(studyId, results, wall.Elapsed, CommandLine());
+        report.Write(folder);
+        AnsiConsole.Write(report.ToTable());
+        AnsiConsole.WriteLine($"report: {Path.Combine(folder, NormStudyReport.MarkdownFile)}, {NormStudyReport.ResultsFile}, {NormStudyReport.PlotFile}  (wall time {wall.Elapsed.TotalSeconds:F0} s)");
+        return results.All(r => r.Item3.Failed.Count == 0) ? 0 : 2;
+    }
+
     private static RunSpec Spec(Config config, Settings settings, string bootstrapServers)
     {
-        var runId = $"demo-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
+        var runId = $"demo{(settings.Full ? "-full" : "")}-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
         var output = Path.GetFullPath(Path.Combine(settings.Output ?? config.GetString("bitactors.output-dir"), runId));
         var upstream = BitActorsConfig.Upstream(config);
         if (settings.Steps is int steps) upstream = upstream with { Steps = steps };
-        var fineTune = BitActorsConfig.FineTune(config, config.GetConfig("bitactors.demo.finetune"), upstream.Augment.Channels);
-        var classes = new ClassSubset(config.GetIntList("bitactors.demo.downstream-classes").ToArray());
-        var shots = DemoPlan.ParseShots(settings.Shots is { } k ? [k] : config.GetStringList("bitactors.demo.shots"));
-        var seeds = DemoPlan.ParseSeeds(settings.Seeds is { } text ? [text] : config.GetStringList("bitactors.demo.seeds"));
-        var allSeeds = DemoPlan.ParseSeeds(config.GetStringList("bitactors.demo.all-examples-seeds"));
-        var tasks = DemoPlan.Tasks("fashion-mnist", classes, shots, seeds, allSeeds);
+        var demoFineTune = config.GetConfig("bitactors.demo.finetune");
+        IReadOnlyList<FineTuneTask> tasks;
+        FineTuneSettings fineTune;
+        if (settings.Full)
+        {
+            // The full task: every class, every training image, from the backbone (and from scratch when configured).
+            var full = config.GetConfig("bitactors.demo.full");
+            fineTune = BitActorsConfig.FineTune(config, full.GetConfig("finetune").WithFallback(demoFineTune), upstream.Augment.Channels);
+            var seeds = DemoPlan.ParseSeeds(settings.Seeds is { } s ? [s] : full.GetStringList("seeds"));
+            tasks = DemoPlan.Tasks("fashion-mnist", new ClassSubset(Enumerable.Range(0, IdxDataset.FashionMnistClasses.Count).ToArray()), [null], seeds, seeds)
+                .Where(t => !t.FromScratch || full.GetBoolean("scratch")).ToList();
+        }
+        else
+        {
+            fineTune = BitActorsConfig.FineTune(config, demoFineTune, upstream.Augment.Channels);
+            var classes = new ClassSubset(config.GetIntList("bitactors.demo.downstream-classes").ToArray());
+            var shots = DemoPlan.ParseShots(settings.Shots is { } k ? [k] : config.GetStringList("bitactors.demo.shots"));
+            var seeds = DemoPlan.ParseSeeds(settings.Seeds is { } text ? [text] : config.GetStringList("bitactors.demo.seeds"));
+            var allSeeds = DemoPlan.ParseSeeds(config.GetStringList("bitactors.demo.all-examples-seeds"));
+            tasks = DemoPlan.Tasks("fashion-mnist", classes, shots, seeds, allSeeds);
+        }
         if (settings.Resume is not null && !File.Exists(settings.Resume)) throw new FileNotFoundException($"--resume: checkpoint not found: {settings.Resume}");
+        if (settings.Backbone is not null && !File.Exists(settings.Backbone)) throw new FileNotFoundException($"--backbone: checkpoint not found: {settings.Backbone}");
+        var backbone = settings.Backbone is null ? null
+            : new GivenBackbone(Path.GetFullPath(settings.Backbone), upstream.Arch, upstream.Augment.Channels, upstream.Norm, upstream.WeightStandardization);
         return new RunSpec(runId, bootstrapServers, output, upstream, fineTune, tasks, settings.Resume is null ? null : Path.GetFullPath(settings.Resume),
-            settings.Device ?? config.GetString("bitactors.device"));
+            settings.Device ?? config.GetString("bitactors.device"), backbone);
     }
 }

@@ -34,13 +34,19 @@ public static class DemoPlot
         return FontName;
     }
 
+    /// <summary>Gives <paramref name="plot"/> the registered font (see <see cref="RegisterFont"/>), when one was found.</summary>
+    public static void UseFont(Plot plot)
+    {
+        if (Font.Value is { } font) plot.Font.Set(font);
+    }
+
     /// <summary>Where a row sits on the x axis: log10 of its examples per class.</summary>
     public static double X(DemoReport.Row row, int classes) => Math.Log10(Math.Max(1, row.ExamplesPerClass(classes)));
 
     public static void Write(string path, IReadOnlyList<DemoReport.Row> rows, int classes, string title, int width = 900, int height = 560)
     {
         var plot = new Plot();
-        if (Font.Value is { } font) plot.Font.Set(font);
+        UseFont(plot);
         var ticks = new ScottPlot.TickGenerators.NumericManual();
         foreach (var r in rows)
             ticks.AddMajor(X(r, classes), r.Shots is int k ? k.ToString(CultureInfo.InvariantCulture) : $"all ({r.ExamplesPerClass(classes):N0})");

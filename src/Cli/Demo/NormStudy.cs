@@ -1,0 +1,52 @@
+using Akka.Configuration;
+using BitActors.Actors;
+using BitActors.Actors.Hosting;
+using BitActors.Model.Architecture;
+using BitActors.Streams.Pipelines;
+
+namespace BitActors.Cli.Demo;
+
+/// <summary>
+/// <c>demo --study norm</c>: the paper's normalisation ablation (Tables 4 and 5) in miniature. The same upstream
+/// run is made four times, with GroupNorm or BatchNorm and with or without weight standardisation, at a small
+/// per-device batch (each batch runs as micro-batches, so BatchNorm's statistics come from a few images); each
+/// backbone is then transferred to the same downstream task with the same HyperRule.
+/// </summary>
+public static class NormStudy
+{
+    public sealed record Variant(NormKind Norm, bool WeightStandardization)
+    {
+        public string Label => ResNetV2Config.LabelOf(Norm, WeightStandardization);
+    }
+
+    /// <summary>BiT's choice first, then the paper's other three cells.</summary>
+    public static readonly IReadOnlyList<Variant> Variants =
+    [
+        new(NormKind.GroupNorm, true), new(NormKind.GroupNorm, false), new(NormKind.BatchNorm, true), new(NormKind.BatchNorm, false),
+    ];
+
+    /// <summary>One run per variant: upstream with that normalisation, then the study's downstream tasks.</summary>
+    public static IReadOnlyList<(Variant Variant, RunSpec Spec)> Specs(Config config, string studyId, string bootstrapServers, string outputRoot,
+        string device, int? steps)
+    {
+        var study = config.GetConfig("bitactors.demo.study-norm")
+            ?? throw new InvalidDataException("bitactors.demo.study-norm is missing from the configuration");
+        int microBatch = study.GetInt("micro-batch");
+        if (microBatch < 0) throw new InvalidDataException($"bitactors.demo.study-norm.micro-batch must not be negative, not {microBatch}");
+        var upstream = BitActorsConfig.Upstream(config) with { MicroBatch = microBatch, Steps = steps ?? study.GetInt("steps") };
+        if (upstream.Steps <= 0) throw new InvalidDataException($"bitactors.demo.study-norm.steps must be positive, not {upstream.Steps}");
+        var fineTune = BitActorsConfig.FineTune(config, study.GetConfig("finetune").WithFallback(config.GetConfig("bitactors.demo.finetune")),
+            upstream.Augment.Channels) with { MicroBatch = microBatch };
+        var classes = new ClassSubset(config.GetIntList("bitactors.demo.downstream-classes").ToArray());
+        var tasks = DemoPlan.Tasks("fashion-mnist", classes, DemoPlan.ParseShots(study.GetStringList("shots")),
+            DemoPlan.ParseSeeds(study.GetStringList("seeds")), DemoPlan.ParseSeeds(study.GetStringList("seeds")))
+            .Where(t => !t.FromScratch).ToList();
+        return Variants.Select(v =>
+        {
+            var runId = $"{studyId}-{v.Label.Replace("+", "", StringComparison.Ordinal).ToLowerInvariant()}";
+            var spec = new RunSpec(runId, bootstrapServers, Path.Combine(outputRoot, runId),
+                upstream with { Norm = v.Norm, WeightStandardization = v.WeightStandardization }, fineTune, tasks, Device: device);
+            return (v, spec);
+        }).ToList();
+    }
+}
