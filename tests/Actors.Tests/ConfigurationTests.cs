@@ -18,7 +18,8 @@ public class ConfigurationTests
         Assert.Null(fineTune.Augment);          // the HyperRule decides the resolution
         Assert.Equal(0, fineTune.MicroBatch);
         Assert.Equal(0, fineTune.MaxSteps);      // the HyperRule's own length
-        Assert.Equal(0.0, upstream.MixUpAlpha);  // BiT pre-trains without MixUp
+        Assert.Equal(0.03, upstream.BaseLrPer256); // BiT's upstream rate
+        Assert.Equal(0.2, upstream.MixUpAlpha);    // the demo's departure: BiT pre-trains without MixUp
         Assert.Equal(BitActors.Model.Architecture.NormKind.GroupNorm, upstream.Norm);
         Assert.True(upstream.WeightStandardization);
         var ablation = ConfigurationFactory.ParseString("bitactors.upstream { norm = bn, weight-standardization = false }").WithFallback(config);
