@@ -54,6 +54,11 @@ public sealed record DemoReport(RunCompleted Run, RunSpec Spec, string Dataset, 
 
     private IEnumerable<FineTuneCompleted> Tasks => Run.Completed.OrderBy(c => c.Task.Shots ?? int.MaxValue).ThenBy(c => c.Task.FromScratch).ThenBy(c => c.Task.Seed);
 
+    /// <summary>"failed" when the run planned that arm at that shot count, "-" when it did not (e.g. no scratch in <c>demo --full</c>).</summary>
+    private string ScratchMissing(Row r) => Spec.Tasks.Any(t => t.FromScratch && t.Shots == r.Shots) ? "failed" : "-";
+
+    private string TransferMissing(Row r) => Spec.Tasks.Any(t => !t.FromScratch && t.Shots == r.Shots) ? "failed" : "-";
+
     private static string Pct(double v) => (v * 100).ToString("F2", CultureInfo.InvariantCulture) + " %";
 
     private static string Points(double? v) => v is double d ? d.ToString("+0.00;-0.00", CultureInfo.InvariantCulture) : "-";
@@ -69,7 +74,7 @@ public sealed record DemoReport(RunCompleted Run, RunSpec Spec, string Dataset, 
             "examples/class", "train", "steps", "seeds", "transfer", "scratch", "Δ points", "transfer per seed", "scratch per seed");
         foreach (var r in Rows)
             table.AddRow(r.Label, r.TrainExamples.ToString(CultureInfo.InvariantCulture), r.Steps.ToString(CultureInfo.InvariantCulture),
-                Seeds(r.Transfer ?? r.Scratch), r.Transfer is null ? "failed" : Pct(r.Transfer.MedianTop1), r.Scratch is null ? "failed" : Pct(r.Scratch.MedianTop1),
+                Seeds(r.Transfer ?? r.Scratch), r.Transfer is null ? TransferMissing(r) : Pct(r.Transfer.MedianTop1), r.Scratch is null ? ScratchMissing(r) : Pct(r.Scratch.MedianTop1),
                 Points(r.DifferencePoints), PerSeed(r.Transfer), PerSeed(r.Scratch));
         foreach (var f in Run.Failed)
             table.AddRow(Markup.Escape(f.Task.Name), "-", "-", f.Task.Seed.ToString(CultureInfo.InvariantCulture), "failed", "", "", Markup.Escape(f.Reason), "");
@@ -175,8 +180,8 @@ public sealed record DemoReport(RunCompleted Run, RunSpec Spec, string Dataset, 
         md.AppendLine("| examples per class | train examples | steps | seeds | transfer (median) | scratch (median) | transfer − scratch | transfer per seed | scratch per seed |");
         md.AppendLine("|---|---|---|---|---|---|---|---|---|");
         foreach (var r in Rows)
-            md.AppendLine($"| {r.Label} | {r.TrainExamples:N0} | {r.Steps} | {Seeds(r.Transfer ?? r.Scratch)} | {(r.Transfer is null ? "failed" : Pct(r.Transfer.MedianTop1))} | " +
-                $"{(r.Scratch is null ? "failed" : Pct(r.Scratch.MedianTop1))} | {Points(r.DifferencePoints)} points | {PerSeed(r.Transfer)} | {PerSeed(r.Scratch)} |");
+            md.AppendLine($"| {r.Label} | {r.TrainExamples:N0} | {r.Steps} | {Seeds(r.Transfer ?? r.Scratch)} | {(r.Transfer is null ? TransferMissing(r) : Pct(r.Transfer.MedianTop1))} | " +
+                $"{(r.Scratch is null ? ScratchMissing(r) : Pct(r.Scratch.MedianTop1))} | {(r.DifferencePoints is null ? "-" : $"{Points(r.DifferencePoints)} points")} | {PerSeed(r.Transfer)} | {PerSeed(r.Scratch)} |");
         md.AppendLine().AppendLine($"![test top-1 against examples per class]({PlotFile})").AppendLine();
         foreach (var line in Comparisons()) md.AppendLine($"- {line}");
         if (References is { Count: > 0 })

@@ -138,7 +138,7 @@ public sealed record NormStudyReport(string StudyId, IReadOnlyList<(NormStudy.Va
         plot.Axes.SetLimitsY(Math.Max(0, Math.Floor(lowest / 10) * 10 - 10), 100);
         plot.Title("normalisation study: test top-1");
         plot.YLabel("test top-1 (%)");
-        plot.ShowLegend(Alignment.LowerRight);
-        plot.SavePng(path, 900, 560);
+        plot.ShowLegend(Edge.Bottom);
+        plot.SavePng(path, 900, 600);
     }
 }
