@@ -5,14 +5,19 @@ using BitActors.Streams.Pipelines;
 
 namespace BitActors.Actors;
 
-/// <summary>Upstream pre-training: which data, which model, which schedule.</summary>
+/// <summary>
+/// Upstream pre-training: which data, which model, which schedule. <c>ConsumerGroup</c> (empty: none): read the
+/// training split as a member of this Kafka consumer group, sharing its partitions with the other members
+/// (trainer nodes), every record once per epoch across the group, resuming from the group's commits.
+/// </summary>
 public sealed record UpstreamSettings(
     string Dataset, ClassSubset Classes, string Arch, int BatchSize, int Steps, double BaseLrPer256, double WarmupFraction,
     AugmentSettings Augment, int ShuffleBuffer, int DecodeParallelism, int Seed, int ProgressEvery = 50,
     IReadOnlyList<int>? DecayEpochs = null, int TotalEpochs = 90, double WeightDecay = 1e-4,
     BitActors.Model.Training.MultiLabelLoss MultiLabelLoss = BitActors.Model.Training.MultiLabelLoss.Sigmoid,
     int CheckpointEvery = 0, bool OrderedData = true, int MaxRestarts = 3, double RestartBackoffSeconds = 1.0, double MixUpAlpha = 0.0,
-    BitActors.Model.Architecture.NormKind Norm = BitActors.Model.Architecture.NormKind.GroupNorm, bool WeightStandardization = true);
+    BitActors.Model.Architecture.NormKind Norm = BitActors.Model.Architecture.NormKind.GroupNorm, bool WeightStandardization = true,
+    string ConsumerGroup = "");
 
 /// <summary>
 /// How every fine-tune task runs; null augment = the HyperRule's resolution for the dataset. <c>MaxSteps</c>

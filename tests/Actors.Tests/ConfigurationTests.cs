@@ -19,6 +19,8 @@ public class ConfigurationTests
         Assert.Equal(0, fineTune.MicroBatch);
         Assert.Equal(0, fineTune.MaxSteps);      // the HyperRule's own length
         Assert.Equal(0.0, upstream.MixUpAlpha);  // BiT pre-trains without MixUp
+        Assert.Equal("", upstream.ConsumerGroup);  // each trainer reads every partition itself
+        Assert.Equal("trainers", BitActorsConfig.Upstream(ConfigurationFactory.ParseString("bitactors.upstream.consumer-group = trainers").WithFallback(config)).ConsumerGroup);
         Assert.Equal(BitActors.Model.Architecture.NormKind.GroupNorm, upstream.Norm);
         Assert.True(upstream.WeightStandardization);
         var ablation = ConfigurationFactory.ParseString("bitactors.upstream { norm = bn, weight-standardization = false }").WithFallback(config);
