@@ -8,7 +8,9 @@ namespace BitActors.Actors;
 /// <summary>
 /// Upstream pre-training: which data, which model, which schedule. <c>MicroBatch</c> (0 = the whole batch):
 /// each batch runs as micro-batches of this size with one update, the per-device batch of the paper's
-/// BatchNorm ablation (BatchNorm statistics come from one micro-batch).
+/// BatchNorm ablation (BatchNorm statistics come from one micro-batch). <c>ConsumerGroup</c> (empty: none): read
+/// the training split as a member of this Kafka consumer group, sharing its partitions with the other members
+/// (trainer nodes), every record once per epoch across the group, resuming from the group's commits.
 /// </summary>
 public sealed record UpstreamSettings(
     string Dataset, ClassSubset Classes, string Arch, int BatchSize, int Steps, double BaseLrPer256, double WarmupFraction,
@@ -17,7 +19,7 @@ public sealed record UpstreamSettings(
     BitActors.Model.Training.MultiLabelLoss MultiLabelLoss = BitActors.Model.Training.MultiLabelLoss.Sigmoid,
     int CheckpointEvery = 0, bool OrderedData = true, int MaxRestarts = 3, double RestartBackoffSeconds = 1.0, double MixUpAlpha = 0.0,
     BitActors.Model.Architecture.NormKind Norm = BitActors.Model.Architecture.NormKind.GroupNorm, bool WeightStandardization = true,
-    int MicroBatch = 0);
+    int MicroBatch = 0, string ConsumerGroup = "");
 
 /// <summary>
 /// How every fine-tune task runs; null augment = the HyperRule's resolution for the dataset. <c>MaxSteps</c>

@@ -20,6 +20,8 @@ public class ConfigurationTests
         Assert.Equal(0, fineTune.MaxSteps);      // the HyperRule's own length
         Assert.Equal(0.03, upstream.BaseLrPer256); // BiT's upstream rate
         Assert.Equal(0.2, upstream.MixUpAlpha);    // the demo's departure: BiT pre-trains without MixUp
+        Assert.Equal("", upstream.ConsumerGroup);  // each trainer reads every partition itself
+        Assert.Equal("trainers", BitActorsConfig.Upstream(ConfigurationFactory.ParseString("bitactors.upstream.consumer-group = trainers").WithFallback(config)).ConsumerGroup);
         Assert.Equal(BitActors.Model.Architecture.NormKind.GroupNorm, upstream.Norm);
         Assert.True(upstream.WeightStandardization);
         var ablation = ConfigurationFactory.ParseString("bitactors.upstream { norm = bn, weight-standardization = false }").WithFallback(config);

@@ -66,6 +66,52 @@ public sealed class ImageFolderDatasetTests : IDisposable
         Assert.Contains("nothing was published", e.Message);
     }
 
+    [Fact]
+    public async Task ALabelFileGivesEachImageItsFolderClassFirstThenTheListedLabelsOnKafka()
+    {
+        Write("train/cat/a.png", SKEncodedImageFormat.Png);
+        Write("train/dog/b.jpg", SKEncodedImageFormat.Jpeg);
+        Write("train/fox/c.png", SKEncodedImageFormat.Png);
+        Write("val/dog/d.png", SKEncodedImageFormat.Png);
+        var labels = Path.Combine(root.FullName, "..", $"{root.Name}-labels.csv");
+        File.WriteAllLines(labels, ["# path,labels", "train/cat/a.png,cat;fox", "train/dog/b.jpg\tfox ; cat", "", "train/fox/c.png,fox", "./val/dog/d.png,dog;cat;fox"]);
+        try
+        {
+            var dataset = ImageFolderDataset.Load("multi", root.FullName, labels);
+            Assert.True(dataset.MultiLabel);
+            Assert.NotEqual(ImageFolderDataset.Load("multi", root.FullName).ContentHash, dataset.ContentHash);
+
+            using var kafka = new EmbeddedKafka();
+            var result = await new DatasetPublisher(kafka, system.Materializer()).PublishAsync(dataset);
+            Assert.True(DatasetCatalog.Read(kafka.BootstrapServers, "multi").MultiLabel);
+            var train = await KafkaRecordSource.Create(kafka.BootstrapServers, result.Manifest.Split("train").Topic).RunWith(Sink.Seq<ImageRecord>(), system.Materializer());
+            Assert.Equal(new[] { "0,2", "1,2,0", "2" }, train.OrderBy(r => r.Index).Select(r => string.Join(',', r.Labels)));
+            var val = await KafkaRecordSource.Create(kafka.BootstrapServers, result.Manifest.Split("val").Topic).RunWith(Sink.Seq<ImageRecord>(), system.Materializer());
+            Assert.Equal(new[] { 1, 0, 2 }, val.Single().Labels);
+        }
+        finally { File.Delete(labels); }
+    }
+
+    [Theory]
+    [InlineData("train/cat/a.png,cat;zebra\ntrain/dog/b.png,dog", ":1: unknown class 'zebra'")]
+    [InlineData("train/cat/a.png,cat\ntrain/dog/b.png,dog\ntrain/dog/x.png,dog", ":3: 'train/dog/x.png' is not an image of the tree")]
+    [InlineData("train/cat/a.png,cat\n\ntrain/cat/a.png,dog", ":3: 'train/cat/a.png' is listed again (first on line 1)")]
+    [InlineData("train/cat/a.png,cat\ntrain/dog/b.png,", ":2: 'train/dog/b.png' has no labels")]
+    [InlineData("train/cat/a.png,cat", " has no line for 1 image(s) of the tree; every image needs its labels: train/dog/b.png")]
+    public void ALabelFileThatDoesNotMatchTheTreeIsRefusedNamingFileAndLine(string content, string expected)
+    {
+        Write("train/cat/a.png", SKEncodedImageFormat.Png);
+        Write("train/dog/b.png", SKEncodedImageFormat.Png);
+        var labels = Path.Combine(root.FullName, "..", $"{root.Name}-labels.csv");
+        File.WriteAllText(labels, content);
+        try
+        {
+            var e = Assert.Throws<InvalidDataException>(() => ImageFolderDataset.Load("bad-labels", root.FullName, labels));
+            Assert.Contains(labels + expected, e.Message);
+        }
+        finally { File.Delete(labels); }
+    }
+
     public void Dispose()
     {
         system.Terminate().Wait();

@@ -42,7 +42,7 @@ public static class BitActorsConfig
             },
             NonNegative(c, "checkpoint-every"), c.GetBoolean("ordered-data"), NonNegative(c, "max-restarts"),
             c.GetTimeSpan("restart-backoff").TotalSeconds, NonNegativeDouble(c, "mixup"),
-            Norm(c), c.GetBoolean("weight-standardization"), NonNegative(c, "micro-batch"));
+            Norm(c), c.GetBoolean("weight-standardization"), NonNegative(c, "micro-batch"), c.GetString("consumer-group", "").Trim());
     }
 
     public static FineTuneSettings FineTune(Config config, Config? overrides = null, int channels = 1)

@@ -127,7 +127,9 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
     /// <summary>Where the run stands before <paramref name="nextStep"/>: its schedule and the examples consumed in the data's order.</summary>
     private TrainingPosition Position(int nextStep) =>
         new(_schedule, Upstream.BatchSize, (long)nextStep * Upstream.BatchSize,
-            $"{_manifest.Split("train").Topic} classes {Upstream.Classes}{(Upstream.OrderedData ? " ordered" : "")}", Upstream.Seed);
+            $"{_manifest.Split("train").Topic} classes {Upstream.Classes}{(Grouped ? $" group {Upstream.ConsumerGroup}" : Upstream.OrderedData ? " ordered" : "")}", Upstream.Seed);
+
+    private bool Grouped => Upstream.ConsumerGroup.Length > 0;
 
     /// <summary>
     /// A trainer from the last checkpoint (or from scratch) and a batch feed from that step. Resuming replays
@@ -139,10 +141,15 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
         _nextStep = _lastCheckpoint.Step;
         _trainer = Context.ActorOf(_trainerProps(_trainerSpec with { ResumeFrom = _lastCheckpoint.Path }), $"upstream-trainer-{++_feedId}");
         Context.Watch(_trainer);
-        var records = KafkaRecordSource.Create(_run.BootstrapServers, _manifest.Split("train").Topic, epochs: null, accept: Upstream.Classes.Contains, ordered: Upstream.OrderedData);
+        // In a consumer group the members share the partitions and the group's commits say where it stands;
+        // alone, every epoch is read whole from the start.
+        var records = Grouped
+            ? KafkaRecordSource.CreateInGroup(_run.BootstrapServers, _manifest.Split("train"), Upstream.ConsumerGroup, epochs: null, accept: Upstream.Classes.Contains)
+                .MapMaterializedValue(_ => Akka.NotUsed.Instance)
+            : KafkaRecordSource.Create(_run.BootstrapServers, _manifest.Split("train").Topic, epochs: null, accept: Upstream.Classes.Contains, ordered: Upstream.OrderedData);
         var batches = ImagePipelines.Train(records, Upstream.Classes, Upstream.Augment, Upstream.BatchSize, Upstream.ShuffleBuffer,
             Upstream.Seed, Upstream.DecodeParallelism, Reject, multiLabel: _manifest.MultiLabel);
-        if (_nextStep > 0) batches = Akka.Streams.Dsl.SourceOperations.Skip(batches, _nextStep);
+        if (_nextStep > 0 && !Grouped) batches = Akka.Streams.Dsl.SourceOperations.Skip(batches, _nextStep);
         _feed = BatchFeed.Run(batches, Self, _materializer, TimeSpan.FromMinutes(10), _feedId);
     }
 

@@ -30,9 +30,19 @@ public sealed class PublishCommand : AsyncCommand<PublishCommand.Settings>
         [Description("Kafka to publish to. Default: an embedded broker that lives as long as this command.")]
         public string? BootstrapServers { get; init; }
 
+        [CommandOption("--labels <FILE>")]
+        [Description("imagefolder only: several labels per image (multi-label data). Lines 'PATH,LABELS' or 'PATH<TAB>LABELS': PATH relative to --source (e.g. train/cat/001.jpg), LABELS class folder names separated by ';'; the folder class is always the first label. Every image needs a line; unknown classes are refused with file and line.")]
+        public string? Labels { get; init; }
+
+        [CommandOption("--resize-oversized <MAXSIDE>")]
+        [Description("Re-encode images whose record would exceed the largest Kafka record (1,000,000 bytes, the producer's message.max.bytes, or the broker's if lower) with their longer side scaled to MAXSIDE pixels. Without it such images are refused, by name, before anything is published.")]
+        public int? ResizeOversized { get; init; }
+
         public override ValidationResult Validate() =>
             string.IsNullOrWhiteSpace(Dataset) ? ValidationResult.Error("--dataset is required")
             : Format is not ("idx" or "imagefolder" or "cifar10" or "cifar100") ? ValidationResult.Error($"--format must be idx, imagefolder, cifar10 or cifar100, not '{Format}'")
+            : Labels is not null && Format != "imagefolder" ? ValidationResult.Error($"--labels works with --format imagefolder only (the {Format} format has its own labels)")
+            : ResizeOversized is < 1 ? ValidationResult.Error($"--resize-oversized must be a positive number of pixels, not {ResizeOversized}")
             : ValidationResult.Success();
     }
 
@@ -45,7 +55,7 @@ public sealed class PublishCommand : AsyncCommand<PublishCommand.Settings>
         Log.Information("reading {Format} files from {Source}", settings.Format, source);
         var dataset = settings.Format switch
         {
-            "imagefolder" => ImageFolderDataset.Load(settings.Dataset, source),
+            "imagefolder" => ImageFolderDataset.Load(settings.Dataset, source, settings.Labels),
             "cifar10" => CifarDataset.Load(settings.Dataset, source, cifar100: false),
             "cifar100" => CifarDataset.Load(settings.Dataset, source, cifar100: true),
             _ => IdxDataset.Load(settings.Dataset, source, classes),
@@ -53,8 +63,11 @@ public sealed class PublishCommand : AsyncCommand<PublishCommand.Settings>
 
         using var kafka = KafkaConnection.Open(settings.BootstrapServers);
         using var system = BitActorsSystem.Create(BitActorsConfig.Load(), "publish");
-        var progress = new Progress<PublishProgress>(p => Log.Information("{Split}: {Done:N0}/{Total:N0} acknowledged", p.Split, p.Acknowledged, p.Total));
-        var result = await new DatasetPublisher(kafka.Admin, system.Materializer(), progress).PublishAsync(dataset, cancellationToken);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var progress = new Progress<PublishProgress>(p => Log.Information("{Split}: {Done:N0}/{Total:N0} acknowledged ({Elapsed:F1} s)",
+            p.Split, p.Acknowledged, p.Total, clock.Elapsed.TotalSeconds));
+        var options = new PublishOptions(settings.ResizeOversized);
+        var result = await new DatasetPublisher(kafka.Admin, system.Materializer(), progress, options).PublishAsync(dataset, cancellationToken);
         await system.Terminate();
 
         var table = new Table().AddColumns("split", "topic", "partitions", "records");
@@ -64,6 +77,9 @@ public sealed class PublishCommand : AsyncCommand<PublishCommand.Settings>
         AnsiConsole.WriteLine(result.AlreadyPublished
             ? $"{settings.Dataset}: already published with the same content ({result.Manifest.ContentHash[..12]}…); nothing added"
             : $"{settings.Dataset}: published and verified; manifest on {Topics.Datasets}");
+        if (!result.AlreadyPublished)
+            AnsiConsole.WriteLine($"throughput: {result.RecordsSent:N0} images, {result.BytesSent / 1e6:F1} MB in {result.Elapsed.TotalSeconds:F2} s: " +
+                $"{result.ImagesPerSecond:F0} images/s, {result.MegabytesPerSecond:F1} MB/s");
         if (kafka.IsEmbedded) Log.Warning("the embedded broker stops with this command: use `bitactors kafka up` and --bootstrap-servers to keep the data");
         return 0;
     }

@@ -32,13 +32,17 @@ public static class DatasetCatalog
         ?? throw new InvalidOperationException($"dataset '{dataset}' is not published at {bootstrapServers}: run `bitactors publish --dataset {dataset} …` first");
 
     /// <summary>Records per partition now on the topic (high − low watermark).</summary>
-    public static long[] CountRecords(string bootstrapServers, string topic, int partitions)
+    public static long[] CountRecords(string bootstrapServers, string topic, int partitions) =>
+        Watermarks(bootstrapServers, topic, partitions).Select(w => w.High - w.Low).ToArray();
+
+    /// <summary>Low and high watermark of every partition (first offset held, next offset to be written).</summary>
+    public static (long Low, long High)[] Watermarks(string bootstrapServers, string topic, int partitions)
     {
         using var consumer = KafkaClients.CreateConsumer(bootstrapServers, $"bitactors-count-{Guid.NewGuid():N}");
         return Enumerable.Range(0, partitions).Select(p =>
         {
             var w = consumer.QueryWatermarkOffsets(new TopicPartition(topic, p), TimeSpan.FromSeconds(30));
-            return w.High.Value - w.Low.Value;
+            return (w.Low.Value, w.High.Value);
         }).ToArray();
     }
 }

@@ -30,5 +30,15 @@ public sealed record DatasetManifest(
 
 public sealed record ImageSize(int Height, int Width, int Channels);
 
-/// <summary>A split's topic, partition count and exact record count (per partition too).</summary>
-public sealed record SplitManifest(string Name, string Topic, int Partitions, long Records, IReadOnlyList<long> RecordsPerPartition);
+/// <summary>
+/// A split's topic, partition count and exact record count (per partition too). <c>StartOffsets</c>: the
+/// offset of each partition's first record (absent in manifests written before it was recorded: 0), so
+/// partition p's records are offsets [start, start + count) — the end offsets an epoch reads to.
+/// </summary>
+public sealed record SplitManifest(string Name, string Topic, int Partitions, long Records, IReadOnlyList<long> RecordsPerPartition,
+    IReadOnlyList<long>? StartOffsets = null)
+{
+    public long StartOffset(int partition) => StartOffsets is { } starts ? starts[partition] : 0;
+
+    public long EndOffset(int partition) => StartOffset(partition) + RecordsPerPartition[partition];
+}

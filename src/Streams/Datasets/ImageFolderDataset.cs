@@ -8,7 +8,8 @@ namespace BitActors.Streams.Datasets;
 /// class folders, e.g. train/test/val), or <c>ROOT/&lt;class&gt;/&lt;image&gt;</c> as a single <c>train</c> split.
 /// Classes are the folder names in ordinal order (ids 0..K-1, the same in every split). Image bytes are
 /// published as they are (JPEG/PNG/BMP/WebP/GIF); every file is checked to be a decodable image first,
-/// and a tree with bad files is refused with their names, before anything is published.
+/// and a tree with bad files is refused with their names, before anything is published. With a
+/// <see cref="LabelFile"/> the dataset is multi-label: each image gets its folder class and the labels listed.
 /// </summary>
 public static class ImageFolderDataset
 {
@@ -21,8 +22,9 @@ public static class ImageFolderDataset
         [SKEncodedImageFormat.Gif] = "image/gif",
     };
 
-    public static DatasetSource Load(string name, string root)
+    public static DatasetSource Load(string name, string root, string? labelsFile = null)
     {
+        var labelFile = labelsFile is null ? null : LabelFile.Read(labelsFile);
         if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"ImageFolder root not found: {root}");
         var subfolders = Directory.GetDirectories(root).OrderBy(d => d, StringComparer.Ordinal).ToArray();
         if (subfolders.Length == 0) throw new InvalidDataException($"{root} has no class folders");
@@ -37,6 +39,7 @@ public static class ImageFolderDataset
         var splits = new List<DatasetSplit>();
         var bad = new List<string>();
         var sizes = new Dictionary<(int, int), int>();
+        var rootPath = Path.GetFullPath(root);
         foreach (var (split, path) in splitRoots)
         {
             var files = Directory.GetDirectories(path).OrderBy(d => d, StringComparer.Ordinal)
@@ -55,7 +58,7 @@ public static class ImageFolderDataset
                 }
                 var size = (codec.Info.Height, codec.Info.Width);
                 sizes[size] = sizes.GetValueOrDefault(size) + 1;
-                images[i] = new LabelledImage(i, [files[i].Label], bytes, contentType);
+                images[i] = new LabelledImage(i, [files[i].Label], bytes, contentType, Path.GetRelativePath(rootPath, files[i].File).Replace('\\', '/'));
             }
             splits.Add(new DatasetSplit(split, images));
         }
@@ -65,6 +68,12 @@ public static class ImageFolderDataset
         if (sizes.Count == 0) throw new InvalidDataException($"{root} holds no images");
         // The manifest's image size (the HyperRule reads it) is the most common one.
         var (height, width) = sizes.MaxBy(kv => kv.Value).Key;
-        return new DatasetSource(name, classes, height, width, 3, false, Convert.ToHexStringLower(hash.GetHashAndReset()), splits);
+        if (labelFile is not null)
+        {
+            var labels = labelFile.Resolve(splits.SelectMany(s => s.Images).Select(i => (i.Origin!, i.Labels[0])).ToList(), classes);
+            splits = splits.Select(s => s with { Images = s.Images.Select(i => i with { Labels = labels[LabelFile.Normalize(i.Origin!)] }).ToArray() }).ToList();
+            hash.AppendData(File.ReadAllBytes(labelFile.Path));
+        }
+        return new DatasetSource(name, classes, height, width, 3, labelFile is not null, Convert.ToHexStringLower(hash.GetHashAndReset()), splits);
     }
 }

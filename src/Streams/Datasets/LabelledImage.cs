@@ -1,7 +1,13 @@
 namespace BitActors.Streams.Datasets;
 
-/// <summary>One encoded image and its class ids (several for multi-label data), as published to Kafka.</summary>
-public sealed record LabelledImage(long Index, int[] Labels, byte[] Encoded, string ContentType = "image/png");
+/// <summary>
+/// One encoded image and its class ids (several for multi-label data), as published to Kafka.
+/// <c>Origin</c> names where it came from (an ImageFolder file's relative path) for error messages.
+/// </summary>
+public sealed record LabelledImage(long Index, int[] Labels, byte[] Encoded, string ContentType = "image/png", string? Origin = null)
+{
+    public string Describe(string split) => Origin ?? $"{split} image #{Index}";
+}
 
 /// <summary>A split of a dataset ready to publish.</summary>
 public sealed record DatasetSplit(string Name, IReadOnlyList<LabelledImage> Images);

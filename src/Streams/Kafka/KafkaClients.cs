@@ -7,6 +7,9 @@ public static class KafkaClients
 {
     static KafkaClients() => KafkaNative.EnsureInitialized();
 
+    /// <summary>The producer's <c>message.max.bytes</c> (librdkafka's default, stated): the largest record it sends.</summary>
+    public const int MaxMessageBytes = 1_000_000;
+
     public static ProducerConfig Producer(string bootstrapServers) => new()
     {
         BootstrapServers = bootstrapServers,
@@ -16,6 +19,7 @@ public static class KafkaClients
         BatchNumMessages = 2000,
         QueueBufferingMaxMessages = 200_000,
         MessageTimeoutMs = 120_000,
+        MessageMaxBytes = MaxMessageBytes,
         ClientId = "bitactors-producer",
     };
 

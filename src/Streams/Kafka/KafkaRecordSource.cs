@@ -36,6 +36,18 @@ public static class KafkaRecordSource
             reader => reader.ReadAsync(),
             reader => reader.StopAsync());
 
+    /// <summary>
+    /// The records of a split read as a member of consumer group <paramref name="group"/>: members with the same
+    /// group (trainer nodes) share the split's partitions and together read every record exactly once per
+    /// epoch, each epoch bounded by the end offsets <paramref name="split"/> promises; progress is committed,
+    /// so a member that restarts goes on where the group stands. See <see cref="GroupEpochReader"/>.
+    /// </summary>
+    /// <param name="epochs">Number of passes of the whole group; null = until the stream is cancelled.</param>
+    /// <returns>The records; materializes a task that completes when this member has committed what the stream pulled and left the group.</returns>
+    public static Source<ImageRecord, Task> CreateInGroup(string bootstrapServers, SplitManifest split, string group, int? epochs = 1,
+        Func<int[], bool>? accept = null, int buffer = 1024) =>
+        Source.FromGraph(new GroupRecordSource(() => GroupEpochReader.Start(bootstrapServers, split, group, epochs, accept, buffer)));
+
     public static int[] ParseLabels(Headers? headers, string topic, long offset)
     {
         var header = headers?.FirstOrDefault(h => h.Key == Topics.Headers.Labels)
