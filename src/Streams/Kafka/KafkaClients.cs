@@ -32,13 +32,16 @@ public static class KafkaClients
     public static AdminClientConfig Admin(string bootstrapServers) => new() { BootstrapServers = bootstrapServers };
 
     public static IProducer<string, byte[]> CreateProducer(string bootstrapServers) =>
-        new ProducerBuilder<string, byte[]>(Producer(bootstrapServers)).Build();
+        new ProducerBuilder<string, byte[]>(Producer(bootstrapServers))
+            .SetErrorHandler(KafkaDiagnostics.OnError).Build();
 
     public static IConsumer<string, byte[]> CreateConsumer(string bootstrapServers, string groupId) =>
-        new ConsumerBuilder<string, byte[]>(Consumer(bootstrapServers, groupId)).Build();
+        new ConsumerBuilder<string, byte[]>(Consumer(bootstrapServers, groupId))
+            .SetErrorHandler(KafkaDiagnostics.OnError).Build();
 
     public static IAdminClient CreateAdmin(string bootstrapServers) =>
-        new AdminClientBuilder(Admin(bootstrapServers)).Build();
+        new AdminClientBuilder(Admin(bootstrapServers))
+            .SetErrorHandler(KafkaDiagnostics.OnError).Build();
 
     /// <summary>Partition count of a topic, or 0 when it does not exist (yet).</summary>
     /// <remarks>

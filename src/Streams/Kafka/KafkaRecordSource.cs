@@ -121,7 +121,7 @@ public static class KafkaRecordSource
             var starts = new List<TopicPartitionOffset>();
             foreach (var tp in partitions)
             {
-                var w = consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(30));
+                var w = BrokerRetry.Watermarks(consumer, tp, stop.Token);
                 if (w.High > w.Low)
                 {
                     ends[tp.Partition.Value] = w.High.Value;
@@ -153,7 +153,8 @@ public static class KafkaRecordSource
                         continue;
                     }
                 }
-                var result = consumer.Consume(stop.Token);
+                var result = BrokerRetry.Consume(consumer, stop.Token);
+                if (result is null) continue;
                 int partition = result.Partition.Value;
                 if (!ends.TryGetValue(partition, out var end) || result.Offset.Value >= end) continue;
                 if (result.Offset.Value == end - 1)
