@@ -139,7 +139,7 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
         _nextStep = _lastCheckpoint.Step;
         _trainer = Context.ActorOf(_trainerProps(_trainerSpec with { ResumeFrom = _lastCheckpoint.Path }), $"upstream-trainer-{++_feedId}");
         Context.Watch(_trainer);
-        var records = KafkaRecordSource.Create(_run.BootstrapServers, _manifest.Split("train").Topic, epochs: null, accept: Upstream.Classes.Contains, ordered: Upstream.OrderedData);
+        var records = KafkaRecordSource.Create(_run.BootstrapServers, _manifest.Split("train").Topic, epochs: null, accept: Upstream.Classes.AcceptFrom(_manifest.Classes.Count), ordered: Upstream.OrderedData);
         var batches = ImagePipelines.Train(records, Upstream.Classes, Upstream.Augment, Upstream.BatchSize, Upstream.ShuffleBuffer,
             Upstream.Seed, Upstream.DecodeParallelism, Reject, multiLabel: _manifest.MultiLabel);
         if (_nextStep > 0) batches = Akka.Streams.Dsl.SourceOperations.Skip(batches, _nextStep);
