@@ -25,6 +25,9 @@ internal sealed class CliProcess : IDisposable
 
     public int Id => process.Id;
 
+    /// <summary>SIGKILL: the process gets no chance to shut down or flush anything.</summary>
+    public void Kill() => process.Kill();
+
     public string Stdout { get { lock (lines) return stdout.ToString(); } }
 
     public string Stderr { get { lock (stderr) return stderr.ToString(); } }
