@@ -41,6 +41,8 @@ app.Configure(config =>
 });
 try
 {
+    // Kafka client settings (bitactors.kafka.client, BITACTORS_KAFKA_*) for every command; --config adds its own.
+    BitActors.Actors.Hosting.BitActorsConfig.Load();
     return await app.RunAsync(args);
 }
 catch (Exception e)

@@ -23,6 +23,6 @@ public static class Logging
     {
         var inner = e is AggregateException a ? a.GetBaseException() : e;
         if (Environment.GetEnvironmentVariable("BITACTORS_DEBUG") == "1") Log.Fatal(inner, "bitactors failed");
-        else Log.Fatal("bitactors failed: {Message}", inner.Message);
+        else Log.Fatal("bitactors failed: {Message}", BitActors.Streams.Kafka.KafkaClientSettings.Current.Redact(inner.Message));
     }
 }

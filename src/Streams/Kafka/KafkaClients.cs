@@ -2,12 +2,15 @@ using Confluent.Kafka;
 
 namespace BitActors.Streams.Kafka;
 
-/// <summary>Client configuration in one place; every client built here loads the bundled librdkafka.</summary>
+/// <summary>
+/// Client configuration in one place; every client built here loads the bundled librdkafka and gets the
+/// process's <see cref="KafkaClientSettings"/> (security and other client properties).
+/// </summary>
 public static class KafkaClients
 {
     static KafkaClients() => KafkaNative.EnsureInitialized();
 
-    public static ProducerConfig Producer(string bootstrapServers) => new()
+    public static ProducerConfig Producer(string bootstrapServers) => WithSettings(new ProducerConfig
     {
         BootstrapServers = bootstrapServers,
         // Idempotence: a retried batch is never written twice; acks=all is implied.
@@ -17,9 +20,9 @@ public static class KafkaClients
         QueueBufferingMaxMessages = 200_000,
         MessageTimeoutMs = 120_000,
         ClientId = "bitactors-producer",
-    };
+    });
 
-    public static ConsumerConfig Consumer(string bootstrapServers, string groupId) => new()
+    public static ConsumerConfig Consumer(string bootstrapServers, string groupId) => WithSettings(new ConsumerConfig
     {
         BootstrapServers = bootstrapServers,
         GroupId = groupId,
@@ -27,9 +30,15 @@ public static class KafkaClients
         AutoOffsetReset = AutoOffsetReset.Earliest,
         EnablePartitionEof = false,
         ClientId = "bitactors-consumer",
-    };
+    });
 
-    public static AdminClientConfig Admin(string bootstrapServers) => new() { BootstrapServers = bootstrapServers };
+    public static AdminClientConfig Admin(string bootstrapServers) => WithSettings(new AdminClientConfig { BootstrapServers = bootstrapServers });
+
+    private static T WithSettings<T>(T config) where T : ClientConfig
+    {
+        KafkaClientSettings.Current.ApplyTo(config);
+        return config;
+    }
 
     public static IProducer<string, byte[]> CreateProducer(string bootstrapServers) =>
         new ProducerBuilder<string, byte[]>(Producer(bootstrapServers))
@@ -72,4 +81,4 @@ public static class KafkaClients
 }
 
 public sealed class KafkaUnreachableException(string bootstrapServers, string reason)
-    : Exception($"Kafka at '{bootstrapServers}' is unreachable: {reason}");
+    : Exception(KafkaClientSettings.Current.Redact($"Kafka at '{bootstrapServers}' is unreachable: {reason}"));

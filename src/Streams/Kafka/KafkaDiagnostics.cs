@@ -48,6 +48,7 @@ public static class KafkaDiagnostics
             var now = DateTime.UtcNow;
             if (lastSaid.TryGetValue(kind, out var last) && now - last < Quiet) return;
             lastSaid[kind] = now;
+            text = KafkaClientSettings.Current.Redact(text);
             var sink = Warning;
             if (sink is null) Console.Error.WriteLine(text);
             else sink(text);
