@@ -35,12 +35,15 @@ app.Configure(config =>
         bench.SetDescription("Benchmarks (JSON with --json).");
         bench.AddCommand<BenchTrainCommand>("train").WithDescription("Training throughput of a BiT model on synthetic data (cpu or cuda).");
         bench.AddCommand<BenchPipelineCommand>("pipeline").WithDescription("Data pipeline images/s: (a) plain decode+augment loop, (b) the pipeline from the embedded broker, (c) torchvision's DataLoader; ratios b/a and b/c.");
+        bench.AddCommand<BenchSoakCommand>("soak").WithDescription("Memory over a long training run from the embedded broker: RSS and managed-heap slopes (MB/min), flat or not.");
         bench.AddCommand<BenchUpstreamCommand>("upstream").WithDescription("Upstream training end to end (Kafka → decode → augment → batch → trainer actor): images/s and data wait per step.");
     });
     config.AddCommand<HyperRuleCommand>("hyperrule").WithDescription("What the BiT-HyperRule decides for a dataset of a given size and image size.");
 });
 try
 {
+    // Kafka client settings (bitactors.kafka.client, BITACTORS_KAFKA_*) for every command; --config adds its own.
+    BitActors.Actors.Hosting.BitActorsConfig.Load();
     return await app.RunAsync(args);
 }
 catch (Exception e)

@@ -90,3 +90,26 @@ public class SeedSummaryTests
         Assert.Equal("single", FineTuneTask.ForSeeds("single", "d", BitActors.Streams.Pipelines.ClassSubset.Range(0, 2), 5, [7], false).Single().Name);
     }
 }
+
+public class KafkaClientConfigurationTests
+{
+    [Fact]
+    public void ClientPropertiesAreFlattenedToLibrdkafkaNamesWhetherNestedOrQuoted()
+    {
+        var config = ConfigurationFactory.ParseString("""
+            bitactors.kafka.client {
+              security.protocol = SASL_SSL
+              "sasl.mechanism" = SCRAM-SHA-256
+              ssl { ca.location = "/etc/ssl/ca.pem" }
+            }
+            """).WithFallback(BitActorsConfig.Reference());
+        var properties = BitActorsConfig.KafkaClientProperties(config).ToDictionary(p => p.Key, p => p.Value);
+        Assert.Equal(new Dictionary<string, string>
+        {
+            ["security.protocol"] = "SASL_SSL",
+            ["sasl.mechanism"] = "SCRAM-SHA-256",
+            ["ssl.ca.location"] = "/etc/ssl/ca.pem",
+        }, properties);
+        Assert.Empty(BitActorsConfig.KafkaClientProperties(BitActorsConfig.Reference()));
+    }
+}

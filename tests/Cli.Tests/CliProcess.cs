@@ -10,10 +10,16 @@ internal sealed class CliProcess : IDisposable
     private readonly StringBuilder stdout = new(), stderr = new();
     private readonly List<string> lines = new();
 
-    public CliProcess(params string[] args)
+    public CliProcess(params string[] args) : this(new Dictionary<string, string>(), args)
+    {
+    }
+
+    /// <param name="environment">Variables set for this process only, on top of the test's own.</param>
+    public CliProcess(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "bitactors.dll");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var (name, value) in environment) psi.Environment[name] = value;
         psi.ArgumentList.Add(dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         process = Process.Start(psi) ?? throw new InvalidOperationException("could not start bitactors");
@@ -24,6 +30,9 @@ internal sealed class CliProcess : IDisposable
     }
 
     public int Id => process.Id;
+
+    /// <summary>SIGKILL: the process gets no chance to shut down or flush anything.</summary>
+    public void Kill() => process.Kill();
 
     public string Stdout { get { lock (lines) return stdout.ToString(); } }
 

@@ -70,10 +70,11 @@ public sealed class FineTuneWorker : ReceiveActor
     private async Task<DataReady> LoadTrainingSet(IMaterializer materializer)
     {
         var manifest = await Task.Run(() => DatasetCatalog.Read(_run.BootstrapServers, _task.Dataset));
-        var all = await KafkaRecordSource.Create(_run.BootstrapServers, manifest.Split("train").Topic, epochs: 1, accept: _task.Classes.Contains)
+        var all = await KafkaRecordSource.Create(_run.BootstrapServers, manifest.Split("train").Topic, epochs: 1, accept: _task.Classes.AcceptFrom(manifest.Classes.Count))
             .RunWith(Sink.Seq<ImageRecord>(), materializer);
+        // Few-shot draws come from usable records only (with all examples, the pipeline refuses the others by name).
         IReadOnlyList<ImageRecord> chosen = _task.Shots is int k
-            ? FewShotSampler.Sample(all, r => r.Index, r => r.Labels[0], k, _task.Seed)
+            ? FewShotSampler.Sample(all.Where(r => r.Defect is null && _task.Classes.Contains(r.Labels)).ToList(), r => r.Index, r => r.Labels[0], k, _task.Seed)
             : all;
         return new DataReady(manifest, chosen);
     }

@@ -1,4 +1,6 @@
 using Akka.Configuration;
+using Akka.Configuration.Hocon;
+using BitActors.Streams.Kafka;
 using BitActors.Model.Training;
 using BitActors.Streams.Images;
 using BitActors.Streams.Pipelines;
@@ -16,13 +18,38 @@ public static class BitActorsConfig
         return ConfigurationFactory.ParseString(reader.ReadToEnd());
     }
 
-    /// <summary>The reference configuration, overridden by <paramref name="userFile"/> when given.</summary>
+    /// <summary>
+    /// The reference configuration, overridden by <paramref name="userFile"/> when given. The Kafka client
+    /// properties it names (with the environment's) become every client's (<see cref="KafkaClientSettings.Current"/>).
+    /// </summary>
     public static Config Load(string? userFile = null)
     {
-        var reference = Reference();
-        if (userFile is null) return reference;
-        if (!File.Exists(userFile)) throw new FileNotFoundException($"configuration file not found: {userFile}", userFile);
-        return ConfigurationFactory.ParseString(File.ReadAllText(userFile)).WithFallback(reference);
+        var config = Reference();
+        if (userFile is not null)
+        {
+            if (!File.Exists(userFile)) throw new FileNotFoundException($"configuration file not found: {userFile}", userFile);
+            config = ConfigurationFactory.ParseString(File.ReadAllText(userFile)).WithFallback(config);
+        }
+        KafkaClientSettings.Current = KafkaClientSettings.From(KafkaClientProperties(config), Environment.GetEnvironmentVariables());
+        return config;
+    }
+
+    /// <summary>
+    /// <c>bitactors.kafka.client</c> as librdkafka properties: nested keys joined with dots, so
+    /// <c>client { sasl.mechanism = PLAIN }</c> and <c>client { "sasl.mechanism" = PLAIN }</c> say the same.
+    /// </summary>
+    public static IReadOnlyList<KeyValuePair<string, string>> KafkaClientProperties(Config config)
+    {
+        var properties = new List<KeyValuePair<string, string>>();
+        if (!config.HasPath("bitactors.kafka.client")) return properties;
+        void Walk(string prefix, HoconValue value)
+        {
+            if (value.IsObject())
+                foreach (var (key, child) in value.GetObject().Items) Walk(prefix.Length == 0 ? key : $"{prefix}.{key}", child);
+            else properties.Add(new(prefix, value.GetString()));
+        }
+        Walk("", config.GetValue("bitactors.kafka.client"));
+        return properties;
     }
 
     public static UpstreamSettings Upstream(Config config)

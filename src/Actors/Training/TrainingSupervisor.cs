@@ -144,9 +144,9 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
         // In a consumer group the members share the partitions and the group's commits say where it stands;
         // alone, every epoch is read whole from the start.
         var records = Grouped
-            ? KafkaRecordSource.CreateInGroup(_run.BootstrapServers, _manifest.Split("train"), Upstream.ConsumerGroup, epochs: null, accept: Upstream.Classes.Contains)
+            ? KafkaRecordSource.CreateInGroup(_run.BootstrapServers, _manifest.Split("train"), Upstream.ConsumerGroup, epochs: null, accept: Upstream.Classes.AcceptFrom(_manifest.Classes.Count))
                 .MapMaterializedValue(_ => Akka.NotUsed.Instance)
-            : KafkaRecordSource.Create(_run.BootstrapServers, _manifest.Split("train").Topic, epochs: null, accept: Upstream.Classes.Contains, ordered: Upstream.OrderedData);
+            : KafkaRecordSource.Create(_run.BootstrapServers, _manifest.Split("train").Topic, epochs: null, accept: Upstream.Classes.AcceptFrom(_manifest.Classes.Count), ordered: Upstream.OrderedData);
         var batches = ImagePipelines.Train(records, Upstream.Classes, Upstream.Augment, Upstream.BatchSize, Upstream.ShuffleBuffer,
             Upstream.Seed, Upstream.DecodeParallelism, Reject, multiLabel: _manifest.MultiLabel);
         if (_nextStep > 0 && !Grouped) batches = Akka.Streams.Dsl.SourceOperations.Skip(batches, _nextStep);

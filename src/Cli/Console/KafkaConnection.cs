@@ -24,8 +24,14 @@ public sealed class KafkaConnection : IDisposable
     {
         if (!string.IsNullOrWhiteSpace(bootstrapServers))
         {
+            if (!KafkaClientSettings.Current.IsEmpty) Log.Information("Kafka client settings: {Settings}", KafkaClientSettings.Current.Describe());
             KafkaClients.CheckReachable(bootstrapServers, TimeSpan.FromSeconds(15));
             return new KafkaConnection(new KafkaTopicAdmin(bootstrapServers), null);
+        }
+        if (!KafkaClientSettings.Current.IsEmpty)
+        {
+            Log.Warning("the embedded broker takes no client settings: ignoring {Settings}", KafkaClientSettings.Current.Describe());
+            KafkaClientSettings.Current = KafkaClientSettings.Empty;
         }
         var kafka = new EmbeddedKafka(embeddedBrokers);
         Log.Information("embedded Kafka: {Brokers} broker(s) at {Bootstrap} (lives as long as this command)", embeddedBrokers, kafka.BootstrapServers);

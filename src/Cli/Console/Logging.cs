@@ -14,6 +14,8 @@ public static class Logging
             .MinimumLevel.Is(level)
             .WriteTo.Console(standardErrorFromLevel: LogEventLevel.Verbose, outputTemplate: "{Timestamp:HH:mm:ss} {Level:u3} {Message:lj}{NewLine}{Exception}")
             .CreateLogger();
+        // Broker trouble (unreachable, retrying) is said in the same log as the progress it delays.
+        BitActors.Streams.Kafka.KafkaDiagnostics.Warning += message => Log.Warning("{Message}", message);
     }
 
     /// <summary>A failure the user can act on: its message, without a stack trace unless asked for.</summary>
@@ -21,6 +23,6 @@ public static class Logging
     {
         var inner = e is AggregateException a ? a.GetBaseException() : e;
         if (Environment.GetEnvironmentVariable("BITACTORS_DEBUG") == "1") Log.Fatal(inner, "bitactors failed");
-        else Log.Fatal("bitactors failed: {Message}", inner.Message);
+        else Log.Fatal("bitactors failed: {Message}", BitActors.Streams.Kafka.KafkaClientSettings.Current.Redact(inner.Message));
     }
 }

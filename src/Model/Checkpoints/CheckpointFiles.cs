@@ -100,9 +100,32 @@ public static class CheckpointFiles
     /// <summary>Writes <c>PATH.sha256</c> (sha256sum format) atomically: a temporary file renamed into place.</summary>
     public static void WriteHashBeside(string path, string sha256)
     {
-        var tmp = HashPath(path) + ".partial";
-        File.WriteAllText(tmp, $"{sha256}  {System.IO.Path.GetFileName(path)}\n");
-        File.Move(tmp, HashPath(path), overwrite: true);
+        WritePendingHash(path, sha256);
+        File.Move(PendingHashPath(path), HashPath(path), overwrite: true);
+    }
+
+    /// <summary>
+    /// Moves a fully written temporary file to <paramref name="path"/> with its hash beside it. The new hash is
+    /// written first, as pending (<c>PATH.sha256.partial</c>): a process killed between the two renames leaves
+    /// the new file, the old <c>PATH.sha256</c> and the pending hash, which <see cref="VerifyHash"/> accepts;
+    /// killed before, the previous file and its hash are untouched. Either way the checkpoint there is valid.
+    /// </summary>
+    public static void MoveIntoPlace(string tmp, string path, string sha256)
+    {
+        WritePendingHash(path, sha256);
+        File.Move(tmp, path, overwrite: true);
+        File.Move(PendingHashPath(path), HashPath(path), overwrite: true);
+    }
+
+    private static void WritePendingHash(string path, string sha256) =>
+        File.WriteAllText(PendingHashPath(path), $"{sha256}  {System.IO.Path.GetFileName(path)}\n");
+
+    private static string PendingHashPath(string path) => HashPath(path) + ".partial";
+
+    private static string? ReadHashFile(string hashPath)
+    {
+        try { return File.ReadAllText(hashPath).Split(' ', 2)[0].Trim().ToLowerInvariant(); }
+        catch (FileNotFoundException) { return null; }
     }
 
     /// <summary>Writes the model in the format its extension names, atomically, with a sha256 beside it.</summary>
@@ -128,8 +151,7 @@ public static class CheckpointFiles
                 break;
         }
         var (sha, bytes) = Hash(tmp);
-        File.Move(tmp, full, overwrite: true);
-        WriteHashBeside(full, sha);
+        MoveIntoPlace(tmp, full, sha);
         return new Saved(full, bytes, sha, Name(chosen));
     }
 
@@ -146,6 +168,8 @@ public static class CheckpointFiles
         if (!File.Exists(hashPath)) return;
         var expected = File.ReadAllText(hashPath).Split(' ', 2)[0].Trim().ToLowerInvariant();
         var actual = sha256 ?? Hash(path).Sha256;
+        // A writer killed between its renames (see MoveIntoPlace) left the file's hash pending.
+        if (actual != expected && ReadHashFile(PendingHashPath(path)) == actual) return;
         if (actual != expected)
             throw new CorruptCheckpointException($"{path} is corrupt: sha256 {actual[..16]}… does not match {System.IO.Path.GetFileName(hashPath)} ({expected[..Math.Min(16, expected.Length)]}…)");
     }

@@ -33,8 +33,7 @@ public static class TrainingCheckpoint
             optimizer.Save(writer);
         }
         var (sha, _) = CheckpointFiles.Hash(tmp);
-        File.Move(tmp, statePath, overwrite: true);
-        CheckpointFiles.WriteHashBeside(statePath, sha);
+        CheckpointFiles.MoveIntoPlace(tmp, statePath, sha);
         return weights;
     }
 

@@ -39,6 +39,7 @@ public sealed class DatasetPublisher(ITopicAdmin admin, IMaterializer materializ
 
     public async Task<PublishResult> PublishAsync(DatasetSource dataset, CancellationToken cancellationToken = default)
     {
+        DatasetChecks.Validate(dataset);
         var bootstrap = admin.BootstrapServers;
         KafkaClients.CheckReachable(bootstrap, TimeSpan.FromSeconds(15));
         await admin.EnsureTopicAsync(new TopicSpec(Topics.Datasets, 1, Compacted: true), cancellationToken);

@@ -45,6 +45,7 @@ public static class ImageCodec
     /// </summary>
     public static SKBitmap Decode(byte[] encoded, long maxPixels = MaxPixels)
     {
+        if (encoded is null || encoded.Length == 0) throw new CorruptImageException("empty value: no image bytes");
         using var stream = new SKMemoryStream(encoded);
         using var codec = SKCodec.Create(stream) ?? throw new CorruptImageException("not a decodable image (unknown format or corrupt header)");
         long pixels = (long)codec.Info.Width * codec.Info.Height;

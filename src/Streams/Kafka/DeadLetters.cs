@@ -16,13 +16,17 @@ public sealed class DeadLetters(string bootstrapServers, Action<string>? onError
     public const string ReasonHeader = "bit.reason";
 
     private readonly IProducer<string, byte[]> producer = KafkaClients.CreateProducer(bootstrapServers);
+    private readonly HashSet<(string Topic, int Partition, long Offset)> sentPositions = new();
     private long sent;
 
     public long Sent => Interlocked.Read(ref sent);
 
+    /// <summary>Sends a rejected record once: the same record refused again in a later epoch is not sent again.</summary>
     public void Send(RejectedRecord rejected)
     {
         var r = rejected.Record;
+        lock (sentPositions)
+            if (!sentPositions.Add((r.Topic, r.Partition, r.Offset))) return;
         var message = new Message<string, byte[]>
         {
             Key = r.Key,

@@ -65,6 +65,37 @@ public sealed class EmbeddedKafka : ITopicAdmin, IDisposable
 
     public void SetBrokerUp(int brokerId) => Check(Native.rd_kafka_mock_broker_set_up(Cluster, brokerId), "broker up");
 
+    /// <summary>Fault injection: every broker down (connections closed, new ones refused), or all back up.</summary>
+    public void SetAllBrokersDown() => SetBrokerDown(AllBrokers);
+
+    public void SetAllBrokersUp() => SetBrokerUp(AllBrokers);
+
+    /// <summary>Fault injection: a broker (1-based id, or every broker) answers each request after this delay.</summary>
+    public void SetRoundTripTime(TimeSpan rtt, int brokerId = AllBrokers) =>
+        Check(Native.rd_kafka_mock_broker_set_rtt(Cluster, brokerId, (int)rtt.TotalMilliseconds), "set round-trip time");
+
+    /// <summary>
+    /// Fault injection: the next requests of kind <paramref name="api"/> (to any broker) fail with these errors,
+    /// one error per request, in order; the request is not applied (a failed produce writes nothing).
+    /// </summary>
+    public void PushRequestErrors(KafkaApi api, params Confluent.Kafka.ErrorCode[] errors)
+    {
+        var codes = errors.Select(e => (int)e).ToArray();
+        lock (gate) Native.rd_kafka_mock_push_request_errors_array(Cluster, (short)api, (UIntPtr)codes.Length, codes);
+    }
+
+    public void ClearRequestErrors(KafkaApi api)
+    {
+        lock (gate) Native.rd_kafka_mock_clear_request_errors(Cluster, (short)api);
+    }
+
+    /// <summary>Fault injection: the partition's leadership moves to another broker (1-based id); clients must find it.</summary>
+    public void MovePartitionLeader(string topic, int partition, int brokerId) =>
+        Check(Native.rd_kafka_mock_partition_set_leader(Cluster, topic, partition, brokerId), $"move leader of {topic}/{partition} to broker {brokerId}");
+
+    /// <summary>The mock's broker id meaning "every broker".</summary>
+    public const int AllBrokers = -1;
+
     private static void Check(int err, string what)
     {
         if (err != 0) throw new InvalidOperationException($"embedded Kafka: {what} failed: error {err}");
@@ -97,5 +128,9 @@ public sealed class EmbeddedKafka : ITopicAdmin, IDisposable
         [DllImport(Lib)] public static extern int rd_kafka_mock_topic_create(IntPtr mcluster, string topic, int partitionCount, int replicationFactor);
         [DllImport(Lib)] public static extern int rd_kafka_mock_broker_set_down(IntPtr mcluster, int brokerId);
         [DllImport(Lib)] public static extern int rd_kafka_mock_broker_set_up(IntPtr mcluster, int brokerId);
+        [DllImport(Lib)] public static extern int rd_kafka_mock_broker_set_rtt(IntPtr mcluster, int brokerId, int rttMs);
+        [DllImport(Lib)] public static extern void rd_kafka_mock_push_request_errors_array(IntPtr mcluster, short apiKey, UIntPtr count, int[] errors);
+        [DllImport(Lib)] public static extern void rd_kafka_mock_clear_request_errors(IntPtr mcluster, short apiKey);
+        [DllImport(Lib)] public static extern int rd_kafka_mock_partition_set_leader(IntPtr mcluster, string topic, int partition, int brokerId);
     }
 }

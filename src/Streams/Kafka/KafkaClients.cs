@@ -2,7 +2,10 @@ using Confluent.Kafka;
 
 namespace BitActors.Streams.Kafka;
 
-/// <summary>Client configuration in one place; every client built here loads the bundled librdkafka.</summary>
+/// <summary>
+/// Client configuration in one place; every client built here loads the bundled librdkafka and gets the
+/// process's <see cref="KafkaClientSettings"/> (security and other client properties).
+/// </summary>
 public static class KafkaClients
 {
     static KafkaClients() => KafkaNative.EnsureInitialized();
@@ -10,7 +13,7 @@ public static class KafkaClients
     /// <summary>The producer's <c>message.max.bytes</c> (librdkafka's default, stated): the largest record it sends.</summary>
     public const int MaxMessageBytes = 1_000_000;
 
-    public static ProducerConfig Producer(string bootstrapServers) => new()
+    public static ProducerConfig Producer(string bootstrapServers) => WithSettings(new ProducerConfig
     {
         BootstrapServers = bootstrapServers,
         // Idempotence: a retried batch is never written twice; acks=all is implied.
@@ -21,9 +24,9 @@ public static class KafkaClients
         MessageTimeoutMs = 120_000,
         MessageMaxBytes = MaxMessageBytes,
         ClientId = "bitactors-producer",
-    };
+    });
 
-    public static ConsumerConfig Consumer(string bootstrapServers, string groupId) => new()
+    public static ConsumerConfig Consumer(string bootstrapServers, string groupId) => WithSettings(new ConsumerConfig
     {
         BootstrapServers = bootstrapServers,
         GroupId = groupId,
@@ -31,18 +34,27 @@ public static class KafkaClients
         AutoOffsetReset = AutoOffsetReset.Earliest,
         EnablePartitionEof = false,
         ClientId = "bitactors-consumer",
-    };
+    });
 
-    public static AdminClientConfig Admin(string bootstrapServers) => new() { BootstrapServers = bootstrapServers };
+    public static AdminClientConfig Admin(string bootstrapServers) => WithSettings(new AdminClientConfig { BootstrapServers = bootstrapServers });
+
+    private static T WithSettings<T>(T config) where T : ClientConfig
+    {
+        KafkaClientSettings.Current.ApplyTo(config);
+        return config;
+    }
 
     public static IProducer<string, byte[]> CreateProducer(string bootstrapServers) =>
-        new ProducerBuilder<string, byte[]>(Producer(bootstrapServers)).Build();
+        new ProducerBuilder<string, byte[]>(Producer(bootstrapServers))
+            .SetErrorHandler(KafkaDiagnostics.OnError).Build();
 
     public static IConsumer<string, byte[]> CreateConsumer(string bootstrapServers, string groupId) =>
-        new ConsumerBuilder<string, byte[]>(Consumer(bootstrapServers, groupId)).Build();
+        new ConsumerBuilder<string, byte[]>(Consumer(bootstrapServers, groupId))
+            .SetErrorHandler(KafkaDiagnostics.OnError).Build();
 
     public static IAdminClient CreateAdmin(string bootstrapServers) =>
-        new AdminClientBuilder(Admin(bootstrapServers)).Build();
+        new AdminClientBuilder(Admin(bootstrapServers))
+            .SetErrorHandler(KafkaDiagnostics.OnError).Build();
 
     /// <summary>Partition count of a topic, or 0 when it does not exist (yet).</summary>
     /// <remarks>
@@ -73,4 +85,4 @@ public static class KafkaClients
 }
 
 public sealed class KafkaUnreachableException(string bootstrapServers, string reason)
-    : Exception($"Kafka at '{bootstrapServers}' is unreachable: {reason}");
+    : Exception(KafkaClientSettings.Current.Redact($"Kafka at '{bootstrapServers}' is unreachable: {reason}"));

@@ -8,8 +8,11 @@ using Confluent.Kafka;
 
 namespace BitActors.Streams.Kafka;
 
-/// <summary>An image record as read from a data topic, with its position and epoch.</summary>
-public sealed record ImageRecord(string Topic, int Partition, long Offset, string Key, long Index, int[] Labels, byte[] Value, int Epoch);
+/// <summary>
+/// An image record as read from a data topic, with its position and epoch. <c>Defect</c>: why the record
+/// cannot be used (a missing or unreadable labels header), found while reading; the pipeline refuses it.
+/// </summary>
+public sealed record ImageRecord(string Topic, int Partition, long Offset, string Key, long Index, int[] Labels, byte[] Value, int Epoch, string? Defect = null);
 
 /// <summary>
 /// Source of the records of a data topic, epoch by epoch. An epoch is exactly the records below each
@@ -52,9 +55,19 @@ public static class KafkaRecordSource
     {
         var header = headers?.FirstOrDefault(h => h.Key == Topics.Headers.Labels)
             ?? throw new InvalidDataException($"{topic}@{offset}: missing header {Topics.Headers.Labels}");
-        var text = Encoding.UTF8.GetString(header.GetValueBytes());
-        try { return text.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray(); }
-        catch (FormatException) { throw new InvalidDataException($"{topic}@{offset}: bad {Topics.Headers.Labels} header '{text}'"); }
+        var text = Encoding.UTF8.GetString(header.GetValueBytes() ?? []);
+        int[] labels;
+        try { labels = text.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray(); }
+        catch (Exception e) when (e is FormatException or OverflowException) { throw new InvalidDataException($"{topic}@{offset}: bad {Topics.Headers.Labels} header '{Shorten(text)}'"); }
+        return labels.Length > 0 ? labels : throw new InvalidDataException($"{topic}@{offset}: empty {Topics.Headers.Labels} header");
+    }
+
+    private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";
+
+    public static (int[] Labels, string? Defect) TryParseLabels(Headers? headers, string topic, long offset)
+    {
+        try { return (ParseLabels(headers, topic, offset), null); }
+        catch (InvalidDataException e) { return ([], e.Message); }
     }
 
     public static long ParseIndex(Headers? headers, long fallback)
@@ -133,7 +146,7 @@ public static class KafkaRecordSource
             var starts = new List<TopicPartitionOffset>();
             foreach (var tp in partitions)
             {
-                var w = consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(30));
+                var w = BrokerRetry.Watermarks(consumer, tp, stop.Token);
                 if (w.High > w.Low)
                 {
                     ends[tp.Partition.Value] = w.High.Value;
@@ -165,7 +178,8 @@ public static class KafkaRecordSource
                         continue;
                     }
                 }
-                var result = consumer.Consume(stop.Token);
+                var result = BrokerRetry.Consume(consumer, stop.Token);
+                if (result is null) continue;
                 int partition = result.Partition.Value;
                 if (!ends.TryGetValue(partition, out var end) || result.Offset.Value >= end) continue;
                 if (result.Offset.Value == end - 1)
@@ -173,9 +187,10 @@ public static class KafkaRecordSource
                     ends.Remove(partition);
                     consumer.Pause([result.TopicPartition]);
                 }
-                var labels = ParseLabels(result.Message.Headers, topic, result.Offset.Value);
-                var record = accept is not null && !accept(labels) ? null : new ImageRecord(topic, partition, result.Offset.Value,
-                    result.Message.Key ?? "", ParseIndex(result.Message.Headers, result.Offset.Value), labels, result.Message.Value, epoch);
+                // A record without usable labels is passed on (whatever the filter) for the pipeline to refuse by name.
+                var (labels, defect) = TryParseLabels(result.Message.Headers, topic, result.Offset.Value);
+                var record = defect is null && accept is not null && !accept(labels) ? null : new ImageRecord(topic, partition, result.Offset.Value,
+                    result.Message.Key ?? "", ParseIndex(result.Message.Headers, result.Offset.Value), labels, result.Message.Value ?? [], epoch, defect);
                 if (ordered) waiting[partition].Enqueue(record);
                 else if (record is not null) Emit(record);
             }

@@ -31,6 +31,13 @@ public sealed record ClassSubset(IReadOnlyList<int> Classes)
 
     public bool Contains(int[] labels) => labels.Length > 0 && local.ContainsKey(labels[0]);
 
+    /// <summary>
+    /// The record filter of this task on a dataset of <paramref name="datasetClasses"/> classes: its own records,
+    /// and those with a label outside the dataset, so that the pipeline refuses them by name (dead letters)
+    /// instead of skipping them as another task's.
+    /// </summary>
+    public Func<int[], bool> AcceptFrom(int datasetClasses) => labels => Contains(labels) || labels.Any(l => l < 0 || l >= datasetClasses);
+
     public int Map(int[] labels) =>
         labels.Length > 0 && local.TryGetValue(labels[0], out var i)
             ? i

@@ -10,8 +10,9 @@ public sealed record RejectedRecord(ImageRecord Record, string Reason);
 
 /// <summary>
 /// The data path from records to batches: parallel decode + augment (SkiaSharp, off the stream's
-/// threads), a shuffle buffer, and batching into contiguous NCHW arrays. Bad records are reported to
-/// <c>onRejected</c> and dropped; they never fail the stream.
+/// threads), a shuffle buffer, and batching into contiguous NCHW arrays. Bad records (defective, corrupt,
+/// a label outside the task, a key already read in the epoch) are reported to <c>onRejected</c> and
+/// dropped; they never fail the stream.
 /// </summary>
 public static class ImagePipelines
 {
@@ -19,7 +20,7 @@ public static class ImagePipelines
     public static Source<ImageBatch, NotUsed> Train(
         Source<ImageRecord, NotUsed> records, ClassSubset classes, AugmentSettings augment,
         int batchSize, int shuffleBuffer, int seed, int parallelism, Action<RejectedRecord>? onRejected = null, bool multiLabel = false) =>
-        records
+        DuplicateKeys.Refuse(records, onRejected)
             .SelectAsync(parallelism, record => Task.Run(() => Prepare(record, classes, r =>
             {
                 using var image = ImageCodec.Decode(r.Value);
@@ -37,7 +38,7 @@ public static class ImagePipelines
     public static Source<ImageBatch, NotUsed> Eval(
         Source<ImageRecord, NotUsed> records, ClassSubset classes, AugmentSettings augment,
         int batchSize, int parallelism, Action<RejectedRecord>? onRejected = null) =>
-        records
+        DuplicateKeys.Refuse(records, onRejected)
             .SelectAsync(parallelism, record => Task.Run(() => Prepare(record, classes, r =>
             {
                 using var image = ImageCodec.Decode(r.Value);
@@ -50,6 +51,11 @@ public static class ImagePipelines
     /// <summary>Zero or one sample: a stream element must not be null.</summary>
     private static Sample[] Prepare(ImageRecord record, ClassSubset classes, Func<ImageRecord, byte[]> transform, Action<RejectedRecord>? onRejected)
     {
+        if (record.Defect is not null)
+        {
+            onRejected?.Invoke(new RejectedRecord(record, record.Defect));
+            return [];
+        }
         try
         {
             var labels = classes.MapAll(record.Labels);

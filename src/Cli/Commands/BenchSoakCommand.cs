@@ -1,0 +1,145 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Text.Json;
+using Akka.Streams;
+using BitActors.Actors;
+using BitActors.Actors.Hosting;
+using BitActors.Actors.Training;
+using BitActors.Cli.Console;
+using BitActors.Cli.Soak;
+using BitActors.Streams.Datasets;
+using BitActors.Streams.Images;
+using BitActors.Streams.Pipelines;
+using Serilog;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace BitActors.Cli.Commands;
+
+/// <summary>
+/// A long upstream run of a small model streamed from the embedded broker, epoch after epoch, with the
+/// process's memory (RSS and managed heap) sampled throughout: a leak shows as a slope. The run is
+/// stopped after the given time; the slopes are fitted to the samples after the warm-up.
+/// </summary>
+public sealed class BenchSoakCommand : AsyncCommand<BenchSoakCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("--minutes <N>")]
+        [Description("How long to train (default 10; fractions allowed).")]
+        [DefaultValue(10.0)]
+        public double Minutes { get; init; } = 10;
+
+        [CommandOption("--interval <SECONDS>")]
+        [Description("Seconds between memory samples (default: the run's length / 60, from 1 to 30).")]
+        public double? Interval { get; init; }
+
+        [CommandOption("--warmup-fraction <F>")]
+        [Description("Share of the run left out of the slopes while caches and buffers fill (default 0.25).")]
+        [DefaultValue(0.25)]
+        public double WarmupFraction { get; init; } = 0.25;
+
+        [CommandOption("--max-slope <MB_PER_MIN>")]
+        [Description("Largest slope called flat, for RSS and for the managed heap (default 1 MB/min, 1.4 GB a day).")]
+        [DefaultValue(1.0)]
+        public double MaxSlope { get; init; } = 1.0;
+
+        [CommandOption("--arch <ARCH>")]
+        [Description("Architecture (default Tiny).")]
+        [DefaultValue("Tiny")]
+        public string Arch { get; init; } = "Tiny";
+
+        [CommandOption("--batch <N>")]
+        [Description("Batch size (default 32).")]
+        [DefaultValue(32)]
+        public int Batch { get; init; } = 32;
+
+        [CommandOption("--resolution <PX>")]
+        [Description("Crop size; images are resized to 1.125× it first (default 32, from 36).")]
+        [DefaultValue(32)]
+        public int Resolution { get; init; } = 32;
+
+        [CommandOption("--source <DIR>")]
+        [Description("Folder of MNIST-style IDX files (default: Fashion-MNIST from the Debian package).")]
+        public string? Source { get; init; }
+
+        [CommandOption("--limit <N>")]
+        [Description("Images published per split (default 6000: many epochs, many epoch boundaries).")]
+        [DefaultValue(6000)]
+        public int Limit { get; init; } = 6000;
+
+        [CommandOption("--json")]
+        [Description("Print one JSON object.")]
+        public bool Json { get; init; }
+
+        public override ValidationResult Validate() =>
+            Minutes <= 0 ? ValidationResult.Error("--minutes must be positive")
+            : Interval is <= 0 ? ValidationResult.Error("--interval must be positive")
+            : WarmupFraction is < 0 or >= 1 ? ValidationResult.Error("--warmup-fraction must be in [0, 1)")
+            : Batch < 1 || Resolution < 16 || Limit < Batch ? ValidationResult.Error("--batch must be positive, --resolution at least 16 and --limit at least --batch")
+            : ValidationResult.Success();
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var config = BitActorsConfig.Load(null);
+        var source = settings.Source ?? FashionMnistSetup.EnsureInstalled();
+        using var kafka = KafkaConnection.Open(null, config.GetInt("bitactors.kafka.embedded-brokers"));
+        using var system = BitActorsSystem.Create(config, "soak");
+        var data = IdxDataset.Load("soak", source, null, settings.Limit);
+        var published = await new DatasetPublisher(kafka.Admin, system.Materializer()).PublishAsync(data, cancellationToken);
+        var classes = published.Manifest.Classes.Count;
+
+        var output = Directory.CreateTempSubdirectory("bitactors-soak").FullName;
+        var upstream = BitActorsConfig.Upstream(config) with
+        {
+            Dataset = "soak", Classes = ClassSubset.Range(0, classes), Arch = settings.Arch, BatchSize = settings.Batch,
+            // Stopped by the clock, not the schedule: more steps than the run can take (at most 100 a second).
+            Steps = (int)Math.Clamp(settings.Minutes * 60 * 100, 10_000, 10_000_000),
+            Augment = new AugmentSettings(settings.Resolution * 9 / 8, settings.Resolution, 1), CheckpointEvery = 0, ProgressEvery = 100,
+        };
+        var run = new RunSpec($"soak-{DateTime.UtcNow:yyyyMMdd-HHmmss}", kafka.BootstrapServers, output, upstream, BitActorsConfig.FineTune(config), []);
+        var outcome = new TaskCompletionSource<RunCompleted>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var metrics = Path.Combine(output, "metrics.jsonl");
+        system.ActorOf(TrainingSupervisor.Props(run, system.ActorOf(RunReporter.Props(outcome, metrics), "reporter")), "supervisor");
+
+        var duration = TimeSpan.FromMinutes(settings.Minutes);
+        var interval = TimeSpan.FromSeconds(settings.Interval ?? Math.Clamp(duration.TotalSeconds / 60, 1, 30));
+        var clock = Stopwatch.StartNew();
+        var samples = new List<MemorySample>();
+        while (clock.Elapsed < duration)
+        {
+            var failed = await Task.WhenAny(outcome.Task, Task.Delay(interval, cancellationToken)) == outcome.Task;
+            if (failed) await outcome.Task; // a run that ends early (it failed) ends the soak with its reason
+            var sample = MemorySample.Now(clock.Elapsed);
+            samples.Add(sample);
+            Log.Information("[soak] {Minutes:F1} min: RSS {Rss:F0} MB, managed heap {Heap:F1} MB", sample.Minutes, sample.RssMb, sample.ManagedHeapMb);
+        }
+        var steps = File.Exists(metrics) ? File.ReadLines(metrics).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt32()).DefaultIfEmpty(0).Max() : 0;
+        await system.Terminate();
+        Directory.Delete(output, recursive: true);
+
+        var fitted = MemoryTrend.AfterWarmup(samples, settings.WarmupFraction);
+        double rssSlope = MemoryTrend.RssSlope(fitted), heapSlope = MemoryTrend.ManagedHeapSlope(fitted);
+        bool rssFlat = rssSlope <= settings.MaxSlope, heapFlat = heapSlope <= settings.MaxSlope;
+        var result = new
+        {
+            bench = "soak", arch = settings.Arch, batch = settings.Batch, resolution = settings.Resolution, images_per_epoch = data.Splits[0].Images.Count,
+            minutes = Math.Round(clock.Elapsed.TotalMinutes, 2), interval_seconds = interval.TotalSeconds, steps_reported = steps,
+            samples = samples.Count, fitted_samples = fitted.Count, warmup_fraction = settings.WarmupFraction,
+            rss_mb = new { first = Math.Round(samples[0].RssMb, 1), last = Math.Round(samples[^1].RssMb, 1), max = Math.Round(samples.Max(s => s.RssMb), 1) },
+            managed_heap_mb = new { first = Math.Round(samples[0].ManagedHeapMb, 2), last = Math.Round(samples[^1].ManagedHeapMb, 2), max = Math.Round(samples.Max(s => s.ManagedHeapMb), 2) },
+            rss_slope_mb_per_min = Math.Round(rssSlope, 3), managed_heap_slope_mb_per_min = Math.Round(heapSlope, 3),
+            max_slope_mb_per_min = settings.MaxSlope, rss_flat = rssFlat, managed_heap_flat = heapFlat, flat = rssFlat && heapFlat,
+            series = samples.Select(s => new[] { Math.Round(s.Minutes, 3), Math.Round(s.RssMb, 1), Math.Round(s.ManagedHeapMb, 2) }),
+        };
+        if (settings.Json) System.Console.Out.WriteLine(JsonSerializer.Serialize(result, Json.Options));
+        else
+        {
+            AnsiConsole.MarkupLineInterpolated($"{result.minutes:F1} min, {steps:N0} steps of {settings.Arch} (batch {settings.Batch}), {samples.Count} samples");
+            AnsiConsole.MarkupLineInterpolated($"RSS {result.rss_mb.first:F0} → {result.rss_mb.last:F0} MB, slope {rssSlope:F2} MB/min ({(rssFlat ? "flat" : "GROWING")})");
+            AnsiConsole.MarkupLineInterpolated($"managed heap {result.managed_heap_mb.first:F1} → {result.managed_heap_mb.last:F1} MB, slope {heapSlope:F3} MB/min ({(heapFlat ? "flat" : "GROWING")})");
+        }
+        return rssFlat && heapFlat ? 0 : 3;
+    }
+}

@@ -1,0 +1,58 @@
+using System.Collections.Concurrent;
+using Confluent.Kafka;
+
+namespace BitActors.Streams.Kafka;
+
+/// <summary>
+/// What the Kafka clients go through while they retry (a broker down, all brokers down, a leader moved),
+/// said as a plain warning (librdkafka's own log lines still go to stderr): the same kind of message from the
+/// same client at most once per <see cref="Quiet"/>. The clients keep retrying on their own (records wait
+/// in the producer's queue, the consumer fetches again); these warnings only say what is happening.
+/// </summary>
+public static class KafkaDiagnostics
+{
+    public static readonly TimeSpan Quiet = TimeSpan.FromSeconds(5);
+
+    private static readonly ConcurrentDictionary<string, DateTime> lastSaid = new();
+
+    /// <summary>Receives each warning; the CLI routes it to its log. None attached: stderr.</summary>
+    public static event Action<string>? Warning;
+
+    internal static void OnError(IClient client, Error error)
+    {
+        var what = error.Code switch
+        {
+            ErrorCode.Local_AllBrokersDown => "all brokers unreachable",
+            ErrorCode.Local_Transport => "broker unreachable",
+            _ => error.IsFatal ? "fatal client error" : "client error",
+        };
+        var retrying = error.IsFatal ? "" : "; retrying";
+        Say($"{NameOf(client)}/{error.Code}", $"Kafka: {what} ({error.Reason}){retrying}");
+    }
+
+    /// <summary>Also gives a warning to the same sink (the record source says it is waiting for a broker).</summary>
+    public static void Warn(string kind, string text) => Say(kind, text);
+
+    // Handlers run on the clients' threads: nothing may throw out of them, it would take the process down.
+    // (A log handler is not set: one segfaulted the process when a client started with its broker down.)
+    private static string NameOf(IClient client)
+    {
+        try { return client.Name ?? "kafka"; }
+        catch (Exception) { return "kafka"; }
+    }
+
+    private static void Say(string kind, string text)
+    {
+        try
+        {
+            var now = DateTime.UtcNow;
+            if (lastSaid.TryGetValue(kind, out var last) && now - last < Quiet) return;
+            lastSaid[kind] = now;
+            text = KafkaClientSettings.Current.Redact(text);
+            var sink = Warning;
+            if (sink is null) Console.Error.WriteLine(text);
+            else sink(text);
+        }
+        catch (Exception) { }
+    }
+}

@@ -1,0 +1,45 @@
+using BitActors.Streams.Kafka;
+
+namespace BitActors.Cli.Tests;
+
+/// <summary>
+/// SASL settings from the environment and from --config reach the clients of a command (the embedded
+/// broker speaks no SASL, so a client that got them fails its handshake and says so), and the password
+/// appears nowhere in what the command prints.
+/// </summary>
+[Trait("Category", "EndToEnd")]
+public sealed class KafkaSecurityTests : IDisposable
+{
+    private const string Password = "Pa55-w0rd-that-must-never-show";
+    private readonly DirectoryInfo work = Directory.CreateTempSubdirectory("bitactors-security");
+
+    [Fact]
+    public async Task SaslSettingsReachEveryClientAndThePasswordIsNeverPrinted()
+    {
+        using var kafka = new EmbeddedKafka();
+        var config = Path.Combine(work.FullName, "secure.conf");
+        // Mechanism and user in the configuration file, protocol and password in the environment.
+        File.WriteAllText(config, "bitactors.kafka.client { sasl.mechanism = PLAIN, \"sasl.username\" = alice }");
+        var environment = new Dictionary<string, string>
+        {
+            ["BITACTORS_KAFKA_SECURITY_PROTOCOL"] = "SASL_PLAINTEXT",
+            ["BITACTORS_KAFKA_SASL_PASSWORD"] = Password,
+        };
+        using var cli = new CliProcess(environment, "run", "--config", config, "--bootstrap-servers", kafka.BootstrapServers,
+            "--dataset", "secure", "--output", work.FullName);
+        var code = await cli.WaitForExitAsync(TimeSpan.FromMinutes(2));
+
+        Assert.NotEqual(0, code);
+        var printed = cli.Stdout + cli.Stderr;
+        Assert.Contains("sasl.mechanism=PLAIN", printed);
+        Assert.Contains("sasl.password=[redacted]", printed);
+        Assert.Contains("security.protocol=SASL_PLAINTEXT", printed);
+        Assert.Contains("SASL", printed[printed.IndexOf("WRN", StringComparison.Ordinal)..]); // the handshake the client attempted
+        Assert.Contains($"Kafka at '{kafka.BootstrapServers}' is unreachable", printed);
+        Assert.DoesNotContain(Password, printed);
+        Assert.DoesNotContain(Password, string.Concat(Directory.GetFiles(work.FullName, "*", SearchOption.AllDirectories)
+            .Where(f => !f.EndsWith(".conf")).Select(File.ReadAllText)));
+    }
+
+    public void Dispose() => work.Delete(true);
+}
