@@ -12,7 +12,8 @@ public sealed record UpstreamSettings(
     IReadOnlyList<int>? DecayEpochs = null, int TotalEpochs = 90, double WeightDecay = 1e-4,
     BitActors.Model.Training.MultiLabelLoss MultiLabelLoss = BitActors.Model.Training.MultiLabelLoss.Sigmoid,
     int CheckpointEvery = 0, bool OrderedData = true, int MaxRestarts = 3, double RestartBackoffSeconds = 1.0, double MixUpAlpha = 0.0,
-    BitActors.Model.Architecture.NormKind Norm = BitActors.Model.Architecture.NormKind.GroupNorm, bool WeightStandardization = true);
+    BitActors.Model.Architecture.NormKind Norm = BitActors.Model.Architecture.NormKind.GroupNorm, bool WeightStandardization = true,
+    bool CheckpointAtPhaseChange = true, double DatasetWaitSeconds = 0);
 
 /// <summary>
 /// How every fine-tune task runs; null augment = the HyperRule's resolution for the dataset. <c>MaxSteps</c>
@@ -98,3 +99,12 @@ public sealed record SeedSummary(string Group, bool FromScratch, int? Shots, IRe
 }
 
 public sealed record RunFailed(string RunId, string Reason);
+
+/// <summary>Stop the run gracefully: checkpoint what is being trained, then stop (SIGINT/SIGTERM in the CLI).</summary>
+public sealed record StopRun(string Reason);
+
+/// <summary>
+/// The run stopped on request. <c>Checkpoint</c>: what to continue from (a resumable upstream checkpoint before
+/// <c>Step</c>, or the finished backbone when <c>BackboneFinished</c>); null when nothing had been trained yet.
+/// </summary>
+public sealed record RunStopped(string RunId, string Reason, int Step, string? Checkpoint, bool BackboneFinished = false);

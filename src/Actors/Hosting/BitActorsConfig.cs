@@ -42,7 +42,7 @@ public static class BitActorsConfig
             },
             NonNegative(c, "checkpoint-every"), c.GetBoolean("ordered-data"), NonNegative(c, "max-restarts"),
             c.GetTimeSpan("restart-backoff").TotalSeconds, NonNegativeDouble(c, "mixup"),
-            Norm(c), c.GetBoolean("weight-standardization"));
+            Norm(c), c.GetBoolean("weight-standardization"), c.GetBoolean("checkpoint-at-phase-change"), c.GetTimeSpan("dataset-wait").TotalSeconds);
     }
 
     public static FineTuneSettings FineTune(Config config, Config? overrides = null, int channels = 1)
