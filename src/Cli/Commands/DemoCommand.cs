@@ -1,3 +1,4 @@
+using Akka.Actor;
 using System.ComponentModel;
 using System.Diagnostics;
 using Akka.Configuration;
@@ -87,8 +88,21 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
             string.Join(", ", run.Tasks.GroupBy(t => t.GroupName).Select(g => $"{g.Key} × {g.Count()} seeds")));
         var outcome = new TaskCompletionSource<RunCompleted>(TaskCreationOptions.RunContinuationsAsynchronously);
         var reporter = system.ActorOf(RunReporter.Props(outcome, Path.Combine(run.OutputDir, "metrics.jsonl")), "reporter");
-        system.ActorOf(TrainingSupervisor.Props(run, reporter), "supervisor");
-        var completed = await outcome.Task.WaitAsync(cancellationToken);
+        var supervisor = system.ActorOf(TrainingSupervisor.Props(run, reporter), "supervisor");
+        RunCompleted completed;
+        using (new StopSignals(reason => supervisor.Tell(new StopRun(reason), ActorRefs.NoSender)))
+        {
+            try
+            {
+                completed = await outcome.Task.WaitAsync(cancellationToken);
+            }
+            catch (RunInterrupted stopped)
+            {
+                await system.Terminate();
+                global::System.Console.Out.WriteLine(stopped.Advice(Environment.GetCommandLineArgs()[1..]));  // plain: Spectre would fold the path
+                return StopSignals.ExitCode(stopped.Stopped.Reason);
+            }
+        }
 
         var events = ModelEventsReader.CountByType(kafka.BootstrapServers, run.RunId);
         await system.Terminate();

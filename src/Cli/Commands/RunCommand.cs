@@ -1,3 +1,4 @@
+using Akka.Actor;
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Text.Json;
@@ -69,6 +70,10 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
         [Description("cpu, cuda or cuda:N (default: bitactors.device).")]
         public string? Device { get; init; }
 
+        [CommandOption("--resume <CKPT>")]
+        [Description("Continue the upstream run from a training checkpoint (written at phase changes, every bitactors.upstream.checkpoint-every steps, or on SIGINT/SIGTERM); same settings needed.")]
+        public string? Resume { get; init; }
+
         [CommandOption("--output <DIR>")]
         [Description("Folder for checkpoints and metrics (default: bitactors.output-dir).")]
         public string? Output { get; init; }
@@ -77,6 +82,8 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
             string.IsNullOrWhiteSpace(BootstrapServers) ? ValidationResult.Error("--bootstrap-servers is required: the datasets must already be published there")
             : string.IsNullOrWhiteSpace(Dataset) ? ValidationResult.Error("--dataset NAME is required")
             : Backbone is not null && !File.Exists(Backbone) ? ValidationResult.Error($"--backbone: checkpoint not found: {Backbone}")
+            : Resume is not null && !File.Exists(Resume) ? ValidationResult.Error($"--resume: checkpoint not found: {Resume}")
+            : Resume is not null && Backbone is not null ? ValidationResult.Error("--resume continues an upstream run; with --backbone there is none")
             : ValidationResult.Success();
     }
 
@@ -105,13 +112,26 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
         var backbone = settings.Backbone is null ? null
             : new GivenBackbone(settings.Backbone, settings.Arch ?? upstream.Arch, settings.Channels ?? upstream.Augment.Channels, upstream.Norm, upstream.WeightStandardization);
         var run = new RunSpec(runId, kafka.BootstrapServers, output, upstream, BitActorsConfig.FineTune(config, null, backbone?.InChannels ?? upstream.Augment.Channels),
-            tasks, Device: settings.Device ?? config.GetString("bitactors.device"), Backbone: backbone);
+            tasks, ResumeFrom: settings.Resume is null ? null : Path.GetFullPath(settings.Resume), Device: settings.Device ?? config.GetString("bitactors.device"), Backbone: backbone);
 
         using var system = BitActorsSystem.Create(config, "run");
         var outcome = new TaskCompletionSource<RunCompleted>(TaskCreationOptions.RunContinuationsAsynchronously);
         var reporter = system.ActorOf(RunReporter.Props(outcome, Path.Combine(output, "metrics.jsonl")), "reporter");
-        system.ActorOf(TrainingSupervisor.Props(run, reporter), "supervisor");
-        var completed = await outcome.Task.WaitAsync(cancellationToken);
+        var supervisor = system.ActorOf(TrainingSupervisor.Props(run, reporter), "supervisor");
+        RunCompleted completed;
+        using (new StopSignals(reason => supervisor.Tell(new StopRun(reason), ActorRefs.NoSender)))
+        {
+            try
+            {
+                completed = await outcome.Task.WaitAsync(cancellationToken);
+            }
+            catch (RunInterrupted stopped)
+            {
+                await system.Terminate();
+                global::System.Console.Out.WriteLine(stopped.Advice(Environment.GetCommandLineArgs()[1..]));  // plain: Spectre would fold the path
+                return StopSignals.ExitCode(stopped.Stopped.Reason);
+            }
+        }
         await system.Terminate();
 
         var table = new Table().AddColumns("task", "init", "shots", "seed", "examples", "steps", "test top-1", "checkpoint");
