@@ -22,7 +22,8 @@ public sealed record UpstreamSettings(
 /// </summary>
 public sealed record FineTuneSettings(
     int BatchSize, double BaseLr, AugmentSettings? Augment, int ShuffleBuffer, int DecodeParallelism, int EvalBatchSize,
-    int MaxConcurrentTasks = 1, int ProgressEvery = 50, bool PaperResolution = false, int MicroBatch = 0, int MaxSteps = 0);
+    int MaxConcurrentTasks = 1, int ProgressEvery = 50, bool PaperResolution = false, int MicroBatch = 0, int MaxSteps = 0,
+    int CheckpointEvery = 0, bool CheckpointAtPhaseChange = true, int MaxRestarts = 2, double RestartBackoffSeconds = 1.0);
 
 /// <summary>
 /// One downstream task: a dataset's classes, optionally k shots per class drawn with a seed, from the backbone
@@ -70,6 +71,9 @@ public sealed record FineTuneCompleted(string RunId, FineTuneTask Task, string A
     CheckpointFiles.Saved Checkpoint, IReadOnlyDictionary<string, object> HyperParameters, TimeSpan Elapsed);
 
 public sealed record FineTuneFailed(string RunId, FineTuneTask Task, string Reason);
+
+/// <summary>A fine-tune task's trainer failed and is restarted from <c>FromStep</c> (its own last checkpoint; 0: from the start).</summary>
+public sealed record FineTuneRetried(string RunId, string Task, int Attempt, int FromStep, string Reason);
 
 /// <summary>Every task of the run has finished (completed or failed).</summary>
 public sealed record AllTasksFinished(IReadOnlyList<object> Outcomes);

@@ -51,7 +51,8 @@ public static class BitActorsConfig
         return new FineTuneSettings(
             Positive(c, "batch-size"), c.GetDouble("base-lr"), Augmentation(c, channels), Positive(c, "shuffle-buffer"),
             Positive(c, "decode-parallelism"), Positive(c, "eval-batch-size"), Positive(c, "max-concurrent-tasks"),
-            Positive(c, "progress-every"), c.GetBoolean("paper-resolution"), NonNegative(c, "micro-batch"), NonNegative(c, "max-steps"));
+            Positive(c, "progress-every"), c.GetBoolean("paper-resolution"), NonNegative(c, "micro-batch"), NonNegative(c, "max-steps"),
+            NonNegative(c, "checkpoint-every"), c.GetBoolean("checkpoint-at-phase-change"), NonNegative(c, "max-restarts"), c.GetTimeSpan("restart-backoff").TotalSeconds);
     }
 
     private static BitActors.Model.Architecture.NormKind Norm(Config c)

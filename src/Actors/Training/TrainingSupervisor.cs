@@ -69,7 +69,7 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
         _reporter = reporter;
         _trainerProps = trainerProps ?? GpuTrainer.Props;
         _data = data ?? new KafkaUpstreamData(run, _log);
-        _dispatcherProps = dispatcherProps ?? FineTuneDispatcher.Props;
+        _dispatcherProps = dispatcherProps ?? ((r, reporter) => FineTuneDispatcher.Props(r, reporter));
         Loading();
     }
 

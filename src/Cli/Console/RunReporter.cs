@@ -35,6 +35,7 @@ public sealed class RunReporter : ReceiveActor
         Receive<FineTuneCompleted>(c => Log.Information("[{Task}] test top-1 {Top1:P2} (top-5 {Top5:P2}) on {N:N0} images after {Steps} steps, {Elapsed:F0} s",
             c.Task.Name, c.Test.Top1, c.Test.Top5, c.Test.Examples, c.Steps, c.Elapsed.TotalSeconds));
         Receive<FineTuneFailed>(f => Log.Error("[{Task}] failed: {Reason}", f.Task.Name, f.Reason));
+        Receive<FineTuneRetried>(r => Log.Warning("[{Task}] trainer failed ({Reason}); retry {Attempt} from step {Step}", r.Task, r.Reason, r.Attempt, r.FromStep));
         Receive<PhaseChanged>(p => Log.Information("[upstream] phase {Phase} from step {Step}{Lr}", p.Phase, p.Step, p.LearningRate is double lr ? $" (lr {lr:G3})" : ""));
         Receive<TrainingCheckpointed>(c => Log.Debug("[upstream] checkpoint before step {Step}: {Path}", c.NextStep, c.Path));
         Receive<RunCompleted>(r => outcome.TrySetResult(r));

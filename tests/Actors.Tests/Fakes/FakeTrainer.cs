@@ -14,6 +14,9 @@ internal sealed class TrainerLog
 
     /// <summary>Fail once per listed step, the first time the trainer reaches it.</summary>
     public readonly HashSet<int> FailAt = new();
+
+    /// <summary>Fail every time the trainer reaches this step.</summary>
+    public int? AlwaysFailAt;
 }
 
 /// <summary>
@@ -30,7 +33,7 @@ internal sealed class FakeTrainer : ReceiveActor
         {
             lock (log)
             {
-                if (log.FailAt.Remove(m.Step)) throw new ArithmeticException($"loss became NaN at step {m.Step}");
+                if (log.FailAt.Remove(m.Step) || m.Step == log.AlwaysFailAt) throw new ArithmeticException($"loss became NaN at step {m.Step}");
                 log.Steps.Add((m.Step, m.LearningRate));
             }
             Sender.Tell(new StepResult(m.Step, m.LearningRate, 1.0 / (m.Step + 1), 0.5, m.Batch.Count));
