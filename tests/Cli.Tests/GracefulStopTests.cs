@@ -37,6 +37,12 @@ public class GracefulStopTests
             Assert.True(File.Exists(checkpoint + ".sha256"));
             Assert.Matches(@"-upstream-step\d+\.bin$", checkpoint);
             Assert.Contains("stopped (SIGINT) at step", run.Stdout);
+            // The run folder is written on a stop too: summary naming the checkpoint, metrics, plots, the JSON log.
+            var folder = run.Stdout.Split('\n').Single(l => l.StartsWith("run folder: ", StringComparison.Ordinal))["run folder: ".Length..].Trim();
+            Assert.Contains($"resume with `--resume {checkpoint}`", File.ReadAllText(Path.Combine(folder, "summary.md")));
+            Assert.True(File.ReadAllLines(Path.Combine(folder, "metrics.jsonl")).Length >= 3);
+            Assert.True(File.Exists(Path.Combine(folder, "plots", "loss.png")));
+            Assert.Contains("\"@mt\"", File.ReadAllText(Path.Combine(folder, "log.json")));
 
             // The advice works: the same command with --resume goes on from that step; SIGTERM stops it the same way.
             int step = int.Parse(System.Text.RegularExpressions.Regex.Match(checkpoint, @"step(\d+)\.bin$").Groups[1].Value);

@@ -8,6 +8,7 @@ using BitActors.Actors.Hosting;
 using BitActors.Actors.Training;
 using BitActors.Cli.Console;
 using BitActors.Cli.Demo;
+using BitActors.Cli.Reports;
 using BitActors.Streams.Datasets;
 using BitActors.Streams.Kafka;
 using BitActors.Streams.Pipelines;
@@ -79,29 +80,18 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         using var system = BitActorsSystem.Create(config, "demo");
         Log.Information("[publish] reading Fashion-MNIST from {Source}", source);
         var data = IdxDataset.Load(dataset, source, IdxDataset.FashionMnistClasses);
-        var progress = new Progress<PublishProgress>(p => Log.Information("[publish] {Split}: {Done:N0}/{Total:N0} acknowledged", p.Split, p.Acknowledged, p.Total));
-        var published = await new DatasetPublisher(kafka.Admin, system.Materializer(), progress).PublishAsync(data, cancellationToken);
+        var published = await ProgressDisplay.RunAsync(display =>
+            new DatasetPublisher(kafka.Admin, system.Materializer(), new Progress<PublishProgress>(display.Show)).PublishAsync(data, cancellationToken));
         foreach (var split in published.Manifest.Splits)
             Log.Information("[publish] {Topic}: {Records:N0} records in {Partitions} partitions, verified", split.Topic, split.Records, split.Partitions);
 
         Log.Information("[demo] {Tasks} downstream tasks: {Groups}", run.Tasks.Count,
             string.Join(", ", run.Tasks.GroupBy(t => t.GroupName).Select(g => $"{g.Key} × {g.Count()} seeds")));
-        var outcome = new TaskCompletionSource<RunCompleted>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var reporter = system.ActorOf(RunReporter.Props(outcome, Path.Combine(run.OutputDir, "metrics.jsonl")), "reporter");
-        var supervisor = system.ActorOf(TrainingSupervisor.Props(run, reporter), "supervisor");
-        RunCompleted completed;
-        using (new StopSignals(reason => supervisor.Tell(new StopRun(reason), ActorRefs.NoSender)))
+        var (done, exitCode) = await RunSession.RunAsync(system, run, cancellationToken);
+        if (done is not { } completed)
         {
-            try
-            {
-                completed = await outcome.Task.WaitAsync(cancellationToken);
-            }
-            catch (RunInterrupted stopped)
-            {
-                await system.Terminate();
-                global::System.Console.Out.WriteLine(stopped.Advice(Environment.GetCommandLineArgs()[1..]));  // plain: Spectre would fold the path
-                return StopSignals.ExitCode(stopped.Stopped.Reason);
-            }
+            await system.Terminate();
+            return exitCode;
         }
 
         var events = ModelEventsReader.CountByType(kafka.BootstrapServers, run.RunId);
@@ -116,6 +106,7 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
             $"test top-1 {completed.Backbone.UpstreamTest.Top1:P2} ({completed.Backbone.UpstreamTest.Examples} images), {completed.Backbone.Elapsed.TotalSeconds:F0} s");
         AnsiConsole.WriteLine($"bit.models: {string.Join(", ", events.Select(e => $"{e.Value} × {e.Key}"))}");
         AnsiConsole.WriteLine($"report: {Path.Combine(folder, DemoReport.MarkdownFile)}, {DemoReport.ResultsFile}, {DemoReport.PlotFile}  (wall time {wall.Elapsed.TotalSeconds:F0} s)");
+        global::System.Console.Out.WriteLine($"run folder: {run.OutputDir} ({RunFolder.SummaryFile}, {MetricsLog.File}, {RunPlots.Folder}/, {Logging.RunLogFile}, checkpoints/)");
         return completed.Failed.Count == 0 ? 0 : 2;
     }
 

@@ -53,8 +53,8 @@ public sealed class PublishCommand : AsyncCommand<PublishCommand.Settings>
 
         using var kafka = KafkaConnection.Open(settings.BootstrapServers);
         using var system = BitActorsSystem.Create(BitActorsConfig.Load(), "publish");
-        var progress = new Progress<PublishProgress>(p => Log.Information("{Split}: {Done:N0}/{Total:N0} acknowledged", p.Split, p.Acknowledged, p.Total));
-        var result = await new DatasetPublisher(kafka.Admin, system.Materializer(), progress).PublishAsync(dataset, cancellationToken);
+        var result = await ProgressDisplay.RunAsync(display =>
+            new DatasetPublisher(kafka.Admin, system.Materializer(), new Progress<PublishProgress>(display.Show)).PublishAsync(dataset, cancellationToken));
         await system.Terminate();
 
         var table = new Table().AddColumns("split", "topic", "partitions", "records");

@@ -6,6 +6,7 @@ using BitActors.Actors;
 using BitActors.Actors.Hosting;
 using BitActors.Actors.Training;
 using BitActors.Cli.Console;
+using BitActors.Cli.Reports;
 using BitActors.Model.Architecture;
 using BitActors.Streams.Datasets;
 using BitActors.Streams.Pipelines;
@@ -115,24 +116,9 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
             tasks, ResumeFrom: settings.Resume is null ? null : Path.GetFullPath(settings.Resume), Device: settings.Device ?? config.GetString("bitactors.device"), Backbone: backbone);
 
         using var system = BitActorsSystem.Create(config, "run");
-        var outcome = new TaskCompletionSource<RunCompleted>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var reporter = system.ActorOf(RunReporter.Props(outcome, Path.Combine(output, "metrics.jsonl")), "reporter");
-        var supervisor = system.ActorOf(TrainingSupervisor.Props(run, reporter), "supervisor");
-        RunCompleted completed;
-        using (new StopSignals(reason => supervisor.Tell(new StopRun(reason), ActorRefs.NoSender)))
-        {
-            try
-            {
-                completed = await outcome.Task.WaitAsync(cancellationToken);
-            }
-            catch (RunInterrupted stopped)
-            {
-                await system.Terminate();
-                global::System.Console.Out.WriteLine(stopped.Advice(Environment.GetCommandLineArgs()[1..]));  // plain: Spectre would fold the path
-                return StopSignals.ExitCode(stopped.Stopped.Reason);
-            }
-        }
+        var (done, exitCode) = await RunSession.RunAsync(system, run, cancellationToken);
         await system.Terminate();
+        if (done is not { } completed) return exitCode;
 
         var table = new Table().AddColumns("task", "init", "shots", "seed", "examples", "steps", "test top-1", "checkpoint");
         foreach (var c in completed.Completed)
@@ -141,7 +127,8 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
         foreach (var f in completed.Failed) table.AddRow(f.Task.Name, "[red]failed[/]", "", "", "", "", "", Markup.Escape(f.Reason));
         AnsiConsole.Write(table);
         foreach (var s in completed.Summaries) AnsiConsole.WriteLine($"{s.Group}: median top-1 {s.MedianTop1:P2} over {s.PerSeed.Count} seed(s)");
-        AnsiConsole.WriteLine($"run {runId}: {completed.Completed.Count} task(s) done, {completed.Failed.Count} failed, {wall.Elapsed.TotalSeconds:F0} s; metrics: {Path.Combine(output, "metrics.jsonl")}");
+        AnsiConsole.WriteLine($"run {runId}: {completed.Completed.Count} task(s) done, {completed.Failed.Count} failed, {wall.Elapsed.TotalSeconds:F0} s");
+        global::System.Console.Out.WriteLine($"run folder: {output} ({RunFolder.SummaryFile}, {MetricsLog.File}, {RunPlots.Folder}/, {Logging.RunLogFile}, checkpoints/)");
         return completed.Failed.Count == 0 ? 0 : 2;
     }
 }

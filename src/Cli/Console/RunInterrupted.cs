@@ -28,3 +28,9 @@ public sealed class RunInterrupted(RunStopped stopped) : Exception($"run {stoppe
 
     private static string Quote(string arg) => arg.Length > 0 && arg.All(c => char.IsLetterOrDigit(c) || "-_./:=,@+".Contains(c)) ? arg : $"'{arg.Replace("'", "'\\''")}'";
 }
+
+/// <summary>A run that failed; the message names the reason.</summary>
+public sealed class RunFailedException(RunFailed failed) : InvalidOperationException($"run {failed.RunId} failed: {failed.Reason}")
+{
+    public RunFailed Failed { get; } = failed;
+}
