@@ -32,14 +32,15 @@ public abstract class ProgressDisplay
         && Environment.GetEnvironmentVariable("BITACTORS_PROGRESS") != "lines";
 
     /// <summary>Runs <paramref name="work"/> with live bars when <see cref="Interactive"/>, with plain lines otherwise.</summary>
-    public static async Task<T> RunAsync<T>(Func<ProgressDisplay, Task<T>> work)
+    /// <param name="console">Where bars are drawn (default: the terminal; tests pass their own, with <paramref name="live"/>).</param>
+    public static async Task<T> RunAsync<T>(Func<ProgressDisplay, Task<T>> work, IAnsiConsole? console = null, bool? live = null)
     {
-        if (!Interactive) return await work(Lines());
+        if (!(live ?? Interactive)) return await work(Lines());
         var level = Logging.ConsoleLevel.MinimumLevel;
         Logging.ConsoleLevel.MinimumLevel = LogEventLevel.Warning;
         try
         {
-            return await AnsiConsole.Progress()
+            return await (console ?? AnsiConsole.Console).Progress()
                 .AutoClear(false)
                 .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new StepColumn(), new PercentageColumn(),
                     new RemainingTimeColumn(), new SpinnerColumn())
