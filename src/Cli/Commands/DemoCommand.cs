@@ -26,6 +26,10 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         [Description("HOCON file overriding hocon/bitactors.conf.")]
         public string? Config { get; init; }
 
+        [CommandOption("--set <KEY=VALUE>")]
+        [Description("Override one configuration key, e.g. --set bitactors.upstream.steps=200 (repeatable; over --config and BITACTORS__* environment variables).")]
+        public string[] Set { get; init; } = [];
+
         [CommandOption("--bootstrap-servers <SERVERS>")]
         [Description("Use this Kafka instead of the embedded broker.")]
         public string? BootstrapServers { get; init; }
@@ -67,7 +71,7 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         var wall = Stopwatch.StartNew();
-        var config = BitActorsConfig.Load(settings.Config);
+        var config = BitActorsConfig.Load(settings.Config, settings.Set);
         var source = settings.Source ?? FashionMnistSetup.EnsureInstalled();
         const string dataset = "fashion-mnist";
 
@@ -77,7 +81,8 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         foreach (var topic in new[] { Topics.Models, Topics.DeadLetter })
             await kafka.Admin.EnsureTopicAsync(new TopicSpec(topic, 1), cancellationToken);
 
-        using var system = BitActorsSystem.Create(config, "demo");
+        using var host = BitActorsHost.Start(config, "demo");
+        var system = host.System;
         Log.Information("[publish] reading Fashion-MNIST from {Source}", source);
         var data = IdxDataset.Load(dataset, source, IdxDataset.FashionMnistClasses);
         var published = await ProgressDisplay.RunAsync(display =>
@@ -87,15 +92,15 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
 
         Log.Information("[demo] {Tasks} downstream tasks: {Groups}", run.Tasks.Count,
             string.Join(", ", run.Tasks.GroupBy(t => t.GroupName).Select(g => $"{g.Key} × {g.Count()} seeds")));
-        var (done, exitCode) = await RunSession.RunAsync(system, run, cancellationToken);
+        var (done, exitCode) = await RunSession.RunAsync(host, run, cancellationToken);
         if (done is not { } completed)
         {
-            await system.Terminate();
+            await host.StopAsync();
             return exitCode;
         }
 
         var events = ModelEventsReader.CountByType(kafka.BootstrapServers, run.RunId);
-        await system.Terminate();
+        await host.StopAsync();
         var report = new DemoReport(completed, run, dataset, IdxDataset.FashionMnistClasses, wall.Elapsed, events,
             string.Join(' ', new[] { "bitactors" }.Concat(Environment.GetCommandLineArgs().Skip(1))));
         var folder = report.Write(run.OutputDir);

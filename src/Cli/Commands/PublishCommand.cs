@@ -52,10 +52,11 @@ public sealed class PublishCommand : AsyncCommand<PublishCommand.Settings>
         };
 
         using var kafka = KafkaConnection.Open(settings.BootstrapServers);
-        using var system = BitActorsSystem.Create(BitActorsConfig.Load(), "publish");
+        using var host = BitActorsHost.Start(BitActorsConfig.Load(), "publish");
+        var system = host.System;
         var result = await ProgressDisplay.RunAsync(display =>
             new DatasetPublisher(kafka.Admin, system.Materializer(), new Progress<PublishProgress>(display.Show)).PublishAsync(dataset, cancellationToken));
-        await system.Terminate();
+        await host.StopAsync();
 
         var table = new Table().AddColumns("split", "topic", "partitions", "records");
         foreach (var split in result.Manifest.Splits)

@@ -33,6 +33,10 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
         [Description("HOCON file overriding hocon/bitactors.conf (upstream and fine-tune settings).")]
         public string? Config { get; init; }
 
+        [CommandOption("--set <KEY=VALUE>")]
+        [Description("Override one configuration key, e.g. --set bitactors.upstream.steps=200 (repeatable; over --config and BITACTORS__* environment variables).")]
+        public string[] Set { get; init; } = [];
+
         [CommandOption("--backbone <CKPT>")]
         [Description("Skip upstream: fine-tune from this checkpoint (.npz in Google's BiT layout, .safetensors with timm's names, or native).")]
         public string? Backbone { get; init; }
@@ -94,7 +98,7 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         var wall = Stopwatch.StartNew();
-        var config = BitActorsConfig.Load(settings.Config);
+        var config = BitActorsConfig.Load(settings.Config, settings.Set);
         using var kafka = KafkaConnection.Open(settings.BootstrapServers);
         var manifest = DatasetCatalog.Read(kafka.BootstrapServers, settings.Dataset);
         var classes = settings.Classes is null ? ClassSubset.Range(0, manifest.Classes.Count) : new ClassSubset(Numbers(settings.Classes, "--classes"));
@@ -115,9 +119,9 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
         var run = new RunSpec(runId, kafka.BootstrapServers, output, upstream, BitActorsConfig.FineTune(config, null, backbone?.InChannels ?? upstream.Augment.Channels),
             tasks, ResumeFrom: settings.Resume is null ? null : Path.GetFullPath(settings.Resume), Device: settings.Device ?? config.GetString("bitactors.device"), Backbone: backbone);
 
-        using var system = BitActorsSystem.Create(config, "run");
-        var (done, exitCode) = await RunSession.RunAsync(system, run, cancellationToken);
-        await system.Terminate();
+        using var host = BitActorsHost.Start(config, "run");
+        var (done, exitCode) = await RunSession.RunAsync(host, run, cancellationToken);
+        await host.StopAsync();
         if (done is not { } completed) return exitCode;
 
         var table = new Table().AddColumns("task", "init", "shots", "seed", "examples", "steps", "test top-1", "checkpoint");

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Akka.Actor;
 using BitActors.Actors;
-using BitActors.Actors.Training;
+using BitActors.Actors.Hosting;
 using BitActors.Cli.Reports;
 
 namespace BitActors.Cli.Console;
@@ -14,7 +14,7 @@ namespace BitActors.Cli.Console;
 public static class RunSession
 {
     /// <returns>The completed run, or null with the exit code of a stop (its advice already printed). A failed run throws <see cref="RunFailedException"/>.</returns>
-    public static async Task<(RunCompleted? Completed, int ExitCode)> RunAsync(ActorSystem system, RunSpec run, CancellationToken cancellationToken)
+    public static async Task<(RunCompleted? Completed, int ExitCode)> RunAsync(BitActorsHost host, RunSpec run, CancellationToken cancellationToken)
     {
         var wall = Stopwatch.StartNew();
         Logging.AddRunLog(run.OutputDir);
@@ -27,8 +27,7 @@ public static class RunSession
             var completed = await ProgressDisplay.RunAsync(async display =>
             {
                 var outcome = new TaskCompletionSource<RunCompleted>(TaskCreationOptions.RunContinuationsAsynchronously);
-                var reporter = system.ActorOf(RunReporter.Props(outcome, Path.Combine(run.OutputDir, MetricsLog.File), journal, display), "reporter");
-                var supervisor = system.ActorOf(TrainingSupervisor.Props(run, reporter), "supervisor");
+                var supervisor = host.StartRun(run, RunReporter.Props(outcome, Path.Combine(run.OutputDir, MetricsLog.File), journal, display));
                 using var signals = new StopSignals(reason => supervisor.Tell(new StopRun(reason), ActorRefs.NoSender));
                 return await outcome.Task.WaitAsync(cancellationToken);
             });
