@@ -19,7 +19,7 @@ public sealed record UpstreamSettings(
     BitActors.Model.Training.MultiLabelLoss MultiLabelLoss = BitActors.Model.Training.MultiLabelLoss.Sigmoid,
     int CheckpointEvery = 0, bool OrderedData = true, int MaxRestarts = 3, double RestartBackoffSeconds = 1.0, double MixUpAlpha = 0.0,
     BitActors.Model.Architecture.NormKind Norm = BitActors.Model.Architecture.NormKind.GroupNorm, bool WeightStandardization = true,
-    int MicroBatch = 0, string ConsumerGroup = "");
+    int MicroBatch = 0, string ConsumerGroup = "", bool CheckpointAtPhaseChange = true, double DatasetWaitSeconds = 0);
 
 /// <summary>
 /// How every fine-tune task runs; null augment = the HyperRule's resolution for the dataset. <c>MaxSteps</c>
@@ -28,7 +28,8 @@ public sealed record UpstreamSettings(
 /// </summary>
 public sealed record FineTuneSettings(
     int BatchSize, double BaseLr, AugmentSettings? Augment, int ShuffleBuffer, int DecodeParallelism, int EvalBatchSize,
-    int MaxConcurrentTasks = 1, int ProgressEvery = 50, bool PaperResolution = false, int MicroBatch = 0, int MaxSteps = 0);
+    int MaxConcurrentTasks = 1, int ProgressEvery = 50, bool PaperResolution = false, int MicroBatch = 0, int MaxSteps = 0,
+    int CheckpointEvery = 0, bool CheckpointAtPhaseChange = true, int MaxRestarts = 2, double RestartBackoffSeconds = 1.0);
 
 /// <summary>
 /// One downstream task: a dataset's classes, optionally k shots per class drawn with a seed, from the backbone
@@ -77,6 +78,9 @@ public sealed record FineTuneCompleted(string RunId, FineTuneTask Task, string A
 
 public sealed record FineTuneFailed(string RunId, FineTuneTask Task, string Reason);
 
+/// <summary>A fine-tune task's trainer failed and is restarted from <c>FromStep</c> (its own last checkpoint; 0: from the start).</summary>
+public sealed record FineTuneRetried(string RunId, string Task, int Attempt, int FromStep, string Reason);
+
 /// <summary>Every task of the run has finished (completed or failed).</summary>
 public sealed record AllTasksFinished(IReadOnlyList<object> Outcomes);
 
@@ -105,3 +109,12 @@ public sealed record SeedSummary(string Group, bool FromScratch, int? Shots, IRe
 }
 
 public sealed record RunFailed(string RunId, string Reason);
+
+/// <summary>Stop the run gracefully: checkpoint what is being trained, then stop (SIGINT/SIGTERM in the CLI).</summary>
+public sealed record StopRun(string Reason);
+
+/// <summary>
+/// The run stopped on request. <c>Checkpoint</c>: what to continue from (a resumable upstream checkpoint before
+/// <c>Step</c>, or the finished backbone when <c>BackboneFinished</c>); null when nothing had been trained yet.
+/// </summary>
+public sealed record RunStopped(string RunId, string Reason, int Step, string? Checkpoint, bool BackboneFinished = false);

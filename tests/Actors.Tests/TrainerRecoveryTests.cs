@@ -48,7 +48,7 @@ public sealed class TrainerRecoveryTests() : TestKit(BitActorsConfig.Reference()
     private RunSpec Spec(PublishedDataset data, string runId) => new(runId, data.Kafka.BootstrapServers, data.Output.FullName,
         new UpstreamSettings(data.Name, ClassSubset.Range(0, 5), "Tiny", BatchSize: 8, Steps: 12, BaseLrPer256: 0.1, WarmupFraction: 0.1,
             new AugmentSettings(16, 16, 1), ShuffleBuffer: 16, DecodeParallelism: 2, Seed: 0, ProgressEvery: 1,
-            CheckpointEvery: 4, MaxRestarts: 2, RestartBackoffSeconds: 0.1),
+            CheckpointEvery: 4, MaxRestarts: 2, RestartBackoffSeconds: 0.1, CheckpointAtPhaseChange: false),
         new FineTuneSettings(8, 0.003, null, 8, 1, 64), []);
 
     [Fact]

@@ -54,6 +54,19 @@ internal sealed class CliProcess : IDisposable
         throw new TimeoutException($"no line starting with '{prefix}'. stdout: {Stdout} stderr: {Stderr}");
     }
 
+    /// <summary>Waits until stderr (the logs) contains <paramref name="text"/>.</summary>
+    public async Task WaitForStderrAsync(string text, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (Stderr.Contains(text, StringComparison.Ordinal)) return;
+            if (process.HasExited) break;
+            await Task.Delay(50);
+        }
+        throw new TimeoutException($"stderr never said '{text}'. stdout: {Stdout} stderr: {Stderr}");
+    }
+
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);

@@ -1,8 +1,21 @@
+using System.Security.Cryptography;
+using System.Text;
+
 namespace BitActors.Actors.Events;
 
 /// <summary>A trained-model event: its CloudEvents type, subject and JSON data.</summary>
 public sealed record ModelEvent(string Type, string Subject, object Data)
 {
+    /// <summary>
+    /// The CloudEvent id: derived from the type and the subject (<c>run/task</c>) only, so a task retried any
+    /// number of times, or its event published twice, carries one id and consumers can drop duplicates.
+    /// </summary>
+    public string Id => StableId(Type, Subject);
+
+    /// <summary>The first 16 bytes of SHA-256(<c>type + "\n" + subject</c>), written as a UUID.</summary>
+    public static string StableId(string type, string subject) =>
+        new Guid(SHA256.HashData(Encoding.UTF8.GetBytes($"{type}\n{subject}")).AsSpan(0, 16)).ToString();
+
     public const string BackboneReadyType = "bit.backbone.ready";
     public const string FineTuneCompletedType = "bit.finetune.completed";
     public const string FineTuneFailedType = "bit.finetune.failed";

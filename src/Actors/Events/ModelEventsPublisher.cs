@@ -26,7 +26,7 @@ public sealed class ModelEventsPublisher : ReceiveActor
         _bootstrapServers = bootstrapServers;
         Receive<ModelEvent>(e =>
         {
-            var id = Guid.NewGuid().ToString();
+            var id = e.Id;
             var message = CloudEvents.ToMessage(id, "bitactors", e.Type, e.Subject, DateTimeOffset.UtcNow, e.Data, Json);
             var delivery = Producer.ProduceAsync(Topics.Models, message);
             _inFlight.Add(delivery);

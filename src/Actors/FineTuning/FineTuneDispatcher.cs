@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using BitActors.Actors.Events;
+using BitActors.Actors.Training;
 
 namespace BitActors.Actors.FineTuning;
 
@@ -8,7 +9,7 @@ namespace BitActors.Actors.FineTuning;
 /// Fans a finished backbone out to one <see cref="FineTuneWorker"/> per task (at most
 /// <c>MaxConcurrentTasks</c> at once: on CPU, concurrent trainers only share the same cores), announces
 /// each outcome on <c>bit.models</c>, and tells its parent when every task has finished. A failing task
-/// is reported as failed and the others go on.
+/// (its worker retries from the task's own checkpoints first) is reported as failed and the others go on.
 /// </summary>
 public sealed class FineTuneDispatcher : ReceiveActor
 {
@@ -21,11 +22,13 @@ public sealed class FineTuneDispatcher : ReceiveActor
     private Exception? _lastCrash;
     private IActorRef _events = ActorRefs.Nobody;
     private BackboneReady? _backbone;
+    private readonly Func<TrainerSpec, Props>? _trainerProps;
 
-    public FineTuneDispatcher(RunSpec run, IActorRef reporter)
+    public FineTuneDispatcher(RunSpec run, IActorRef reporter, Func<TrainerSpec, Props>? trainerProps = null)
     {
         _run = run;
         _reporter = reporter;
+        _trainerProps = trainerProps;
         Receive<BackboneReady>(b =>
         {
             _backbone = b;
@@ -58,7 +61,9 @@ public sealed class FineTuneDispatcher : ReceiveActor
         Receive<Status.Failure>(f => _log.Warning("model event not published: {0}", f.Cause.Message));
     }
 
-    public static Props Props(RunSpec run, IActorRef reporter) => Akka.Actor.Props.Create(() => new FineTuneDispatcher(run, reporter));
+    /// <param name="trainerProps">How the tasks' trainers are made (tests pass a fake); default <see cref="GpuTrainer.Props"/>.</param>
+    public static Props Props(RunSpec run, IActorRef reporter, Func<TrainerSpec, Props>? trainerProps = null) =>
+        Akka.Actor.Props.Create(() => new FineTuneDispatcher(run, reporter, trainerProps));
 
     protected override void PreStart() => _events = Context.ActorOf(ModelEventsPublisher.Props(_run.BootstrapServers), "model-events");
 
@@ -81,7 +86,7 @@ public sealed class FineTuneDispatcher : ReceiveActor
     {
         while (_running.Count < Math.Max(1, _run.FineTune.MaxConcurrentTasks) && _waiting.TryDequeue(out var task))
         {
-            var worker = Context.ActorOf(FineTuneWorker.Props(_run, task, _backbone!, _reporter), $"task-{Sanitize(task.Name)}");
+            var worker = Context.ActorOf(FineTuneWorker.Props(_run, task, _backbone!, _reporter, _trainerProps), $"task-{Sanitize(task.Name)}");
             Context.Watch(worker);
             _running[worker] = task;
         }

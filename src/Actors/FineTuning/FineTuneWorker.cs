@@ -18,9 +18,14 @@ namespace BitActors.Actors.FineTuning;
 /// One downstream task: draws its training examples (k shots per class with a seed, or all), builds a
 /// trainer from the backbone with a zero-initialised head (or from scratch), fine-tunes with the
 /// BiT-HyperRule's schedule, evaluates on the test split, saves the model and reports to its parent.
+/// It checkpoints at the schedule's phase changes (and every <c>CheckpointEvery</c> steps); a trainer that
+/// fails is replaced after a doubling backoff by one resumed from the task's last checkpoint, the data
+/// replayed to that step; after <c>MaxRestarts</c> the task is reported as failed.
 /// </summary>
-public sealed class FineTuneWorker : ReceiveActor
+public sealed class FineTuneWorker : ReceiveActor, IWithTimers
 {
+    private sealed record RestartTrainer;
+
     private sealed record DataReady(DatasetManifest Manifest, IReadOnlyList<ImageRecord> Train);
     private sealed record EvaluationFinished(EvaluationResult Result);
 
@@ -43,16 +48,25 @@ public sealed class FineTuneWorker : ReceiveActor
     private int _nextStep, _examples;
     private EvaluationResult? _test;
     private Exception? _trainerError;
+    private readonly Func<TrainerSpec, Props> _trainerProps;
+    private IReadOnlyList<ImageRecord> _train = [];
+    private TrainerSpec _trainerSpec = null!;
+    private (string? Path, int Step) _lastCheckpoint;
+    private int _restarts, _feedId;
 
-    public FineTuneWorker(RunSpec run, FineTuneTask task, BackboneReady backbone, IActorRef reporter)
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public FineTuneWorker(RunSpec run, FineTuneTask task, BackboneReady backbone, IActorRef reporter, Func<TrainerSpec, Props>? trainerProps = null)
     {
         (_run, _task, _backbone, _reporter) = (run, task, backbone, reporter);
+        _trainerProps = trainerProps ?? GpuTrainer.Props;
         Receive<DataReady>(m => StartTraining(m.Manifest, m.Train));
         Receive<Status.Failure>(f => Fail($"loading data failed: {f.Cause.Message}"));
     }
 
-    public static Props Props(RunSpec run, FineTuneTask task, BackboneReady backbone, IActorRef reporter) =>
-        Akka.Actor.Props.Create(() => new FineTuneWorker(run, task, backbone, reporter));
+    /// <param name="trainerProps">How trainers are made (tests pass a fake); default <see cref="GpuTrainer.Props"/>.</param>
+    public static Props Props(RunSpec run, FineTuneTask task, BackboneReady backbone, IActorRef reporter, Func<TrainerSpec, Props>? trainerProps = null) =>
+        Akka.Actor.Props.Create(() => new FineTuneWorker(run, task, backbone, reporter, trainerProps));
 
     private FineTuneSettings Settings => _run.FineTune;
 
@@ -88,30 +102,76 @@ public sealed class FineTuneWorker : ReceiveActor
         _augment = Settings.Augment ?? new AugmentSettings(resolution.Precrop, resolution.Crop, _backbone.InChannels);
         _rule = HyperRule.Schedule(train.Count, Settings.BaseLr);
         _schedule = Settings.MaxSteps > 0 ? _rule.ScaledTo(Settings.MaxSteps) : _rule;
-        _trainer = Context.ActorOf(GpuTrainer.Props(new TrainerSpec(_backbone.Arch, _task.Classes.Count, _backbone.InChannels,
+        _train = train;
+        _trainerSpec = new TrainerSpec(_backbone.Arch, _task.Classes.Count, _backbone.InChannels,
             _task.FromScratch ? null : _backbone.Checkpoint.Path, ZeroHead: !_task.FromScratch, _task.Seed,
             HyperRule.Momentum, HyperRule.WeightDecay, HyperRule.MixUp(train.Count), Settings.MicroBatch, _run.Device,
-            Norm: _backbone.Norm, WeightStandardization: _backbone.WeightStandardization)), "trainer");
-        Context.Watch(_trainer);
-
-        // The chosen examples, epoch after epoch, each epoch with fresh augmentation.
-        var epochs = Source.From(Enumerable.Range(0, int.MaxValue))
-            .SelectMany(epoch => train.Select(r => r with { Epoch = epoch }));
-        var batches = ImagePipelines.Train(epochs, _task.Classes, _augment, Settings.BatchSize,
-            Math.Min(Settings.ShuffleBuffer, Math.Max(1, train.Count)), _task.Seed, Settings.DecodeParallelism,
-            r =>
-            {
-                _log.Warning("task {0}: skipped {1}: {2}", _task.Name, r.Record.Key, r.Reason);
-                _deadLetters.Send(r);
-            });
-        _feed = BatchFeed.Run(batches, Self, _materializer, TimeSpan.FromMinutes(10));
+            Norm: _backbone.Norm, WeightStandardization: _backbone.WeightStandardization);
+        StartTrainerAndFeed();
         _log.Info($"task {_task.Name}: {train.Count} examples of classes {_task.Classes}, {(_task.FromScratch ? "from scratch" : "from backbone")}, " +
             $"{_schedule.TotalSteps} steps (HyperRule{(ReferenceEquals(_schedule, _rule) ? "" : $"'s {_rule.TotalSteps} scaled to max-steps")}), batch {Settings.BatchSize}, resize {_augment.Precrop} crop {_augment.Crop}");
         Become(Training);
     }
 
+    /// <summary>A trainer from the task's last checkpoint (or its start) and a feed replayed to that step.</summary>
+    private void StartTrainerAndFeed()
+    {
+        _nextStep = _lastCheckpoint.Step;
+        _trainer = Context.ActorOf(_trainerProps(_trainerSpec with { ResumeFrom = _lastCheckpoint.Path }), $"trainer-{++_feedId}");
+        Context.Watch(_trainer);
+
+        // The chosen examples, epoch after epoch, each epoch with fresh augmentation.
+        var epochs = Source.From(Enumerable.Range(0, int.MaxValue))
+            .SelectMany(epoch => _train.Select(r => r with { Epoch = epoch }));
+        var batches = ImagePipelines.Train(epochs, _task.Classes, _augment, Settings.BatchSize,
+            Math.Min(Settings.ShuffleBuffer, Math.Max(1, _train.Count)), _task.Seed, Settings.DecodeParallelism,
+            r =>
+            {
+                _log.Warning("task {0}: skipped {1}: {2}", _task.Name, r.Record.Key, r.Reason);
+                _deadLetters.Send(r);
+            });
+        if (_nextStep > 0) batches = batches.Skip(_nextStep);
+        _feed = BatchFeed.Run(batches, Self, _materializer, TimeSpan.FromMinutes(10), _feedId);
+    }
+
+    /// <summary>The trainer died: restart it from the task's last checkpoint after a backoff, or report the task as failed.</summary>
+    private void OnTrainerLost()
+    {
+        var reason = _trainerError?.Message ?? "stopped";
+        _feed?.Abort(new OperationCanceledException("trainer lost"));
+        _feed = null;
+        if (_restarts >= Settings.MaxRestarts)
+        {
+            Fail(_restarts == 0 ? $"trainer failed at step {_nextStep}: {reason}"
+                : $"trainer failed at step {_nextStep} and was restarted {_restarts} times already; last failure: {reason}");
+            return;
+        }
+        _restarts++;
+        var backoff = TimeSpan.FromSeconds(Settings.RestartBackoffSeconds * Math.Pow(2, _restarts - 1));
+        _log.Warning($"task {_task.Name}: trainer failed at step {_nextStep} ({reason}); retry {_restarts} of {Settings.MaxRestarts} " +
+            $"from step {_lastCheckpoint.Step} in {backoff.TotalSeconds:F1} s");
+        _reporter.Tell(new FineTuneRetried(_run.RunId, _task.Name, _restarts, _lastCheckpoint.Step, reason));
+        _trainerError = null;
+        Timers.StartSingleTimer("restart", new RestartTrainer(), backoff);
+        Become(() =>
+        {
+            Receive<RestartTrainer>(_ =>
+            {
+                StartTrainerAndFeed();
+                Become(Training);
+            });
+            Receive<NextBatch>(_ => Sender.Tell(BatchAccepted.Instance));
+            Receive<StepResult>(_ => { });
+            Receive<CheckpointSaved>(_ => { });
+            Receive<FeedEnded>(_ => { });
+            Receive<EvaluationFinished>(_ => { });
+            Receive<Status.Failure>(_ => { });
+        });
+    }
+
     private void Training()
     {
+        Receive<NextBatch>(m => m.Feed != _feedId, _ => Sender.Tell(BatchAccepted.Instance)); // a replaced feed's
         Receive<NextBatch>(m =>
         {
             var lr = _schedule.LearningRate(_nextStep);
@@ -123,6 +183,12 @@ public sealed class FineTuneWorker : ReceiveActor
         Receive<StepResult>(r =>
         {
             _timer.StepDone(r.Examples);
+            int next = r.Step + 1;
+            bool interval = Settings.CheckpointEvery > 0 && next % Settings.CheckpointEvery == 0;
+            bool phaseChange = Settings.CheckpointAtPhaseChange && _schedule.Phase(next) != _schedule.Phase(r.Step);
+            if ((interval || phaseChange) && next < _schedule.TotalSteps)
+                _trainer.Tell(new SaveCheckpoint(Path.Combine(_run.OutputDir, "checkpoints", $"{_run.RunId}-{_task.Name}-step{next}.bin"), next,
+                    new TrainingPosition(_schedule, Settings.BatchSize, (long)next * Settings.BatchSize, $"{_task.Dataset} task {_task.Name}", _task.Seed)));
             if ((r.Step + 1) % Settings.ProgressEvery == 0 || r.Step + 1 == _schedule.TotalSteps)
             {
                 var (stepSeconds, waitSeconds, rate) = _timer.Take();
@@ -136,9 +202,10 @@ public sealed class FineTuneWorker : ReceiveActor
             }
             else Ack();
         });
+        Receive<CheckpointSaved>(m => m.NextStep is int, m => _lastCheckpoint = (m.Checkpoint.Path, m.NextStep!.Value));
         Receive<FeedEnded>(m =>
         {
-            if (m.Error is not null) Fail($"data stream failed: {m.Error.Message}");
+            if (m.Feed == _feedId && m.Error is not null) Fail($"data stream failed: {m.Error.Message}");
         });
         ReceiveTrainerLoss();
     }
@@ -156,6 +223,7 @@ public sealed class FineTuneWorker : ReceiveActor
                 var name = $"{_run.RunId}-{_task.Name}.bin";
                 _trainer.Tell(new SaveCheckpoint(Path.Combine(_run.OutputDir, "checkpoints", name)));
             });
+            Receive<CheckpointSaved>(m => m.NextStep is int, m => _lastCheckpoint = (m.Checkpoint.Path, m.NextStep!.Value));
             Receive<CheckpointSaved>(m =>
             {
                 Context.Parent.Tell(new FineTuneCompleted(_run.RunId, _task, _backbone.Arch, _examples, _schedule.TotalSteps, _test!, m.Checkpoint,
@@ -176,9 +244,11 @@ public sealed class FineTuneWorker : ReceiveActor
         _pendingAck?.Tell(BatchAccepted.Instance);
     }
 
-    private void ReceiveTrainerLoss() =>
-        Receive<Terminated>(t => t.ActorRef.Equals(_trainer),
-            _ => Fail($"trainer failed at step {_nextStep}: {_trainerError?.Message ?? "stopped"}"));
+    private void ReceiveTrainerLoss()
+    {
+        Receive<Terminated>(t => t.ActorRef.Equals(_trainer), _ => OnTrainerLost());
+        Receive<Terminated>(_ => { });  // a trainer already replaced
+    }
 
     /// <summary>Reports the failure to the dispatcher and stops; the run's other tasks go on.</summary>
     private void Fail(string reason)

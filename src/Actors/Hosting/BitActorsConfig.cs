@@ -18,11 +18,17 @@ public static class BitActorsConfig
         return ConfigurationFactory.ParseString(reader.ReadToEnd());
     }
 
+    /// <summary>Environment variables that override configuration keys start with this (see <see cref="Load"/>).</summary>
+    public const string EnvironmentPrefix = "BITACTORS__";
+
     /// <summary>
-    /// The reference configuration, overridden by <paramref name="userFile"/> when given. The Kafka client
-    /// properties it names (with the environment's) become every client's (<see cref="KafkaClientSettings.Current"/>).
+    /// The configuration, each layer overriding the ones after it: <paramref name="settings"/> (<c>--set key=value</c>
+    /// flags), environment variables (<c>BITACTORS__UPSTREAM__BATCH_SIZE=32</c> is <c>bitactors.upstream.batch-size = 32</c>:
+    /// <c>__</c> separates path segments, <c>_</c> stands for <c>-</c>), <paramref name="userFile"/> (<c>--config</c>),
+    /// then the reference (hocon/bitactors.conf). The Kafka client properties it names (with the environment's)
+    /// become every client's (<see cref="KafkaClientSettings.Current"/>).
     /// </summary>
-    public static Config Load(string? userFile = null)
+    public static Config Load(string? userFile = null, IEnumerable<string>? settings = null, IDictionary<string, string>? environment = null)
     {
         var config = Reference();
         if (userFile is not null)
@@ -30,8 +36,41 @@ public static class BitActorsConfig
             if (!File.Exists(userFile)) throw new FileNotFoundException($"configuration file not found: {userFile}", userFile);
             config = ConfigurationFactory.ParseString(File.ReadAllText(userFile)).WithFallback(config);
         }
+        environment ??= Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+            .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? "");
+        foreach (var (name, value) in environment.Where(e => e.Key.StartsWith(EnvironmentPrefix, StringComparison.Ordinal)).OrderBy(e => e.Key, StringComparer.Ordinal))
+            config = Override(config, KeyOfVariable(name), value, $"environment variable {name}");
+        foreach (var setting in settings ?? [])
+        {
+            var eq = setting.IndexOf('=');
+            if (eq <= 0) throw new InvalidDataException($"--set '{setting}': expected KEY=VALUE, e.g. bitactors.upstream.steps=200");
+            config = Override(config, setting[..eq].Trim(), setting[(eq + 1)..].Trim(), $"--set {setting}");
+        }
         KafkaClientSettings.Current = KafkaClientSettings.From(KafkaClientProperties(config), Environment.GetEnvironmentVariables());
         return config;
+    }
+
+    /// <summary><c>BITACTORS__UPSTREAM__BATCH_SIZE</c> → <c>bitactors.upstream.batch-size</c>.</summary>
+    public static string KeyOfVariable(string name) =>
+        string.Join('.', ("BITACTORS__" + name[EnvironmentPrefix.Length..]).Split("__").Select(s => s.ToLowerInvariant().Replace('_', '-')));
+
+    private static Config Override(Config config, string key, string value, string origin)
+    {
+        if (!key.StartsWith("bitactors.", StringComparison.Ordinal) && !key.StartsWith("akka.", StringComparison.Ordinal))
+            throw new InvalidDataException($"{origin}: '{key}' is not a bitactors.* or akka.* key");
+        if (!config.HasPath(key)) throw new InvalidDataException($"{origin}: unknown configuration key '{key}' (hocon/bitactors.conf lists them all)");
+        // Numbers, booleans, durations, lists and objects as HOCON; anything else as a quoted string (cuda:0, paths).
+        bool raw = value.StartsWith('[') || value.StartsWith('{') || value is "true" or "false" or "on" or "off"
+            || System.Text.RegularExpressions.Regex.IsMatch(value, @"^-?[0-9.]+(e-?[0-9]+)?\s*[a-z]*$");
+        var text = $"{key} = {(raw ? value : System.Text.Json.JsonSerializer.Serialize(value))}";
+        try
+        {
+            return ConfigurationFactory.ParseString(text).WithFallback(config);
+        }
+        catch (Exception e) when (e is not InvalidDataException)
+        {
+            throw new InvalidDataException($"{origin}: '{value}' is not a valid value for {key} ({e.Message})");
+        }
     }
 
     /// <summary>
@@ -69,7 +108,8 @@ public static class BitActorsConfig
             },
             NonNegative(c, "checkpoint-every"), c.GetBoolean("ordered-data"), NonNegative(c, "max-restarts"),
             c.GetTimeSpan("restart-backoff").TotalSeconds, NonNegativeDouble(c, "mixup"),
-            Norm(c), c.GetBoolean("weight-standardization"), NonNegative(c, "micro-batch"), c.GetString("consumer-group", "").Trim());
+            Norm(c), c.GetBoolean("weight-standardization"), NonNegative(c, "micro-batch"), c.GetString("consumer-group", "").Trim(),
+            c.GetBoolean("checkpoint-at-phase-change"), c.GetTimeSpan("dataset-wait").TotalSeconds);
     }
 
     public static FineTuneSettings FineTune(Config config, Config? overrides = null, int channels = 1)
@@ -78,7 +118,8 @@ public static class BitActorsConfig
         return new FineTuneSettings(
             Positive(c, "batch-size"), c.GetDouble("base-lr"), Augmentation(c, channels), Positive(c, "shuffle-buffer"),
             Positive(c, "decode-parallelism"), Positive(c, "eval-batch-size"), Positive(c, "max-concurrent-tasks"),
-            Positive(c, "progress-every"), c.GetBoolean("paper-resolution"), NonNegative(c, "micro-batch"), NonNegative(c, "max-steps"));
+            Positive(c, "progress-every"), c.GetBoolean("paper-resolution"), NonNegative(c, "micro-batch"), NonNegative(c, "max-steps"),
+            NonNegative(c, "checkpoint-every"), c.GetBoolean("checkpoint-at-phase-change"), NonNegative(c, "max-restarts"), c.GetTimeSpan("restart-backoff").TotalSeconds);
     }
 
     private static BitActors.Model.Architecture.NormKind Norm(Config c)

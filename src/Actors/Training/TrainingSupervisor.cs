@@ -14,17 +14,20 @@ using BitActors.Streams.Pipelines;
 namespace BitActors.Actors.Training;
 
 /// <summary>
-/// Runs the upstream pre-training and decides everything about it: the learning rate of every step
-/// (linear warmup, then ÷10 at the staircase boundaries), when to stop, when to checkpoint, and when the
-/// backbone is handed to the <see cref="FineTuneDispatcher"/>. Data comes from a Kafka-fed stream, the
-/// steps are run by a <see cref="GpuTrainer"/> child. A trainer that fails (exception, NaN loss) is
-/// replaced after a doubling backoff by one resumed from the last checkpoint, with the feed replayed to
-/// that step; after <c>MaxRestarts</c> the run fails with the last reason. Reports progress, restarts
-/// and the outcome to <c>reporter</c>.
+/// Runs the upstream pre-training as a state machine and decides everything about it: waiting for the
+/// dataset, then warmup, the base rate and each ÷10 decay phase (the learning rate of every step is its
+/// own), evaluating, fanning out, done. It checkpoints every <c>CheckpointEvery</c> steps and at every
+/// phase change, stops at the end or on <see cref="StopRun"/> (after a checkpoint), and hands the backbone
+/// to the <see cref="FineTuneDispatcher"/>. Data comes from <see cref="IUpstreamData"/> (Kafka), the steps
+/// are run by a <see cref="GpuTrainer"/> child. A trainer that fails (exception, NaN loss) is replaced after
+/// a doubling backoff by one resumed from the last checkpoint, with the feed replayed to that step; after
+/// <c>MaxRestarts</c> the run fails with the last reason. Reports phases, progress, restarts and the
+/// outcome to <c>reporter</c>.
 /// </summary>
 public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
 {
-    private sealed record ManifestLoaded(DatasetManifest Manifest);
+    private sealed record ManifestPolled(DatasetManifest? Manifest, Exception? Error);
+    private sealed record PollDataset;
     private sealed record RestartTrainer;
     private sealed record UpstreamEvaluated(EvaluationResult Result);
 
@@ -44,7 +47,12 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
     private Exception? _trainerError;
     private BackboneReady? _backbone;
     private readonly StepTimer _timer = new();
-    private DeadLetters? _deadLetters;
+    private readonly IUpstreamData _data;
+    private readonly Func<RunSpec, IActorRef, Props> _dispatcherProps;
+    private string? _phase;
+    private DateTime _datasetDeadline;
+    private bool _stopRequested;
+    private string? _stopReason;
     private readonly IMaterializer _materializer = Context.Materializer();
     private DatasetManifest _manifest = null!;
     private EvaluationResult? _upstreamTest;
@@ -54,17 +62,23 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
     private int _restarts, _feedId;
     private TrainerSpec _trainerSpec = null!;
 
-    public TrainingSupervisor(RunSpec run, IActorRef reporter, Func<TrainerSpec, Props>? trainerProps = null)
+    public TrainingSupervisor(RunSpec run, IActorRef reporter, Func<TrainerSpec, Props>? trainerProps = null, IUpstreamData? data = null,
+        Func<RunSpec, IActorRef, Props>? dispatcherProps = null)
     {
         _run = run;
         _reporter = reporter;
         _trainerProps = trainerProps ?? GpuTrainer.Props;
+        _data = data ?? new KafkaUpstreamData(run, _log);
+        _dispatcherProps = dispatcherProps ?? ((r, reporter) => FineTuneDispatcher.Props(r, reporter));
         Loading();
     }
 
     /// <param name="trainerProps">How trainers are made (tests pass a fake); default <see cref="GpuTrainer.Props"/>.</param>
-    public static Props Props(RunSpec run, IActorRef reporter, Func<TrainerSpec, Props>? trainerProps = null) =>
-        Akka.Actor.Props.Create(() => new TrainingSupervisor(run, reporter, trainerProps));
+    /// <param name="data">Where the upstream data comes from; default Kafka (<see cref="KafkaUpstreamData"/>).</param>
+    /// <param name="dispatcherProps">How the fan-out is made; default <see cref="FineTuneDispatcher.Props"/>.</param>
+    public static Props Props(RunSpec run, IActorRef reporter, Func<TrainerSpec, Props>? trainerProps = null, IUpstreamData? data = null,
+        Func<RunSpec, IActorRef, Props>? dispatcherProps = null) =>
+        Akka.Actor.Props.Create(() => new TrainingSupervisor(run, reporter, trainerProps, data, dispatcherProps));
 
 
     private UpstreamSettings Upstream => _run.Upstream;
@@ -82,20 +96,40 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
             StartFromGivenBackbone(given);
             return;
         }
-        Task.Run(() => DatasetCatalog.Read(_run.BootstrapServers, Upstream.Dataset))
-            .PipeTo(Self, success: m => new ManifestLoaded(m), failure: e => new Status.Failure(e));
+        EnterPhase(UpstreamPhase.WaitingForDataset, 0);
+        _datasetDeadline = DateTime.UtcNow + TimeSpan.FromSeconds(Upstream.DatasetWaitSeconds);
+        ReadManifest();
     }
 
+    private void ReadManifest() =>
+        Task.Run(() => _data.TryReadManifest()).PipeTo(Self, success: m => new ManifestPolled(m, null), failure: e => new ManifestPolled(null, e));
+
+    /// <summary>Waiting for the dataset: its manifest is read until it is published or <c>DatasetWaitSeconds</c> have passed.</summary>
     private void Loading()
     {
-        Receive<ManifestLoaded>(m => StartTraining(m.Manifest));
-        Receive<Status.Failure>(f => Fail($"cannot start: {f.Cause.Message}"));
+        Receive<ManifestPolled>(m => m.Manifest is not null, m => StartTraining(m.Manifest!));
+        Receive<ManifestPolled>(m =>
+        {
+            if (DateTime.UtcNow >= _datasetDeadline)
+            {
+                Fail(m.Error is not null
+                    ? $"cannot read dataset '{Upstream.Dataset}': {m.Error.Message}"
+                    : $"dataset '{Upstream.Dataset}' is not published at {_run.BootstrapServers}" +
+                      (Upstream.DatasetWaitSeconds > 0 ? $" (waited {Upstream.DatasetWaitSeconds:F0} s)" : "") +
+                      $": run `bitactors publish --dataset {Upstream.Dataset} …` first");
+                return;
+            }
+            if (m.Error is not null) _log.Warning("reading dataset {0}: {1}; trying again", Upstream.Dataset, m.Error.Message);
+            else _log.Info("waiting for dataset {0} to be published at {1}", Upstream.Dataset, _run.BootstrapServers);
+            Timers.StartSingleTimer("poll-dataset", new PollDataset(), TimeSpan.FromSeconds(Math.Clamp(Upstream.DatasetWaitSeconds / 10, 0.05, 2)));
+        });
+        Receive<PollDataset>(_ => ReadManifest());
+        Receive<StopRun>(m => Stopped(m.Reason, 0, null));
     }
 
     private void StartTraining(DatasetManifest manifest)
     {
         _manifest = manifest;
-        _deadLetters = new DeadLetters(_run.BootstrapServers, e => _log.Warning(e));
         _schedule = StepSchedule.Upstream(Upstream.BatchSize, Upstream.Steps, Upstream.WarmupFraction, Upstream.BaseLrPer256, Upstream.DecayEpochs, Upstream.TotalEpochs);
         var channels = Upstream.Augment.Channels;
         if (_run.ResumeFrom is not null)
@@ -115,7 +149,7 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
         _trainerSpec = new TrainerSpec(Upstream.Arch, Upstream.Classes.Count, channels, null, false, Upstream.Seed, WeightDecay: Upstream.WeightDecay,
             MixUpAlpha: Upstream.MixUpAlpha, MicroBatch: Upstream.MicroBatch, Device: _run.Device,
             MultiLabel: manifest.MultiLabel ? Upstream.MultiLabelLoss : null, Norm: Upstream.Norm, WeightStandardization: Upstream.WeightStandardization);
-        _dispatcher = Context.ActorOf(FineTuneDispatcher.Props(_run, _reporter), "finetune");
+        _dispatcher = Context.ActorOf(_dispatcherProps(_run, _reporter), "finetune");
         Context.Watch(_dispatcher);
         StartTrainerAndFeed();
         _log.Info($"upstream: {Upstream.Arch} on {Upstream.Dataset} classes {Upstream.Classes}, {Upstream.Steps} steps at batch {Upstream.BatchSize}, " +
@@ -141,14 +175,8 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
         _nextStep = _lastCheckpoint.Step;
         _trainer = Context.ActorOf(_trainerProps(_trainerSpec with { ResumeFrom = _lastCheckpoint.Path }), $"upstream-trainer-{++_feedId}");
         Context.Watch(_trainer);
-        // In a consumer group the members share the partitions and the group's commits say where it stands;
-        // alone, every epoch is read whole from the start.
-        var records = Grouped
-            ? KafkaRecordSource.CreateInGroup(_run.BootstrapServers, _manifest.Split("train"), Upstream.ConsumerGroup, epochs: null, accept: Upstream.Classes.AcceptFrom(_manifest.Classes.Count))
-                .MapMaterializedValue(_ => Akka.NotUsed.Instance)
-            : KafkaRecordSource.Create(_run.BootstrapServers, _manifest.Split("train").Topic, epochs: null, accept: Upstream.Classes.AcceptFrom(_manifest.Classes.Count), ordered: Upstream.OrderedData);
-        var batches = ImagePipelines.Train(records, Upstream.Classes, Upstream.Augment, Upstream.BatchSize, Upstream.ShuffleBuffer,
-            Upstream.Seed, Upstream.DecodeParallelism, Reject, multiLabel: _manifest.MultiLabel);
+        var batches = _data.TrainBatches(_manifest);
+        // In a consumer group the group's commits say where the run stands; alone, the data replays from the start.
         if (_nextStep > 0 && !Grouped) batches = Akka.Streams.Dsl.SourceOperations.Skip(batches, _nextStep);
         _feed = BatchFeed.Run(batches, Self, _materializer, TimeSpan.FromMinutes(10), _feedId);
     }
@@ -183,6 +211,7 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
             Receive<CheckpointSaved>(_ => { });
             Receive<FeedEnded>(_ => { });
             Receive<Terminated>(t => t.ActorRef.Equals(_dispatcher), _ => Fail("fine-tune dispatcher stopped"));
+            Receive<StopRun>(m => Stopped(m.Reason, _lastCheckpoint.Step, _lastCheckpoint.Path));
         });
     }
 
@@ -199,40 +228,98 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
             }
             _pendingAck = Sender;
             _timer.BatchArrived();
+            EnterPhase(UpstreamPhase.Of(_schedule, _nextStep), _nextStep, lr);
             _trainer.Tell(new TrainOn(m.Batch, _nextStep++, lr.Value));
         });
         Receive<StepResult>(r =>
         {
             _last = r;
             _timer.StepDone(r.Examples);
-            if (Upstream.CheckpointEvery > 0 && (r.Step + 1) % Upstream.CheckpointEvery == 0 && r.Step + 1 < _schedule.TotalSteps)
-                _trainer.Tell(new SaveCheckpoint(Path.Combine(_run.OutputDir, "checkpoints", $"{_run.RunId}-upstream-step{r.Step + 1}.bin"), r.Step + 1, Position(r.Step + 1)));
-            if ((r.Step + 1) % Upstream.ProgressEvery == 0 || r.Step + 1 == _schedule.TotalSteps) Report(r);
-            if (r.Step + 1 >= _schedule.TotalSteps)
+            int next = r.Step + 1;
+            bool interval = Upstream.CheckpointEvery > 0 && next % Upstream.CheckpointEvery == 0;
+            bool phaseChange = Upstream.CheckpointAtPhaseChange && _schedule.Phase(next) != _schedule.Phase(r.Step);
+            if ((interval || phaseChange) && next < _schedule.TotalSteps) SaveTrainingCheckpoint(next);
+            if (next % Upstream.ProgressEvery == 0 || next == _schedule.TotalSteps) Report(r);
+            if (next >= _schedule.TotalSteps)
             {
                 _feed?.Shutdown();
                 Ack();
-                TrainerEvaluation.RunAsync(_run.BootstrapServers, _manifest.Split("test").Topic, Upstream.Classes, Upstream.Augment,
-                        256, Upstream.DecodeParallelism, _trainer, _materializer)
+                EnterPhase(UpstreamPhase.Evaluating, next);
+                _data.EvaluateAsync(_manifest, _trainer, _materializer)
                     .PipeTo(Self, success: r => new UpstreamEvaluated(r), failure: e => new Status.Failure(e));
                 Become(Checkpointing);
             }
             else Ack();
         });
-        Receive<CheckpointSaved>(m =>
-        {
-            _log.Info("checkpoint for step {0}: {1}", m.NextStep, m.Checkpoint.Path);
-            if (m.NextStep is int next) _lastCheckpoint = (m.Checkpoint.Path, next);
-            _reporter.Tell(new TrainingCheckpointed(_run.RunId, m.NextStep ?? _nextStep, m.Checkpoint.Path));
-        });
+        Receive<CheckpointSaved>(OnCheckpointSaved);
         Receive<FeedEnded>(m => m.Feed != _feedId, _ => { });
         Receive<FeedEnded>(m => Fail(m.Error is null ? "the data stream ended before the schedule did" : $"data stream failed: {m.Error.Message}"));
         Receive<Terminated>(t => t.ActorRef.Equals(_trainer), _ => OnTrainerLost());
+        Receive<StopRun>(m => StopTraining(m.Reason));
         ReceiveTerminated();
+    }
+
+    private void SaveTrainingCheckpoint(int nextStep) =>
+        _trainer.Tell(new SaveCheckpoint(Path.Combine(_run.OutputDir, "checkpoints", $"{_run.RunId}-upstream-step{nextStep}.bin"), nextStep, Position(nextStep)));
+
+    private void OnCheckpointSaved(CheckpointSaved m)
+    {
+        _log.Info("checkpoint for step {0}: {1}", m.NextStep, m.Checkpoint.Path);
+        if (m.NextStep is int next) _lastCheckpoint = (m.Checkpoint.Path, next);
+        _reporter.Tell(new TrainingCheckpointed(_run.RunId, m.NextStep ?? _nextStep, m.Checkpoint.Path));
+    }
+
+    /// <summary>
+    /// A graceful stop while training: no more batches; the trainer finishes the step it is on (its mailbox
+    /// is in order), writes a resumable checkpoint at the next step, and the run stops naming it.
+    /// </summary>
+    private void StopTraining(string reason)
+    {
+        _log.Warning("stopping at step {0} ({1}): writing a checkpoint first", _nextStep, reason);
+        _feed?.Shutdown();
+        _feed = null;
+        int stopAt = _nextStep;
+        if (stopAt == _lastCheckpoint.Step && _lastCheckpoint.Path is not null)
+        {
+            Stopped(reason, stopAt, _lastCheckpoint.Path);
+            return;
+        }
+        SaveTrainingCheckpoint(stopAt);
+        Become(() =>
+        {
+            Receive<StepResult>(r => _last = r);
+            Receive<NextBatch>(_ => Sender.Tell(BatchAccepted.Instance));
+            Receive<CheckpointSaved>(m => m.NextStep != stopAt, OnCheckpointSaved);
+            Receive<CheckpointSaved>(m =>
+            {
+                OnCheckpointSaved(m);
+                Stopped(reason, stopAt, m.Checkpoint.Path);
+            });
+            Receive<FeedEnded>(_ => { });
+            Receive<StopRun>(_ => { });
+            Receive<Terminated>(t => t.ActorRef.Equals(_trainer), _ =>
+                Stopped($"{reason}; the trainer failed before its checkpoint ({_trainerError?.Message ?? "stopped"})", _lastCheckpoint.Step, _lastCheckpoint.Path));
+            Receive<Terminated>(_ => { });
+        });
+    }
+
+    /// <summary>Reports the stop, naming what to resume from, and stops (children, feed and trainer with it).</summary>
+    private void Stopped(string reason, int step, string? checkpoint, bool backboneFinished = false)
+    {
+        EnterPhase(UpstreamPhase.Stopped, step);
+        _log.Warning("run {0} stopped at step {1} ({2}); {3}", _run.RunId, step, reason, checkpoint is null ? "nothing to resume from" : $"resume from {checkpoint}");
+        _feed?.Abort(new OperationCanceledException(reason));
+        _reporter.Tell(new RunStopped(_run.RunId, reason, step, checkpoint, backboneFinished));
+        Context.Stop(Self);
     }
 
     private void Checkpointing()
     {
+        Receive<StopRun>(m =>
+        {
+            _stopRequested = true; // the backbone is nearly written: finish it, then stop instead of fanning out
+            _stopReason = m.Reason;
+        });
         Receive<UpstreamEvaluated>(m =>
         {
             _upstreamTest = m.Result;
@@ -240,17 +327,25 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
             _trainer.Tell(new SaveCheckpoint(Path.Combine(_run.OutputDir, "checkpoints", $"{_run.RunId}-upstream-{Upstream.Arch}.bin")));
         });
         Receive<Status.Failure>(f => Fail($"upstream evaluation failed: {f.Cause.Message}"));
+        Receive<CheckpointSaved>(m => m.NextStep is not null, OnCheckpointSaved);
         Receive<CheckpointSaved>(m =>
         {
             Context.Stop(_trainer);
+            if (_stopRequested)
+            {
+                Stopped(_stopReason!, _schedule.TotalSteps, m.Checkpoint.Path, backboneFinished: true);
+                return;
+            }
             _backbone = new BackboneReady(_run.RunId, Upstream.Arch, Upstream.Augment.Channels, m.Checkpoint, _schedule.TotalSteps,
                 _last?.Loss ?? double.NaN, _last?.Accuracy ?? double.NaN, _upstreamTest!, _clock.Elapsed, Upstream.Norm, Upstream.WeightStandardization);
             _log.Info("backbone ready: {0} ({1:N0} bytes, sha256 {2}…)", m.Checkpoint.Path, m.Checkpoint.Bytes, m.Checkpoint.Sha256[..12]);
             _reporter.Tell(_backbone);
             _dispatcher.Tell(_backbone);
+            EnterPhase(UpstreamPhase.FanningOut, _schedule.TotalSteps);
             Become(FanningOut);
         });
         Receive<FeedEnded>(_ => { });
+        Receive<NextBatch>(_ => Sender.Tell(BatchAccepted.Instance));
         ReceiveTerminated();
     }
 
@@ -269,10 +364,11 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
         }
         _log.Info("backbone given: {0} ({1}, {2:N0} bytes, sha256 {3}…); no upstream run", _backbone.Checkpoint.Path, _backbone.Checkpoint.Format,
             _backbone.Checkpoint.Bytes, _backbone.Checkpoint.Sha256[..12]);
-        _dispatcher = Context.ActorOf(FineTuneDispatcher.Props(_run, _reporter), "finetune");
+        _dispatcher = Context.ActorOf(_dispatcherProps(_run, _reporter), "finetune");
         Context.Watch(_dispatcher);
         _reporter.Tell(_backbone);
         _dispatcher.Tell(_backbone);
+        EnterPhase(UpstreamPhase.FanningOut, 0);
         Become(FanningOut);
     }
 
@@ -280,12 +376,15 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
     {
         Receive<AllTasksFinished>(m =>
         {
+            EnterPhase(UpstreamPhase.Done, _backbone!.Steps);
             _reporter.Tell(new RunCompleted(_run.RunId, _backbone!, m.Outcomes.OfType<FineTuneCompleted>().ToList(), m.Outcomes.OfType<FineTuneFailed>().ToList()));
             Context.Stop(Self);
         });
         Receive<FeedEnded>(_ => { });
         Receive<Terminated>(t => t.ActorRef.Equals(_dispatcher), _ => Fail($"fine-tune dispatcher stopped: {_trainerError?.Message ?? "unknown"}"));
         Receive<Terminated>(_ => { });
+        // The backbone is written; the tasks in flight are dropped (each is a short run of its own).
+        Receive<StopRun>(m => Stopped(m.Reason, _backbone!.Steps, _backbone.Checkpoint.Path, backboneFinished: true));
     }
 
     private void ReceiveTerminated()
@@ -295,14 +394,16 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
             : $"{t.ActorRef.Path.Name} stopped: {_trainerError?.Message ?? "unknown"}"));
     }
 
-    /// <summary>A record the pipeline could not use: logged and kept on bit.deadletter with the reason.</summary>
-    private void Reject(RejectedRecord r)
-    {
-        _log.Warning("skipped {0}: {1}", r.Record.Key, r.Reason);
-        _deadLetters?.Send(r);
-    }
+    protected override void PostStop() => _data.Dispose();
 
-    protected override void PostStop() => _deadLetters?.Dispose();
+    /// <summary>Reports a change of phase (once per phase).</summary>
+    private void EnterPhase(string phase, int step, double? lr = null)
+    {
+        if (phase == _phase) return;
+        _phase = phase;
+        _log.Info("upstream phase {0} from step {1}{2}", phase, step, lr is null ? "" : $" (lr {lr:G4})");
+        _reporter.Tell(new PhaseChanged(_run.RunId, phase, step, lr));
+    }
 
     private void Ack()
     {
@@ -319,6 +420,7 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
     private void Fail(string reason)
     {
         _log.Error("run {0} failed: {1}", _run.RunId, reason);
+        EnterPhase(UpstreamPhase.Failed, _nextStep);
         _feed?.Abort(new OperationCanceledException(reason));
         _reporter.Tell(new RunFailed(_run.RunId, reason));
         Context.Stop(Self);

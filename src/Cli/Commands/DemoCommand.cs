@@ -1,3 +1,4 @@
+using Akka.Actor;
 using System.ComponentModel;
 using System.Diagnostics;
 using Akka.Configuration;
@@ -7,6 +8,7 @@ using BitActors.Actors.Hosting;
 using BitActors.Actors.Training;
 using BitActors.Cli.Console;
 using BitActors.Cli.Demo;
+using BitActors.Cli.Reports;
 using BitActors.Streams.Datasets;
 using BitActors.Streams.Kafka;
 using BitActors.Streams.Pipelines;
@@ -23,6 +25,10 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         [CommandOption("--config <FILE>")]
         [Description("HOCON file overriding hocon/bitactors.conf.")]
         public string? Config { get; init; }
+
+        [CommandOption("--set <KEY=VALUE>")]
+        [Description("Override one configuration key, e.g. --set bitactors.upstream.steps=200 (repeatable; over --config and BITACTORS__* environment variables).")]
+        public string[] Set { get; init; } = [];
 
         [CommandOption("--bootstrap-servers <SERVERS>")]
         [Description("Use this Kafka instead of the embedded broker.")]
@@ -84,7 +90,7 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         var wall = Stopwatch.StartNew();
-        var config = BitActorsConfig.Load(settings.Config);
+        var config = BitActorsConfig.Load(settings.Config, settings.Set);
         var source = settings.Source ?? FashionMnistSetup.EnsureInstalled();
         const string dataset = "fashion-mnist";
 
@@ -94,22 +100,28 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         foreach (var topic in new[] { Topics.Models, Topics.DeadLetter })
             await kafka.Admin.EnsureTopicAsync(new TopicSpec(topic, 1), cancellationToken);
 
-        using var system = BitActorsSystem.Create(config, "demo");
+        using var host = BitActorsHost.Start(config, "demo");
+        var system = host.System;
         Log.Information("[publish] reading Fashion-MNIST from {Source}", source);
         var data = IdxDataset.Load(dataset, source, IdxDataset.FashionMnistClasses);
-        var progress = new Progress<PublishProgress>(p => Log.Information("[publish] {Split}: {Done:N0}/{Total:N0} acknowledged", p.Split, p.Acknowledged, p.Total));
-        var published = await new DatasetPublisher(kafka.Admin, system.Materializer(), progress).PublishAsync(data, cancellationToken);
+        var published = await ProgressDisplay.RunAsync(display =>
+            new DatasetPublisher(kafka.Admin, system.Materializer(), new Progress<PublishProgress>(display.Show)).PublishAsync(data, cancellationToken));
         foreach (var split in published.Manifest.Splits)
             Log.Information("[publish] {Topic}: {Records:N0} records in {Partitions} partitions, verified", split.Topic, split.Records, split.Partitions);
 
-        if (settings.Study is not null) return await StudyAsync(system, config, settings, kafka.BootstrapServers, wall, cancellationToken);
+        if (settings.Study is not null) return await StudyAsync(host, config, settings, kafka.BootstrapServers, wall, cancellationToken);
 
         Log.Information("[demo] {Tasks} downstream tasks: {Groups}", run.Tasks.Count,
             string.Join(", ", run.Tasks.GroupBy(t => t.GroupName).Select(g => $"{g.Key} × {g.Count()} seeds")));
-        var completed = await DemoRunner.RunAsync(system, run, cancellationToken);
+        var (done, exitCode) = await RunSession.RunAsync(host, run, cancellationToken);
+        if (done is not { } completed)
+        {
+            await host.StopAsync();
+            return exitCode;
+        }
 
         var events = ModelEventsReader.CountByType(kafka.BootstrapServers, run.RunId);
-        await system.Terminate();
+        await host.StopAsync();
         var report = new DemoReport(completed, run, dataset, IdxDataset.FashionMnistClasses, wall.Elapsed, events, CommandLine(),
             settings.Full ? FullTaskReferences : null);
         var folder = report.Write(run.OutputDir);
@@ -122,6 +134,7 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         else AnsiConsole.WriteLine($"backbone: given, {completed.Backbone.Checkpoint.Path}");
         AnsiConsole.WriteLine($"bit.models: {string.Join(", ", events.Select(e => $"{e.Value} × {e.Key}"))}");
         AnsiConsole.WriteLine($"report: {Path.Combine(folder, DemoReport.MarkdownFile)}, {DemoReport.ResultsFile}, {DemoReport.PlotFile}  (wall time {wall.Elapsed.TotalSeconds:F0} s)");
+        global::System.Console.Out.WriteLine($"run folder: {run.OutputDir} ({RunFolder.SummaryFile}, {MetricsLog.File}, {RunPlots.Folder}/, {Logging.RunLogFile}, checkpoints/)");
         return completed.Failed.Count == 0 ? 0 : 2;
     }
 
@@ -130,7 +143,7 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
 
     private static string CommandLine() => string.Join(' ', new[] { "bitactors" }.Concat(Environment.GetCommandLineArgs().Skip(1)));
 
-    private static async Task<int> StudyAsync(Akka.Actor.ActorSystem system, Config config, Settings settings, string bootstrapServers, Stopwatch wall,
+    private static async Task<int> StudyAsync(BitActorsHost host, Config config, Settings settings, string bootstrapServers, Stopwatch wall,
         CancellationToken cancellationToken)
     {
         var studyId = $"study-norm-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
@@ -141,9 +154,15 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         {
             Log.Information("[study] {Variant}: upstream {Steps} steps at per-device batch {Micro}, then {Tasks} transfer task(s) ({Done}/{Count})",
                 variant.Label, spec.Upstream.Steps, spec.Upstream.MicroBatch, spec.Tasks.Count, results.Count + 1, specs.Count);
-            results.Add((variant, spec, await DemoRunner.RunAsync(system, spec, cancellationToken)));
+            var (done, exitCode) = await RunSession.RunAsync(host, spec, cancellationToken);
+            if (done is null)
+            {
+                await host.StopAsync();
+                return exitCode;
+            }
+            results.Add((variant, spec, done));
         }
-        await system.Terminate();
+        await host.StopAsync();
         var report = new NormStudyReport(studyId, results, wall.Elapsed, CommandLine());
         report.Write(folder);
         AnsiConsole.Write(report.ToTable());

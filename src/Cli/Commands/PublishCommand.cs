@@ -62,13 +62,12 @@ public sealed class PublishCommand : AsyncCommand<PublishCommand.Settings>
         };
 
         using var kafka = KafkaConnection.Open(settings.BootstrapServers);
-        using var system = BitActorsSystem.Create(BitActorsConfig.Load(), "publish");
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        var progress = new Progress<PublishProgress>(p => Log.Information("{Split}: {Done:N0}/{Total:N0} acknowledged ({Elapsed:F1} s)",
-            p.Split, p.Acknowledged, p.Total, clock.Elapsed.TotalSeconds));
+        using var host = BitActorsHost.Start(BitActorsConfig.Load(), "publish");
+        var system = host.System;
         var options = new PublishOptions(settings.ResizeOversized);
-        var result = await new DatasetPublisher(kafka.Admin, system.Materializer(), progress, options).PublishAsync(dataset, cancellationToken);
-        await system.Terminate();
+        var result = await ProgressDisplay.RunAsync(display =>
+            new DatasetPublisher(kafka.Admin, system.Materializer(), new Progress<PublishProgress>(display.Show), options).PublishAsync(dataset, cancellationToken));
+        await host.StopAsync();
 
         var table = new Table().AddColumns("split", "topic", "partitions", "records");
         foreach (var split in result.Manifest.Splits)

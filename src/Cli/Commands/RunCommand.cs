@@ -1,3 +1,4 @@
+using Akka.Actor;
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Text.Json;
@@ -5,6 +6,7 @@ using BitActors.Actors;
 using BitActors.Actors.Hosting;
 using BitActors.Actors.Training;
 using BitActors.Cli.Console;
+using BitActors.Cli.Reports;
 using BitActors.Model.Architecture;
 using BitActors.Streams.Datasets;
 using BitActors.Streams.Pipelines;
@@ -30,6 +32,10 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
         [CommandOption("--config <FILE>")]
         [Description("HOCON file overriding hocon/bitactors.conf (upstream and fine-tune settings).")]
         public string? Config { get; init; }
+
+        [CommandOption("--set <KEY=VALUE>")]
+        [Description("Override one configuration key, e.g. --set bitactors.upstream.steps=200 (repeatable; over --config and BITACTORS__* environment variables).")]
+        public string[] Set { get; init; } = [];
 
         [CommandOption("--backbone <CKPT>")]
         [Description("Skip upstream: fine-tune from this checkpoint (.npz in Google's BiT layout, .safetensors with timm's names, or native).")]
@@ -69,6 +75,10 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
         [Description("cpu, cuda or cuda:N (default: bitactors.device).")]
         public string? Device { get; init; }
 
+        [CommandOption("--resume <CKPT>")]
+        [Description("Continue the upstream run from a training checkpoint (written at phase changes, every bitactors.upstream.checkpoint-every steps, or on SIGINT/SIGTERM); same settings needed.")]
+        public string? Resume { get; init; }
+
         [CommandOption("--output <DIR>")]
         [Description("Folder for checkpoints and metrics (default: bitactors.output-dir).")]
         public string? Output { get; init; }
@@ -77,6 +87,8 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
             string.IsNullOrWhiteSpace(BootstrapServers) ? ValidationResult.Error("--bootstrap-servers is required: the datasets must already be published there")
             : string.IsNullOrWhiteSpace(Dataset) ? ValidationResult.Error("--dataset NAME is required")
             : Backbone is not null && !File.Exists(Backbone) ? ValidationResult.Error($"--backbone: checkpoint not found: {Backbone}")
+            : Resume is not null && !File.Exists(Resume) ? ValidationResult.Error($"--resume: checkpoint not found: {Resume}")
+            : Resume is not null && Backbone is not null ? ValidationResult.Error("--resume continues an upstream run; with --backbone there is none")
             : ValidationResult.Success();
     }
 
@@ -86,7 +98,7 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         var wall = Stopwatch.StartNew();
-        var config = BitActorsConfig.Load(settings.Config);
+        var config = BitActorsConfig.Load(settings.Config, settings.Set);
         using var kafka = KafkaConnection.Open(settings.BootstrapServers);
         var manifest = DatasetCatalog.Read(kafka.BootstrapServers, settings.Dataset);
         var classes = settings.Classes is null ? ClassSubset.Range(0, manifest.Classes.Count) : new ClassSubset(Numbers(settings.Classes, "--classes"));
@@ -105,14 +117,12 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
         var backbone = settings.Backbone is null ? null
             : new GivenBackbone(settings.Backbone, settings.Arch ?? upstream.Arch, settings.Channels ?? upstream.Augment.Channels, upstream.Norm, upstream.WeightStandardization);
         var run = new RunSpec(runId, kafka.BootstrapServers, output, upstream, BitActorsConfig.FineTune(config, null, backbone?.InChannels ?? upstream.Augment.Channels),
-            tasks, Device: settings.Device ?? config.GetString("bitactors.device"), Backbone: backbone);
+            tasks, ResumeFrom: settings.Resume is null ? null : Path.GetFullPath(settings.Resume), Device: settings.Device ?? config.GetString("bitactors.device"), Backbone: backbone);
 
-        using var system = BitActorsSystem.Create(config, "run");
-        var outcome = new TaskCompletionSource<RunCompleted>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var reporter = system.ActorOf(RunReporter.Props(outcome, Path.Combine(output, "metrics.jsonl")), "reporter");
-        system.ActorOf(TrainingSupervisor.Props(run, reporter), "supervisor");
-        var completed = await outcome.Task.WaitAsync(cancellationToken);
-        await system.Terminate();
+        using var host = BitActorsHost.Start(config, "run");
+        var (done, exitCode) = await RunSession.RunAsync(host, run, cancellationToken);
+        await host.StopAsync();
+        if (done is not { } completed) return exitCode;
 
         var table = new Table().AddColumns("task", "init", "shots", "seed", "examples", "steps", "test top-1", "checkpoint");
         foreach (var c in completed.Completed)
@@ -121,7 +131,8 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
         foreach (var f in completed.Failed) table.AddRow(f.Task.Name, "[red]failed[/]", "", "", "", "", "", Markup.Escape(f.Reason));
         AnsiConsole.Write(table);
         foreach (var s in completed.Summaries) AnsiConsole.WriteLine($"{s.Group}: median top-1 {s.MedianTop1:P2} over {s.PerSeed.Count} seed(s)");
-        AnsiConsole.WriteLine($"run {runId}: {completed.Completed.Count} task(s) done, {completed.Failed.Count} failed, {wall.Elapsed.TotalSeconds:F0} s; metrics: {Path.Combine(output, "metrics.jsonl")}");
+        AnsiConsole.WriteLine($"run {runId}: {completed.Completed.Count} task(s) done, {completed.Failed.Count} failed, {wall.Elapsed.TotalSeconds:F0} s");
+        global::System.Console.Out.WriteLine($"run folder: {output} ({RunFolder.SummaryFile}, {MetricsLog.File}, {RunPlots.Folder}/, {Logging.RunLogFile}, checkpoints/)");
         return completed.Failed.Count == 0 ? 0 : 2;
     }
 }

@@ -1,22 +1,50 @@
 using Serilog;
+using Serilog.Core;
 using Serilog.Events;
+using Serilog.Formatting.Compact;
 
 namespace BitActors.Cli.Console;
 
-/// <summary>Logs and progress go to stderr; results (tables, JSON, the bootstrap line) go to stdout.</summary>
+/// <summary>
+/// Logs (Serilog; Akka's own logs arrive through Akka.Logger.Serilog) go to stderr; results (tables, JSON,
+/// the bootstrap line) go to stdout. A run adds a rolling JSON-lines file in its folder (<see cref="AddRunLog"/>).
+/// </summary>
 public static class Logging
 {
+    /// <summary>The run folder's log: compact JSON (CLEF), one event per line, rolled over at 50 MB.</summary>
+    public const string RunLogFile = "log.json";
+
+    private static LogEventLevel _level = LogEventLevel.Information;
+
+    /// <summary>The console's minimum level; a live progress display raises it to Warning while it runs.</summary>
+    public static readonly LoggingLevelSwitch ConsoleLevel = new();
+
     public static void Configure()
     {
-        var level = Environment.GetEnvironmentVariable("BITACTORS_LOG_LEVEL") is { } l && Enum.TryParse<LogEventLevel>(l, true, out var parsed)
+        _level = Environment.GetEnvironmentVariable("BITACTORS_LOG_LEVEL") is { } l && Enum.TryParse<LogEventLevel>(l, true, out var parsed)
             ? parsed : LogEventLevel.Information;
-        Log.Logger = new LoggerConfiguration()
-            .MinimumLevel.Is(level)
-            .WriteTo.Console(standardErrorFromLevel: LogEventLevel.Verbose, outputTemplate: "{Timestamp:HH:mm:ss} {Level:u3} {Message:lj}{NewLine}{Exception}")
-            .CreateLogger();
+        ConsoleLevel.MinimumLevel = _level;
+        Log.Logger = Base().CreateLogger();
         // Broker trouble (unreachable, retrying) is said in the same log as the progress it delays.
         BitActors.Streams.Kafka.KafkaDiagnostics.Warning += message => Log.Warning("{Message}", message);
     }
+
+    /// <summary>From now on, every event is also written to <c>folder/log.json</c> (with all its properties).</summary>
+    public static void AddRunLog(string folder)
+    {
+        Directory.CreateDirectory(folder);
+        var previous = Log.Logger;
+        Log.Logger = Base()
+            .WriteTo.File(new CompactJsonFormatter(), Path.Combine(folder, RunLogFile), fileSizeLimitBytes: 50L << 20, rollOnFileSizeLimit: true,
+                retainedFileCountLimit: 10, flushToDiskInterval: TimeSpan.FromSeconds(2))
+            .CreateLogger();
+        (previous as IDisposable)?.Dispose();
+    }
+
+    private static LoggerConfiguration Base() => new LoggerConfiguration()
+        .MinimumLevel.Is(_level)
+        .WriteTo.Console(standardErrorFromLevel: LogEventLevel.Verbose, outputTemplate: "{Timestamp:HH:mm:ss} {Level:u3} {Message:lj}{NewLine}{Exception}",
+            levelSwitch: ConsoleLevel);
 
     /// <summary>A failure the user can act on: its message, without a stack trace unless asked for.</summary>
     public static void Fatal(Exception e)

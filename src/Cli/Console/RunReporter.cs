@@ -1,46 +1,78 @@
 using Akka.Actor;
 using BitActors.Actors;
 using BitActors.Actors.Training;
+using BitActors.Cli.Reports;
 using Serilog;
 
 namespace BitActors.Cli.Console;
 
-/// <summary>Prints a run's progress and completes a task with its outcome.</summary>
+/// <summary>
+/// Follows a run for the command: shows its progress (<see cref="ProgressDisplay"/>), logs what happens,
+/// appends metrics to the run folder's <c>metrics.jsonl</c>, records outcomes in a <see cref="RunJournal"/>,
+/// and completes a task with the run's end (a <see cref="RunInterrupted"/> or <see cref="RunFailedException"/>
+/// when it did not complete).
+/// </summary>
 public sealed class RunReporter : ReceiveActor
 {
     private readonly StreamWriter? _metrics;
 
-    /// <param name="metricsPath">When given, every progress report is appended there as one JSON line.</param>
-    public RunReporter(TaskCompletionSource<RunCompleted> outcome, string? metricsPath = null)
+    /// <param name="metricsPath">When given, every progress report and test result is appended there as one JSON line.</param>
+    public RunReporter(TaskCompletionSource<RunCompleted> outcome, string? metricsPath = null, RunJournal? journal = null, ProgressDisplay? display = null)
     {
+        display ??= ProgressDisplay.Lines();
         if (metricsPath is not null)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(metricsPath))!);
             _metrics = new StreamWriter(metricsPath, append: true) { AutoFlush = true };
         }
+        void Write(MetricsLine line) => _metrics?.WriteLine(MetricsLog.Serialize(line));
         Receive<TrainingProgress>(p =>
         {
-            Log.Information("[{Task}] step {Step}/{Total}  loss {Loss:F4}  train acc {Accuracy:P1}  lr {Lr:G3}  {Rate:F0} img/s  step {StepMs:F0} ms  data wait {WaitMs:F1} ms",
-                p.Task, p.Step, p.TotalSteps, p.Loss, p.Accuracy, p.LearningRate, p.ImagesPerSecond, p.StepSeconds * 1000, p.DataWaitSeconds * 1000);
-            _metrics?.WriteLine(System.Text.Json.JsonSerializer.Serialize(new
-            {
-                run = p.Run, task = p.Task, step = p.Step, total_steps = p.TotalSteps, loss = p.Loss, train_top1 = p.Accuracy, lr = p.LearningRate,
-                images_per_second = p.ImagesPerSecond, step_seconds = p.StepSeconds, data_wait_seconds = p.DataWaitSeconds,
-            }));
+            display.Show(p);
+            Write(MetricsLog.Of(p));
         });
         Receive<TrainerRestarted>(r => Log.Warning("[upstream] trainer failed ({Reason}); restart {Attempt} from step {Step}", r.Reason, r.Attempt, r.FromStep));
-        Receive<BackboneReady>(b => b.Steps == 0, b => Log.Information("[backbone] given: {Path} ({Format}, sha256 {Sha})", b.Checkpoint.Path, b.Checkpoint.Format, b.Checkpoint.Sha256[..12]));
-        Receive<BackboneReady>(b => Log.Information("[upstream] backbone ready after {Steps} steps in {Elapsed:F0} s (test top-1 {Top1:P2} on its classes): {Path}",
-            b.Steps, b.Elapsed.TotalSeconds, b.UpstreamTest.Top1, b.Checkpoint.Path));
-        Receive<FineTuneCompleted>(c => Log.Information("[{Task}] test top-1 {Top1:P2} (top-5 {Top5:P2}) on {N:N0} images after {Steps} steps, {Elapsed:F0} s",
-            c.Task.Name, c.Test.Top1, c.Test.Top5, c.Test.Examples, c.Steps, c.Elapsed.TotalSeconds));
-        Receive<FineTuneFailed>(f => Log.Error("[{Task}] failed: {Reason}", f.Task.Name, f.Reason));
+        Receive<PhaseChanged>(p =>
+        {
+            journal?.Record(p);
+            Log.Information("[upstream] phase {Phase} from step {Step}{Lr}", p.Phase, p.Step, p.LearningRate is double lr ? $" (lr {lr:G3})" : "");
+        });
+        Receive<TrainingCheckpointed>(c => Log.Debug("[upstream] checkpoint before step {Step}: {Path}", c.NextStep, c.Path));
+        Receive<BackboneReady>(b =>
+        {
+            journal?.Record(b);
+            if (b.Steps == 0)
+            {
+                Log.Information("[backbone] given: {Path} ({Format}, sha256 {Sha})", b.Checkpoint.Path, b.Checkpoint.Format, b.Checkpoint.Sha256[..12]);
+                return;
+            }
+            Write(MetricsLog.Of(b));
+            display.Finished("upstream");
+            Log.Information("[upstream] backbone ready after {Steps} steps in {Elapsed:F0} s (test top-1 {Top1:P2} on its classes): {Path}",
+                b.Steps, b.Elapsed.TotalSeconds, b.UpstreamTest.Top1, b.Checkpoint.Path);
+        });
+        Receive<FineTuneCompleted>(c =>
+        {
+            journal?.Record(c);
+            Write(MetricsLog.Of(c));
+            display.Finished(c.Task.Name);
+            Log.Information("[{Task}] test top-1 {Top1:P2} (top-5 {Top5:P2}) on {N:N0} images after {Steps} steps, {Elapsed:F0} s",
+                c.Task.Name, c.Test.Top1, c.Test.Top5, c.Test.Examples, c.Steps, c.Elapsed.TotalSeconds);
+        });
+        Receive<FineTuneFailed>(f =>
+        {
+            journal?.Record(f);
+            display.Finished(f.Task.Name);
+            Log.Error("[{Task}] failed: {Reason}", f.Task.Name, f.Reason);
+        });
+        Receive<FineTuneRetried>(r => Log.Warning("[{Task}] trainer failed ({Reason}); retry {Attempt} from step {Step}", r.Task, r.Reason, r.Attempt, r.FromStep));
         Receive<RunCompleted>(r => outcome.TrySetResult(r));
-        Receive<RunFailed>(f => outcome.TrySetException(new InvalidOperationException($"run {f.RunId} failed: {f.Reason}")));
+        Receive<RunStopped>(s => outcome.TrySetException(new RunInterrupted(s)));
+        Receive<RunFailed>(f => outcome.TrySetException(new RunFailedException(f)));
     }
 
-    public static Props Props(TaskCompletionSource<RunCompleted> outcome, string? metricsPath = null) =>
-        Akka.Actor.Props.Create(() => new RunReporter(outcome, metricsPath));
+    public static Props Props(TaskCompletionSource<RunCompleted> outcome, string? metricsPath = null, RunJournal? journal = null, ProgressDisplay? display = null) =>
+        Akka.Actor.Props.Create(() => new RunReporter(outcome, metricsPath, journal, display));
 
     protected override void PostStop() => _metrics?.Dispose();
 }

@@ -13,6 +13,9 @@ public static class DemoPlot
     private const string FontName = "BitActorsPlotSans";
     private static readonly Lazy<string?> Font = new(RegisterFont);
 
+    /// <summary>The registered font family for plots (null: no font file found; the plot then has no text).</summary>
+    internal static string? FontFamily => Font.Value;
+
     /// <summary>
     /// SkiaSharp's NoDependencies native build has no font manager (no fontconfig), so text needs a font file:
     /// DejaVu Sans (Debian's fonts-dejavu-core) or else any TrueType font under /usr/share/fonts.

@@ -1,0 +1,65 @@
+using Akka;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using BitActors.Model.Training;
+using BitActors.Streams.Datasets;
+using BitActors.Streams.Kafka;
+using BitActors.Streams.Pipelines;
+
+namespace BitActors.Actors.Training;
+
+/// <summary>
+/// Where the <see cref="TrainingSupervisor"/> gets its upstream data: the dataset's manifest (null while it
+/// is not published), the training batches of every epoch, and one evaluation pass over the test split.
+/// The supervisor only decides; this moves the data (tests give it a synthetic one).
+/// </summary>
+public interface IUpstreamData : IDisposable
+{
+    /// <summary>Blocking; called off the actor's thread. Null: not published (yet).</summary>
+    DatasetManifest? TryReadManifest();
+
+    /// <summary>Training batches from the run's first step on, epoch after epoch, without end.</summary>
+    Source<ImageBatch, NotUsed> TrainBatches(DatasetManifest manifest);
+
+    /// <summary>The trained model's results on the upstream classes of the test split.</summary>
+    Task<EvaluationResult> EvaluateAsync(DatasetManifest manifest, IActorRef trainer, IMaterializer materializer);
+}
+
+/// <summary>Upstream data from Kafka: the manifest on bit.datasets, the split topics, rejects on bit.deadletter.</summary>
+public sealed class KafkaUpstreamData(RunSpec run, ILoggingAdapter log) : IUpstreamData
+{
+    private DeadLetters? _deadLetters;
+
+    private UpstreamSettings Upstream => run.Upstream;
+
+    public DatasetManifest? TryReadManifest() => DatasetCatalog.TryRead(run.BootstrapServers, Upstream.Dataset);
+
+    public Source<ImageBatch, NotUsed> TrainBatches(DatasetManifest manifest)
+    {
+        _deadLetters ??= new DeadLetters(run.BootstrapServers, e => log.Warning(e));
+        // In a consumer group the members share the partitions and the group's commits say where it stands;
+        // alone, every epoch is read whole from the start.
+        var accept = Upstream.Classes.AcceptFrom(manifest.Classes.Count);
+        var records = Upstream.ConsumerGroup.Length > 0
+            ? KafkaRecordSource.CreateInGroup(run.BootstrapServers, manifest.Split("train"), Upstream.ConsumerGroup, epochs: null, accept: accept)
+                .MapMaterializedValue(_ => NotUsed.Instance)
+            : KafkaRecordSource.Create(run.BootstrapServers, manifest.Split("train").Topic, epochs: null, accept: accept, ordered: Upstream.OrderedData);
+        return ImagePipelines.Train(records, Upstream.Classes, Upstream.Augment, Upstream.BatchSize, Upstream.ShuffleBuffer,
+            Upstream.Seed, Upstream.DecodeParallelism, Reject, multiLabel: manifest.MultiLabel);
+    }
+
+    public Task<EvaluationResult> EvaluateAsync(DatasetManifest manifest, IActorRef trainer, IMaterializer materializer) =>
+        TrainerEvaluation.RunAsync(run.BootstrapServers, manifest.Split("test").Topic, Upstream.Classes, Upstream.Augment,
+            256, Upstream.DecodeParallelism, trainer, materializer);
+
+    /// <summary>A record the pipeline could not use: logged and kept on bit.deadletter with the reason.</summary>
+    private void Reject(RejectedRecord r)
+    {
+        log.Warning("skipped {0}: {1}", r.Record.Key, r.Reason);
+        _deadLetters?.Send(r);
+    }
+
+    public void Dispose() => _deadLetters?.Dispose();
+}

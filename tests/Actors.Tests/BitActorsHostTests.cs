@@ -1,0 +1,43 @@
+using System.Collections.Concurrent;
+using Akka.Actor;
+using BitActors.Actors.Hosting;
+using BitActors.Actors.Training;
+using BitActors.Streams.Images;
+using BitActors.Streams.Pipelines;
+
+namespace BitActors.Actors.Tests;
+
+public class BitActorsHostTests
+{
+    private sealed class Collector : ReceiveActor
+    {
+        public Collector(BlockingCollection<object> seen) => ReceiveAny(seen.Add);
+    }
+
+    [Fact]
+    public async Task TheHostStartsTheSystemFromTheLayeredConfigurationAndRegistersARunsActors()
+    {
+        var config = BitActorsConfig.Load(null, ["bitactors.upstream.steps=7"], new Dictionary<string, string>());
+        using var host = BitActorsHost.Start(config, "hosted");
+        Assert.Equal(7, host.System.Settings.Config.GetInt("bitactors.upstream.steps"));
+        Assert.Contains("SerilogLogger", string.Join(",", host.System.Settings.Config.GetStringList("akka.loggers")));
+
+        // A run whose given backbone is missing fails at once, without Kafka: enough to see the wiring.
+        var missing = Path.Combine(Path.GetTempPath(), $"no-such-backbone-{Guid.NewGuid():N}.npz");
+        var run = new RunSpec("hosted-run", "127.0.0.1:1", Path.GetTempPath(),
+            new UpstreamSettings("d", ClassSubset.Range(0, 2), "Tiny", 8, 4, 0.1, 0.1, new AugmentSettings(16, 16, 1), 8, 1, 0),
+            new FineTuneSettings(8, 0.003, null, 8, 1, 64), [], Backbone: new GivenBackbone(missing, "Tiny", 1));
+        var seen = new BlockingCollection<object>();
+        var supervisor = host.StartRun(run, Props.Create(() => new Collector(seen)));
+
+        Assert.Equal(supervisor, await host.Registry.GetAsync<TrainingSupervisor>());
+        Assert.Equal($"reporter-{run.RunId}", (await host.Registry.GetAsync<BitActorsHost.RunReporterKey>()).Path.Name);
+        RunFailed? failed = null;
+        while (failed is null && seen.TryTake(out var m, TimeSpan.FromSeconds(20))) failed = m as RunFailed;
+        Assert.NotNull(failed);
+        Assert.Contains($"cannot use backbone {missing}", failed.Reason);
+
+        await host.StopAsync();
+        Assert.True(host.System.WhenTerminated.IsCompleted);
+    }
+}
