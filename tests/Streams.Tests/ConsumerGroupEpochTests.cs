@@ -31,8 +31,9 @@ public sealed class ConsumerGroupEpochTests(ITestOutputHelper output) : IDisposa
 
     /// <summary>A member that takes a little time per record (so that the others join while it reads); <paramref name="hold"/> may stall it.</summary>
     private Task Member(SplitManifest split, string group, int epochs, ConcurrentBag<(int Member, ImageRecord Record)> seen, int member,
-        Func<ImageRecord, Task>? hold = null) =>
+        Func<ImageRecord, Task>? hold = null, int? take = null) =>
         KafkaRecordSource.CreateInGroup(kafka.BootstrapServers, split, group, epochs, buffer: 8)
+            .Take(take ?? long.MaxValue)
             .SelectAsync(1, async r =>
             {
                 if (hold is not null) await hold(r);
@@ -67,6 +68,22 @@ public sealed class ConsumerGroupEpochTests(ITestOutputHelper output) : IDisposa
         var epoch0 = seen.Where(s => s.Record.Epoch == 0).ToList();
         Assert.True(epoch0.Count(s => s.Member == 0) >= 60);
         Assert.True(epoch0.Count(s => s.Member != 0) > 0, "no other member read any of epoch 0");
+        AssertExactEpochs(seen, epochs: 3, members: 3);
+    }
+
+    [Fact]
+    public async Task AMemberLeavingMidEpochHandsItsPartlyReadPartitionsToTheOthersAtItsCommits()
+    {
+        var split = await PublishAsync();
+        var seen = new ConcurrentBag<(int Member, ImageRecord Record)>();
+        // Member 0 stops after 40 records: fewer than one partition holds, so at least one of its partitions is
+        // left part-read, and the members that stay take it over from member 0's commit.
+        await Task.WhenAll(Member(split, "leavers", epochs: 3, seen, 0, take: 40), Member(split, "leavers", epochs: 3, seen, 1), Member(split, "leavers", epochs: 3, seen, 2))
+            .WaitAsync(TimeSpan.FromMinutes(2));
+        Assert.Equal(40, seen.Count(s => s.Member == 0));
+        var handedOver = seen.Where(s => s.Record.Epoch == 0).GroupBy(s => s.Record.Partition).Where(g => g.Select(s => s.Member).Distinct().Count() > 1).Select(g => g.Key).ToList();
+        output.WriteLine($"epoch 0 partitions read by more than one member: {string.Join(", ", handedOver)}");
+        Assert.NotEmpty(handedOver);
         AssertExactEpochs(seen, epochs: 3, members: 3);
     }
 

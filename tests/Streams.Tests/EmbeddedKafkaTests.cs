@@ -58,6 +58,30 @@ public class EmbeddedKafkaTests
     }
 
     [Fact]
+    public async Task TheEmbeddedBrokerTakesAnyRecordSizeButDropsOlderRecordsPastItsPartitionRetention()
+    {
+        using var kafka = new EmbeddedKafka();
+        kafka.CreateTopic("huge", 1);
+        var config = KafkaClients.Producer(kafka.BootstrapServers);
+        config.MessageMaxBytes = 16_000_000; // past the producer's own limit, to see what the broker does
+        using var producer = new ProducerBuilder<string, byte[]>(config).Build();
+        using var consumer = KafkaClients.CreateConsumer(kafka.BootstrapServers, "huge-test");
+        (long, long) Watermarks()
+        {
+            var w = consumer.QueryWatermarkOffsets(new TopicPartition("huge", 0), TimeSpan.FromSeconds(10));
+            return (w.Low.Value, w.High.Value);
+        }
+
+        var report = await producer.ProduceAsync("huge", new Message<string, byte[]> { Key = "k", Value = new byte[8_000_000] });
+        Assert.Equal(PersistenceStatus.Persisted, report.Status);   // no message.max.bytes check
+        Assert.Equal((0L, 1L), Watermarks());
+        await producer.ProduceAsync("huge", new Message<string, byte[]> { Key = "k", Value = new byte[1000] });
+        var (low, high) = Watermarks();
+        Assert.Equal(2L, high);
+        Assert.True(low >= 1, $"low watermark {low}: the 8 MB record should be gone"); // silently (measured: the small one too)
+    }
+
+    [Fact]
     public void AnUnreachableBrokerIsReportedByAddress()
     {
         var e = Assert.Throws<KafkaUnreachableException>(() => KafkaClients.CheckReachable("127.0.0.1:1", TimeSpan.FromSeconds(2)));

@@ -209,6 +209,7 @@ internal sealed class GroupEpochReader
         foreach (var tp in partitions)
         {
             int p = tp.Partition.Value;
+            if (p >= split.Partitions) continue; // added after the manifest was written: not part of the split
             var position = Position(p);
             lock (gate)
             {
