@@ -37,6 +37,7 @@ app.Configure(config =>
         bench.AddCommand<BenchPipelineCommand>("pipeline").WithDescription("Data pipeline images/s: (a) plain decode+augment loop, (b) the pipeline from the embedded broker, (c) torchvision's DataLoader; ratios b/a and b/c.");
         bench.AddCommand<BenchUpstreamCommand>("upstream").WithDescription("Upstream training end to end (Kafka → decode → augment → batch → trainer actor): images/s and data wait per step.");
     });
+    config.AddCommand<NodeCommand>("node").WithDescription("Join an Akka.Cluster with roles coordinator and/or trainer: fine-tune tasks pulled by trainer nodes, resumed elsewhere when a node dies.");
     config.AddCommand<HyperRuleCommand>("hyperrule").WithDescription("What the BiT-HyperRule decides for a dataset of a given size and image size.");
 });
 try
