@@ -36,16 +36,18 @@ public sealed class ArtifactStore
     public string PathOf(string relative)
     {
         var full = Path.GetFullPath(Path.Combine(Root, relative));
-        if (!full.StartsWith(Path.GetFullPath(Root), StringComparison.Ordinal)) throw new ArgumentException($"'{relative}' leaves the artifact store");
+        if (!Inside(full)) throw new ArgumentException($"'{relative}' leaves the artifact store");
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         return full;
     }
+
+    private bool Inside(string fullPath) => fullPath.StartsWith(Root.TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar, StringComparison.Ordinal);
 
     /// <summary>A file already in the store, described for other nodes (its hash computed now).</summary>
     public ArtifactRef Describe(string localPath)
     {
         var full = Path.GetFullPath(localPath);
-        if (!full.StartsWith(Root, StringComparison.Ordinal)) throw new ArgumentException($"{localPath} is not inside the artifact store {Root}");
+        if (!Inside(full)) throw new ArgumentException($"{localPath} is not inside the artifact store {Root}");
         var (sha, bytes) = CheckpointFiles.Hash(full);
         return new ArtifactRef(new Uri(full).AbsoluteUri, sha, bytes);
     }
@@ -58,7 +60,7 @@ public sealed class ArtifactStore
     {
         CheckpointFiles.VerifyHash(source);
         var full = Path.GetFullPath(source);
-        if (full.StartsWith(Root + Path.DirectorySeparatorChar, StringComparison.Ordinal)) return Describe(full);
+        if (Inside(full)) return Describe(full);
         var target = PathOf(relative);
         var (sha, bytes) = CheckpointFiles.Hash(full);
         if (!File.Exists(target) || CheckpointFiles.Hash(target).Sha256 != sha)
