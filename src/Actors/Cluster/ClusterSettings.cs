@@ -3,11 +3,11 @@ using Akka.Configuration;
 namespace BitActors.Actors.Cluster;
 
 /// <summary>
-/// <c>bitactors.cluster</c>: how a node joins (address, seed nodes or discovery, roles, split-brain resolver), where
+/// <c>bitactors.cluster</c>: how a node joins (address, seed nodes, roles, split-brain resolver), where
 /// artifacts live, and how its trainers work. <see cref="AkkaConfig"/> turns it into Akka.Cluster's settings.
 /// </summary>
 public sealed record ClusterSettings(
-    string Hostname, string PublicHostname, int Port, IReadOnlyList<string> SeedNodes, IReadOnlyList<string> Roles, string Discovery,
+    string Hostname, string PublicHostname, int Port, IReadOnlyList<string> SeedNodes, IReadOnlyList<string> Roles,
     string SbrStrategy, TimeSpan SbrStableAfter, string Artifacts, IReadOnlyList<string> Devices, int CheckpointEvery, TimeSpan RequestInterval)
 {
     public const string SystemName = "bitactors";
@@ -26,7 +26,7 @@ public sealed record ClusterSettings(
         var roles = c.GetStringList("roles").Select(r => r.Trim()).Where(r => r.Length > 0).ToList();
         var settings = new ClusterSettings(
             c.GetString("hostname"), c.GetString("public-hostname"), c.GetInt("port"), c.GetStringList("seed-nodes").ToList(), roles,
-            c.GetString("discovery"), c.GetString("split-brain-resolver.active-strategy"), c.GetTimeSpan("split-brain-resolver.stable-after"),
+            c.GetString("split-brain-resolver.active-strategy"), c.GetTimeSpan("split-brain-resolver.stable-after"),
             c.GetString("artifacts"), c.GetStringList("trainer.devices").ToList(), c.GetInt("trainer.checkpoint-every"), c.GetTimeSpan("trainer.request-interval"));
         return settings.Validated();
     }
@@ -45,9 +45,7 @@ public sealed record ClusterSettings(
         if (Roles.FirstOrDefault(r => !KnownRoles.Contains(r)) is { } unknown)
             throw new InvalidDataException($"unknown cluster role '{unknown}': the roles are {string.Join(", ", KnownRoles)}");
         if (Port is < 0 or > 65535) throw new InvalidDataException($"bitactors.cluster.port must be 0-65535, not {Port}");
-        if (Discovery is not ("seed-nodes" or "kubernetes"))
-            throw new InvalidDataException($"bitactors.cluster.discovery must be seed-nodes or kubernetes, not '{Discovery}'");
-        if (Discovery == "seed-nodes" && SeedNodes.Count == 0)
+        if (SeedNodes.Count == 0)
             throw new InvalidDataException("bitactors.cluster.seed-nodes is empty: list at least one node address, e.g. akka.tcp://bitactors@HOST:4053 (the first node lists itself)");
         if (SeedNodes.FirstOrDefault(s => !s.StartsWith($"akka.tcp://{SystemName}@", StringComparison.Ordinal)) is { } bad)
             throw new InvalidDataException($"bitactors.cluster.seed-nodes: '{bad}' is not an address of this system (akka.tcp://{SystemName}@HOST:PORT)");
@@ -65,7 +63,7 @@ public sealed record ClusterSettings(
     public Config AkkaConfig()
     {
         static string Quote(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
-        var seeds = Discovery == "seed-nodes" ? string.Join(", ", SeedNodes.Select(Quote)) : "";
+        var seeds = string.Join(", ", SeedNodes.Select(Quote));
         return ConfigurationFactory.ParseString($$"""
             akka {
               actor.provider = cluster

@@ -35,20 +35,12 @@ public class ClusterSettingsTests
         Assert.False(settings.Has(ClusterSettings.CoordinatorRole));
     }
 
-    [Fact]
-    public void KubernetesDiscoveryNeedsNoSeedNodes()
-    {
-        var akka = With("bitactors.cluster { discovery = kubernetes, seed-nodes = [] }").AkkaConfig();
-        Assert.Empty(akka.GetStringList("akka.cluster.seed-nodes"));
-    }
-
     [Theory]
     [InlineData("bitactors.cluster.roles = [coordinator, gpu]", "unknown cluster role 'gpu'")]
     [InlineData("bitactors.cluster.seed-nodes = []", "bitactors.cluster.seed-nodes is empty")]
     [InlineData("bitactors.cluster.seed-nodes = [\"akka.tcp://other@h:1\"]", "'akka.tcp://other@h:1' is not an address of this system")]
     [InlineData("bitactors.cluster.split-brain-resolver.active-strategy = keep-everything", "active-strategy must be one of")]
     [InlineData("bitactors.cluster.trainer.devices = [\"tpu\"]", "'tpu' is not cpu, cuda or cuda:N")]
-    [InlineData("bitactors.cluster.discovery = dns", "discovery must be seed-nodes or kubernetes, not 'dns'")]
     public void BadSettingsAreRefusedNamingWhatIsWrong(string hocon, string message)
     {
         var e = Assert.Throws<InvalidDataException>(() => With(hocon));
