@@ -18,6 +18,9 @@ namespace BitActors.Cli.Commands;
 /// </summary>
 public sealed class NodeCommand : AsyncCommand<NodeCommand.Settings>
 {
+    /// <summary>Containers set the advertised address here (infra/entrypoint.sh: the container's IP).</summary>
+    public const string PublicHostnameVariable = "BITACTORS_PUBLIC_HOSTNAME";
+
     public sealed class Settings : CommandSettings
     {
         [CommandOption("--roles <ROLES>")]
@@ -36,6 +39,10 @@ public sealed class NodeCommand : AsyncCommand<NodeCommand.Settings>
         [Description("Port of this node (default: bitactors.cluster.port; 0 = any free port).")]
         public int? Port { get; init; }
 
+        [CommandOption("--public-hostname <HOST>")]
+        [Description("The address other nodes reach this one at (default: $BITACTORS_PUBLIC_HOSTNAME, else bitactors.cluster.public-hostname).")]
+        public string? PublicHostname { get; init; }
+
         [CommandOption("--seed-nodes <ADDRESSES>")]
         [Description("Comma-separated seed node addresses, akka.tcp://bitactors@HOST:PORT (default: bitactors.cluster.seed-nodes).")]
         public string? SeedNodes { get; init; }
@@ -53,6 +60,8 @@ public sealed class NodeCommand : AsyncCommand<NodeCommand.Settings>
         if (settings.Roles is not null) cluster = cluster.WithRoles(settings.Roles);
         if (settings.Port is int port) cluster = cluster with { Port = port };
         if (settings.SeedNodes is not null) cluster = cluster.WithSeedNodes(settings.SeedNodes);
+        if ((settings.PublicHostname ?? Environment.GetEnvironmentVariable(PublicHostnameVariable)) is { Length: > 0 } advertised)
+            cluster = cluster with { PublicHostname = advertised };
         var bootstrap = settings.BootstrapServers ?? config.GetString("bitactors.kafka.bootstrap-servers");
         if (string.IsNullOrWhiteSpace(bootstrap))
             throw new InvalidDataException("a cluster node needs a shared Kafka: give --bootstrap-servers or bitactors.kafka.bootstrap-servers (`kafka up` serves one for trials)");
