@@ -46,12 +46,20 @@ public sealed class FineTuneCoordinator : ReceiveActor
         Receive<Prepared>(Start);
         Receive<Status.Failure>(f =>
         {
-            _log.Error("run {0} cannot start: {1}", _job.RunId, f.Cause.Message);
-            throw new InvalidOperationException($"run {_job.RunId} cannot start: {f.Cause.Message}", f.Cause);
+            // Kafka or the artifact store not reachable yet: try again, devices keep waiting.
+            _log.Error("run {0} cannot start: {1}; trying again in {2} s", _job.RunId, f.Cause.GetBaseException().Message, RetryPrepare.TotalSeconds);
+            Context.System.Scheduler.ScheduleTellOnce(RetryPrepare, Self, new PrepareAgain(), Self);
         });
-        Receive<RequestWork>(_ => Park(Sender, "?")); // answered once the backbone is in the store
+        Receive<PrepareAgain>(_ => StartPreparing());
+        Receive<RequestWork>(r => Park(Sender, r.Node)); // answered once the backbone is in the store
         Receive<Terminated>(t => Forget(t.ActorRef));
     }
+
+    private static readonly TimeSpan RetryPrepare = TimeSpan.FromSeconds(10);
+
+    private sealed record PrepareAgain;
+
+    private void StartPreparing() => Task.Run(Prepare).PipeTo(Self, failure: e => new Status.Failure(e));
 
     public static Props Props(ClusterJob job, string bootstrapServers, ArtifactStore store) =>
         Akka.Actor.Props.Create(() => new FineTuneCoordinator(job, bootstrapServers, store));
@@ -59,7 +67,7 @@ public sealed class FineTuneCoordinator : ReceiveActor
     protected override void PreStart()
     {
         _events = Context.ActorOf(ModelEventsPublisher.Props(_bootstrapServers), "model-events");
-        Task.Run(Prepare).PipeTo(Self, failure: e => new Status.Failure(e));
+        StartPreparing();
     }
 
     /// <summary>The backbone copied into the artifact store (hash checked), and the outcomes already on bit.models.</summary>
@@ -101,15 +109,24 @@ public sealed class FineTuneCoordinator : ReceiveActor
             _checkpoints[m.TaskId] = m.Checkpoint;
             _log.Info("task {0}: checkpoint at step {1} from {2}", m.TaskId, m.Checkpoint.NextStep, a.Node);
         });
+        Receive<TaskCompleted>(m => !IsTask(m.TaskId), m => NotOurs(m.TaskId));
+        Receive<TaskFailed>(m => !IsTask(m.TaskId), m => NotOurs(m.TaskId));
         Receive<TaskCompleted>(m => Settle(m.TaskId, m.Attempt, () =>
             new ModelEvent(ModelEvent.FineTuneCompletedType, $"{_job.RunId}/{m.TaskId}", JsonDocument.Parse(m.EventJson).RootElement.Clone()), "completed"));
         Receive<TaskFailed>(m => Settle(m.TaskId, m.Attempt, () =>
-        {
-            var task = _job.Tasks.First(t => t.Name == m.TaskId);
-            return ModelEvent.FineTuneFailed(new FineTuneFailed(_job.RunId, task, m.Reason), _job.Backbone.Arch);
-        }, $"failed ({m.Reason})"));
+            ModelEvent.FineTuneFailed(new FineTuneFailed(_job.RunId, _job.Tasks.First(t => t.Name == m.TaskId), m.Reason), _job.Backbone.Arch),
+            $"failed ({m.Reason})"));
         Receive<Terminated>(t => Lost(t.ActorRef));
         Receive<ModelEventPublished>(_ => { });
+    }
+
+    private bool IsTask(string id) => _job.Tasks.Any(t => t.Name == id);
+
+    /// <summary>An outcome for a task of no run of ours (an older job's trainer): acknowledged so it stops, not announced.</summary>
+    private void NotOurs(string taskId)
+    {
+        _log.Warning("an outcome for {0}, which is no task of run {1}: ignored", taskId, _job.RunId);
+        Sender.Tell(new TaskSettled(taskId));
     }
 
     /// <summary>A free device asks: give it the next task, or keep it until one comes back.</summary>

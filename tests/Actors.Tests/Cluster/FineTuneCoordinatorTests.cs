@@ -78,6 +78,8 @@ public sealed class FineTuneCoordinatorTests() : TestKit(BitActorsConfig.Referen
         b.ExpectMsg<TaskSettled>();
         c.Send(coordinator, new TaskCompleted(first.Task.Id, 2, """{"task":"transfer-2shot-seed0"}"""));
         c.ExpectMsg<TaskSettled>();
+        c.Send(coordinator, new TaskCompleted("transfer-9shot-seed7", 1, "{}")); // no task of this run: acknowledged, not announced
+        c.ExpectMsg<TaskSettled>(s => s.TaskId == "transfer-9shot-seed7");
 
         await AwaitAssertAsync(() => Assert.Equal(3, Subjects().Count), TimeSpan.FromSeconds(20));
         var subjects = Subjects();
