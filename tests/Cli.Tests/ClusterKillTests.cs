@@ -14,7 +14,8 @@ namespace BitActors.Cli.Tests;
 /// coordinator node and two trainer nodes (`node`), four tiny fine-tune tasks. One trainer is killed with SIGKILL
 /// in the middle of a task, right after the coordinator recorded that task's checkpoint at step 20; the split-brain
 /// resolver downs the dead node, its task resumes from that checkpoint on the other trainer, and bit.models (read
-/// by kcat, an independent consumer) holds exactly one completed event per task.
+/// by kcat, an independent consumer) holds exactly one completed event per task. The same with the upstream
+/// pre-training as the first task: killed after its checkpoint at step 40, it resumes there on the other trainer.
 /// </summary>
 [Trait("Category", "EndToEnd")]
 public sealed partial class ClusterKillTests(ITestOutputHelper output)
@@ -30,33 +31,13 @@ public sealed partial class ClusterKillTests(ITestOutputHelper output)
         var processes = new List<CliProcess>();
         try
         {
-            var broker = Start(processes, "kafka", "up");
-            var bootstrap = (await broker.WaitForLineAsync("bootstrap=", Timeout))["bootstrap=".Length..];
-            var publish = await CliProcess.RunAsync(Timeout, "publish", "--dataset", "tiny", "--format", "idx", "--source", source.FullName, "--bootstrap-servers", bootstrap);
-            Assert.True(publish.ExitCode == 0, publish.Stderr);
             var backbone = Path.Combine(dir, "backbone.bin");
             var export = await CliProcess.RunAsync(Timeout, "model", "export", "--arch", "Tiny", "--classes", "5", "--channels", "1", "--seed", "1", "--output", backbone);
             Assert.True(export.ExitCode == 0, export.Stderr);
-
-            var seedPort = FreePort();
-            var config = Path.Combine(dir, "node.conf");
-            File.WriteAllText(config, $$"""
+            var (bootstrap, coordinator, victim, survivor, victimAddress, survivorAddress) = await StartClusterAsync(processes, source, dir, $$"""
                 bitactors.finetune { batch-size = 8, precrop = 18, crop = 16, max-steps = 120, decode-parallelism = 1, eval-batch-size = 64, shuffle-buffer = 64 }
-                bitactors.cluster {
-                  seed-nodes = ["akka.tcp://bitactors@127.0.0.1:{{seedPort}}"]
-                  split-brain-resolver.stable-after = 3s
-                  artifacts = "{{new Uri(Path.Combine(dir, "store")).AbsoluteUri}}"
-                  trainer { checkpoint-every = 10, request-interval = 2s }
-                  job { backbone = "{{backbone}}", arch = "Tiny", channels = 1, dataset = "tiny", classes = [5, 6, 7, 8, 9], shots = [2, 3], seeds = [0, 1] }
-                }
+                bitactors.cluster.job { backbone = "{{backbone}}", arch = "Tiny", channels = 1, dataset = "tiny", classes = [5, 6, 7, 8, 9], shots = [2, 3], seeds = [0, 1] }
                 """);
-            string[] Node(string roles, int port) => ["node", "--roles", roles, "--config", config, "--port", port.ToString(), "--bootstrap-servers", bootstrap];
-            var coordinator = Start(processes, Node("coordinator", seedPort));
-            await coordinator.WaitForLineAsync("node=", Timeout);
-            var victim = Start(processes, Node("trainer", 0));
-            var survivor = Start(processes, Node("trainer", 0));
-            var victimAddress = (await victim.WaitForLineAsync("node=", Timeout))["node=akka.tcp://bitactors@".Length..];
-            var survivorAddress = (await survivor.WaitForLineAsync("node=", Timeout))["node=akka.tcp://bitactors@".Length..];
 
             // The coordinator holds a checkpoint at step 20 of the victim's task: kill the victim there, mid-task.
             var checkpointed = await WaitForAsync(() => CheckpointLine().Matches(coordinator.Stderr)
@@ -110,6 +91,90 @@ public sealed partial class ClusterKillTests(ITestOutputHelper output)
             source.Delete(true);
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task AnUpstreamRunWhoseTrainerIsKilledResumesOnTheOtherTrainerFromItsCheckpoint()
+    {
+        var source = TestData.WriteIdx(train: 200, test: 60, size: 16);
+        var dir = Directory.CreateTempSubdirectory("bitactors-cluster").FullName;
+        var processes = new List<CliProcess>();
+        try
+        {
+            var (bootstrap, coordinator, first, second, firstAddress, secondAddress) = await StartClusterAsync(processes, source, dir, """
+                bitactors.upstream { dataset = tiny, classes = [0, 1, 2, 3, 4], arch = Tiny, batch-size = 16, steps = 100, precrop = 18, crop = 16, channels = 1,
+                  shuffle-buffer = 64, decode-parallelism = 1, checkpoint-every = 20, progress-every = 50 }
+                bitactors.finetune { batch-size = 8, precrop = 18, crop = 16, max-steps = 30, decode-parallelism = 1, eval-batch-size = 64, shuffle-buffer = 64 }
+                bitactors.cluster.job { upstream = true, dataset = "tiny", classes = [5, 6, 7, 8, 9], shots = [2], seeds = [0, 1] }
+                """);
+
+            // Whichever trainer pulled the upstream task is killed once the coordinator holds its checkpoint at step 40.
+            var checkpointed = await WaitForAsync(() => CheckpointLine().Matches(coordinator.Stderr)
+                .FirstOrDefault(m => m.Groups["task"].Value == "upstream" && m.Groups["step"].Value == "40"), coordinator);
+            var victimAddress = checkpointed.Groups["node"].Value;
+            var (victim, survivor, survivorAddress) = victimAddress == firstAddress ? (first, second, secondAddress) : (second, first, firstAddress);
+            Process.Start("kill", $"-KILL {victim.Id}")!.WaitForExit();
+            var killedAt = DateTimeOffset.UtcNow;
+            output.WriteLine($"{killedAt:HH:mm:ss.fff} SIGKILL to the trainer at {victimAddress}, in the upstream run (checkpoint at step 40 recorded)");
+
+            await WaitForAsync(() => coordinator.Stderr.Contains("all 3 task(s) settled") ? "" : null, coordinator);
+            var events = ReadModels(bootstrap);
+            var backbone = Assert.Single(events, e => e.Type == "bit.backbone.ready");
+            Assert.Equal(100, backbone.Data.GetProperty("steps").GetInt32());
+            Assert.Equal("upstream", backbone.Data.GetProperty("source").GetString());
+            var checkpoint = backbone.Data.GetProperty("checkpoint");
+            Assert.Equal(checkpoint.GetProperty("sha256").GetString(), Sha256(new Uri(checkpoint.GetProperty("uri").GetString()!).LocalPath));
+            Assert.Contains($"upstream attempt 2 → {survivorAddress}", coordinator.Stderr);
+            Assert.Matches(@"resuming from \S+-upstream-step40\.bin: step 40", survivor.Stderr);
+            var completed = events.Where(e => e.Type == "bit.finetune.completed").Select(e => e.Data.GetProperty("task").GetString()!).Order();
+            Assert.Equal(["transfer-2shot-seed0", "transfer-2shot-seed1"], completed);
+            foreach (var e in events.OrderBy(e => e.Time))
+                output.WriteLine($"{e.Time:HH:mm:ss.fff} (+{(e.Time - killedAt).TotalSeconds:F1} s) {e.Type} {e.Data.GetProperty("task").GetString()}");
+        }
+        catch
+        {
+            foreach (var p in processes) output.WriteLine($"--- process {p.Id} stderr:\n{p.Stderr}");
+            throw;
+        }
+        finally
+        {
+            foreach (var p in processes) p.Dispose();
+            source.Delete(true);
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// `kafka up`, the small dataset published as `tiny`, a coordinator (the seed) and two trainers on loopback, all
+    /// with <paramref name="settings"/> over the cluster's own (seed address, fast split-brain decision, artifact store).
+    /// </summary>
+    private static async Task<(string Bootstrap, CliProcess Coordinator, CliProcess First, CliProcess Second, string FirstAddress, string SecondAddress)> StartClusterAsync(
+        List<CliProcess> processes, DirectoryInfo source, string dir, string settings)
+    {
+        var broker = Start(processes, "kafka", "up");
+        var bootstrap = (await broker.WaitForLineAsync("bootstrap=", Timeout))["bootstrap=".Length..];
+        var publish = await CliProcess.RunAsync(Timeout, "publish", "--dataset", "tiny", "--format", "idx", "--source", source.FullName, "--bootstrap-servers", bootstrap);
+        Assert.True(publish.ExitCode == 0, publish.Stderr);
+        var seedPort = FreePort();
+        var config = Path.Combine(dir, "node.conf");
+        File.WriteAllText(config, settings + $$"""
+
+            bitactors.cluster {
+              seed-nodes = ["akka.tcp://bitactors@127.0.0.1:{{seedPort}}"]
+              split-brain-resolver.stable-after = 3s
+              artifacts = "{{new Uri(Path.Combine(dir, "store")).AbsoluteUri}}"
+              trainer { checkpoint-every = 10, request-interval = 2s }
+            }
+            """);
+        string[] Node(string roles, int port) => ["node", "--roles", roles, "--config", config, "--port", port.ToString(), "--bootstrap-servers", bootstrap];
+        var coordinator = Start(processes, Node("coordinator", seedPort));
+        await coordinator.WaitForLineAsync("node=", Timeout);
+        var first = Start(processes, Node("trainer", 0));
+        var second = Start(processes, Node("trainer", 0));
+        const string prefix = "node=akka.tcp://bitactors@";
+        var firstAddress = (await first.WaitForLineAsync("node=", Timeout))[prefix.Length..];
+        var secondAddress = (await second.WaitForLineAsync("node=", Timeout))[prefix.Length..];
+        return (bootstrap, coordinator, first, second, firstAddress, secondAddress);
     }
 
     private static CliProcess Start(List<CliProcess> processes, params string[] args)

@@ -10,7 +10,8 @@ namespace BitActors.Actors.Cluster;
 
 /// <summary>
 /// <c>bitactors.cluster.job</c>: the fan-out a coordinator runs, a given backbone onto shots × seeds tasks of a
-/// published dataset (the tasks <c>run --backbone</c> makes). Null when no backbone is configured.
+/// published dataset (the tasks <c>run --backbone</c> makes), or, with <c>upstream = true</c>, of the backbone the
+/// configured upstream pre-training (<c>bitactors.upstream</c>) makes first on a trainer node. Null when neither is configured.
 /// </summary>
 public static class ClusterJobs
 {
@@ -18,13 +19,16 @@ public static class ClusterJobs
     {
         var c = config.GetConfig("bitactors.cluster.job");
         var path = c.GetString("backbone");
-        if (string.IsNullOrWhiteSpace(path)) return null;
-        if (!File.Exists(path)) throw new FileNotFoundException($"bitactors.cluster.job.backbone: checkpoint not found: {path}", path);
+        var upstreamFirst = c.GetBoolean("upstream");
+        if (string.IsNullOrWhiteSpace(path) && !upstreamFirst) return null;
+        if (!string.IsNullOrWhiteSpace(path) && upstreamFirst)
+            throw new InvalidDataException("bitactors.cluster.job: give a backbone or upstream = true, not both");
+        if (!upstreamFirst && !File.Exists(path)) throw new FileNotFoundException($"bitactors.cluster.job.backbone: checkpoint not found: {path}", path);
         var dataset = c.GetString("dataset");
         if (string.IsNullOrWhiteSpace(dataset)) throw new InvalidDataException("bitactors.cluster.job.dataset is empty: name the published dataset of the tasks");
         var upstream = BitActorsConfig.Upstream(config);
-        var arch = c.GetString("arch") is { Length: > 0 } a ? a : upstream.Arch;
-        var channels = c.GetInt("channels") is > 0 and var ch ? ch : upstream.Augment.Channels;
+        var arch = upstreamFirst ? upstream.Arch : c.GetString("arch") is { Length: > 0 } a ? a : upstream.Arch;
+        var channels = upstreamFirst ? upstream.Augment.Channels : c.GetInt("channels") is > 0 and var ch ? ch : upstream.Augment.Channels;
         var classes = c.GetIntList("classes") is { Count: > 0 } ids
             ? new ClassSubset(ids.ToArray())
             : ClassSubset.Range(0, (DatasetCatalog.TryRead(bootstrapServers, dataset)
@@ -35,9 +39,14 @@ public static class ClusterJobs
         if (seeds.Length == 0) throw new InvalidDataException("bitactors.cluster.job.seeds is empty");
         var scratch = c.GetBoolean("scratch");
         var tasks = Tasks(dataset, classes, shots, seeds, scratch);
+        var origin = upstreamFirst
+            ? $"upstream {upstream.Dataset} {string.Join(",", upstream.Classes.Classes)} {upstream.Arch} {upstream.Norm} {upstream.WeightStandardization} {upstream.Steps}x{upstream.BatchSize} seed {upstream.Seed}"
+            : CheckpointFiles.Hash(path).Sha256;
         var runId = c.GetString("run-id") is { Length: > 0 } id ? id
-            : $"cluster-{RunKey(CheckpointFiles.Hash(path).Sha256, arch, channels, dataset, classes, shots, seeds, scratch)}";
-        return new ClusterJob(runId, new GivenBackbone(path, arch, channels, upstream.Norm, upstream.WeightStandardization), tasks);
+            : $"cluster-{RunKey(origin, arch, channels, dataset, classes, shots, seeds, scratch)}";
+        return upstreamFirst
+            ? new ClusterJob(runId, null, tasks, upstream)
+            : new ClusterJob(runId, new GivenBackbone(path, arch, channels, upstream.Norm, upstream.WeightStandardization), tasks);
     }
 
     /// <summary>One task per shots × seed (names as <c>run</c> gives them: <c>transfer-5shot-seed1</c>), and from scratch with <paramref name="scratch"/>.</summary>
@@ -54,9 +63,9 @@ public static class ClusterJobs
     /// A run id that is the same on every coordinator for the same job, so a coordinator taking over finds the
     /// outcomes the previous one announced; set <c>run-id</c> to run the same job again.
     /// </summary>
-    private static string RunKey(string backboneSha, string arch, int channels, string dataset, ClassSubset classes, int[] shots, int[] seeds, bool scratch)
+    private static string RunKey(string origin, string arch, int channels, string dataset, ClassSubset classes, int[] shots, int[] seeds, bool scratch)
     {
-        var text = $"{backboneSha}|{arch}|{channels}|{dataset}|{string.Join(",", classes.Classes)}|{string.Join(",", shots)}|{string.Join(",", seeds)}|{scratch}";
+        var text = $"{origin}|{arch}|{channels}|{dataset}|{string.Join(",", classes.Classes)}|{string.Join(",", shots)}|{string.Join(",", seeds)}|{scratch}";
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..10];
     }
 }

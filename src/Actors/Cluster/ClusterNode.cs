@@ -19,7 +19,8 @@ public static class ClusterNode
     public static ActorSystem CreateSystem(Config config, ClusterSettings cluster) =>
         BitActorsSystem.Create(cluster.AkkaConfig().WithFallback(config), ClusterSettings.SystemName);
 
-    public static void Start(ActorSystem system, ClusterSettings cluster, ClusterJob? job, string bootstrapServers, FineTuneSettings fineTune, ArtifactStore store)
+    public static void Start(ActorSystem system, ClusterSettings cluster, ClusterJob? job, string bootstrapServers, FineTuneSettings fineTune, ArtifactStore store,
+        UpstreamSettings? upstream = null)
     {
         if (cluster.Has(ClusterSettings.CoordinatorRole))
             system.ActorOf(ClusterSingletonManager.Props(
@@ -29,7 +30,7 @@ public static class ClusterNode
             ClusterSingletonProxySettings.Create(system).WithRole(ClusterSettings.CoordinatorRole).WithBufferSize(1000)), $"{CoordinatorName}-proxy");
         if (!cluster.Has(ClusterSettings.TrainerRole)) return;
         var node = $"{cluster.PublicHostnameOrHost}:{Akka.Cluster.Cluster.Get(system).SelfAddress.Port}";
-        var settings = new TrainerNodeSettings(node, bootstrapServers, fineTune, store, cluster.CheckpointEvery, cluster.RequestInterval);
+        var settings = new TrainerNodeSettings(node, bootstrapServers, fineTune, store, cluster.CheckpointEvery, cluster.RequestInterval, upstream);
         for (int i = 0; i < cluster.Devices.Count; i++)
             system.ActorOf(DeviceSlot.Props(proxy, cluster.Devices[i], settings), $"device-{i}-{cluster.Devices[i].Replace(':', '-')}");
     }
@@ -39,7 +40,7 @@ public static class ClusterNode
     {
         public IdleCoordinator()
         {
-            Context.GetLogger().Info("coordinator: no job configured (bitactors.cluster.job.backbone is empty); trainers stay idle");
+            Context.GetLogger().Info("coordinator: no job configured (bitactors.cluster.job: no backbone, no upstream); trainers stay idle");
             ReceiveAny(_ => { });
         }
     }

@@ -8,7 +8,7 @@ namespace BitActors.Actors.Cluster;
 
 /// <summary>How a trainer node trains the tasks it is given (the same on every node: one configuration file).</summary>
 public sealed record TrainerNodeSettings(string Node, string BootstrapServers, FineTuneSettings FineTune, ArtifactStore Store,
-    int CheckpointEvery, TimeSpan RequestInterval);
+    int CheckpointEvery, TimeSpan RequestInterval, UpstreamSettings? Upstream = null);
 
 /// <summary>
 /// One device of a trainer node. While it is free it asks the coordinator for work (again every
@@ -70,19 +70,29 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
         try
         {
             // Every artifact is checked against the sha256 its writer recorded before anything is loaded.
-            var backbone = ArtifactStore.Fetch(work.Backbone.Artifact);
-            (string, int)? resume = null;
+            (string Path, int Step)? resume = null;
             if (work.ResumeFrom is { } from)
             {
                 ArtifactStore.Fetch(from.State);
                 resume = (ArtifactStore.Fetch(from.Weights), from.NextStep);
             }
-            var attempt = new TaskAttempt(work.RunId, work.Task, work.Attempt, work.Backbone, backbone, resume);
-            _worker = Context.Watch(Context.ActorOf(ResumableFineTuneWorker.Props(attempt, _settings.FineTune, _settings.BootstrapServers, _device,
-                _settings.Store, _settings.CheckpointEvery), $"task-{work.Attempt}-{Sanitize(work.Task.Id)}"));
+            var name = $"task-{work.Attempt}-{Sanitize(work.Task.Id)}";
+            if (work.Task.IsUpstream)
+            {
+                var upstream = _settings.Upstream ?? throw new NotSupportedException("this node has no upstream settings");
+                _worker = Context.Watch(Context.ActorOf(UpstreamAttempt.Props(work.RunId, work.Attempt, upstream, _settings.FineTune, _settings.BootstrapServers,
+                    _device, _settings.Store, _settings.CheckpointEvery, resume?.Path), name));
+            }
+            else
+            {
+                var backbone = work.Backbone ?? throw new InvalidDataException($"task {work.Task.Id} came without a backbone");
+                var attempt = new TaskAttempt(work.RunId, work.Task, work.Attempt, backbone, ArtifactStore.Fetch(backbone.Artifact), resume);
+                _worker = Context.Watch(Context.ActorOf(ResumableFineTuneWorker.Props(attempt, _settings.FineTune, _settings.BootstrapServers, _device,
+                    _settings.Store, _settings.CheckpointEvery), name));
+            }
             Become(Working);
         }
-        catch (Exception e) when (e is IOException or NotSupportedException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or NotSupportedException or UnauthorizedAccessException or InvalidDataException)
         {
             Report(new TaskFailed(work.Task.Id, work.Attempt, $"cannot load its artifacts on {_settings.Node}: {e.Message}"));
         }
@@ -97,6 +107,7 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
             var data = JsonSerializer.Serialize(ModelEvent.FineTuneCompleted(m.Completed).Data, Json);
             Report(new TaskCompleted(_work!.Task.Id, _work.Attempt, data));
         });
+        Receive<WorkerUpstreamFinished>(_ => Sender.Equals(_worker), m => Report(new UpstreamCompleted(_work!.Attempt, m.Backbone)));
         Receive<WorkerFailed>(_ => Sender.Equals(_worker), m => Report(new TaskFailed(_work!.Task.Id, _work.Attempt, m.Reason)));
         Receive<Terminated>(t => t.ActorRef.Equals(_worker),
             _ => Report(new TaskFailed(_work!.Task.Id, _work.Attempt, "the task's worker stopped without a result")));
@@ -109,6 +120,7 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
         Receive<Terminated>(_ => { });
         Receive<WorkerCheckpointed>(_ => { });
         Receive<WorkerFinished>(_ => { });
+        Receive<WorkerUpstreamFinished>(_ => { });
         Receive<WorkerFailed>(_ => { });
         Receive<Tick>(_ => { });
         Receive<TaskSettled>(_ => { });

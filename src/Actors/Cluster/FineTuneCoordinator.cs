@@ -9,8 +9,19 @@ using BitActors.Model.Training;
 
 namespace BitActors.Actors.Cluster;
 
-/// <summary>A fan-out of a given backbone to tasks, run by the cluster (what <c>run --backbone</c> does on one machine).</summary>
-public sealed record ClusterJob(string RunId, GivenBackbone Backbone, IReadOnlyList<FineTuneTask> Tasks);
+/// <summary>
+/// A fan-out to tasks, run by the cluster: of a given <c>Backbone</c> (what <c>run --backbone</c> does on one machine),
+/// or of the backbone an <c>Upstream</c> pre-training makes first, itself a task of a trainer node.
+/// </summary>
+public sealed record ClusterJob(string RunId, GivenBackbone? Backbone, IReadOnlyList<FineTuneTask> Tasks, UpstreamSettings? Upstream = null)
+{
+    public string Arch => Backbone?.Arch ?? Upstream!.Arch;
+
+    /// <summary>The upstream pre-training as a task (its data: the upstream dataset and classes).</summary>
+    public ClusterTask UpstreamTask => new(ClusterTask.UpstreamId, Upstream!.Dataset, Upstream.Classes.Classes.ToArray(), null, Upstream.Seed, true);
+
+    public int TaskCount => Tasks.Count + (Upstream is null ? 0 : 1);
+}
 
 /// <summary>
 /// The cluster's fine-tune dispatcher, a singleton on a <c>coordinator</c> node. It holds the run's task queue
@@ -22,7 +33,7 @@ public sealed record ClusterJob(string RunId, GivenBackbone Backbone, IReadOnlyL
 /// </summary>
 public sealed class FineTuneCoordinator : ReceiveActor
 {
-    private sealed record Prepared(ClusterBackbone Backbone, CheckpointFiles.Saved Saved, IReadOnlySet<string> Done);
+    private sealed record Prepared(ClusterBackbone? Backbone, CheckpointFiles.Saved? Saved, IReadOnlySet<string> Done);
     private sealed record Assignment(WorkAssigned Work, IActorRef Slot, string Node, Stopwatch Since);
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -39,6 +50,7 @@ public sealed class FineTuneCoordinator : ReceiveActor
     private readonly HashSet<IActorRef> _watched = new();
     private IActorRef _events = ActorRefs.Nobody;
     private ClusterBackbone? _backbone;
+    private IReadOnlySet<string> _done = new HashSet<string>();
 
     public FineTuneCoordinator(ClusterJob job, string bootstrapServers, ArtifactStore store)
     {
@@ -73,7 +85,7 @@ public sealed class FineTuneCoordinator : ReceiveActor
     /// <summary>The backbone copied into the artifact store (hash checked), and the outcomes already on bit.models.</summary>
     private Prepared Prepare()
     {
-        var given = _job.Backbone;
+        if (_job.Backbone is not { } given) return new Prepared(null, null, CompletedTasks.Read(_bootstrapServers, _job.RunId, TimeSpan.FromSeconds(15)));
         var saved = CheckpointFiles.Describe(given.Path);
         var artifact = _store.Import(saved.Path, $"{_job.RunId}/backbone/{Path.GetFileName(saved.Path)}");
         var backbone = new ClusterBackbone(artifact, given.Arch, given.InChannels, given.Norm == NormKind.BatchNorm ? "bn" : "gn", given.WeightStandardization);
@@ -83,15 +95,22 @@ public sealed class FineTuneCoordinator : ReceiveActor
 
     private void Start(Prepared p)
     {
-        _backbone = p.Backbone;
-        foreach (var task in _job.Tasks)
-            if (p.Done.Contains(task.Name)) _settled.Add(task.Name);
-            else _queue.AddLast(ClusterTask.Of(task));
-        _log.Info("run {0}: {1} task(s) queued{2}; backbone {3} (sha256 {4}…) in the artifact store {5}", _job.RunId, _queue.Count,
-            p.Done.Count > 0 ? $", {p.Done.Count} already finished on bit.models" : "", p.Backbone.Artifact.Uri, p.Backbone.Artifact.Sha256[..12], _store.Uri);
-        if (p.Done.Count == 0)
-            _events.Tell(ModelEvent.BackboneReady(new BackboneReady(_job.RunId, _backbone.Arch, _backbone.InChannels, p.Saved, 0, double.NaN, double.NaN,
-                new EvaluationResult(double.NaN, double.NaN, double.NaN, 0, [], []), TimeSpan.Zero, _job.Backbone.Norm, _job.Backbone.WeightStandardization)));
+        _done = p.Done;
+        if (p.Backbone is null)
+        {
+            // The upstream run comes first; the fine-tune tasks are queued when its backbone is ready.
+            _queue.AddLast(_job.UpstreamTask);
+            _log.Info("run {0}: upstream pre-training queued; {1} fine-tune task(s) follow it; artifact store {2}", _job.RunId, _job.Tasks.Count, _store.Uri);
+        }
+        else
+        {
+            QueueFineTuneTasks(p.Backbone);
+            _log.Info("run {0}: {1} task(s) queued{2}; backbone {3} (sha256 {4}…) in the artifact store {5}", _job.RunId, _queue.Count,
+                p.Done.Count > 0 ? $", {p.Done.Count} already finished on bit.models" : "", p.Backbone.Artifact.Uri, p.Backbone.Artifact.Sha256[..12], _store.Uri);
+            if (p.Done.Count == 0)
+                _events.Tell(ModelEvent.BackboneReady(new BackboneReady(_job.RunId, p.Backbone.Arch, p.Backbone.InChannels, p.Saved!, 0,
+                    double.NaN, double.NaN, new EvaluationResult(double.NaN, double.NaN, double.NaN, 0, [], []), TimeSpan.Zero, _job.Backbone!.Norm, _job.Backbone.WeightStandardization)));
+        }
         Become(Dispatching);
         var idle = _idle.ToList();
         _idle.Clear();
@@ -99,9 +118,27 @@ public sealed class FineTuneCoordinator : ReceiveActor
         LogIfFinished();
     }
 
+    private void QueueFineTuneTasks(ClusterBackbone backbone)
+    {
+        _backbone = backbone;
+        foreach (var task in _job.Tasks)
+            if (_done.Contains(task.Name)) _settled.Add(task.Name);
+            else _queue.AddLast(ClusterTask.Of(task));
+    }
+
     private void Dispatching()
     {
         Receive<RequestWork>(r => Offer(Sender, r.Node));
+        Receive<UpstreamCompleted>(m =>
+        {
+            Sender.Tell(new TaskSettled(ClusterTask.UpstreamId));
+            if (!_settled.Add(ClusterTask.UpstreamId)) return; // resent
+            _running.Remove(ClusterTask.UpstreamId);
+            QueueFineTuneTasks(m.Backbone);
+            _log.Info("upstream completed (attempt {0}) after {1:F1} s: backbone {2} (sha256 {3}…); {4} fine-tune task(s) queued",
+                m.Attempt, _clock.Elapsed.TotalSeconds, m.Backbone.Artifact.Uri, m.Backbone.Artifact.Sha256[..12], _queue.Count);
+            foreach (var (slot, node) in _idle.ToList()) Offer(slot, node);
+        });
         Receive<TaskCheckpointed>(m =>
         {
             if (!_running.TryGetValue(m.TaskId, out var a) || a.Work.Attempt != m.Attempt) return; // a lost attempt's
@@ -113,14 +150,21 @@ public sealed class FineTuneCoordinator : ReceiveActor
         Receive<TaskFailed>(m => !IsTask(m.TaskId), m => NotOurs(m.TaskId));
         Receive<TaskCompleted>(m => Settle(m.TaskId, m.Attempt, () =>
             new ModelEvent(ModelEvent.FineTuneCompletedType, $"{_job.RunId}/{m.TaskId}", JsonDocument.Parse(m.EventJson).RootElement.Clone()), "completed"));
+        Receive<TaskFailed>(m => m.TaskId == ClusterTask.UpstreamId && _job.Upstream is not null, m =>
+        {
+            Sender.Tell(new TaskSettled(m.TaskId));
+            if (!_settled.Add(m.TaskId)) return;
+            _running.Remove(m.TaskId);
+            _log.Error("run {0} failed: upstream failed (attempt {1}): {2}; its fine-tune tasks will not run", _job.RunId, m.Attempt, m.Reason);
+        });
         Receive<TaskFailed>(m => Settle(m.TaskId, m.Attempt, () =>
-            ModelEvent.FineTuneFailed(new FineTuneFailed(_job.RunId, _job.Tasks.First(t => t.Name == m.TaskId), m.Reason), _job.Backbone.Arch),
+            ModelEvent.FineTuneFailed(new FineTuneFailed(_job.RunId, _job.Tasks.First(t => t.Name == m.TaskId), m.Reason), _job.Arch),
             $"failed ({m.Reason})"));
         Receive<Terminated>(t => Lost(t.ActorRef));
         Receive<ModelEventPublished>(_ => { });
     }
 
-    private bool IsTask(string id) => _job.Tasks.Any(t => t.Name == id);
+    private bool IsTask(string id) => _job.Tasks.Any(t => t.Name == id) || (id == ClusterTask.UpstreamId && _job.Upstream is not null);
 
     /// <summary>An outcome for a task of no run of ours (an older job's trainer): acknowledged so it stops, not announced.</summary>
     private void NotOurs(string taskId)
@@ -147,7 +191,7 @@ public sealed class FineTuneCoordinator : ReceiveActor
         _queue.RemoveFirst();
         var task = first.Value;
         var attempt = _attempts[task.Id] = _attempts.GetValueOrDefault(task.Id) + 1;
-        var work = new WorkAssigned(_job.RunId, task, attempt, _backbone!, _checkpoints.GetValueOrDefault(task.Id));
+        var work = new WorkAssigned(_job.RunId, task, attempt, _backbone, _checkpoints.GetValueOrDefault(task.Id));
         _running[task.Id] = new Assignment(work, slot, node, Stopwatch.StartNew());
         _idle.RemoveAll(i => i.Slot.Equals(slot));
         _log.Info("task {0} attempt {1} → {2} ({3}){4}", task.Id, attempt, node, slot.Path,
@@ -183,7 +227,7 @@ public sealed class FineTuneCoordinator : ReceiveActor
             for (var n = _queue.First; n is not null; n = n.Next) if (n.Value.Id == taskId) { _queue.Remove(n); break; }
         }
         _events.Tell(modelEvent());
-        _log.Info("task {0} {1} (attempt {2}); {3} of {4} settled after {5:F1} s", taskId, outcome, attempt, _settled.Count, _job.Tasks.Count, _clock.Elapsed.TotalSeconds);
+        _log.Info("task {0} {1} (attempt {2}); {3} of {4} settled after {5:F1} s", taskId, outcome, attempt, _settled.Count, _job.TaskCount, _clock.Elapsed.TotalSeconds);
         LogIfFinished();
     }
 
@@ -212,7 +256,7 @@ public sealed class FineTuneCoordinator : ReceiveActor
 
     private void LogIfFinished()
     {
-        if (_settled.Count == _job.Tasks.Count)
-            _log.Info("run {0}: all {1} task(s) settled after {2:F1} s", _job.RunId, _job.Tasks.Count, _clock.Elapsed.TotalSeconds);
+        if (_settled.Count == _job.TaskCount)
+            _log.Info("run {0}: all {1} task(s) settled after {2:F1} s", _job.RunId, _job.TaskCount, _clock.Elapsed.TotalSeconds);
     }
 }

@@ -73,14 +73,14 @@ public sealed class NodeCommand : AsyncCommand<NodeCommand.Settings>
             job = ClusterJobs.From(config, bootstrap);
             await new KafkaTopicAdmin(bootstrap).EnsureTopicAsync(new TopicSpec(Topics.Models, 1), cancellationToken);
         }
-        var fineTune = BitActorsConfig.FineTune(config, null, job?.Backbone.InChannels ?? BitActorsConfig.Upstream(config).Augment.Channels);
+        var fineTune = BitActorsConfig.FineTune(config, null, job?.Backbone?.InChannels ?? BitActorsConfig.Upstream(config).Augment.Channels);
 
         using var system = ClusterNode.CreateSystem(config, cluster);
         var member = Akka.Cluster.Cluster.Get(system);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; Leave(system); });
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; Leave(system); });
         member.RegisterOnMemberUp(() => Log.Information("node {Address} is up with roles {Roles}", member.SelfAddress, string.Join(",", cluster.Roles)));
-        ClusterNode.Start(system, cluster, job, bootstrap, fineTune, store);
+        ClusterNode.Start(system, cluster, job, bootstrap, fineTune, store, BitActorsConfig.Upstream(config));
         System.Console.Out.WriteLine($"node={member.SelfAddress}");
         System.Console.Out.Flush();
         Log.Information("node {Address}: roles {Roles}, seed nodes {Seeds}, artifacts {Artifacts}{Job}", member.SelfAddress, string.Join(",", cluster.Roles),

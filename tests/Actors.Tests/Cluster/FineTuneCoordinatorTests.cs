@@ -53,7 +53,7 @@ public sealed class FineTuneCoordinatorTests() : TestKit(BitActorsConfig.Referen
         Assert.Equal("transfer-2shot-seed0", first.Task.Id);
         Assert.Equal(1, first.Attempt);
         Assert.Null(first.ResumeFrom);
-        Assert.Equal(Path.Combine(store.Root, "run-1", "backbone", "backbone.bin"), ArtifactStore.Fetch(first.Backbone.Artifact));
+        Assert.Equal(Path.Combine(store.Root, "run-1", "backbone", "backbone.bin"), ArtifactStore.Fetch(first.Backbone!.Artifact));
         a.Send(coordinator, new RequestWork("node-a", "cpu")); // a request that crossed the assignment: the same answer
         Assert.Equal(first, a.ExpectMsg<WorkAssigned>());
 
