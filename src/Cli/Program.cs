@@ -38,6 +38,7 @@ app.Configure(config =>
         bench.AddCommand<BenchSoakCommand>("soak").WithDescription("Memory over a long training run from the embedded broker: RSS and managed-heap slopes (MB/min), flat or not.");
         bench.AddCommand<BenchUpstreamCommand>("upstream").WithDescription("Upstream training end to end (Kafka → decode → augment → batch → trainer actor): images/s and data wait per step.");
     });
+    config.AddCommand<NodeCommand>("node").WithDescription("Join an Akka.Cluster with roles coordinator and/or trainer: fine-tune tasks pulled by trainer nodes, resumed elsewhere when a node dies.");
     config.AddCommand<HyperRuleCommand>("hyperrule").WithDescription("What the BiT-HyperRule decides for a dataset of a given size and image size.");
 });
 try

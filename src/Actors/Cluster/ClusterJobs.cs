@@ -1,0 +1,71 @@
+using System.Security.Cryptography;
+using System.Text;
+using Akka.Configuration;
+using BitActors.Actors.Hosting;
+using BitActors.Model.Checkpoints;
+using BitActors.Streams.Datasets;
+using BitActors.Streams.Pipelines;
+
+namespace BitActors.Actors.Cluster;
+
+/// <summary>
+/// <c>bitactors.cluster.job</c>: the fan-out a coordinator runs, a given backbone onto shots × seeds tasks of a
+/// published dataset (the tasks <c>run --backbone</c> makes), or, with <c>upstream = true</c>, of the backbone the
+/// configured upstream pre-training (<c>bitactors.upstream</c>) makes first on a trainer node. Null when neither is configured.
+/// </summary>
+public static class ClusterJobs
+{
+    public static ClusterJob? From(Config config, string bootstrapServers)
+    {
+        var c = config.GetConfig("bitactors.cluster.job");
+        var path = c.GetString("backbone");
+        var upstreamFirst = c.GetBoolean("upstream");
+        if (string.IsNullOrWhiteSpace(path) && !upstreamFirst) return null;
+        if (!string.IsNullOrWhiteSpace(path) && upstreamFirst)
+            throw new InvalidDataException("bitactors.cluster.job: give a backbone or upstream = true, not both");
+        if (!upstreamFirst && !File.Exists(path)) throw new FileNotFoundException($"bitactors.cluster.job.backbone: checkpoint not found: {path}", path);
+        var dataset = c.GetString("dataset");
+        if (string.IsNullOrWhiteSpace(dataset)) throw new InvalidDataException("bitactors.cluster.job.dataset is empty: name the published dataset of the tasks");
+        var upstream = BitActorsConfig.Upstream(config);
+        var arch = upstreamFirst ? upstream.Arch : c.GetString("arch") is { Length: > 0 } a ? a : upstream.Arch;
+        var channels = upstreamFirst ? upstream.Augment.Channels : c.GetInt("channels") is > 0 and var ch ? ch : upstream.Augment.Channels;
+        var classes = c.GetIntList("classes") is { Count: > 0 } ids
+            ? new ClassSubset(ids.ToArray())
+            : ClassSubset.Range(0, (DatasetCatalog.TryRead(bootstrapServers, dataset)
+                ?? throw new InvalidDataException($"dataset '{dataset}' is not published at {bootstrapServers} (see `bitactors publish`)")).Classes.Count);
+        var shots = c.GetIntList("shots").ToArray();
+        var seeds = c.GetIntList("seeds").ToArray();
+        if (shots.Length == 0 || shots.Any(k => k < 0)) throw new InvalidDataException("bitactors.cluster.job.shots: give examples per class (0 = all), none negative");
+        if (seeds.Length == 0) throw new InvalidDataException("bitactors.cluster.job.seeds is empty");
+        var scratch = c.GetBoolean("scratch");
+        var tasks = Tasks(dataset, classes, shots, seeds, scratch);
+        var origin = upstreamFirst
+            ? $"upstream {upstream.Dataset} {string.Join(",", upstream.Classes.Classes)} {upstream.Arch} {upstream.Norm} {upstream.WeightStandardization} {upstream.Steps}x{upstream.BatchSize} seed {upstream.Seed}"
+            : CheckpointFiles.Hash(path).Sha256;
+        var runId = c.GetString("run-id") is { Length: > 0 } id ? id
+            : $"cluster-{RunKey(origin, arch, channels, dataset, classes, shots, seeds, scratch)}";
+        return upstreamFirst
+            ? new ClusterJob(runId, null, tasks, upstream)
+            : new ClusterJob(runId, new GivenBackbone(path, arch, channels, upstream.Norm, upstream.WeightStandardization), tasks);
+    }
+
+    /// <summary>One task per shots × seed (names as <c>run</c> gives them: <c>transfer-5shot-seed1</c>), and from scratch with <paramref name="scratch"/>.</summary>
+    public static IReadOnlyList<FineTuneTask> Tasks(string dataset, ClassSubset classes, int[] shots, int[] seeds, bool scratch) =>
+        shots.SelectMany(k =>
+        {
+            int? s = k == 0 ? null : k;
+            var name = k == 0 ? "all" : $"{k}shot";
+            var transfer = FineTuneTask.ForSeeds($"transfer-{name}", dataset, classes, s, seeds, fromScratch: false);
+            return scratch ? transfer.Concat(FineTuneTask.ForSeeds($"scratch-{name}", dataset, classes, s, seeds, fromScratch: true)) : transfer;
+        }).ToList();
+
+    /// <summary>
+    /// A run id that is the same on every coordinator for the same job, so a coordinator taking over finds the
+    /// outcomes the previous one announced; set <c>run-id</c> to run the same job again.
+    /// </summary>
+    private static string RunKey(string origin, string arch, int channels, string dataset, ClassSubset classes, int[] shots, int[] seeds, bool scratch)
+    {
+        var text = $"{origin}|{arch}|{channels}|{dataset}|{string.Join(",", classes.Classes)}|{string.Join(",", shots)}|{string.Join(",", seeds)}|{scratch}";
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..10];
+    }
+}

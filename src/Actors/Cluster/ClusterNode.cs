@@ -1,0 +1,47 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Cluster.Tools.Singleton;
+using Akka.Configuration;
+using BitActors.Actors.Hosting;
+
+namespace BitActors.Actors.Cluster;
+
+/// <summary>
+/// Starts a node's actors: on <c>coordinator</c> nodes the <see cref="FineTuneCoordinator"/> as a cluster singleton
+/// (it lives on the oldest coordinator and moves when that node goes), on every node a proxy to it, and on
+/// <c>trainer</c> nodes one <see cref="DeviceSlot"/> per configured device, each pulling tasks through the proxy.
+/// </summary>
+public static class ClusterNode
+{
+    public const string CoordinatorName = "coordinator";
+
+    /// <summary>The actor system of a cluster node: the configuration with <paramref name="cluster"/>'s Akka settings over it.</summary>
+    public static ActorSystem CreateSystem(Config config, ClusterSettings cluster) =>
+        BitActorsSystem.Create(cluster.AkkaConfig().WithFallback(config), ClusterSettings.SystemName);
+
+    public static void Start(ActorSystem system, ClusterSettings cluster, ClusterJob? job, string bootstrapServers, FineTuneSettings fineTune, ArtifactStore store,
+        UpstreamSettings? upstream = null)
+    {
+        if (cluster.Has(ClusterSettings.CoordinatorRole))
+            system.ActorOf(ClusterSingletonManager.Props(
+                job is null ? Akka.Actor.Props.Create(() => new IdleCoordinator()) : FineTuneCoordinator.Props(job, bootstrapServers, store),
+                PoisonPill.Instance, ClusterSingletonManagerSettings.Create(system).WithRole(ClusterSettings.CoordinatorRole)), CoordinatorName);
+        var proxy = system.ActorOf(ClusterSingletonProxy.Props($"/user/{CoordinatorName}",
+            ClusterSingletonProxySettings.Create(system).WithRole(ClusterSettings.CoordinatorRole).WithBufferSize(1000)), $"{CoordinatorName}-proxy");
+        if (!cluster.Has(ClusterSettings.TrainerRole)) return;
+        var node = $"{cluster.PublicHostnameOrHost}:{Akka.Cluster.Cluster.Get(system).SelfAddress.Port}";
+        var settings = new TrainerNodeSettings(node, bootstrapServers, fineTune, store, cluster.CheckpointEvery, cluster.RequestInterval, upstream);
+        for (int i = 0; i < cluster.Devices.Count; i++)
+            system.ActorOf(DeviceSlot.Props(proxy, cluster.Devices[i], settings), $"device-{i}-{cluster.Devices[i].Replace(':', '-')}");
+    }
+
+    /// <summary>A coordinator without a configured job: free devices stay idle.</summary>
+    private sealed class IdleCoordinator : ReceiveActor
+    {
+        public IdleCoordinator()
+        {
+            Context.GetLogger().Info("coordinator: no job configured (bitactors.cluster.job: no backbone, no upstream); trainers stay idle");
+            ReceiveAny(_ => { });
+        }
+    }
+}

@@ -1,0 +1,49 @@
+using BitActors.Streams.Pipelines;
+
+namespace BitActors.Actors.Cluster;
+
+// Messages between trainer nodes and the coordinator singleton. They cross the network (Akka's JSON
+// serializer), so they hold plain values only: no actor state, no interfaces.
+
+/// <summary>A fine-tune task as it travels: <c>Id</c> is unique within the run (one completed event per id).</summary>
+public sealed record ClusterTask(string Id, string Dataset, int[] Classes, int? Shots, int Seed, bool FromScratch, string? Group = null)
+{
+    /// <summary>The id of the upstream pre-training, when the job has one: the task every fine-tune task waits for.</summary>
+    public const string UpstreamId = "upstream";
+
+    public bool IsUpstream => Id == UpstreamId;
+
+    public FineTuneTask ToFineTuneTask() => new(Id, Dataset, new ClassSubset(Classes), Shots, Seed, FromScratch, Group);
+
+    public static ClusterTask Of(FineTuneTask t) => new(t.Name, t.Dataset, t.Classes.Classes.ToArray(), t.Shots, t.Seed, t.FromScratch, t.Group);
+}
+
+/// <summary>The backbone every task starts from, in the artifact store.</summary>
+public sealed record ClusterBackbone(ArtifactRef Artifact, string Arch, int InChannels, string Norm, bool WeightStandardization);
+
+/// <summary>A resumable fine-tune checkpoint in the artifact store: weights and training state, continuing at <c>NextStep</c>.</summary>
+public sealed record TaskCheckpoint(ArtifactRef Weights, ArtifactRef State, int NextStep);
+
+/// <summary>A trainer's device is free: it asks for a task (the pull that gives backpressure). Repeated while idle.</summary>
+public sealed record RequestWork(string Node, string Device);
+
+/// <summary>
+/// The coordinator's answer: run <c>Task</c> (attempt <c>Attempt</c>), from <c>ResumeFrom</c> when an earlier attempt left
+/// one. <c>Backbone</c> is null for the upstream task, which makes it.
+/// </summary>
+public sealed record WorkAssigned(string RunId, ClusterTask Task, int Attempt, ClusterBackbone? Backbone, TaskCheckpoint? ResumeFrom);
+
+/// <summary>An attempt wrote a resumable checkpoint.</summary>
+public sealed record TaskCheckpointed(string TaskId, int Attempt, TaskCheckpoint Checkpoint);
+
+/// <summary>An attempt finished; <c>EventJson</c> is the data of its <c>bit.finetune.completed</c> event.</summary>
+public sealed record TaskCompleted(string TaskId, int Attempt, string EventJson);
+
+/// <summary>The upstream task finished: its backbone, in the artifact store, for the fine-tune tasks.</summary>
+public sealed record UpstreamCompleted(int Attempt, ClusterBackbone Backbone);
+
+/// <summary>An attempt failed for a reason that another node would meet too (bad data, a corrupt artifact).</summary>
+public sealed record TaskFailed(string TaskId, int Attempt, string Reason);
+
+/// <summary>The coordinator recorded the outcome of <c>TaskId</c>: the trainer stops resending it.</summary>
+public sealed record TaskSettled(string TaskId);

@@ -1,0 +1,87 @@
+using Akka.Configuration;
+
+namespace BitActors.Actors.Cluster;
+
+/// <summary>
+/// <c>bitactors.cluster</c>: how a node joins (address, seed nodes, roles, split-brain resolver), where
+/// artifacts live, and how its trainers work. <see cref="AkkaConfig"/> turns it into Akka.Cluster's settings.
+/// </summary>
+public sealed record ClusterSettings(
+    string Hostname, string PublicHostname, int Port, IReadOnlyList<string> SeedNodes, IReadOnlyList<string> Roles,
+    string SbrStrategy, TimeSpan SbrStableAfter, string Artifacts, IReadOnlyList<string> Devices, int CheckpointEvery, TimeSpan RequestInterval)
+{
+    public const string SystemName = "bitactors";
+    public const string CoordinatorRole = "coordinator";
+    public const string TrainerRole = "trainer";
+    private static readonly string[] KnownRoles = [CoordinatorRole, TrainerRole];
+    private static readonly string[] KnownStrategies = ["keep-majority", "static-quorum", "keep-oldest", "keep-referee", "down-all", "lease-majority"];
+
+    public bool Has(string role) => Roles.Contains(role);
+
+    public string PublicHostnameOrHost => PublicHostname.Length > 0 ? PublicHostname : Hostname;
+
+    public static ClusterSettings From(Config config)
+    {
+        var c = config.GetConfig("bitactors.cluster") ?? throw new InvalidDataException("the configuration has no bitactors.cluster section");
+        var roles = c.GetStringList("roles").Select(r => r.Trim()).Where(r => r.Length > 0).ToList();
+        var settings = new ClusterSettings(
+            c.GetString("hostname"), c.GetString("public-hostname"), c.GetInt("port"), c.GetStringList("seed-nodes").ToList(), roles,
+            c.GetString("split-brain-resolver.active-strategy"), c.GetTimeSpan("split-brain-resolver.stable-after"),
+            c.GetString("artifacts"), c.GetStringList("trainer.devices").ToList(), c.GetInt("trainer.checkpoint-every"), c.GetTimeSpan("trainer.request-interval"));
+        return settings.Validated();
+    }
+
+    /// <summary>The roles given on the command line (<c>--roles coordinator,trainer</c>) instead of the configured ones.</summary>
+    public ClusterSettings WithRoles(string roles) =>
+        (this with { Roles = roles.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList() }).Validated();
+
+    /// <summary>The seed nodes given on the command line (comma-separated) instead of the configured ones.</summary>
+    public ClusterSettings WithSeedNodes(string seeds) =>
+        (this with { SeedNodes = seeds.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList() }).Validated();
+
+    private ClusterSettings Validated()
+    {
+        if (Roles.Count == 0) throw new InvalidDataException($"bitactors.cluster.roles: give at least one of {string.Join(", ", KnownRoles)}");
+        if (Roles.FirstOrDefault(r => !KnownRoles.Contains(r)) is { } unknown)
+            throw new InvalidDataException($"unknown cluster role '{unknown}': the roles are {string.Join(", ", KnownRoles)}");
+        if (Port is < 0 or > 65535) throw new InvalidDataException($"bitactors.cluster.port must be 0-65535, not {Port}");
+        if (SeedNodes.Count == 0)
+            throw new InvalidDataException("bitactors.cluster.seed-nodes is empty: list at least one node address, e.g. akka.tcp://bitactors@HOST:4053 (the first node lists itself)");
+        if (SeedNodes.FirstOrDefault(s => !s.StartsWith($"akka.tcp://{SystemName}@", StringComparison.Ordinal)) is { } bad)
+            throw new InvalidDataException($"bitactors.cluster.seed-nodes: '{bad}' is not an address of this system (akka.tcp://{SystemName}@HOST:PORT)");
+        if (!KnownStrategies.Contains(SbrStrategy))
+            throw new InvalidDataException($"bitactors.cluster.split-brain-resolver.active-strategy must be one of {string.Join(", ", KnownStrategies)}, not '{SbrStrategy}'");
+        if (Has(TrainerRole) && Devices.Count == 0) throw new InvalidDataException("bitactors.cluster.trainer.devices is empty: a trainer node needs at least one device (cpu, cuda, cuda:N)");
+        if (Devices.FirstOrDefault(d => d != "cpu" && d != "cuda" && !System.Text.RegularExpressions.Regex.IsMatch(d, @"^cuda:\d+$")) is { } device)
+            throw new InvalidDataException($"bitactors.cluster.trainer.devices: '{device}' is not cpu, cuda or cuda:N");
+        if (CheckpointEvery < 0) throw new InvalidDataException($"bitactors.cluster.trainer.checkpoint-every must not be negative, not {CheckpointEvery}");
+        if (RequestInterval <= TimeSpan.Zero) throw new InvalidDataException("bitactors.cluster.trainer.request-interval must be positive");
+        return this;
+    }
+
+    /// <summary>Akka's settings for this node: cluster provider, remoting address, roles, seed nodes, split-brain resolver.</summary>
+    public Config AkkaConfig()
+    {
+        static string Quote(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+        var seeds = string.Join(", ", SeedNodes.Select(Quote));
+        return ConfigurationFactory.ParseString($$"""
+            akka {
+              actor.provider = cluster
+              remote.dot-netty.tcp {
+                hostname = {{Quote(Hostname)}}
+                public-hostname = {{Quote(PublicHostnameOrHost)}}
+                port = {{Port}}
+              }
+              cluster {
+                roles = [{{string.Join(", ", Roles.Select(Quote))}}]
+                seed-nodes = [{{seeds}}]
+                downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
+                split-brain-resolver {
+                  active-strategy = {{SbrStrategy}}
+                  stable-after = {{(int)SbrStableAfter.TotalMilliseconds}}ms
+                }
+              }
+            }
+            """);
+    }
+}

@@ -1,0 +1,156 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Akka.Actor;
+using Akka.Event;
+using BitActors.Actors.Events;
+
+namespace BitActors.Actors.Cluster;
+
+/// <summary>How a trainer node trains the tasks it is given (the same on every node: one configuration file).</summary>
+public sealed record TrainerNodeSettings(string Node, string BootstrapServers, FineTuneSettings FineTune, ArtifactStore Store,
+    int CheckpointEvery, TimeSpan RequestInterval, UpstreamSettings? Upstream = null);
+
+/// <summary>
+/// One device of a trainer node. While it is free it asks the coordinator for work (again every
+/// <c>RequestInterval</c>: a request lost in a coordinator handover is repeated); with a task it runs one
+/// <see cref="ResumableFineTuneWorker"/>, forwards its checkpoints, and resends its outcome until the coordinator
+/// has settled it. It pulls: a node never holds more tasks than it has devices.
+/// </summary>
+public sealed class DeviceSlot : ReceiveActor, IWithTimers
+{
+    private sealed record Tick;
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly IActorRef _coordinator;
+    private readonly string _device;
+    private readonly TrainerNodeSettings _settings;
+    private WorkAssigned? _work;
+    private IActorRef _worker = ActorRefs.Nobody;
+    private object? _outcome;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public DeviceSlot(IActorRef coordinator, string device, TrainerNodeSettings settings)
+    {
+        (_coordinator, _device, _settings) = (coordinator, device, settings);
+        Idle();
+    }
+
+    public static Props Props(IActorRef coordinator, string device, TrainerNodeSettings settings) =>
+        Akka.Actor.Props.Create(() => new DeviceSlot(coordinator, device, settings));
+
+    protected override void PreStart() => BecomeIdle();
+
+    private void BecomeIdle()
+    {
+        _work = null;
+        _worker = ActorRefs.Nobody;
+        _outcome = null;
+        Become(Idle);
+        RequestWork();
+        Timers.StartPeriodicTimer("request", new Tick(), _settings.RequestInterval);
+    }
+
+    private void RequestWork() => _coordinator.Tell(new RequestWork(_settings.Node, _device));
+
+    private void Idle()
+    {
+        Receive<Tick>(_ => RequestWork());
+        Receive<WorkAssigned>(Start);
+        IgnoreStale(); // e.g. the last task's worker stopping after its outcome was settled
+    }
+
+    private void Start(WorkAssigned work)
+    {
+        Timers.Cancel("request");
+        _work = work;
+        _log.Info("{0}: task {1} attempt {2} assigned{3}", _device, work.Task.Id, work.Attempt,
+            work.ResumeFrom is { } r ? $", resuming from step {r.NextStep}" : "");
+        try
+        {
+            // Every artifact is checked against the sha256 its writer recorded before anything is loaded.
+            (string Path, int Step)? resume = null;
+            if (work.ResumeFrom is { } from)
+            {
+                ArtifactStore.Fetch(from.State);
+                resume = (ArtifactStore.Fetch(from.Weights), from.NextStep);
+            }
+            var name = $"task-{work.Attempt}-{Sanitize(work.Task.Id)}";
+            if (work.Task.IsUpstream)
+            {
+                var upstream = _settings.Upstream ?? throw new NotSupportedException("this node has no upstream settings");
+                _worker = Context.Watch(Context.ActorOf(UpstreamAttempt.Props(work.RunId, work.Attempt, upstream, _settings.FineTune, _settings.BootstrapServers,
+                    _device, _settings.Store, _settings.CheckpointEvery, resume?.Path), name));
+            }
+            else
+            {
+                var backbone = work.Backbone ?? throw new InvalidDataException($"task {work.Task.Id} came without a backbone");
+                var attempt = new TaskAttempt(work.RunId, work.Task, work.Attempt, backbone, ArtifactStore.Fetch(backbone.Artifact), resume);
+                _worker = Context.Watch(Context.ActorOf(ResumableFineTuneWorker.Props(attempt, _settings.FineTune, _settings.BootstrapServers, _device,
+                    _settings.Store, _settings.CheckpointEvery), name));
+            }
+            Become(Working);
+        }
+        catch (Exception e) when (e is IOException or NotSupportedException or UnauthorizedAccessException or InvalidDataException)
+        {
+            Report(new TaskFailed(work.Task.Id, work.Attempt, $"cannot load its artifacts on {_settings.Node}: {e.Message}"));
+        }
+    }
+
+    private void Working()
+    {
+        // Only the current worker speaks for the task; anything else is from one already replaced.
+        Receive<WorkerCheckpointed>(_ => Sender.Equals(_worker), m => _coordinator.Tell(new TaskCheckpointed(_work!.Task.Id, _work.Attempt, m.Checkpoint)));
+        Receive<WorkerFinished>(_ => Sender.Equals(_worker), m =>
+        {
+            var data = JsonSerializer.Serialize(ModelEvent.FineTuneCompleted(m.Completed).Data, Json);
+            Report(new TaskCompleted(_work!.Task.Id, _work.Attempt, data));
+        });
+        Receive<WorkerUpstreamFinished>(_ => Sender.Equals(_worker), m => Report(new UpstreamCompleted(_work!.Attempt, m.Backbone)));
+        Receive<WorkerFailed>(_ => Sender.Equals(_worker), m => Report(new TaskFailed(_work!.Task.Id, _work.Attempt, m.Reason)));
+        Receive<Terminated>(t => t.ActorRef.Equals(_worker),
+            _ => Report(new TaskFailed(_work!.Task.Id, _work.Attempt, "the task's worker stopped without a result")));
+        IgnoreStale();
+        Receive<WorkAssigned>(w => IgnoreAssignment(w));
+    }
+
+    private void IgnoreStale()
+    {
+        Receive<Terminated>(_ => { });
+        Receive<WorkerCheckpointed>(_ => { });
+        Receive<WorkerFinished>(_ => { });
+        Receive<WorkerUpstreamFinished>(_ => { });
+        Receive<WorkerFailed>(_ => { });
+        Receive<Tick>(_ => { });
+        Receive<TaskSettled>(_ => { });
+    }
+
+    /// <summary>The coordinator repeats an assignment when a request crossed it: the one running is that one.</summary>
+    private void IgnoreAssignment(WorkAssigned w)
+    {
+        if (w.Task.Id != _work!.Task.Id || w.Attempt != _work.Attempt)
+            _log.Warning("{0}: busy with {1}; ignoring assignment of {2}", _device, _work.Task.Id, w.Task.Id);
+    }
+
+    /// <summary>Sends the outcome until the coordinator settles it, then asks for the next task.</summary>
+    private void Report(object outcome)
+    {
+        _outcome = outcome;
+        _coordinator.Tell(outcome);
+        Timers.StartPeriodicTimer("resend", new Tick(), _settings.RequestInterval);
+        Become(() =>
+        {
+            Receive<Tick>(_ => _coordinator.Tell(_outcome!));
+            Receive<TaskSettled>(s => s.TaskId == _work!.Task.Id, _ =>
+            {
+                Timers.Cancel("resend");
+                BecomeIdle();
+            });
+            IgnoreStale();
+            Receive<WorkAssigned>(w => IgnoreAssignment(w));
+        });
+    }
+
+    private static string Sanitize(string name) => new(name.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' ? c : '-').ToArray());
+}

@@ -1,0 +1,53 @@
+using Akka.Configuration;
+using BitActors.Actors.Cluster;
+using BitActors.Actors.Hosting;
+
+namespace BitActors.Actors.Tests.Cluster;
+
+public sealed class ClusterJobsTests : IDisposable
+{
+    private readonly DirectoryInfo dir = Directory.CreateTempSubdirectory("bitactors-jobs");
+
+    public void Dispose() => dir.Delete(recursive: true);
+
+    private static ClusterJob? Job(string hocon) =>
+        ClusterJobs.From(ConfigurationFactory.ParseString(hocon).WithFallback(BitActorsConfig.Reference()), "127.0.0.1:1");
+
+    [Fact]
+    public void AGivenBackboneIsFannedOutToShotsTimesSeedsUnderARunIdTheSameJobKeeps()
+    {
+        var backbone = Path.Combine(dir.FullName, "b.bin");
+        File.WriteAllBytes(backbone, [1, 2, 3]);
+        var text = $"bitactors.cluster.job {{ backbone = \"{backbone}\", dataset = d, classes = [5, 6], shots = [1, 0], seeds = [0, 1] }}";
+        var job = Job(text)!;
+        Assert.Equal(["transfer-1shot-seed0", "transfer-1shot-seed1", "transfer-all-seed0", "transfer-all-seed1"], job.Tasks.Select(t => t.Name));
+        Assert.Null(job.Upstream);
+        Assert.StartsWith("cluster-", job.RunId);
+        Assert.Equal(job.RunId, Job(text)!.RunId);
+        File.WriteAllBytes(backbone, [1, 2, 4]); // another backbone: another run
+        Assert.NotEqual(job.RunId, Job(text)!.RunId);
+        Assert.Equal("r1", Job(text + " bitactors.cluster.job.run-id = r1")!.RunId);
+    }
+
+    [Fact]
+    public void AnUpstreamJobRunsTheUpstreamFirstAsOneMoreTask()
+    {
+        var job = Job("bitactors.cluster.job { upstream = true, dataset = d, classes = [5, 6], shots = [2], seeds = [0] }")!;
+        Assert.Null(job.Backbone);
+        Assert.NotNull(job.Upstream);
+        Assert.Equal(2, job.TaskCount);
+        Assert.Equal(ClusterTask.UpstreamId, job.UpstreamTask.Id);
+        Assert.Equal([0, 1, 2, 3, 4], job.UpstreamTask.Classes); // bitactors.upstream.classes
+    }
+
+    [Fact]
+    public void NoJobOrAnAmbiguousOneIsSaidSo()
+    {
+        Assert.Null(Job(""));
+        var e = Assert.Throws<InvalidDataException>(() => Job("bitactors.cluster.job { upstream = true, backbone = x.bin, dataset = d, classes = [1] }"));
+        Assert.Contains("not both", e.Message);
+        Assert.Contains("checkpoint not found: /nowhere.bin",
+            Assert.Throws<FileNotFoundException>(() => Job("bitactors.cluster.job { backbone = \"/nowhere.bin\", dataset = d, classes = [1] }")).Message);
+        Assert.Contains("dataset is empty", Assert.Throws<InvalidDataException>(() => Job("bitactors.cluster.job { upstream = true, classes = [1] }")).Message);
+    }
+}
