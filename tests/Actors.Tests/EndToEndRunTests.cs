@@ -55,6 +55,10 @@ public sealed class EndToEndRunTests() : TestKit(BitActorsConfig.Reference())
             Assert.True(c.Test.Top1 > 0.3, $"{c.Task.Name}: top-1 {c.Test.Top1} is not above chance (0.2)");
             Assert.True(File.Exists(c.Checkpoint.Path));
         });
+        // Each task checkpointed before every phase of its schedule (for retries) and deleted those once its model was saved.
+        var checkpoints = Path.Combine(output.FullName, "checkpoints");
+        Assert.Empty(Directory.GetFiles(checkpoints, "test-run-*shot-step*"));
+        Assert.True(File.Exists(Path.Combine(checkpoints, "test-run-transfer-3shot.bin")));
         var failed = Assert.Single(completed.Failed);
         Assert.Equal("missing-data", failed.Task.Name);
         Assert.Contains("not-published", failed.Reason);

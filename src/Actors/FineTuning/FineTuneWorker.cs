@@ -53,6 +53,7 @@ public sealed class FineTuneWorker : ReceiveActor, IWithTimers
     private TrainerSpec _trainerSpec = null!;
     private (string? Path, int Step) _lastCheckpoint;
     private int _restarts, _feedId;
+    private readonly List<string> _resumable = new();
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -202,7 +203,7 @@ public sealed class FineTuneWorker : ReceiveActor, IWithTimers
             }
             else Ack();
         });
-        Receive<CheckpointSaved>(m => m.NextStep is int, m => _lastCheckpoint = (m.Checkpoint.Path, m.NextStep!.Value));
+        Receive<CheckpointSaved>(m => m.NextStep is int, OnResumableSaved);
         Receive<FeedEnded>(m =>
         {
             if (m.Feed == _feedId && m.Error is not null) Fail($"data stream failed: {m.Error.Message}");
@@ -223,9 +224,10 @@ public sealed class FineTuneWorker : ReceiveActor, IWithTimers
                 var name = $"{_run.RunId}-{_task.Name}.bin";
                 _trainer.Tell(new SaveCheckpoint(Path.Combine(_run.OutputDir, "checkpoints", name)));
             });
-            Receive<CheckpointSaved>(m => m.NextStep is int, m => _lastCheckpoint = (m.Checkpoint.Path, m.NextStep!.Value));
+            Receive<CheckpointSaved>(m => m.NextStep is int, OnResumableSaved);
             Receive<CheckpointSaved>(m =>
             {
+                DeleteResumable();
                 Context.Parent.Tell(new FineTuneCompleted(_run.RunId, _task, _backbone.Arch, _examples, _schedule.TotalSteps, _test!, m.Checkpoint,
                     HyperParameters(), _clock.Elapsed));
                 Context.Stop(Self);
@@ -237,6 +239,23 @@ public sealed class FineTuneWorker : ReceiveActor, IWithTimers
     }
 
     protected override void PostStop() => _deadLetters?.Dispose();
+
+    private void OnResumableSaved(CheckpointSaved m)
+    {
+        _lastCheckpoint = (m.Checkpoint.Path, m.NextStep!.Value);
+        _resumable.Add(m.Checkpoint.Path);
+    }
+
+    /// <summary>The task's model is saved: its resumable checkpoints (weights, momentum, hashes) are of no more use.</summary>
+    private void DeleteResumable()
+    {
+        foreach (var path in _resumable)
+            foreach (var file in new[] { path, path + ".sha256", path + ".state", path + ".state.sha256" })
+            {
+                try { File.Delete(file); }
+                catch (IOException e) { _log.Warning("task {0}: could not delete {1}: {2}", _task.Name, file, e.Message); }
+            }
+    }
 
     private void Ack()
     {

@@ -401,7 +401,7 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
     {
         if (phase == _phase) return;
         _phase = phase;
-        _log.Info("upstream phase {0} from step {1}{2}", phase, step, lr is null ? "" : $" (lr {lr:G4})");
+        _log.Debug("upstream phase {0} from step {1}{2}", phase, step, lr is null ? "" : $" (lr {lr:G4})");  // the reporter logs it
         _reporter.Tell(new PhaseChanged(_run.RunId, phase, step, lr));
     }
 

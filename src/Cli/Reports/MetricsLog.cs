@@ -22,6 +22,7 @@ public sealed record MetricsLine(
     [property: JsonPropertyName("test_top5")] double? TestTop5 = null,
     [property: JsonPropertyName("test_loss")] double? TestLoss = null)
 {
+    [JsonIgnore]
     public bool IsTest => Kind == "test";
 }
 
