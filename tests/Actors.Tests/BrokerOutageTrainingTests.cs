@@ -16,7 +16,9 @@ namespace BitActors.Actors.Tests;
 [Trait("Category", "EndToEnd")]
 public sealed class BrokerOutageTrainingTests() : TestKit(BitActorsConfig.Reference())
 {
-    private static readonly TimeSpan Outage = TimeSpan.FromSeconds(3);
+    /// <summary>3 s by default; BITACTORS_TEST_OUTAGE_SECONDS=10 runs the 10-second outages.</summary>
+    private static readonly TimeSpan Outage = TimeSpan.FromSeconds(
+        double.TryParse(Environment.GetEnvironmentVariable("BITACTORS_TEST_OUTAGE_SECONDS"), out var s) ? s : 3);
 
     /// <summary>
     /// The images a trainer was fed, each by a fingerprint that a horizontal flip does not change (its rows'

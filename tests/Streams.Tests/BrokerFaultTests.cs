@@ -18,7 +18,9 @@ namespace BitActors.Streams.Tests;
 public sealed class BrokerFaultTests : IDisposable
 {
     private const int Records = 1200;
-    private static readonly TimeSpan Outage = TimeSpan.FromSeconds(3);
+    /// <summary>3 s by default; BITACTORS_TEST_OUTAGE_SECONDS=10 runs the 10-second outages.</summary>
+    private static readonly TimeSpan Outage = TimeSpan.FromSeconds(
+        double.TryParse(Environment.GetEnvironmentVariable("BITACTORS_TEST_OUTAGE_SECONDS"), out var s) ? s : 3);
     private readonly ActorSystem system = ActorSystem.Create("broker-fault-tests");
 
     private static Message<string, byte[]> Message(int i) => new()

@@ -40,7 +40,7 @@ public sealed class BenchSoakCommand : AsyncCommand<BenchSoakCommand.Settings>
         public double WarmupFraction { get; init; } = 0.25;
 
         [CommandOption("--max-slope <MB_PER_MIN>")]
-        [Description("Largest slope called flat, for RSS and for the managed heap (default 1 MB/min, 1.4 GB a day).")]
+        [Description("Largest slope called flat, for RSS and for the managed heap (default 1 MB/min, 1.4 GB a day); flat: slope ≤ this + 2 standard errors of the slope.")]
         [DefaultValue(1.0)]
         public double MaxSlope { get; init; } = 1.0;
 
@@ -121,7 +121,8 @@ public sealed class BenchSoakCommand : AsyncCommand<BenchSoakCommand.Settings>
 
         var fitted = MemoryTrend.AfterWarmup(samples, settings.WarmupFraction);
         double rssSlope = MemoryTrend.RssSlope(fitted), heapSlope = MemoryTrend.ManagedHeapSlope(fitted);
-        bool rssFlat = rssSlope <= settings.MaxSlope, heapFlat = heapSlope <= settings.MaxSlope;
+        double rssError = MemoryTrend.SlopeStandardError(MemoryTrend.Rss(fitted)), heapError = MemoryTrend.SlopeStandardError(MemoryTrend.ManagedHeap(fitted));
+        bool rssFlat = MemoryTrend.IsFlat(rssSlope, rssError, settings.MaxSlope), heapFlat = MemoryTrend.IsFlat(heapSlope, heapError, settings.MaxSlope);
         var result = new
         {
             bench = "soak", arch = settings.Arch, batch = settings.Batch, resolution = settings.Resolution, images_per_epoch = data.Splits[0].Images.Count,
@@ -129,7 +130,8 @@ public sealed class BenchSoakCommand : AsyncCommand<BenchSoakCommand.Settings>
             samples = samples.Count, fitted_samples = fitted.Count, warmup_fraction = settings.WarmupFraction,
             rss_mb = new { first = Math.Round(samples[0].RssMb, 1), last = Math.Round(samples[^1].RssMb, 1), max = Math.Round(samples.Max(s => s.RssMb), 1) },
             managed_heap_mb = new { first = Math.Round(samples[0].ManagedHeapMb, 2), last = Math.Round(samples[^1].ManagedHeapMb, 2), max = Math.Round(samples.Max(s => s.ManagedHeapMb), 2) },
-            rss_slope_mb_per_min = Math.Round(rssSlope, 3), managed_heap_slope_mb_per_min = Math.Round(heapSlope, 3),
+            rss_slope_mb_per_min = Math.Round(rssSlope, 3), rss_slope_stderr = Math.Round(rssError, 3),
+            managed_heap_slope_mb_per_min = Math.Round(heapSlope, 3), managed_heap_slope_stderr = Math.Round(heapError, 3),
             max_slope_mb_per_min = settings.MaxSlope, rss_flat = rssFlat, managed_heap_flat = heapFlat, flat = rssFlat && heapFlat,
             series = samples.Select(s => new[] { Math.Round(s.Minutes, 3), Math.Round(s.RssMb, 1), Math.Round(s.ManagedHeapMb, 2) }),
         };
@@ -137,8 +139,8 @@ public sealed class BenchSoakCommand : AsyncCommand<BenchSoakCommand.Settings>
         else
         {
             AnsiConsole.MarkupLineInterpolated($"{result.minutes:F1} min, {steps:N0} steps of {settings.Arch} (batch {settings.Batch}), {samples.Count} samples");
-            AnsiConsole.MarkupLineInterpolated($"RSS {result.rss_mb.first:F0} → {result.rss_mb.last:F0} MB, slope {rssSlope:F2} MB/min ({(rssFlat ? "flat" : "GROWING")})");
-            AnsiConsole.MarkupLineInterpolated($"managed heap {result.managed_heap_mb.first:F1} → {result.managed_heap_mb.last:F1} MB, slope {heapSlope:F3} MB/min ({(heapFlat ? "flat" : "GROWING")})");
+            AnsiConsole.MarkupLineInterpolated($"RSS {result.rss_mb.first:F0} → {result.rss_mb.last:F0} MB, slope {rssSlope:F2} ± {rssError:F2} MB/min ({(rssFlat ? "flat" : "GROWING")})");
+            AnsiConsole.MarkupLineInterpolated($"live managed heap {result.managed_heap_mb.first:F1} → {result.managed_heap_mb.last:F1} MB, slope {heapSlope:F3} ± {heapError:F3} MB/min ({(heapFlat ? "flat" : "GROWING")})");
         }
         return rssFlat && heapFlat ? 0 : 3;
     }

@@ -60,10 +60,17 @@ public static class IdxDataset
         throw new FileNotFoundException($"IDX file '{stem}' (or '{stem}.gz') not found in {directory}");
     }
 
+    /// <summary>Largest image side an IDX header may claim.</summary>
+    public const int MaxSide = 16_384;
+
+    /// <summary>Largest IDX file a header may claim, decompressed (Fashion-MNIST's training images are 47 MB).</summary>
+    public const long MaxFileBytes = 1L << 30;
+
     public static RawImages ReadPair(string imagesPath, string labelsPath)
     {
-        var images = ReadAll(imagesPath);
-        var labels = ReadAll(labelsPath);
+        var images = ReadAll(imagesPath, 16, h => 16L + (long)BinaryPrimitives.ReadInt32BigEndian(h.AsSpan(4))
+            * BinaryPrimitives.ReadInt32BigEndian(h.AsSpan(8)) * BinaryPrimitives.ReadInt32BigEndian(h.AsSpan(12)));
+        var labels = ReadAll(labelsPath, 8, h => 8L + BinaryPrimitives.ReadInt32BigEndian(h.AsSpan(4)));
         if (images.Length < 16 || BinaryPrimitives.ReadInt32BigEndian(images) != 0x803)
             throw new InvalidDataException($"{imagesPath}: not an IDX image file (magic 0x00000803 expected)");
         if (labels.Length < 8 || BinaryPrimitives.ReadInt32BigEndian(labels) != 0x801)
@@ -72,6 +79,8 @@ public static class IdxDataset
         int height = BinaryPrimitives.ReadInt32BigEndian(images.AsSpan(8));
         int width = BinaryPrimitives.ReadInt32BigEndian(images.AsSpan(12));
         int labelCount = BinaryPrimitives.ReadInt32BigEndian(labels.AsSpan(4));
+        if (count < 1 || height < 1 || width < 1 || height > MaxSide || width > MaxSide)
+            throw new InvalidDataException($"{imagesPath}: header claims {count} images of {height}x{width} pixels; at least one image of 1 to {MaxSide} pixels a side is needed");
         if (labelCount != count)
             throw new InvalidDataException($"{labelsPath} has {labelCount} labels but {imagesPath} has {count} images");
         long expected = 16L + (long)count * height * width;
@@ -82,13 +91,32 @@ public static class IdxDataset
         return new RawImages(count, height, width, images[16..], labels[8..]);
     }
 
-    private static byte[] ReadAll(string path)
+    /// <summary>
+    /// The file's bytes (decompressed), read no further than its header claims: a small .gz can inflate to
+    /// gigabytes (a decompression bomb), so a header claiming more than <see cref="MaxFileBytes"/> is refused
+    /// before anything is inflated, and reading stops one byte past the claim (the caller reports the excess).
+    /// </summary>
+    private static byte[] ReadAll(string path, int headerLength, Func<byte[], long> claimedLength)
     {
         using var file = File.OpenRead(path);
         using Stream stream = path.EndsWith(".gz", StringComparison.Ordinal) ? new GZipStream(file, CompressionMode.Decompress) : file;
-        using var memory = new MemoryStream();
-        try { stream.CopyTo(memory); }
-        catch (InvalidDataException e) { throw new InvalidDataException($"{path}: corrupt gzip data: {e.Message}", e); }
-        return memory.ToArray();
+        try
+        {
+            var header = new byte[headerLength];
+            int got = stream.ReadAtLeast(header, headerLength, throwOnEndOfStream: false);
+            if (got < headerLength) return header[..got];
+            long claimed = claimedLength(header);
+            if (claimed > MaxFileBytes)
+                throw new InvalidDataException($"{path}: header claims {claimed:N0} bytes, more than {MaxFileBytes >> 20} MB (decompression bomb?)");
+            // Grown as data arrives (a header may claim more than the file holds), up to one byte past the claim.
+            using var memory = new MemoryStream();
+            memory.Write(header);
+            var buffer = new byte[81920];
+            long limit = Math.Max(claimed, headerLength) + 1;
+            for (int n; memory.Length < limit && (n = stream.Read(buffer, 0, (int)Math.Min(buffer.Length, limit - memory.Length))) > 0;)
+                memory.Write(buffer, 0, n);
+            return memory.ToArray();
+        }
+        catch (InvalidDataException e) when (!e.Message.StartsWith(path, StringComparison.Ordinal)) { throw new InvalidDataException($"{path}: corrupt gzip data: {e.Message}", e); }
     }
 }
