@@ -34,7 +34,7 @@ public class ConfigurationTests
     {
         var config = BitActorsConfig.Reference();
         var demo = BitActorsConfig.FineTune(config, config.GetConfig("bitactors.demo.finetune"));
-        Assert.Equal(1500, demo.MaxSteps);
+        Assert.Equal(1000, demo.MaxSteps);
         Assert.Equal(32, demo.Augment!.Crop);
         Assert.Equal(0.001, demo.BaseLr);        // the HyperRule's 0.003 scaled to the demo's batch (sqrt(64/512)), for both arms
         Assert.Equal(["1", "5", "10", "all"], config.GetStringList("bitactors.demo.shots"));

@@ -3,6 +3,7 @@ using BitActors.Streams.Tests;
 
 namespace BitActors.Cli.Tests;
 
+[Collection(SignalTestsCollection.Name)]
 public class GracefulStopTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(2);
@@ -28,7 +29,9 @@ public class GracefulStopTests
             using var run = new CliProcess("run", "--bootstrap-servers", bootstrap, "--dataset", "stoptest", "--config", config, "--output", work.FullName);
             await run.WaitForStderrAsync("[upstream] step 3/100000", Timeout);
             Process.Start("kill", $"-INT {run.Id}")!.WaitForExit();
-            var code = await run.WaitForExitAsync(Timeout);
+            int code;
+            try { code = await run.WaitForExitAsync(Timeout); }
+            catch (TaskCanceledException) { throw new TimeoutException($"no exit within {Timeout} of SIGINT. stdout: {run.Stdout} stderr: {run.Stderr}"); }
 
             Assert.True(code == 130, $"exit {code}. stdout: {run.Stdout} stderr: {run.Stderr}");
             var resume = run.Stdout.Split('\n').Single(l => l.StartsWith("resume with: ./bitactors run", StringComparison.Ordinal));

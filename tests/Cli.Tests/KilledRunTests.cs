@@ -10,6 +10,7 @@ namespace BitActors.Cli.Tests;
 /// step for step, are the uninterrupted run's).
 /// </summary>
 [Trait("Category", "EndToEnd")]
+[Collection(SignalTestsCollection.Name)]
 public sealed class KilledRunTests : IDisposable
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(3);
@@ -42,7 +43,7 @@ public sealed class KilledRunTests : IDisposable
     {
         var metrics = Directory.GetFiles(output, "metrics.jsonl", SearchOption.AllDirectories).Single();
         return File.ReadLines(metrics).Select(l => JsonDocument.Parse(l).RootElement)
-            .Where(e => e.GetProperty("task").GetString() == "upstream")
+            .Where(e => e.GetProperty("task").GetString() == "upstream" && !(e.TryGetProperty("kind", out var kind) && kind.GetString() == "test"))
             .ToDictionary(e => e.GetProperty("step").GetInt32(), e => e.GetProperty("loss").GetDouble());
     }
 
