@@ -15,10 +15,27 @@ internal sealed class CliProcess : IDisposable
     }
 
     /// <param name="environment">Variables set for this process only, on top of the test's own.</param>
-    public CliProcess(IReadOnlyDictionary<string, string> environment, params string[] args)
+    public CliProcess(IReadOnlyDictionary<string, string> environment, params string[] args) : this(environment, false, args)
+    {
+    }
+
+    /// <summary>
+    /// Started as from an interactive terminal: with SIGINT's default disposition. A job started in the
+    /// background by a non-interactive shell (as CI may run the suite) inherits SIGINT as ignored, and an
+    /// ignored signal stays ignored across exec, so Ctrl+C could not reach the CLI at all. Python resets it
+    /// and execs the CLI in the same process (same pid).
+    /// </summary>
+    public static CliProcess AsFromATerminal(params string[] args) => new(new Dictionary<string, string>(), true, args);
+
+    private CliProcess(IReadOnlyDictionary<string, string> environment, bool defaultSigint, params string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "bitactors.dll");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new ProcessStartInfo(defaultSigint ? "/usr/bin/python3" : "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        if (defaultSigint)
+        {
+            psi.ArgumentList.Add("-c");
+            psi.ArgumentList.Add("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp('dotnet', ['dotnet'] + sys.argv[1:])");
+        }
         foreach (var (name, value) in environment) psi.Environment[name] = value;
         psi.ArgumentList.Add(dll);
         foreach (var a in args) psi.ArgumentList.Add(a);

@@ -118,7 +118,12 @@ public sealed partial class ClusterKillTests(ITestOutputHelper output)
             output.WriteLine($"{killedAt:HH:mm:ss.fff} SIGKILL to the trainer at {victimAddress}, in the upstream run (checkpoint at step 40 recorded)");
 
             await WaitForAsync(() => coordinator.Stderr.Contains("all 3 task(s) settled") ? "" : null, coordinator);
-            var events = ReadModels(bootstrap);
+            // The coordinator logs "settled" before the last event's produce is acknowledged: wait for the events.
+            var events = await WaitForAsync(() =>
+            {
+                var read = ReadModels(bootstrap);
+                return read.Count(e => e.Type == "bit.finetune.completed") >= 2 ? read : null;
+            }, coordinator);
             var backbone = Assert.Single(events, e => e.Type == "bit.backbone.ready");
             Assert.Equal(100, backbone.Data.GetProperty("steps").GetInt32());
             Assert.Equal("upstream", backbone.Data.GetProperty("source").GetString());

@@ -26,7 +26,7 @@ public class GracefulStopTests
                   shuffle-buffer = 16, decode-parallelism = 1, progress-every = 1 }
                 """);
 
-            using var run = new CliProcess("run", "--bootstrap-servers", bootstrap, "--dataset", "stoptest", "--config", config, "--output", work.FullName);
+            using var run = CliProcess.AsFromATerminal("run", "--bootstrap-servers", bootstrap, "--dataset", "stoptest", "--config", config, "--output", work.FullName);
             await run.WaitForStderrAsync("[upstream] step 3/100000", Timeout);
             Process.Start("kill", $"-INT {run.Id}")!.WaitForExit();
             int code;
