@@ -37,6 +37,12 @@ public class BitActorsHostTests
         Assert.NotNull(failed);
         Assert.Contains($"cannot use backbone {missing}", failed.Reason);
 
+        // A second run in the same host (demo --study norm runs four): its actors take the registry's keys.
+        var second = run with { RunId = "hosted-run-2" };
+        var secondSupervisor = host.StartRun(second, Props.Create(() => new Collector(seen)));
+        Assert.Equal(secondSupervisor, await host.Registry.GetAsync<TrainingSupervisor>());
+        Assert.Equal($"reporter-{second.RunId}", (await host.Registry.GetAsync<BitActorsHost.RunReporterKey>()).Path.Name);
+
         await host.StopAsync();
         Assert.True(host.System.WhenTerminated.IsCompleted);
     }

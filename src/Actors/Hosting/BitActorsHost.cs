@@ -61,9 +61,10 @@ public sealed class BitActorsHost : IDisposable
     {
         // Names carry the run id: a study runs several specs one after another in the same system.
         var reporterRef = System.ActorOf(reporter, $"reporter-{run.RunId}");
-        Registry.Register<RunReporterKey>(reporterRef);
+        // The registry names the current run's actors: a study runs several specs one after another.
+        Registry.Register<RunReporterKey>(reporterRef, overwrite: true);
         var supervisor = System.ActorOf(TrainingSupervisor.Props(run, reporterRef), $"supervisor-{run.RunId}");
-        Registry.Register<TrainingSupervisor>(supervisor);
+        Registry.Register<TrainingSupervisor>(supervisor, overwrite: true);
         return supervisor;
     }
 
