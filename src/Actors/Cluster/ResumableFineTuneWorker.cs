@@ -190,26 +190,11 @@ public sealed class ResumableFineTuneWorker : ReceiveActor
         Context.Stop(Self);
     }
 
-    private Dictionary<string, object> HyperParameters() => new()
+    private Dictionary<string, object> HyperParameters()
     {
-        ["rule"] = "bit-hyperrule",
-        ["examples"] = _examples,
-        ["shots"] = (object?)_task.Shots ?? "all",
-        ["seed"] = _task.Seed,
-        ["steps"] = _schedule.TotalSteps,
-        ["hyperrule_steps"] = _rule.TotalSteps,
-        ["warmup"] = _schedule.WarmupSteps,
-        ["decay_at"] = _schedule.DecayBoundaries,
-        ["base_lr"] = _schedule.BaseLr,
-        ["batch"] = _settings.BatchSize,
-        ["micro_batch"] = _settings.MicroBatch,
-        ["momentum"] = HyperRule.Momentum,
-        ["weight_decay"] = HyperRule.WeightDecay,
-        ["mixup"] = HyperRule.MixUp(_examples),
-        ["precrop"] = _augment.Precrop,
-        ["crop"] = _augment.Crop,
-        ["init"] = _task.FromScratch ? "scratch" : "backbone",
-        ["attempt"] = _attempt.Attempt,
-        ["resumed_from_step"] = _attempt.ResumeFrom?.NextStep ?? 0,
-    };
+        var parameters = FineTuning.FineTuneWorker.HyperParametersOf(_task, _examples, _rule, _schedule, _settings, _augment);
+        parameters["attempt"] = _attempt.Attempt;
+        parameters["resumed_from_step"] = _attempt.ResumeFrom?.NextStep ?? 0;
+        return parameters;
+    }
 }

@@ -278,24 +278,29 @@ public sealed class FineTuneWorker : ReceiveActor, IWithTimers
         Context.Stop(Self);
     }
 
-    private Dictionary<string, object> HyperParameters() => new()
+    private Dictionary<string, object> HyperParameters() =>
+        HyperParametersOf(_task, _examples, _rule, _schedule, Settings, _augment);
+
+    /// <summary>What a fine-tune task was trained with, as its completed event and report give it (the cluster's worker adds its attempt).</summary>
+    internal static Dictionary<string, object> HyperParametersOf(FineTuneTask task, int examples, StepSchedule rule, StepSchedule schedule,
+        FineTuneSettings settings, AugmentSettings augment) => new()
     {
         ["rule"] = "bit-hyperrule",
-        ["examples"] = _examples,
-        ["shots"] = (object?)_task.Shots ?? "all",
-        ["seed"] = _task.Seed,
-        ["steps"] = _schedule.TotalSteps,
-        ["hyperrule_steps"] = _rule.TotalSteps,
-        ["warmup"] = _schedule.WarmupSteps,
-        ["decay_at"] = _schedule.DecayBoundaries,
-        ["base_lr"] = _schedule.BaseLr,
-        ["batch"] = Settings.BatchSize,
-        ["micro_batch"] = Settings.MicroBatch,
+        ["examples"] = examples,
+        ["shots"] = (object?)task.Shots ?? "all",
+        ["seed"] = task.Seed,
+        ["steps"] = schedule.TotalSteps,
+        ["hyperrule_steps"] = rule.TotalSteps,
+        ["warmup"] = schedule.WarmupSteps,
+        ["decay_at"] = schedule.DecayBoundaries,
+        ["base_lr"] = schedule.BaseLr,
+        ["batch"] = settings.BatchSize,
+        ["micro_batch"] = settings.MicroBatch,
         ["momentum"] = HyperRule.Momentum,
         ["weight_decay"] = HyperRule.WeightDecay,
-        ["mixup"] = HyperRule.MixUp(_examples),
-        ["precrop"] = _augment.Precrop,
-        ["crop"] = _augment.Crop,
-        ["init"] = _task.FromScratch ? "scratch" : "backbone",
+        ["mixup"] = HyperRule.MixUp(examples),
+        ["precrop"] = augment.Precrop,
+        ["crop"] = augment.Crop,
+        ["init"] = task.FromScratch ? "scratch" : "backbone",
     };
 }
