@@ -2,6 +2,8 @@ using BitActors.Cli.Commands;
 using BitActors.Cli.Console;
 using Spectre.Console.Cli;
 
+// Before any worker thread: glibc's malloc arenas capped (see MallocArenas).
+MallocArenas.Limit();
 Logging.Configure();
 // Redirected output has no terminal width; Spectre would fold tables at 80 columns.
 if (Console.IsOutputRedirected) Spectre.Console.AnsiConsole.Profile.Width = 120;

@@ -5,7 +5,7 @@ namespace BitActors.Cli.Tests;
 /// <summary>
 /// SASL settings from the environment and from --config reach the clients of a command (the embedded
 /// broker speaks no SASL, so a client that got them fails its handshake and says so), and the password
-/// appears nowhere in what the command prints.
+/// appears nowhere in what the command prints, even at Debug level with the failure's stack trace.
 /// </summary>
 [Trait("Category", "EndToEnd")]
 public sealed class KafkaSecurityTests : IDisposable
@@ -24,6 +24,9 @@ public sealed class KafkaSecurityTests : IDisposable
         {
             ["BITACTORS_KAFKA_SECURITY_PROTOCOL"] = "SASL_PLAINTEXT",
             ["BITACTORS_KAFKA_SASL_PASSWORD"] = Password,
+            // The most that is ever printed: every log line (librdkafka's own included) and the failure's stack.
+            ["BITACTORS_LOG_LEVEL"] = "Debug",
+            ["BITACTORS_DEBUG"] = "1",
         };
         using var cli = new CliProcess(environment, "run", "--config", config, "--bootstrap-servers", kafka.BootstrapServers,
             "--dataset", "secure", "--output", work.FullName);

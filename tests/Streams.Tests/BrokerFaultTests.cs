@@ -110,8 +110,11 @@ public sealed class BrokerFaultTests : IDisposable
         var source = TestData.WriteIdx(train: 200, test: 50);
         var dataset = IdxDataset.Load("while-down", source.FullName);
         var warnings = new ConcurrentQueue<string>();
+        var clientLines = new ConcurrentQueue<string>();
         void Collect(string w) => warnings.Enqueue(w);
+        void CollectClientLog(int level, string line) => clientLines.Enqueue(line);
         KafkaDiagnostics.Warning += Collect;
+        KafkaDiagnostics.ClientLog += CollectClientLog;
         try
         {
             kafka.SetBrokerDown(1);
@@ -121,9 +124,16 @@ public sealed class BrokerFaultTests : IDisposable
             Assert.Equal(200, result.Manifest.Split("train").Records);
             AssertTopicHoldsExactly(kafka, "bit.data.while-down.train", result.Manifest.Split("train").Partitions, 200);
         }
-        finally { KafkaDiagnostics.Warning -= Collect; }
+        finally
+        {
+            KafkaDiagnostics.Warning -= Collect;
+            KafkaDiagnostics.ClientLog -= CollectClientLog;
+        }
         // The progress output said what was going on while it waited.
         Assert.Contains(warnings, w => w.Contains("unreachable") && w.Contains("retrying"));
+        // librdkafka's own connection failures came to the log handler (not raw to stderr), from clients built
+        // while the broker was down.
+        Assert.Contains(clientLines, l => l.StartsWith("librdkafka ", StringComparison.Ordinal) && l.Contains("FAIL"));
     }
 
     [Fact]
@@ -171,6 +181,50 @@ public sealed class BrokerFaultTests : IDisposable
         using var producer = KafkaClients.CreateProducer(kafka.BootstrapServers);
         await ProduceAsync(producer, topic, 3, 0, Records);
         return kafka;
+    }
+
+    [Fact]
+    public async Task TheDatasetCatalogIsReadThroughInjectedFetchErrorsAndAnOutage()
+    {
+        using var kafka = new EmbeddedKafka();
+        var source = TestData.WriteIdx(train: 30, test: 10);
+        var published = await new DatasetPublisher(kafka, system.Materializer()).PublishAsync(IdxDataset.Load("catalogued", source.FullName));
+        // Fetch errors: each one failed the catalog's read before it went through BrokerRetry.
+        kafka.PushRequestErrors(KafkaApi.Fetch, ErrorCode.NotLeaderForPartition, ErrorCode.RequestTimedOut, ErrorCode.KafkaStorageError);
+        Assert.Equal(published.Manifest.ContentHash, DatasetCatalog.Read(kafka.BootstrapServers, "catalogued").ContentHash);
+        // The broker down when the read starts: it waits, then reads.
+        var outage = OutageAsync(() => kafka.SetBrokerDown(1), () => kafka.SetBrokerUp(1));
+        await Task.Delay(200);
+        Assert.Equal(published.Manifest.ContentHash, (await Task.Run(() => DatasetCatalog.Read(kafka.BootstrapServers, "catalogued"))).ContentHash);
+        await outage;
+        Assert.Equal([30, 10], published.Manifest.Splits.Select(s => (int)s.Records));
+    }
+
+    [Fact]
+    public async Task TopicRequestsAreServedThroughFetchErrorsAndABadRequestIsSkipped()
+    {
+        using var kafka = new EmbeddedKafka();
+        using var cts = new CancellationTokenSource();
+        var warnings = new ConcurrentQueue<string>();
+        void Collect(string w) => warnings.Enqueue(w);
+        KafkaDiagnostics.Warning += Collect;
+        try
+        {
+            var serving = TopicRequests.ServeAsync(kafka, null, cts.Token);
+            kafka.PushRequestErrors(KafkaApi.Fetch, ErrorCode.NotLeaderForPartition, ErrorCode.RequestTimedOut);
+            using (var producer = KafkaClients.CreateProducer(kafka.BootstrapServers))
+                await producer.ProduceAsync(TopicRequests.Topic, new Message<string, byte[]> { Key = "junk", Value = Encoding.UTF8.GetBytes("{not json") });
+            await TopicRequests.SendAsync(kafka.BootstrapServers, new TopicSpec("after-junk", 6), CancellationToken.None);
+            using var admin = KafkaClients.CreateAdmin(kafka.BootstrapServers);
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (KafkaClients.PartitionCount(admin, "after-junk", TimeSpan.FromSeconds(5)) != 6 && DateTime.UtcNow < deadline) await Task.Delay(100);
+            Assert.Equal(6, KafkaClients.PartitionCount(admin, "after-junk", TimeSpan.FromSeconds(5)));
+            Assert.False(serving.IsCompleted, "serving ended on a bad request");
+            cts.Cancel();
+            await serving;
+        }
+        finally { KafkaDiagnostics.Warning -= Collect; }
+        Assert.Contains(warnings, w => w.Contains("not a topic request"));
     }
 
     [Fact]

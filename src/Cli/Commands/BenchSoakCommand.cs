@@ -127,6 +127,8 @@ public sealed class BenchSoakCommand : AsyncCommand<BenchSoakCommand.Settings>
         {
             bench = "soak", arch = settings.Arch, batch = settings.Batch, resolution = settings.Resolution, images_per_epoch = data.Splits[0].Images.Count,
             minutes = Math.Round(clock.Elapsed.TotalMinutes, 2), interval_seconds = interval.TotalSeconds, steps_reported = steps,
+            // The malloc arena cap in force: set by MallocArenas, from MALLOC_ARENA_MAX, or glibc's default.
+            malloc_arenas = MallocArenas.Describe(),
             samples = samples.Count, fitted_samples = fitted.Count, warmup_fraction = settings.WarmupFraction,
             rss_mb = new { first = Math.Round(samples[0].RssMb, 1), last = Math.Round(samples[^1].RssMb, 1), max = Math.Round(samples.Max(s => s.RssMb), 1) },
             managed_heap_mb = new { first = Math.Round(samples[0].ManagedHeapMb, 2), last = Math.Round(samples[^1].ManagedHeapMb, 2), max = Math.Round(samples.Max(s => s.ManagedHeapMb), 2) },

@@ -27,6 +27,8 @@ public static class Logging
         Log.Logger = Base().CreateLogger();
         // Broker trouble (unreachable, retrying) is said in the same log as the progress it delays.
         BitActors.Streams.Kafka.KafkaDiagnostics.Warning += message => Log.Warning("{Message}", message);
+        // librdkafka's own lines (the warnings above already say what they mean) are kept for whoever debugs.
+        BitActors.Streams.Kafka.KafkaDiagnostics.ClientLog += (level, line) => Log.Write(level <= 2 ? LogEventLevel.Error : LogEventLevel.Debug, "{KafkaLog}", line);
     }
 
     /// <summary>From now on, every event is also written to <c>folder/log.json</c> (with all its properties).</summary>
@@ -50,7 +52,10 @@ public static class Logging
     public static void Fatal(Exception e)
     {
         var inner = e is AggregateException a ? a.GetBaseException() : e;
-        if (Environment.GetEnvironmentVariable("BITACTORS_DEBUG") == "1") Log.Fatal(inner, "bitactors failed");
-        else Log.Fatal("bitactors failed: {Message}", BitActors.Streams.Kafka.KafkaClientSettings.Current.Redact(inner.Message));
+        var redact = BitActors.Streams.Kafka.KafkaClientSettings.Current.Redact;
+        // With BITACTORS_DEBUG=1 the whole exception (type, inner exceptions, stack), redacted like the message:
+        // a Kafka secret may be part of any of them.
+        if (Environment.GetEnvironmentVariable("BITACTORS_DEBUG") == "1") Log.Fatal("bitactors failed: {Exception}", redact(inner.ToString()));
+        else Log.Fatal("bitactors failed: {Message}", redact(inner.Message));
     }
 }

@@ -6,19 +6,31 @@ namespace BitActors.Streams.Datasets;
 /// <summary>Reads manifests from the compacted <c>bit.datasets</c> topic (the latest value per key wins).</summary>
 public static class DatasetCatalog
 {
+    /// <summary>
+    /// The dataset's latest manifest, or null when it has none. A broker that is down or a fetch that fails is
+    /// waited for (<see cref="BrokerRetry"/>, at most <see cref="BrokerRetry.Patience"/>); only a topic that stays
+    /// unreadable that long is an error.
+    /// </summary>
     public static DatasetManifest? TryRead(string bootstrapServers, string dataset)
     {
         using var consumer = KafkaClients.CreateConsumer(bootstrapServers, $"bitactors-catalog-{Guid.NewGuid():N}");
         using (var admin = new DependentAdminClientBuilder(consumer.Handle).Build())
             if (KafkaClients.PartitionCount(admin, Topics.Datasets, TimeSpan.FromSeconds(10)) == 0) return null;
         var tp = new TopicPartition(Topics.Datasets, 0);
-        var w = consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(10));
+        var w = BrokerRetry.Watermarks(consumer, tp, CancellationToken.None);
         if (w.High <= w.Low) return null;
         consumer.Assign(new TopicPartitionOffset(tp, w.Low));
         DatasetManifest? latest = null;
+        var deadline = DateTime.UtcNow + BrokerRetry.Patience;
         while (true)
         {
-            var r = consumer.Consume(TimeSpan.FromSeconds(10)) ?? throw new TimeoutException($"reading {Topics.Datasets} timed out");
+            var r = BrokerRetry.Consume(consumer, TimeSpan.FromSeconds(10));
+            if (r is null)
+            {
+                if (DateTime.UtcNow > deadline)
+                    throw new TimeoutException($"reading {Topics.Datasets} at {bootstrapServers} failed for {BrokerRetry.Patience.TotalMinutes:0} minutes: offsets {w.Low}–{w.High} could not be read");
+                continue;
+            }
             if (r.Message.Key == dataset)
                 latest = r.Message.Value is null ? null : DatasetManifest.FromJson(r.Message.Value);
             if (r.Offset.Value >= w.High.Value - 1) break;
@@ -41,7 +53,7 @@ public static class DatasetCatalog
         using var consumer = KafkaClients.CreateConsumer(bootstrapServers, $"bitactors-count-{Guid.NewGuid():N}");
         return Enumerable.Range(0, partitions).Select(p =>
         {
-            var w = consumer.QueryWatermarkOffsets(new TopicPartition(topic, p), TimeSpan.FromSeconds(30));
+            var w = BrokerRetry.Watermarks(consumer, new TopicPartition(topic, p), CancellationToken.None);
             return (w.Low.Value, w.High.Value);
         }).ToArray();
     }

@@ -3,7 +3,7 @@ using Confluent.Kafka;
 namespace BitActors.Streams.Kafka;
 
 /// <summary>
-/// The record source's calls that a broker fault makes fail for a while (a broker down, a leader moved,
+/// The consumers' calls that a broker fault makes fail for a while (a broker down, a leader moved,
 /// an injected retriable error): they are said once as a warning and tried again until the broker
 /// answers, for at most <see cref="Patience"/>. What the client retries by itself is left to it; an
 /// epoch's bounds and records are unchanged by a retry (offsets, not time, define them).
@@ -27,6 +27,18 @@ public static class BrokerRetry
                 stop.WaitHandle.WaitOne(Pause);
                 stop.ThrowIfCancellationRequested();
             }
+        }
+    }
+
+    /// <summary>The next record within <paramref name="timeout"/>, or null when none came or a non-fatal consume error
+    /// happened (said once as a warning; the client fetches the same offsets again).</summary>
+    public static ConsumeResult<string, byte[]>? Consume(IConsumer<string, byte[]> consumer, TimeSpan timeout)
+    {
+        try { return consumer.Consume(timeout); }
+        catch (ConsumeException e) when (!e.Error.IsFatal && e.Error.Code is not (ErrorCode.Local_KeyDeserialization or ErrorCode.Local_ValueDeserialization))
+        {
+            KafkaDiagnostics.Warn($"consume/{e.Error.Code}", $"Kafka: fetch failed ({e.Error.Reason}); retrying");
+            return null;
         }
     }
 

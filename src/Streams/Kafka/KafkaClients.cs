@@ -46,15 +46,15 @@ public static class KafkaClients
 
     public static IProducer<string, byte[]> CreateProducer(string bootstrapServers) =>
         new ProducerBuilder<string, byte[]>(Producer(bootstrapServers))
-            .SetErrorHandler(KafkaDiagnostics.OnError).Build();
+            .SetErrorHandler(KafkaDiagnostics.OnError).SetLogHandler(KafkaDiagnostics.OnLog).Build();
 
     public static IConsumer<string, byte[]> CreateConsumer(string bootstrapServers, string groupId) =>
         new ConsumerBuilder<string, byte[]>(Consumer(bootstrapServers, groupId))
-            .SetErrorHandler(KafkaDiagnostics.OnError).Build();
+            .SetErrorHandler(KafkaDiagnostics.OnError).SetLogHandler(KafkaDiagnostics.OnLog).Build();
 
     public static IAdminClient CreateAdmin(string bootstrapServers) =>
         new AdminClientBuilder(Admin(bootstrapServers))
-            .SetErrorHandler(KafkaDiagnostics.OnError).Build();
+            .SetErrorHandler(KafkaDiagnostics.OnError).SetLogHandler(KafkaDiagnostics.OnLog).Build();
 
     /// <summary>Partition count of a topic, or 0 when it does not exist (yet).</summary>
     /// <remarks>

@@ -5,8 +5,9 @@ namespace BitActors.Streams.Kafka;
 
 /// <summary>
 /// What the Kafka clients go through while they retry (a broker down, all brokers down, a leader moved),
-/// said as a plain warning (librdkafka's own log lines still go to stderr): the same kind of message from the
-/// same client at most once per <see cref="Quiet"/>. The clients keep retrying on their own (records wait
+/// said as a plain warning: the same kind of message from the same client at most once per <see cref="Quiet"/>.
+/// librdkafka's own log lines (<c>%3|…|FAIL|…</c>, which it would print to stderr) come to <see cref="ClientLog"/>
+/// instead, redacted; the CLI keeps them in its log at Debug level. The clients keep retrying on their own (records wait
 /// in the producer's queue, the consumer fetches again); these warnings only say what is happening.
 /// </summary>
 public static class KafkaDiagnostics
@@ -30,11 +31,26 @@ public static class KafkaDiagnostics
         Say($"{NameOf(client)}/{error.Code}", $"Kafka: {what} ({error.Reason}){retrying}");
     }
 
+    /// <summary>Receives librdkafka's log lines: syslog level (0 emergency … 7 debug) and the line. None attached: dropped.</summary>
+    public static event Action<int, string>? ClientLog;
+
+    /// <summary>The clients' log handler. It runs on librdkafka's threads, also while a client is being built, so it
+    /// must not touch the client (its handle may not exist yet): what it says comes from the message alone.</summary>
+    internal static void OnLog(IClient _, LogMessage message)
+    {
+        try
+        {
+            var sink = ClientLog;
+            if (sink is null) return;
+            sink((int)message.Level, KafkaClientSettings.Current.Redact($"librdkafka {message.Name} {message.Facility}: {message.Message}"));
+        }
+        catch (Exception) { }
+    }
+
     /// <summary>Also gives a warning to the same sink (the record source says it is waiting for a broker).</summary>
     public static void Warn(string kind, string text) => Say(kind, text);
 
     // Handlers run on the clients' threads: nothing may throw out of them, it would take the process down.
-    // (A log handler is not set: one segfaulted the process when a client started with its broker down.)
     private static string NameOf(IClient client)
     {
         try { return client.Name ?? "kafka"; }

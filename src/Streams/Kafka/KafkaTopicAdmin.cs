@@ -77,14 +77,36 @@ public static class TopicRequests
             consumer.Assign(new TopicPartitionOffset(Topic, 0, Offset.Beginning));
             while (!cancellationToken.IsCancellationRequested)
             {
-                var record = consumer.Consume(TimeSpan.FromMilliseconds(200));
+                // A failed fetch (the broker down, an injected error) is fetched again; a bad request is said and skipped:
+                // neither ends the serving.
+                var record = BrokerRetry.Consume(consumer, TimeSpan.FromMilliseconds(200));
                 if (record?.Message?.Value is null) continue;
-                var spec = JsonSerializer.Deserialize<TopicSpec>(Encoding.UTF8.GetString(record.Message.Value));
-                if (spec is null || spec.Partitions < 1) continue;
-                kafka.CreateTopic(spec.Name, spec.Partitions);
-                onCreated?.Invoke(spec);
+                if (Parse(record.Message.Value) is not { } spec)
+                {
+                    KafkaDiagnostics.Warn($"topic-request/{record.Offset}", $"{Topic} offset {record.Offset}: not a topic request (JSON with name and partitions ≥ 1); skipped");
+                    continue;
+                }
+                try
+                {
+                    kafka.CreateTopic(spec.Name, spec.Partitions);
+                    onCreated?.Invoke(spec);
+                }
+                catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+                {
+                    KafkaDiagnostics.Warn($"topic-request/{record.Offset}", $"{Topic} offset {record.Offset}: topic '{spec.Name}' not created: {e.Message}");
+                }
             }
             consumer.Close();
         }, cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    private static TopicSpec? Parse(byte[] value)
+    {
+        try
+        {
+            var spec = JsonSerializer.Deserialize<TopicSpec>(value);
+            return spec is { Name.Length: > 0, Partitions: >= 1 } ? spec : null;
+        }
+        catch (JsonException) { return null; }
     }
 }
