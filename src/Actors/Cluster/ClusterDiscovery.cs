@@ -108,6 +108,7 @@ public sealed record ClusterDiscovery(
                 port = {{ManagementPort}}
                 bind-hostname = {{Quote(bindHostname)}}
                 bind-port = {{ManagementPort}}
+                routes.bitactors-health = {{Quote(typeof(HealthRoutes).AssemblyQualifiedName!.Split(", Version=")[0])}}
               }
               cluster.bootstrap {
                 contact-point-discovery {

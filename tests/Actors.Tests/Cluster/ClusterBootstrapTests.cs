@@ -12,7 +12,7 @@ namespace BitActors.Actors.Tests.Cluster;
 /// <summary>
 /// Two nodes on loopback form a cluster through Akka.Management's cluster bootstrap with Akka.Discovery's config method
 /// (each other's management endpoints), with no seed nodes: the one with the lower management port forms it, the
-/// other joins, and both see two members Up.
+/// other joins, and both see two members Up. Their management endpoints answer the health routes Kubernetes probes.
 /// </summary>
 public class ClusterBootstrapTests
 {
@@ -23,6 +23,7 @@ public class ClusterBootstrapTests
     {
         var ports = new[] { FreePort(), FreePort() }.Order().ToArray();
         var systems = new List<ActorSystem>();
+        using var http = new HttpClient();
         try
         {
             foreach (var port in ports.Reverse()) // the node that must form the cluster starts last
@@ -40,11 +41,23 @@ public class ClusterBootstrapTests
                 systems.Add(system);
                 Assert.Empty(AkkaCluster.Get(system).Settings.SeedNodes);
                 await ClusterMembership.JoinAsync(system, cluster);
+                // Alone, the first node cannot form the cluster (two contact points are required): alive, not ready.
+                if (systems.Count == 1)
+                {
+                    Assert.Equal(HttpStatusCode.OK, (await http.GetAsync($"http://127.0.0.1:{port}/alive")).StatusCode);
+                    Assert.Equal(HttpStatusCode.ServiceUnavailable, (await http.GetAsync($"http://127.0.0.1:{port}/ready")).StatusCode);
+                }
             }
 
             var deadline = DateTime.UtcNow + Timeout;
             while (DateTime.UtcNow < deadline && !systems.All(s => UpMembers(s) == 2)) await Task.Delay(200);
             Assert.All(systems, s => Assert.Equal(2, UpMembers(s)));
+            foreach (var port in ports)
+            {
+                var ready = await http.GetAsync($"http://127.0.0.1:{port}/ready");
+                Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+                Assert.Equal("member Up", (await ready.Content.ReadAsStringAsync()).Trim());
+            }
 
             // The oldest member (the one that formed the cluster) is the node with the lowest management endpoint.
             var former = systems[1];
