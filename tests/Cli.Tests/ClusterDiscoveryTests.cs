@@ -9,12 +9,12 @@ namespace BitActors.Cli.Tests;
 /// each other's management endpoints (Akka.Discovery's config method), no seed nodes. The node with the lower
 /// management port forms the cluster, the other joins it, and both are Up members.
 /// </summary>
-[Trait("Category", "EndToEnd")]
 public sealed class ClusterDiscoveryTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(1);
 
     [Fact]
+    [Trait("Category", "EndToEnd")]
     public async Task TwoNodesWithConfigDiscoveryFormOneClusterWithoutSeedNodes()
     {
         var dir = Directory.CreateTempSubdirectory("bitactors-discovery").FullName;
@@ -69,6 +69,17 @@ public sealed class ClusterDiscoveryTests(ITestOutputHelper output)
             foreach (var p in processes) p.Dispose();
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    [Theory]
+    [InlineData("--discovery dns", "bitactors.cluster.discovery must be one of seed-nodes, config, kubernetes, not 'dns'")]
+    [InlineData("--discovery config", "bitactors.cluster.bootstrap.endpoints is empty")]
+    [InlineData("--discovery kubernetes --management-port 0", "--management-port must be 1-65535, not 0")]
+    public async Task ABadDiscoveryIsRefusedBeforeAnythingStartsNamingWhatIsWrong(string options, string message)
+    {
+        var (code, stdout, stderr) = await CliProcess.RunAsync(Timeout, ["node", .. options.Split(' ')]);
+        Assert.NotEqual(0, code);
+        Assert.Contains(message, stdout + stderr);
     }
 
     private static int FreePort()
