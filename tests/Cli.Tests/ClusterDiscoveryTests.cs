@@ -24,7 +24,7 @@ public sealed class ClusterDiscoveryTests(ITestOutputHelper output)
             var broker = new CliProcess("kafka", "up");
             processes.Add(broker);
             var bootstrap = (await broker.WaitForLineAsync("bootstrap=", Timeout))["bootstrap=".Length..];
-            var ports = new[] { FreePort(), FreePort() }.Order().ToArray();
+            var ports = TwoFreePorts();
             var config = Path.Combine(dir, "node.conf");
             File.WriteAllText(config, $$"""
                 bitactors.cluster {
@@ -82,12 +82,13 @@ public sealed class ClusterDiscoveryTests(ITestOutputHelper output)
         Assert.Contains(message, stdout + stderr);
     }
 
-    private static int FreePort()
+    /// <summary>Two free loopback ports, the lower first (both listeners are open at once, so they differ).</summary>
+    private static int[] TwoFreePorts()
     {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
+        var listeners = new[] { new TcpListener(IPAddress.Loopback, 0), new TcpListener(IPAddress.Loopback, 0) };
+        foreach (var listener in listeners) listener.Start();
+        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).Order().ToArray();
+        foreach (var listener in listeners) listener.Stop();
+        return ports;
     }
 }

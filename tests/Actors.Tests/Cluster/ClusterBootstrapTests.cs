@@ -21,7 +21,7 @@ public class ClusterBootstrapTests
     [Fact]
     public async Task TwoNodesFindEachOtherThroughConfigDiscoveryAndAreBothUp()
     {
-        var ports = new[] { FreePort(), FreePort() }.Order().ToArray();
+        var ports = TwoFreePorts();
         var systems = new List<ActorSystem>();
         using var http = new HttpClient();
         try
@@ -72,12 +72,13 @@ public class ClusterBootstrapTests
 
     private static int UpMembers(ActorSystem system) => AkkaCluster.Get(system).State.Members.Count(m => m.Status == MemberStatus.Up);
 
-    private static int FreePort()
+    /// <summary>Two free loopback ports, the lower first (both listeners are open at once, so they differ).</summary>
+    private static int[] TwoFreePorts()
     {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
+        var listeners = new[] { new TcpListener(IPAddress.Loopback, 0), new TcpListener(IPAddress.Loopback, 0) };
+        foreach (var listener in listeners) listener.Start();
+        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).Order().ToArray();
+        foreach (var listener in listeners) listener.Stop();
+        return ports;
     }
 }
