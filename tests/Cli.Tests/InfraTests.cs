@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using Akka.Configuration;
 using BitActors.Actors.Cluster;
 using BitActors.Actors.Hosting;
@@ -57,8 +58,74 @@ public class InfraTests(ITestOutputHelper output)
         var hocon = string.Join('\n', yaml.Skip(start).TakeWhile(l => l.StartsWith("    ", StringComparison.Ordinal) || l.Length == 0));
         var config = ConfigurationFactory.ParseString(hocon).WithFallback(BitActorsConfig.Reference());
         var cluster = ClusterSettings.From(config);
-        Assert.Equal(2, cluster.SeedNodes.Count);
+        Assert.Equal(ClusterDiscovery.Kubernetes, cluster.Discovery.Method);
+        Assert.Equal("app=bitactors", cluster.Discovery.KubernetesLabelSelector);
+        Assert.Equal("management", cluster.Discovery.KubernetesPortName);
+        Assert.Equal(8558, cluster.Discovery.ManagementPort);
+        Assert.Empty(cluster.AkkaConfig().GetStringList("akka.cluster.seed-nodes"));
         Assert.Equal("R50x1", config.GetString("bitactors.cluster.job.arch"));
         Assert.Equal([1, 5, 10], config.GetIntList("bitactors.cluster.job.shots"));
+    }
+
+    /// <summary>
+    /// The manifests as YAML (python3-yaml reads them): every node pod carries the label the discovery selects, runs as
+    /// the service account whose Role may list pods, names the management port the discovery asks for, and is probed
+    /// on the management endpoint's health routes.
+    /// </summary>
+    [Fact]
+    public async Task TheKubernetesManifestsGiveKubernetesDiscoveryWhatItNeeds()
+    {
+        if (!await HasPythonYamlAsync())
+        {
+            Assert.False(Environment.UserName == "root", "python3-yaml is missing: ./run-tests and .ci/run install the Debian package python3-yaml");
+            output.WriteLine("SKIPPED: python3-yaml is not installed (sudo apt-get install python3-yaml) and this user cannot install it");
+            return;
+        }
+        var psi = new ProcessStartInfo("/usr/bin/python3", ["-c", "import sys, json, yaml; json.dump(list(yaml.safe_load_all(open(sys.argv[1]))), sys.stdout)",
+            Path.Combine(Root, "infra", "k8s", "bitactors.yaml")]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var process = Process.Start(psi)!;
+        var json = await process.StandardOutput.ReadToEndAsync();
+        var errors = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, errors);
+        var docs = JsonDocument.Parse(json).RootElement.EnumerateArray().ToList();
+        JsonElement Doc(string kind, string name) => Assert.Single(docs, d => d.GetProperty("kind").GetString() == kind && d.GetProperty("metadata").GetProperty("name").GetString() == name);
+
+        Doc("ServiceAccount", "bitactors");
+        var rule = Assert.Single(Doc("Role", "bitactors-pod-reader").GetProperty("rules").EnumerateArray());
+        Assert.Contains("pods", rule.GetProperty("resources").EnumerateArray().Select(r => r.GetString()));
+        Assert.Equal(["get", "list", "watch"], rule.GetProperty("verbs").EnumerateArray().Select(v => v.GetString()!).Order());
+        var binding = Doc("RoleBinding", "bitactors-pod-reader");
+        Assert.Equal("bitactors-pod-reader", binding.GetProperty("roleRef").GetProperty("name").GetString());
+        Assert.Equal("bitactors", Assert.Single(binding.GetProperty("subjects").EnumerateArray()).GetProperty("name").GetString());
+
+        foreach (var name in new[] { "bitactors-coordinator", "bitactors-trainer" })
+        {
+            var pod = Doc("Deployment", name).GetProperty("spec").GetProperty("template");
+            Assert.Equal("bitactors", pod.GetProperty("metadata").GetProperty("labels").GetProperty("app").GetString()); // label-selector app=bitactors
+            Assert.Equal("bitactors", pod.GetProperty("spec").GetProperty("serviceAccountName").GetString());
+            var container = Assert.Single(pod.GetProperty("spec").GetProperty("containers").EnumerateArray());
+            var management = Assert.Single(container.GetProperty("ports").EnumerateArray(), p => p.GetProperty("name").GetString() == "management");
+            Assert.Equal(8558, management.GetProperty("containerPort").GetInt32());
+            Assert.Equal("/alive", container.GetProperty("livenessProbe").GetProperty("httpGet").GetProperty("path").GetString());
+            Assert.Equal("/ready", container.GetProperty("readinessProbe").GetProperty("httpGet").GetProperty("path").GetString());
+            Assert.Equal("management", container.GetProperty("readinessProbe").GetProperty("httpGet").GetProperty("port").GetString());
+            var advertised = Assert.Single(container.GetProperty("env").EnumerateArray(), e => e.GetProperty("name").GetString() == "BITACTORS_PUBLIC_HOSTNAME");
+            Assert.Equal("status.podIP", advertised.GetProperty("valueFrom").GetProperty("fieldRef").GetProperty("fieldPath").GetString());
+        }
+    }
+
+    private static async Task<bool> HasPythonYamlAsync()
+    {
+        try
+        {
+            using var probe = Process.Start(new ProcessStartInfo("/usr/bin/python3", ["-c", "import yaml"]) { RedirectStandardError = true })!;
+            await probe.WaitForExitAsync();
+            return probe.ExitCode == 0;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return false; // no python3 at all
+        }
     }
 }

@@ -3,7 +3,7 @@ using Akka.Configuration;
 namespace BitActors.Actors.Cluster;
 
 /// <summary>
-/// <c>bitactors.cluster</c>: how a node joins (address, seed nodes, roles, split-brain resolver), where
+/// <c>bitactors.cluster</c>: how a node joins (address, seed nodes or discovery, roles, split-brain resolver), where
 /// artifacts live, and how its trainers work. <see cref="AkkaConfig"/> turns it into Akka.Cluster's settings.
 /// </summary>
 public sealed record ClusterSettings(
@@ -20,6 +20,9 @@ public sealed record ClusterSettings(
 
     public string PublicHostnameOrHost => PublicHostname.Length > 0 ? PublicHostname : Hostname;
 
+    /// <summary>How the node finds the cluster: the seed nodes, or Akka.Management's cluster bootstrap (<c>discovery</c>, <c>bootstrap</c>).</summary>
+    public ClusterDiscovery Discovery { get; init; } = ClusterDiscovery.Seeds;
+
     public static ClusterSettings From(Config config)
     {
         var c = config.GetConfig("bitactors.cluster") ?? throw new InvalidDataException("the configuration has no bitactors.cluster section");
@@ -27,7 +30,8 @@ public sealed record ClusterSettings(
         var settings = new ClusterSettings(
             c.GetString("hostname"), c.GetString("public-hostname"), c.GetInt("port"), c.GetStringList("seed-nodes").ToList(), roles,
             c.GetString("split-brain-resolver.active-strategy"), c.GetTimeSpan("split-brain-resolver.stable-after"),
-            c.GetString("artifacts"), c.GetStringList("trainer.devices").ToList(), c.GetInt("trainer.checkpoint-every"), c.GetTimeSpan("trainer.request-interval"));
+            c.GetString("artifacts"), c.GetStringList("trainer.devices").ToList(), c.GetInt("trainer.checkpoint-every"), c.GetTimeSpan("trainer.request-interval"))
+            { Discovery = ClusterDiscovery.From(c) };
         return settings.Validated();
     }
 
@@ -39,13 +43,19 @@ public sealed record ClusterSettings(
     public ClusterSettings WithSeedNodes(string seeds) =>
         (this with { SeedNodes = seeds.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList() }).Validated();
 
+    /// <summary>The discovery method given on the command line (<c>--discovery config</c>) instead of the configured one.</summary>
+    public ClusterSettings WithDiscovery(string method) => (this with { Discovery = (Discovery with { Method = method.Trim() }).Validated() }).Validated();
+
+    /// <summary>The management port given on the command line instead of the configured one.</summary>
+    public ClusterSettings WithManagementPort(int port) => (this with { Discovery = (Discovery with { ManagementPort = port }).Validated() }).Validated();
+
     private ClusterSettings Validated()
     {
         if (Roles.Count == 0) throw new InvalidDataException($"bitactors.cluster.roles: give at least one of {string.Join(", ", KnownRoles)}");
         if (Roles.FirstOrDefault(r => !KnownRoles.Contains(r)) is { } unknown)
             throw new InvalidDataException($"unknown cluster role '{unknown}': the roles are {string.Join(", ", KnownRoles)}");
         if (Port is < 0 or > 65535) throw new InvalidDataException($"bitactors.cluster.port must be 0-65535, not {Port}");
-        if (SeedNodes.Count == 0)
+        if (!Discovery.UsesBootstrap && SeedNodes.Count == 0)
             throw new InvalidDataException("bitactors.cluster.seed-nodes is empty: list at least one node address, e.g. akka.tcp://bitactors@HOST:4053 (the first node lists itself)");
         if (SeedNodes.FirstOrDefault(s => !s.StartsWith($"akka.tcp://{SystemName}@", StringComparison.Ordinal)) is { } bad)
             throw new InvalidDataException($"bitactors.cluster.seed-nodes: '{bad}' is not an address of this system (akka.tcp://{SystemName}@HOST:PORT)");
@@ -59,11 +69,14 @@ public sealed record ClusterSettings(
         return this;
     }
 
-    /// <summary>Akka's settings for this node: cluster provider, remoting address, roles, seed nodes, split-brain resolver.</summary>
+    /// <summary>
+    /// Akka's settings for this node: cluster provider, remoting address, roles, seed nodes (none with discovery: the
+    /// cluster bootstrap joins), split-brain resolver, and with discovery Akka.Management's and Akka.Discovery's settings.
+    /// </summary>
     public Config AkkaConfig()
     {
         static string Quote(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
-        var seeds = string.Join(", ", SeedNodes.Select(Quote));
+        var seeds = Discovery.UsesBootstrap ? "" : string.Join(", ", SeedNodes.Select(Quote));
         return ConfigurationFactory.ParseString($$"""
             akka {
               actor.provider = cluster
@@ -82,6 +95,6 @@ public sealed record ClusterSettings(
                 }
               }
             }
-            """);
+            """).WithFallback(Discovery.AkkaConfig(Hostname, PublicHostnameOrHost));
     }
 }

@@ -47,9 +47,18 @@ public sealed class NodeCommand : AsyncCommand<NodeCommand.Settings>
         [Description("Comma-separated seed node addresses, akka.tcp://bitactors@HOST:PORT (default: bitactors.cluster.seed-nodes).")]
         public string? SeedNodes { get; init; }
 
+        [CommandOption("--discovery <METHOD>")]
+        [Description("How to find the cluster: seed-nodes, config or kubernetes (default: bitactors.cluster.discovery).")]
+        public string? Discovery { get; init; }
+
+        [CommandOption("--management-port <PORT>")]
+        [Description("Port of this node's Akka.Management endpoint, with discovery (default: bitactors.cluster.bootstrap.management.port).")]
+        public int? ManagementPort { get; init; }
+
         public override ValidationResult Validate() =>
             Config is not null && !File.Exists(Config) ? ValidationResult.Error($"--config: file not found: {Config}")
             : Port is < 0 or > 65535 ? ValidationResult.Error($"--port must be 0-65535, not {Port}")
+            : ManagementPort is < 1 or > 65535 ? ValidationResult.Error($"--management-port must be 1-65535, not {ManagementPort}")
             : ValidationResult.Success();
     }
 
@@ -60,6 +69,8 @@ public sealed class NodeCommand : AsyncCommand<NodeCommand.Settings>
         if (settings.Roles is not null) cluster = cluster.WithRoles(settings.Roles);
         if (settings.Port is int port) cluster = cluster with { Port = port };
         if (settings.SeedNodes is not null) cluster = cluster.WithSeedNodes(settings.SeedNodes);
+        if (settings.Discovery is not null) cluster = cluster.WithDiscovery(settings.Discovery);
+        if (settings.ManagementPort is int managementPort) cluster = cluster.WithManagementPort(managementPort);
         if ((settings.PublicHostname ?? Environment.GetEnvironmentVariable(PublicHostnameVariable)) is { Length: > 0 } advertised)
             cluster = cluster with { PublicHostname = advertised };
         var bootstrap = settings.BootstrapServers ?? config.GetString("bitactors.kafka.bootstrap-servers");
@@ -81,10 +92,12 @@ public sealed class NodeCommand : AsyncCommand<NodeCommand.Settings>
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; Leave(system); });
         member.RegisterOnMemberUp(() => Log.Information("node {Address} is up with roles {Roles}", member.SelfAddress, string.Join(",", cluster.Roles)));
         ClusterNode.Start(system, cluster, job, bootstrap, fineTune, store, BitActorsConfig.Upstream(config));
+        await ClusterMembership.JoinAsync(system, cluster);
         System.Console.Out.WriteLine($"node={member.SelfAddress}");
         System.Console.Out.Flush();
-        Log.Information("node {Address}: roles {Roles}, seed nodes {Seeds}, artifacts {Artifacts}{Job}", member.SelfAddress, string.Join(",", cluster.Roles),
-            string.Join(" ", cluster.SeedNodes), store.Uri, job is null ? "" : $", run {job.RunId} ({job.Tasks.Count} tasks)");
+        Log.Information("node {Address}: roles {Roles}, {Membership}, artifacts {Artifacts}{Job}", member.SelfAddress, string.Join(",", cluster.Roles),
+            cluster.Discovery.UsesBootstrap ? $"discovery {cluster.Discovery.Method}" : $"seed nodes {string.Join(" ", cluster.SeedNodes)}",
+            store.Uri, job is null ? "" : $", run {job.RunId} ({job.Tasks.Count} tasks)");
         await system.WhenTerminated.WaitAsync(cancellationToken);
         Log.Information("node {Address} stopped", member.SelfAddress);
         return 0;
