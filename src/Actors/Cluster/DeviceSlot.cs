@@ -16,7 +16,8 @@ public sealed record TrainerNodeSettings(string Node, string BootstrapServers, F
 
 /// <summary>
 /// One device of a trainer node. While it is free it asks the coordinator for work (again every
-/// <c>RequestInterval</c>: a request lost in a coordinator handover is repeated); with a task it runs one
+/// <c>RequestInterval</c>: a request lost in a coordinator handover is repeated; while busy it says what it runs,
+/// for a coordinator that took over to adopt); with a task it runs one
 /// <see cref="FineTuneWorker"/> (or the <see cref="UpstreamAttempt"/>) with its files in the artifact store, forwards
 /// its checkpoints, and resends its outcome until the coordinator has settled it. A failed trainer is not restarted
 /// here: the coordinator gives the task to another device, from its last checkpoint. It pulls: a node never holds
@@ -71,7 +72,6 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
 
     private void Start(WorkAssigned work)
     {
-        Timers.Cancel("request");
         _work = work;
         _log.Info("{0}: task {1} attempt {2} assigned{3}", _device, work.Task.Id, work.Attempt,
             work.ResumeFrom is { } r ? $", resuming from step {r.NextStep}" : "");
@@ -119,6 +119,7 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
 
     private void Working()
     {
+        Receive<Tick>(_ => _coordinator.Tell(new WorkHeld(_settings.Node, _device, _work!.Task.Id, _work.Attempt)));
         // Only the current worker speaks for the task; anything else is from one already replaced.
         Receive<TrainingCheckpointed>(_ => Sender.Equals(_worker), Checkpointed);
         Receive<TrainingProgress>(_ => Sender.Equals(_worker), p => _log.Info("task {0}: step {1}/{2} loss {3:F4}", _work!.Task.Id, p.Step, p.TotalSteps, p.Loss));
@@ -173,6 +174,7 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
     /// <summary>Sends the outcome until the coordinator settles it, then asks for the next task.</summary>
     private void Report(object outcome)
     {
+        Timers.Cancel("request");
         _outcome = outcome;
         _coordinator.Tell(outcome);
         Timers.StartPeriodicTimer("resend", new Tick(), _settings.RequestInterval);

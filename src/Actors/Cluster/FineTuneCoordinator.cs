@@ -34,7 +34,8 @@ public sealed record ClusterJob(string RunId, GivenBackbone? Backbone, IReadOnly
 /// and announced once on <c>bit.models</c>; tasks that already have an outcome there (an earlier coordinator's)
 /// are not run again. Each task's attempts, failures, last checkpoint (and the upstream's backbone) are kept as a
 /// <see cref="TaskProgress"/> record in the artifact store, so a coordinator that takes over resumes every task,
-/// the upstream pre-training included, from its last checkpoint.
+/// the upstream pre-training included, from its last checkpoint; an attempt still running on a device through the
+/// handover (the device says so with <see cref="WorkHeld"/>) is adopted instead of started again.
 /// </summary>
 public sealed class FineTuneCoordinator : ReceiveActor
 {
@@ -56,6 +57,7 @@ public sealed class FineTuneCoordinator : ReceiveActor
     private readonly HashSet<string> _settled = new();
     private readonly List<(IActorRef Slot, string Node)> _idle = new();
     private readonly HashSet<IActorRef> _watched = new();
+    private readonly Dictionary<IActorRef, WorkHeld> _held = new();
     private IActorRef _events = ActorRefs.Nobody;
     private ClusterBackbone? _backbone;
     private IReadOnlySet<string> _done = new HashSet<string>();
@@ -72,6 +74,7 @@ public sealed class FineTuneCoordinator : ReceiveActor
         });
         Receive<PrepareAgain>(_ => StartPreparing());
         Receive<RequestWork>(r => Park(Sender, r.Node)); // answered once the backbone is in the store
+        Receive<WorkHeld>(h => _held[Sender] = h); // adopted once the tasks are queued
         Receive<Terminated>(t => Forget(t.ActorRef));
     }
 
@@ -142,6 +145,8 @@ public sealed class FineTuneCoordinator : ReceiveActor
                     double.NaN, double.NaN, new EvaluationResult(double.NaN, double.NaN, double.NaN, 0, [], []), TimeSpan.Zero, _job.Backbone!.Norm, _job.Backbone.WeightStandardization)));
         }
         Become(Dispatching);
+        foreach (var (slot, held) in _held) Adopt(slot, held);
+        _held.Clear();
         var idle = _idle.ToList();
         _idle.Clear();
         foreach (var (slot, node) in idle) Offer(slot, node);
@@ -159,6 +164,7 @@ public sealed class FineTuneCoordinator : ReceiveActor
     private void Dispatching()
     {
         Receive<RequestWork>(r => Offer(Sender, r.Node));
+        Receive<WorkHeld>(h => Adopt(Sender, h));
         Receive<UpstreamCompleted>(m =>
         {
             Sender.Tell(new TaskSettled(ClusterTask.UpstreamId));
@@ -236,6 +242,27 @@ public sealed class FineTuneCoordinator : ReceiveActor
         _log.Warning($"task {m.TaskId} attempt {m.Attempt} failed on {a.Node}: {m.Reason}; back in the queue for another device, " +
             $"to resume from step {_checkpoints.GetValueOrDefault(m.TaskId)?.NextStep ?? 0} ({failures} of {_job.MaxAttempts} failed attempts allowed)");
         OfferToIdle();
+    }
+
+    /// <summary>
+    /// A device runs an attempt this coordinator did not assign (an earlier one did, before it moved): while the task
+    /// waits in the queue, that attempt becomes the task's current one, resumed by nobody else.
+    /// </summary>
+    private void Adopt(IActorRef slot, WorkHeld held)
+    {
+        if (_running.ContainsKey(held.TaskId) || _settled.Contains(held.TaskId)) return; // ours, or one that was superseded
+        if (_queue.FirstOrDefault(t => t.Id == held.TaskId) is not { } task) return; // not queued yet (its backbone is not ready)
+        Unqueue(held.TaskId);
+        Watch(slot);
+        _idle.RemoveAll(i => i.Slot.Equals(slot));
+        if (_attempts.GetValueOrDefault(held.TaskId) < held.Attempt)
+        {
+            _attempts[held.TaskId] = held.Attempt;
+            Save(held.TaskId);
+        }
+        _running[held.TaskId] = new Assignment(new WorkAssigned(_job.RunId, task, held.Attempt, task.IsUpstream ? null : _backbone, _checkpoints.GetValueOrDefault(held.TaskId)),
+            slot, held.Node, Stopwatch.StartNew());
+        _log.Info("task {0} attempt {1}: still running on {2} ({3}); adopted", held.TaskId, held.Attempt, held.Node, slot.Path);
     }
 
     /// <summary>A free device asks: give it the next task it may run, or keep it until one comes back.</summary>
