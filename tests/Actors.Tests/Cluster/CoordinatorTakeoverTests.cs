@@ -1,14 +1,8 @@
 using Akka.Actor;
-using Akka.TestKit.Xunit2;
+using Akka.TestKit;
 using BitActors.Actors.Cluster;
-using BitActors.Actors.Hosting;
-using BitActors.Model.Architecture;
-using BitActors.Model.Checkpoints;
 using BitActors.Streams.Images;
-using BitActors.Streams.Datasets;
-using BitActors.Streams.Kafka;
 using BitActors.Streams.Pipelines;
-using static BitActors.Actors.Tests.Cluster.CoordinatorProbes;
 
 namespace BitActors.Actors.Tests.Cluster;
 
@@ -18,48 +12,35 @@ namespace BitActors.Actors.Tests.Cluster;
 /// pre-training included, adopts an attempt still running through the handover, starts no finished upstream again,
 /// and announces nothing twice. Test probes are the trainer devices; the checkpoints are small files in the store.
 /// </summary>
-public sealed class CoordinatorTakeoverTests() : TestKit(BitActorsConfig.Reference()), IDisposable
+public sealed class CoordinatorTakeoverTests : CoordinatorTestKit
 {
-    private readonly EmbeddedKafka kafka = new();
-    private readonly DirectoryInfo dir = Directory.CreateTempSubdirectory("bitactors-takeover");
-
-    void IDisposable.Dispose()
+    /// <summary>The coordinator's node goes, with the device on it; another coordinator starts, and a new device asks it for work.</summary>
+    private (IActorRef Coordinator, TestProbe Device, WorkAssigned Work) TakeOver(IActorRef old, TestProbe lostDevice, ClusterJob job, string name, string node)
     {
-        kafka.Dispose();
-        dir.Delete(recursive: true);
-    }
-
-    private static readonly IReadOnlyList<FineTuneTask> Tasks = ClusterJobs.Tasks("tiny", ClassSubset.Range(5, 5), [2], [0, 1], scratch: false);
-
-    private IActorRef Coordinator(ClusterJob job, ArtifactStore store, string name) =>
-        Sys.ActorOf(FineTuneCoordinator.Props(job, kafka.BootstrapServers, store), name);
-
-    private void Stop(IActorRef coordinator)
-    {
-        Watch(coordinator);
-        Sys.Stop(coordinator);
-        ExpectTerminated(coordinator);
+        Stop(old);
+        Sys.Stop(lostDevice.Ref);
+        var coordinator = Coordinator(job, name);
+        var device = CreateTestProbe();
+        device.Send(coordinator, new RequestWork(node, "cpu"));
+        return (coordinator, device, device.ExpectMsg<WorkAssigned>(TimeSpan.FromSeconds(30)));
     }
 
     [Fact]
     public async Task ACoordinatorTakingOverResumesEachTaskFromItsLastCheckpointAndAnnouncesEachOnce()
     {
-        await kafka.EnsureTopicAsync(new TopicSpec(Topics.Models, 1));
-        var store = ArtifactStore.At(Path.Combine(dir.FullName, "store"));
-        var backbone = Path.Combine(dir.FullName, "backbone.bin");
-        using (var model = new ResNetV2(KnownModels.Get("Tiny", 1), 5)) CheckpointFiles.Save(model, backbone);
-        var job = new ClusterJob("run-t", new GivenBackbone(backbone, "Tiny", 1), Tasks);
-        var first = Coordinator(job, store, "coordinator-1");
+        var job = new ClusterJob("run-t", await BackboneAsync(), Tasks);
+        var store = Store;
+        var first = Coordinator(job, "coordinator-1");
         var (a, b) = (CreateTestProbe(), CreateTestProbe());
         a.Send(first, new RequestWork("node-a", "cpu"));
         var seed0 = a.ExpectMsg<WorkAssigned>(TimeSpan.FromSeconds(30));
         b.Send(first, new RequestWork("node-b", "cpu"));
         var seed1 = b.ExpectMsg<WorkAssigned>();
         Assert.Equal(("transfer-2shot-seed0", "transfer-2shot-seed1"), (seed0.Task.Id, seed1.Task.Id));
-        a.Send(first, new TaskCheckpointed(seed0.Task.Id, 1, Checkpoint(store, job.RunId, seed0.Task.Id, 1, 10)));
-        a.Send(first, new TaskCheckpointed(seed0.Task.Id, 1, Checkpoint(store, job.RunId, seed0.Task.Id, 1, 20)));
-        await AwaitAssertAsync(() => Assert.Single(Announced(kafka.BootstrapServers)), TimeSpan.FromSeconds(20)); // bit.backbone.ready
-        a.Send(first, new TaskCheckpointed(seed0.Task.Id, 1, Checkpoint(store, job.RunId, seed0.Task.Id, 1, 30)));
+        a.Send(first, new TaskCheckpointed(seed0.Task.Id, 1, Checkpoint(job.RunId, seed0.Task.Id, 1, 10)));
+        a.Send(first, new TaskCheckpointed(seed0.Task.Id, 1, Checkpoint(job.RunId, seed0.Task.Id, 1, 20)));
+        await AwaitAssertAsync(() => Assert.Single(Announced()), TimeSpan.FromSeconds(20)); // bit.backbone.ready
+        a.Send(first, new TaskCheckpointed(seed0.Task.Id, 1, Checkpoint(job.RunId, seed0.Task.Id, 1, 30)));
         // The coordinator handles its mail in order: once it answers this request again, the step-30 checkpoint is recorded.
         a.Send(first, new RequestWork("node-a", "cpu"));
         a.ExpectMsg<WorkAssigned>();
@@ -67,7 +48,7 @@ public sealed class CoordinatorTakeoverTests() : TestKit(BitActorsConfig.Referen
         // The coordinator's node goes; node-a goes with it. Another coordinator starts over the same store.
         Stop(first);
         Sys.Stop(a.Ref);
-        var second = Coordinator(job, store, "coordinator-2");
+        var second = Coordinator(job, "coordinator-2");
         b.Send(second, new WorkHeld("node-b", "cpu", seed1.Task.Id, 1)); // node-b's attempt goes on through the handover
         var c = CreateTestProbe();
         c.Send(second, new RequestWork("node-c", "cpu"));
@@ -80,15 +61,15 @@ public sealed class CoordinatorTakeoverTests() : TestKit(BitActorsConfig.Referen
         d.Send(second, new RequestWork("node-d", "cpu"));
         d.ExpectNoMsg(TimeSpan.FromMilliseconds(500)); // node-b's attempt was adopted: nothing is started again
 
-        b.Send(second, new TaskCheckpointed(seed1.Task.Id, 1, Checkpoint(store, job.RunId, seed1.Task.Id, 1, 10))); // adopted: recorded
+        b.Send(second, new TaskCheckpointed(seed1.Task.Id, 1, Checkpoint(job.RunId, seed1.Task.Id, 1, 10))); // adopted: recorded
         b.Send(second, new TaskCompleted(seed1.Task.Id, 1, """{"task":"transfer-2shot-seed1"}"""));
         b.ExpectMsg<TaskSettled>(TimeSpan.FromSeconds(10));
         c.Send(second, new TaskCompleted(seed0.Task.Id, 2, """{"task":"transfer-2shot-seed0"}"""));
         c.ExpectMsg<TaskSettled>();
 
-        await AwaitAssertAsync(() => Assert.Equal(3, Announced(kafka.BootstrapServers).Count), TimeSpan.FromSeconds(20));
+        await AwaitAssertAsync(() => Assert.Equal(3, Announced().Count), TimeSpan.FromSeconds(20));
         await Task.Delay(500);
-        var events = Announced(kafka.BootstrapServers);
+        var events = Announced();
         Assert.Equal(["bit.backbone.ready", "bit.finetune.completed", "bit.finetune.completed"], events.Select(e => e.Type).Order());
         Assert.Equal(["run-t/transfer-2shot-seed0", "run-t/transfer-2shot-seed1"], events.Where(e => e.Type == "bit.finetune.completed").Select(e => e.Subject).Order());
         var record = File.ReadAllText(Path.Combine(store.Root, "run-t", "progress", "transfer-2shot-seed1.json"));
@@ -98,26 +79,21 @@ public sealed class CoordinatorTakeoverTests() : TestKit(BitActorsConfig.Referen
     [Fact]
     public async Task ACoordinatorTakingOverAnUpstreamRunResumesItFromItsCheckpointAndAfterItFansOutItsBackbone()
     {
-        await kafka.EnsureTopicAsync(new TopicSpec(Topics.Models, 1));
-        var store = ArtifactStore.At(Path.Combine(dir.FullName, "store"));
+        await BackboneAsync(); // bit.models; the backbone is the upstream's to make
+        var store = Store;
         var upstream = new UpstreamSettings("tiny", ClassSubset.Range(0, 5), "Tiny", 8, 100, 0.1, 0.1, new AugmentSettings(18, 16, 1), 16, 1, 0);
         var job = new ClusterJob("run-u", null, Tasks, upstream);
-        var first = Coordinator(job, store, "coordinator-1");
+        var first = Coordinator(job, "coordinator-1");
         var a = CreateTestProbe();
         a.Send(first, new RequestWork("node-a", "cpu"));
         var pretraining = a.ExpectMsg<WorkAssigned>(TimeSpan.FromSeconds(30));
         Assert.True(pretraining.Task.IsUpstream);
         Assert.Null(pretraining.Backbone);
-        a.Send(first, new TaskCheckpointed(ClusterTask.UpstreamId, 1, Checkpoint(store, job.RunId, "upstream", 1, 40)));
+        a.Send(first, new TaskCheckpointed(ClusterTask.UpstreamId, 1, Checkpoint(job.RunId, "upstream", 1, 40)));
         a.Send(first, new RequestWork("node-a", "cpu"));
         a.ExpectMsg<WorkAssigned>();
 
-        Stop(first);
-        Sys.Stop(a.Ref);
-        var second = Coordinator(job, store, "coordinator-2");
-        var b = CreateTestProbe();
-        b.Send(second, new RequestWork("node-b", "cpu"));
-        var resumed = b.ExpectMsg<WorkAssigned>(TimeSpan.FromSeconds(30));
+        var (second, b, resumed) = TakeOver(first, a, job, "coordinator-2", "node-b");
         Assert.True(resumed.Task.IsUpstream);
         Assert.Equal((2, 40), (resumed.Attempt, resumed.ResumeFrom!.NextStep));
 
@@ -132,12 +108,7 @@ public sealed class CoordinatorTakeoverTests() : TestKit(BitActorsConfig.Referen
         Assert.Equal(("transfer-2shot-seed0", made), (task.Task.Id, task.Backbone));
 
         // A third coordinator does not pre-train again: it fans out the recorded backbone.
-        Stop(second);
-        Sys.Stop(b.Ref);
-        var third = Coordinator(job, store, "coordinator-3");
-        var c = CreateTestProbe();
-        c.Send(third, new RequestWork("node-c", "cpu"));
-        var next = c.ExpectMsg<WorkAssigned>(TimeSpan.FromSeconds(30));
+        var (third, c, next) = TakeOver(second, b, job, "coordinator-3", "node-c");
         Assert.False(next.Task.IsUpstream);
         Assert.Equal((2, made), (next.Attempt, next.Backbone));
         c.Send(third, new UpstreamCompleted(1, made)); // the lost first attempt, finishing late: acknowledged only

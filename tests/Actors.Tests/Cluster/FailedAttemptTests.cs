@@ -1,13 +1,5 @@
 using System.Text.Json;
-using Akka.TestKit.Xunit2;
 using BitActors.Actors.Cluster;
-using BitActors.Actors.Hosting;
-using BitActors.Model.Architecture;
-using BitActors.Model.Checkpoints;
-using BitActors.Streams.Datasets;
-using BitActors.Streams.Kafka;
-using BitActors.Streams.Pipelines;
-using static BitActors.Actors.Tests.Cluster.CoordinatorProbes;
 
 namespace BitActors.Actors.Tests.Cluster;
 
@@ -16,27 +8,14 @@ namespace BitActors.Actors.Tests.Cluster;
 /// checkpoint, on the device it failed on only when no other is left, and after <c>MaxAttempts</c> failed attempts it
 /// is announced as failed once, while the other task completes. Test probes are the trainer devices.
 /// </summary>
-public sealed class FailedAttemptTests() : TestKit(BitActorsConfig.Reference()), IDisposable
+public sealed class FailedAttemptTests : CoordinatorTestKit
 {
-    private readonly EmbeddedKafka kafka = new();
-    private readonly DirectoryInfo dir = Directory.CreateTempSubdirectory("bitactors-failed-attempt");
-
-    void IDisposable.Dispose()
-    {
-        kafka.Dispose();
-        dir.Delete(recursive: true);
-    }
-
     [Fact]
     public async Task AFailedAttemptIsRetriedOnAnotherDeviceFromItsCheckpointAndAfterMaxAttemptsIsAnnouncedFailedOnce()
     {
-        await kafka.EnsureTopicAsync(new TopicSpec(Topics.Models, 1));
-        var store = ArtifactStore.At(Path.Combine(dir.FullName, "store"));
-        var backbone = Path.Combine(dir.FullName, "backbone.bin");
-        using (var model = new ResNetV2(KnownModels.Get("Tiny", 1), 5)) CheckpointFiles.Save(model, backbone);
-        var job = new ClusterJob("run-f", new GivenBackbone(backbone, "Tiny", 1),
-            ClusterJobs.Tasks("tiny", ClassSubset.Range(5, 5), [2], [0, 1], scratch: false), MaxAttempts: 2);
-        var coordinator = Sys.ActorOf(FineTuneCoordinator.Props(job, kafka.BootstrapServers, store), "coordinator");
+        var job = new ClusterJob("run-f", await BackboneAsync(), Tasks, MaxAttempts: 2);
+        var store = Store;
+        var coordinator = Coordinator(job, "coordinator");
         var (a, b) = (CreateTestProbe(), CreateTestProbe());
         a.Send(coordinator, new RequestWork("node-a", "cpu"));
         var failing = a.ExpectMsg<WorkAssigned>(TimeSpan.FromSeconds(30));
@@ -44,7 +23,7 @@ public sealed class FailedAttemptTests() : TestKit(BitActorsConfig.Reference()),
         var other = b.ExpectMsg<WorkAssigned>();
         Assert.Equal(("transfer-2shot-seed0", "transfer-2shot-seed1"), (failing.Task.Id, other.Task.Id));
 
-        a.Send(coordinator, new TaskCheckpointed(failing.Task.Id, 1, Checkpoint(store, job.RunId, failing.Task.Id, 1, 10)));
+        a.Send(coordinator, new TaskCheckpointed(failing.Task.Id, 1, Checkpoint(job.RunId, failing.Task.Id, 1, 10)));
         a.Send(coordinator, new TaskFailed(failing.Task.Id, 1, "trainer failed at step 12: loss became NaN at step 12"));
         a.ExpectMsg<TaskSettled>(s => s.TaskId == failing.Task.Id);
         a.Send(coordinator, new RequestWork("node-a", "cpu"));
@@ -67,9 +46,9 @@ public sealed class FailedAttemptTests() : TestKit(BitActorsConfig.Reference()),
         a.Send(coordinator, new RequestWork("node-a", "cpu"));
         a.ExpectNoMsg(TimeSpan.FromMilliseconds(500)); // nothing is left to run
 
-        await AwaitAssertAsync(() => Assert.Equal(3, Announced(kafka.BootstrapServers).Count), TimeSpan.FromSeconds(20));
+        await AwaitAssertAsync(() => Assert.Equal(3, Announced().Count), TimeSpan.FromSeconds(20));
         await Task.Delay(500);
-        var events = Announced(kafka.BootstrapServers);
+        var events = Announced();
         Assert.Equal(["bit.backbone.ready", "bit.finetune.completed", "bit.finetune.failed"], events.Select(e => e.Type).Order());
         var failed = Assert.Single(events, e => e.Type == "bit.finetune.failed");
         Assert.Equal("run-f/transfer-2shot-seed0", failed.Subject);

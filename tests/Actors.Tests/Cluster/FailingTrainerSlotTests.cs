@@ -8,7 +8,7 @@ using BitActors.Model.Architecture;
 using BitActors.Model.Checkpoints;
 using BitActors.Streams.Images;
 using BitActors.Streams.Pipelines;
-using static BitActors.Actors.Tests.Cluster.CoordinatorProbes;
+using static BitActors.Actors.Tests.Cluster.CoordinatorTestKit;
 
 namespace BitActors.Actors.Tests.Cluster;
 
