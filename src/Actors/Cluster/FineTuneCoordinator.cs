@@ -121,7 +121,13 @@ public sealed class FineTuneCoordinator : ReceiveActor
         }
         var resuming = _checkpoints.Where(c => !_done.Contains(c.Key) && !(c.Key == ClusterTask.UpstreamId && p.Backbone is not null)).Select(c => $"{c.Key} from step {c.Value.NextStep}").ToList();
         if (resuming.Count > 0) _log.Info("run {0}: an earlier coordinator's checkpoints found: {1}", _job.RunId, string.Join(", ", resuming));
-        if (_job.Upstream is not null && p.Backbone is null)
+        if (_job.Upstream is not null && p.Backbone is null && _failures.GetValueOrDefault(ClusterTask.UpstreamId) >= _job.MaxAttempts)
+        {
+            _settled.Add(ClusterTask.UpstreamId);
+            _log.Error("run {0} failed: the upstream failed {1} times under an earlier coordinator; its fine-tune tasks will not run (set job.run-id to run the job again)",
+                _job.RunId, _failures[ClusterTask.UpstreamId]);
+        }
+        else if (_job.Upstream is not null && p.Backbone is null)
         {
             // The upstream run comes first; the fine-tune tasks are queued when its backbone is ready.
             _queue.AddLast(_job.UpstreamTask);

@@ -1,5 +1,8 @@
 using System.Text.Json;
+using Akka.Event;
 using BitActors.Actors.Cluster;
+using BitActors.Streams.Images;
+using BitActors.Streams.Pipelines;
 
 namespace BitActors.Actors.Tests.Cluster;
 
@@ -58,5 +61,29 @@ public sealed class FailedAttemptTests : CoordinatorTestKit
         var record = JsonDocument.Parse(File.ReadAllText(Path.Combine(store.Root, "run-f", "progress", "transfer-2shot-seed0.json"))).RootElement;
         Assert.Equal((3, 2, 10), (record.GetProperty("attempts").GetInt32(), record.GetProperty("failures").GetInt32(),
             record.GetProperty("checkpoint").GetProperty("nextStep").GetInt32()));
+    }
+
+    [Fact]
+    public async Task AnUpstreamThatFailedMaxAttemptsTimesIsNotRunAgainByACoordinatorTakingOver()
+    {
+        await BackboneAsync(); // bit.models
+        var upstream = new UpstreamSettings("tiny", ClassSubset.Range(0, 5), "Tiny", 8, 100, 0.1, 0.1, new AugmentSettings(18, 16, 1), 16, 1, 0);
+        var job = new ClusterJob("run-uf", null, Tasks, upstream, MaxAttempts: 1);
+        var first = Coordinator(job, "coordinator-1");
+        var a = CreateTestProbe();
+        a.Send(first, new RequestWork("node-a", "cpu"));
+        Assert.True(a.ExpectMsg<WorkAssigned>(TimeSpan.FromSeconds(30)).Task.IsUpstream);
+        a.Send(first, new TaskFailed(ClusterTask.UpstreamId, 1, "upstream trainer failed at step 3"));
+        a.ExpectMsg<TaskSettled>();
+        a.Send(first, new RequestWork("node-a", "cpu"));
+        a.ExpectNoMsg(TimeSpan.FromMilliseconds(500)); // the run failed: nothing to hand out
+
+        Stop(first);
+        var errors = CreateTestProbe();
+        Sys.EventStream.Subscribe(errors.Ref, typeof(Error));
+        var second = Coordinator(job, "coordinator-2");
+        a.Send(second, new RequestWork("node-a", "cpu"));
+        errors.FishForMessage<Error>(e => e.Message.ToString()!.Contains("the upstream failed 1 times under an earlier coordinator"), TimeSpan.FromSeconds(30));
+        a.ExpectNoMsg(TimeSpan.FromMilliseconds(500)); // the record says it failed for good: not pre-trained again
     }
 }
