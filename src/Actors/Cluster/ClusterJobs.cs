@@ -44,9 +44,11 @@ public static class ClusterJobs
             : CheckpointFiles.Hash(path).Sha256;
         var runId = c.GetString("run-id") is { Length: > 0 } id ? id
             : $"cluster-{RunKey(origin, arch, channels, dataset, classes, shots, seeds, scratch)}";
+        var maxAttempts = config.GetInt("bitactors.cluster.trainer.max-attempts", 3);
+        if (maxAttempts < 1) throw new InvalidDataException($"bitactors.cluster.trainer.max-attempts must be at least 1, not {maxAttempts}");
         return upstreamFirst
-            ? new ClusterJob(runId, null, tasks, upstream)
-            : new ClusterJob(runId, new GivenBackbone(path, arch, channels, upstream.Norm, upstream.WeightStandardization), tasks);
+            ? new ClusterJob(runId, null, tasks, upstream, maxAttempts)
+            : new ClusterJob(runId, new GivenBackbone(path, arch, channels, upstream.Norm, upstream.WeightStandardization), tasks, MaxAttempts: maxAttempts);
     }
 
     /// <summary>One task per shots × seed (names as <c>run</c> gives them: <c>transfer-5shot-seed1</c>), and from scratch with <paramref name="scratch"/>.</summary>

@@ -28,6 +28,12 @@ public sealed record TaskCheckpoint(ArtifactRef Weights, ArtifactRef State, int 
 public sealed record RequestWork(string Node, string Device);
 
 /// <summary>
+/// A busy device says what it runs (every request interval): a coordinator that took over adopts that attempt
+/// instead of starting the task again elsewhere.
+/// </summary>
+public sealed record WorkHeld(string Node, string Device, string TaskId, int Attempt);
+
+/// <summary>
 /// The coordinator's answer: run <c>Task</c> (attempt <c>Attempt</c>), from <c>ResumeFrom</c> when an earlier attempt left
 /// one. <c>Backbone</c> is null for the upstream task, which makes it.
 /// </summary>

@@ -3,6 +3,10 @@ using System.Text.Json.Serialization;
 using Akka.Actor;
 using Akka.Event;
 using BitActors.Actors.Events;
+using BitActors.Actors.FineTuning;
+using BitActors.Actors.Training;
+using BitActors.Model.Architecture;
+using BitActors.Model.Training;
 
 namespace BitActors.Actors.Cluster;
 
@@ -12,9 +16,12 @@ public sealed record TrainerNodeSettings(string Node, string BootstrapServers, F
 
 /// <summary>
 /// One device of a trainer node. While it is free it asks the coordinator for work (again every
-/// <c>RequestInterval</c>: a request lost in a coordinator handover is repeated); with a task it runs one
-/// <see cref="ResumableFineTuneWorker"/>, forwards its checkpoints, and resends its outcome until the coordinator
-/// has settled it. It pulls: a node never holds more tasks than it has devices.
+/// <c>RequestInterval</c>: a request lost in a coordinator handover is repeated; while busy it says what it runs,
+/// for a coordinator that took over to adopt); with a task it runs one
+/// <see cref="FineTuneWorker"/> (or the <see cref="UpstreamAttempt"/>) with its files in the artifact store, forwards
+/// its checkpoints, and resends its outcome until the coordinator has settled it. A failed trainer is not restarted
+/// here: the coordinator gives the task to another device, from its last checkpoint. It pulls: a node never holds
+/// more tasks than it has devices.
 /// </summary>
 public sealed class DeviceSlot : ReceiveActor, IWithTimers
 {
@@ -25,20 +32,22 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
     private readonly IActorRef _coordinator;
     private readonly string _device;
     private readonly TrainerNodeSettings _settings;
+    private readonly Func<TrainerSpec, Props>? _trainerProps;
     private WorkAssigned? _work;
     private IActorRef _worker = ActorRefs.Nobody;
     private object? _outcome;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public DeviceSlot(IActorRef coordinator, string device, TrainerNodeSettings settings)
+    public DeviceSlot(IActorRef coordinator, string device, TrainerNodeSettings settings, Func<TrainerSpec, Props>? trainerProps = null)
     {
-        (_coordinator, _device, _settings) = (coordinator, device, settings);
+        (_coordinator, _device, _settings, _trainerProps) = (coordinator, device, settings, trainerProps);
         Idle();
     }
 
-    public static Props Props(IActorRef coordinator, string device, TrainerNodeSettings settings) =>
-        Akka.Actor.Props.Create(() => new DeviceSlot(coordinator, device, settings));
+    /// <param name="trainerProps">How fine-tune trainers are made (tests pass a fake); default <see cref="GpuTrainer.Props"/>.</param>
+    public static Props Props(IActorRef coordinator, string device, TrainerNodeSettings settings, Func<TrainerSpec, Props>? trainerProps = null) =>
+        Akka.Actor.Props.Create(() => new DeviceSlot(coordinator, device, settings, trainerProps));
 
     protected override void PreStart() => BecomeIdle();
 
@@ -63,7 +72,6 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
 
     private void Start(WorkAssigned work)
     {
-        Timers.Cancel("request");
         _work = work;
         _log.Info("{0}: task {1} attempt {2} assigned{3}", _device, work.Task.Id, work.Attempt,
             work.ResumeFrom is { } r ? $", resuming from step {r.NextStep}" : "");
@@ -85,10 +93,7 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
             }
             else
             {
-                var backbone = work.Backbone ?? throw new InvalidDataException($"task {work.Task.Id} came without a backbone");
-                var attempt = new TaskAttempt(work.RunId, work.Task, work.Attempt, backbone, ArtifactStore.Fetch(backbone.Artifact), resume);
-                _worker = Context.Watch(Context.ActorOf(ResumableFineTuneWorker.Props(attempt, _settings.FineTune, _settings.BootstrapServers, _device,
-                    _settings.Store, _settings.CheckpointEvery), name));
+                _worker = Context.Watch(Context.ActorOf(FineTuneWorker.Props(Attempt(work, resume), Self, _trainerProps), name));
             }
             Become(Working);
         }
@@ -98,16 +103,33 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
         }
     }
 
+    /// <summary>
+    /// A fine-tune attempt with its files in the artifact store, from the backbone (checked) or an earlier attempt's
+    /// checkpoint; its trainer is not restarted in place (<c>MaxRestarts</c> 0): retries are the coordinator's.
+    /// </summary>
+    private FineTuneAttempt Attempt(WorkAssigned work, (string Path, int Step)? resume)
+    {
+        var backbone = work.Backbone ?? throw new InvalidDataException($"task {work.Task.Id} came without a backbone");
+        var (store, task, prefix) = (_settings.Store, work.Task.ToFineTuneTask(), $"{work.RunId}/tasks/{work.Task.Id}/attempt{work.Attempt}");
+        return new FineTuneAttempt(work.RunId, _settings.BootstrapServers, _settings.FineTune with { CheckpointEvery = _settings.CheckpointEvery, MaxRestarts = 0 },
+            _device, task, new GivenBackbone(ArtifactStore.Fetch(backbone.Artifact), backbone.Arch, backbone.InChannels, KnownModels.ParseNorm(backbone.Norm), backbone.WeightStandardization),
+            next => store.PathOf($"{prefix}-step{next}.bin"), store.PathOf($"{work.RunId}/models/{work.Task.Id}-attempt{work.Attempt}.bin"),
+            work.Attempt, resume, ReportCheckpoints: true);
+    }
+
     private void Working()
     {
+        Receive<Tick>(_ => _coordinator.Tell(new WorkHeld(_settings.Node, _device, _work!.Task.Id, _work.Attempt)));
         // Only the current worker speaks for the task; anything else is from one already replaced.
-        Receive<WorkerCheckpointed>(_ => Sender.Equals(_worker), m => _coordinator.Tell(new TaskCheckpointed(_work!.Task.Id, _work.Attempt, m.Checkpoint)));
-        Receive<WorkerFinished>(_ => Sender.Equals(_worker), m =>
+        Receive<TrainingCheckpointed>(_ => Sender.Equals(_worker), Checkpointed);
+        Receive<TrainingProgress>(_ => Sender.Equals(_worker), p => _log.Info("task {0}: step {1}/{2} loss {3:F4}", _work!.Task.Id, p.Step, p.TotalSteps, p.Loss));
+        Receive<FineTuneCompleted>(_ => Sender.Equals(_worker), m =>
         {
-            var data = JsonSerializer.Serialize(ModelEvent.FineTuneCompleted(m.Completed).Data, Json);
+            var data = JsonSerializer.Serialize(ModelEvent.FineTuneCompleted(m).Data, Json);
             Report(new TaskCompleted(_work!.Task.Id, _work.Attempt, data));
         });
         Receive<WorkerUpstreamFinished>(_ => Sender.Equals(_worker), m => Report(new UpstreamCompleted(_work!.Attempt, m.Backbone)));
+        Receive<FineTuneFailed>(_ => Sender.Equals(_worker), m => Report(new TaskFailed(_work!.Task.Id, _work.Attempt, m.Reason)));
         Receive<WorkerFailed>(_ => Sender.Equals(_worker), m => Report(new TaskFailed(_work!.Task.Id, _work.Attempt, m.Reason)));
         Receive<Terminated>(t => t.ActorRef.Equals(_worker),
             _ => Report(new TaskFailed(_work!.Task.Id, _work.Attempt, "the task's worker stopped without a result")));
@@ -118,12 +140,28 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
     private void IgnoreStale()
     {
         Receive<Terminated>(_ => { });
-        Receive<WorkerCheckpointed>(_ => { });
-        Receive<WorkerFinished>(_ => { });
+        Receive<TrainingCheckpointed>(_ => { });
+        Receive<TrainingProgress>(_ => { });
+        Receive<FineTuneCompleted>(_ => { });
         Receive<WorkerUpstreamFinished>(_ => { });
+        Receive<FineTuneFailed>(_ => { });
         Receive<WorkerFailed>(_ => { });
         Receive<Tick>(_ => { });
         Receive<TaskSettled>(_ => { });
+    }
+
+    /// <summary>A resumable checkpoint (weights and training state) described for the coordinator, which another node may resume from.</summary>
+    private void Checkpointed(TrainingCheckpointed m)
+    {
+        try
+        {
+            var checkpoint = new TaskCheckpoint(_settings.Store.Describe(m.Path), _settings.Store.Describe(TrainingCheckpoint.StatePath(m.Path)), m.NextStep);
+            _coordinator.Tell(new TaskCheckpointed(_work!.Task.Id, _work.Attempt, checkpoint));
+        }
+        catch (Exception e) when (e is IOException or ArgumentException)
+        {
+            _log.Warning("{0}: task {1}'s checkpoint at step {2} cannot be shared: {3}", _device, _work!.Task.Id, m.NextStep, e.Message);
+        }
     }
 
     /// <summary>The coordinator repeats an assignment when a request crossed it: the one running is that one.</summary>
@@ -136,6 +174,7 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
     /// <summary>Sends the outcome until the coordinator settles it, then asks for the next task.</summary>
     private void Report(object outcome)
     {
+        Timers.Cancel("request");
         _outcome = outcome;
         _coordinator.Tell(outcome);
         Timers.StartPeriodicTimer("resend", new Tick(), _settings.RequestInterval);

@@ -11,9 +11,10 @@ namespace BitActors.Actors.Cluster;
 
 /// <summary>
 /// A fan-out to tasks, run by the cluster: of a given <c>Backbone</c> (what <c>run --backbone</c> does on one machine),
-/// or of the backbone an <c>Upstream</c> pre-training makes first, itself a task of a trainer node.
+/// or of the backbone an <c>Upstream</c> pre-training makes first, itself a task of a trainer node. A task whose
+/// attempt fails is tried again on another device until <c>MaxAttempts</c> attempts have failed.
 /// </summary>
-public sealed record ClusterJob(string RunId, GivenBackbone? Backbone, IReadOnlyList<FineTuneTask> Tasks, UpstreamSettings? Upstream = null)
+public sealed record ClusterJob(string RunId, GivenBackbone? Backbone, IReadOnlyList<FineTuneTask> Tasks, UpstreamSettings? Upstream = null, int MaxAttempts = 3)
 {
     public string Arch => Backbone?.Arch ?? Upstream!.Arch;
 
@@ -27,13 +28,19 @@ public sealed record ClusterJob(string RunId, GivenBackbone? Backbone, IReadOnly
 /// The cluster's fine-tune dispatcher, a singleton on a <c>coordinator</c> node. It holds the run's task queue
 /// and hands a task to a trainer's device only when that device asks (pull: backpressure); it watches every
 /// device it gave a task to, and when that device's node leaves or is downed, the task goes back to the front of
-/// the queue with its last checkpoint, for the next free device to resume. Outcomes are deduplicated by task id
+/// the queue with its last checkpoint, for the next free device to resume. A task whose attempt fails (its trainer
+/// threw, its data or artifacts could not be used) goes back to the front of the queue too, for another device,
+/// until <c>MaxAttempts</c> attempts have failed; then it is announced as failed. Outcomes are deduplicated by task id
 /// and announced once on <c>bit.models</c>; tasks that already have an outcome there (an earlier coordinator's)
-/// are not run again.
+/// are not run again. Each task's attempts, failures, last checkpoint (and the upstream's backbone) are kept as a
+/// <see cref="TaskProgress"/> record in the artifact store, so a coordinator that takes over resumes every task,
+/// the upstream pre-training included, from its last checkpoint; an attempt still running on a device through the
+/// handover (the device says so with <see cref="WorkHeld"/>) is adopted instead of started again.
 /// </summary>
 public sealed class FineTuneCoordinator : ReceiveActor
 {
-    private sealed record Prepared(ClusterBackbone? Backbone, CheckpointFiles.Saved? Saved, IReadOnlySet<string> Done);
+    private sealed record Prepared(ClusterBackbone? Backbone, CheckpointFiles.Saved? Saved, IReadOnlySet<string> Done,
+        IReadOnlyDictionary<string, TaskProgress> Progress, IReadOnlyList<string> Warnings);
     private sealed record Assignment(WorkAssigned Work, IActorRef Slot, string Node, Stopwatch Since);
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -45,9 +52,12 @@ public sealed class FineTuneCoordinator : ReceiveActor
     private readonly Dictionary<string, Assignment> _running = new();
     private readonly Dictionary<string, TaskCheckpoint> _checkpoints = new();
     private readonly Dictionary<string, int> _attempts = new();
+    private readonly Dictionary<string, int> _failures = new();
+    private readonly Dictionary<string, HashSet<IActorRef>> _failedOn = new();
     private readonly HashSet<string> _settled = new();
     private readonly List<(IActorRef Slot, string Node)> _idle = new();
     private readonly HashSet<IActorRef> _watched = new();
+    private readonly Dictionary<IActorRef, WorkHeld> _held = new();
     private IActorRef _events = ActorRefs.Nobody;
     private ClusterBackbone? _backbone;
     private IReadOnlySet<string> _done = new HashSet<string>();
@@ -64,6 +74,7 @@ public sealed class FineTuneCoordinator : ReceiveActor
         });
         Receive<PrepareAgain>(_ => StartPreparing());
         Receive<RequestWork>(r => Park(Sender, r.Node)); // answered once the backbone is in the store
+        Receive<WorkHeld>(h => _held[Sender] = h); // adopted once the tasks are queued
         Receive<Terminated>(t => Forget(t.ActorRef));
     }
 
@@ -82,36 +93,66 @@ public sealed class FineTuneCoordinator : ReceiveActor
         StartPreparing();
     }
 
-    /// <summary>The backbone copied into the artifact store (hash checked), and the outcomes already on bit.models.</summary>
+    /// <summary>
+    /// The backbone copied into the artifact store (hash checked), the outcomes already on bit.models, and what an
+    /// earlier coordinator recorded of each task (its checkpoints checked; for the upstream, the backbone it made).
+    /// </summary>
     private Prepared Prepare()
     {
-        if (_job.Backbone is not { } given) return new Prepared(null, null, CompletedTasks.Read(_bootstrapServers, _job.RunId, TimeSpan.FromSeconds(15)));
+        var warnings = new List<string>();
+        var progress = TaskProgress.ReadAll(_store, _job.RunId, warnings.Add).ToDictionary(p => p.Key, p => p.Value.Verified(warnings.Add));
+        var done = CompletedTasks.Read(_bootstrapServers, _job.RunId, TimeSpan.FromSeconds(15));
+        if (_job.Backbone is not { } given)
+            return new Prepared(progress.GetValueOrDefault(ClusterTask.UpstreamId)?.Backbone, null, done, progress, warnings);
         var saved = CheckpointFiles.Describe(given.Path);
         var artifact = _store.Import(saved.Path, $"{_job.RunId}/backbone/{Path.GetFileName(saved.Path)}");
         var backbone = new ClusterBackbone(artifact, given.Arch, given.InChannels, given.Norm == NormKind.BatchNorm ? "bn" : "gn", given.WeightStandardization);
-        var done = CompletedTasks.Read(_bootstrapServers, _job.RunId, TimeSpan.FromSeconds(15));
-        return new Prepared(backbone, saved with { Path = new Uri(artifact.Uri).LocalPath }, done);
+        return new Prepared(backbone, saved with { Path = new Uri(artifact.Uri).LocalPath }, done, progress, warnings);
     }
 
     private void Start(Prepared p)
     {
         _done = p.Done;
-        if (p.Backbone is null)
+        foreach (var warning in p.Warnings) _log.Warning(warning);
+        foreach (var (id, record) in p.Progress)
+        {
+            (_attempts[id], _failures[id]) = (record.Attempts, record.Failures);
+            if (record.Checkpoint is { } checkpoint) _checkpoints[id] = checkpoint;
+        }
+        var resuming = _checkpoints.Where(c => !_done.Contains(c.Key) && !(c.Key == ClusterTask.UpstreamId && p.Backbone is not null)).Select(c => $"{c.Key} from step {c.Value.NextStep}").ToList();
+        if (resuming.Count > 0) _log.Info("run {0}: an earlier coordinator's checkpoints found: {1}", _job.RunId, string.Join(", ", resuming));
+        if (_job.Upstream is not null && p.Backbone is null && _failures.GetValueOrDefault(ClusterTask.UpstreamId) >= _job.MaxAttempts)
+        {
+            _settled.Add(ClusterTask.UpstreamId);
+            _log.Error("run {0} failed: the upstream failed {1} times under an earlier coordinator; its fine-tune tasks will not run (set job.run-id to run the job again)",
+                _job.RunId, _failures[ClusterTask.UpstreamId]);
+        }
+        else if (_job.Upstream is not null && p.Backbone is null)
         {
             // The upstream run comes first; the fine-tune tasks are queued when its backbone is ready.
             _queue.AddLast(_job.UpstreamTask);
-            _log.Info("run {0}: upstream pre-training queued; {1} fine-tune task(s) follow it; artifact store {2}", _job.RunId, _job.Tasks.Count, _store.Uri);
+            _log.Info("run {0}: upstream pre-training queued{1}; {2} fine-tune task(s) follow it; artifact store {3}", _job.RunId,
+                _checkpoints.TryGetValue(ClusterTask.UpstreamId, out var from) ? $" (resuming from step {from.NextStep})" : "", _job.Tasks.Count, _store.Uri);
+        }
+        else if (_job.Upstream is not null)
+        {
+            _settled.Add(ClusterTask.UpstreamId);
+            QueueFineTuneTasks(p.Backbone!);
+            _log.Info("run {0}: the upstream pre-training finished under an earlier coordinator (backbone {1}); {2} fine-tune task(s) queued",
+                _job.RunId, p.Backbone!.Artifact.Uri, _queue.Count);
         }
         else
         {
-            QueueFineTuneTasks(p.Backbone);
+            QueueFineTuneTasks(p.Backbone!);
             _log.Info("run {0}: {1} task(s) queued{2}; backbone {3} (sha256 {4}…) in the artifact store {5}", _job.RunId, _queue.Count,
-                p.Done.Count > 0 ? $", {p.Done.Count} already finished on bit.models" : "", p.Backbone.Artifact.Uri, p.Backbone.Artifact.Sha256[..12], _store.Uri);
-            if (p.Done.Count == 0)
+                p.Done.Count > 0 ? $", {p.Done.Count} already finished on bit.models" : "", p.Backbone!.Artifact.Uri, p.Backbone.Artifact.Sha256[..12], _store.Uri);
+            if (p.Done.Count == 0 && p.Progress.Count == 0) // a coordinator taking over does not announce it again
                 _events.Tell(ModelEvent.BackboneReady(new BackboneReady(_job.RunId, p.Backbone.Arch, p.Backbone.InChannels, p.Saved!, 0,
                     double.NaN, double.NaN, new EvaluationResult(double.NaN, double.NaN, double.NaN, 0, [], []), TimeSpan.Zero, _job.Backbone!.Norm, _job.Backbone.WeightStandardization)));
         }
         Become(Dispatching);
+        foreach (var (slot, held) in _held) Adopt(slot, held);
+        _held.Clear();
         var idle = _idle.ToList();
         _idle.Clear();
         foreach (var (slot, node) in idle) Offer(slot, node);
@@ -129,37 +170,32 @@ public sealed class FineTuneCoordinator : ReceiveActor
     private void Dispatching()
     {
         Receive<RequestWork>(r => Offer(Sender, r.Node));
+        Receive<WorkHeld>(h => Adopt(Sender, h));
         Receive<UpstreamCompleted>(m =>
         {
             Sender.Tell(new TaskSettled(ClusterTask.UpstreamId));
             if (!_settled.Add(ClusterTask.UpstreamId)) return; // resent
             _running.Remove(ClusterTask.UpstreamId);
+            Unqueue(ClusterTask.UpstreamId); // an attempt a coordinator that took over had queued again
+            Save(ClusterTask.UpstreamId, m.Backbone);
             QueueFineTuneTasks(m.Backbone);
             _log.Info("upstream completed (attempt {0}) after {1:F1} s: backbone {2} (sha256 {3}…); {4} fine-tune task(s) queued",
                 m.Attempt, _clock.Elapsed.TotalSeconds, m.Backbone.Artifact.Uri, m.Backbone.Artifact.Sha256[..12], _queue.Count);
-            foreach (var (slot, node) in _idle.ToList()) Offer(slot, node);
+            OfferToIdle();
         });
         Receive<TaskCheckpointed>(m =>
         {
             if (!_running.TryGetValue(m.TaskId, out var a) || a.Work.Attempt != m.Attempt) return; // a lost attempt's
             if (_checkpoints.TryGetValue(m.TaskId, out var last) && last.NextStep >= m.Checkpoint.NextStep) return;
             _checkpoints[m.TaskId] = m.Checkpoint;
+            Save(m.TaskId);
             _log.Info("task {0}: checkpoint at step {1} from {2}", m.TaskId, m.Checkpoint.NextStep, a.Node);
         });
         Receive<TaskCompleted>(m => !IsTask(m.TaskId), m => NotOurs(m.TaskId));
         Receive<TaskFailed>(m => !IsTask(m.TaskId), m => NotOurs(m.TaskId));
         Receive<TaskCompleted>(m => Settle(m.TaskId, m.Attempt, () =>
             new ModelEvent(ModelEvent.FineTuneCompletedType, $"{_job.RunId}/{m.TaskId}", JsonDocument.Parse(m.EventJson).RootElement.Clone()), "completed"));
-        Receive<TaskFailed>(m => m.TaskId == ClusterTask.UpstreamId && _job.Upstream is not null, m =>
-        {
-            Sender.Tell(new TaskSettled(m.TaskId));
-            if (!_settled.Add(m.TaskId)) return;
-            _running.Remove(m.TaskId);
-            _log.Error("run {0} failed: upstream failed (attempt {1}): {2}; its fine-tune tasks will not run", _job.RunId, m.Attempt, m.Reason);
-        });
-        Receive<TaskFailed>(m => Settle(m.TaskId, m.Attempt, () =>
-            ModelEvent.FineTuneFailed(new FineTuneFailed(_job.RunId, _job.Tasks.First(t => t.Name == m.TaskId), m.Reason), _job.Arch),
-            $"failed ({m.Reason})"));
+        Receive<TaskFailed>(Failed);
         Receive<Terminated>(t => Lost(t.ActorRef));
         Receive<ModelEventPublished>(_ => { });
     }
@@ -173,7 +209,69 @@ public sealed class FineTuneCoordinator : ReceiveActor
         Sender.Tell(new TaskSettled(taskId));
     }
 
-    /// <summary>A free device asks: give it the next task, or keep it until one comes back.</summary>
+    /// <summary>
+    /// An attempt failed: the task goes back to the front of the queue for another device, from its last checkpoint,
+    /// unless <c>MaxAttempts</c> attempts have failed: then it is announced as failed (or, for the upstream, the run
+    /// stops). An attempt that is no longer the task's current one (superseded after its node was presumed lost, or
+    /// the task already settled) is only acknowledged.
+    /// </summary>
+    private void Failed(TaskFailed m)
+    {
+        if (_settled.Contains(m.TaskId) || !_running.TryGetValue(m.TaskId, out var a) || a.Work.Attempt != m.Attempt)
+        {
+            Sender.Tell(new TaskSettled(m.TaskId));
+            _log.Info("task {0}: attempt {1} failed ({2}), but it is not the attempt that counts now; ignored", m.TaskId, m.Attempt, m.Reason);
+            return;
+        }
+        var failures = _failures[m.TaskId] = _failures.GetValueOrDefault(m.TaskId) + 1;
+        Save(m.TaskId);
+        var reason = failures == 1 ? m.Reason : $"{failures} attempts failed; the last (attempt {m.Attempt} on {a.Node}): {m.Reason}";
+        if (failures >= _job.MaxAttempts && m.TaskId == ClusterTask.UpstreamId)
+        {
+            Sender.Tell(new TaskSettled(m.TaskId));
+            _settled.Add(m.TaskId);
+            _running.Remove(m.TaskId);
+            _log.Error("run {0} failed: upstream failed: {1}; its fine-tune tasks will not run", _job.RunId, reason);
+            return;
+        }
+        if (failures >= _job.MaxAttempts)
+        {
+            Settle(m.TaskId, m.Attempt, () =>
+                ModelEvent.FineTuneFailed(new FineTuneFailed(_job.RunId, _job.Tasks.First(t => t.Name == m.TaskId), reason), _job.Arch), $"failed ({reason})");
+            return;
+        }
+        Sender.Tell(new TaskSettled(m.TaskId));
+        _running.Remove(m.TaskId);
+        if (!_failedOn.TryGetValue(m.TaskId, out var devices)) _failedOn[m.TaskId] = devices = new HashSet<IActorRef>();
+        devices.Add(a.Slot);
+        _queue.AddFirst(a.Work.Task);
+        _log.Warning($"task {m.TaskId} attempt {m.Attempt} failed on {a.Node}: {m.Reason}; back in the queue for another device, " +
+            $"to resume from step {_checkpoints.GetValueOrDefault(m.TaskId)?.NextStep ?? 0} ({failures} of {_job.MaxAttempts} failed attempts allowed)");
+        OfferToIdle();
+    }
+
+    /// <summary>
+    /// A device runs an attempt this coordinator did not assign (an earlier one did, before it moved): while the task
+    /// waits in the queue, that attempt becomes the task's current one, resumed by nobody else.
+    /// </summary>
+    private void Adopt(IActorRef slot, WorkHeld held)
+    {
+        if (_running.ContainsKey(held.TaskId) || _settled.Contains(held.TaskId)) return; // ours, or one that was superseded
+        if (_queue.FirstOrDefault(t => t.Id == held.TaskId) is not { } task) return; // not queued yet (its backbone is not ready)
+        Unqueue(held.TaskId);
+        Watch(slot);
+        _idle.RemoveAll(i => i.Slot.Equals(slot));
+        if (_attempts.GetValueOrDefault(held.TaskId) < held.Attempt)
+        {
+            _attempts[held.TaskId] = held.Attempt;
+            Save(held.TaskId);
+        }
+        _running[held.TaskId] = new Assignment(new WorkAssigned(_job.RunId, task, held.Attempt, task.IsUpstream ? null : _backbone, _checkpoints.GetValueOrDefault(held.TaskId)),
+            slot, held.Node, Stopwatch.StartNew());
+        _log.Info("task {0} attempt {1}: still running on {2} ({3}); adopted", held.TaskId, held.Attempt, held.Node, slot.Path);
+    }
+
+    /// <summary>A free device asks: give it the next task it may run, or keep it until one comes back.</summary>
     private void Offer(IActorRef slot, string node)
     {
         Watch(slot);
@@ -183,20 +281,63 @@ public sealed class FineTuneCoordinator : ReceiveActor
             slot.Tell(held.Work); // a request that crossed the assignment: the same answer again
             return;
         }
-        if (_queue.First is not { } first)
+        if (NextFor(slot) is not { } next)
         {
             Park(slot, node);
             return;
         }
-        _queue.RemoveFirst();
-        var task = first.Value;
+        _queue.Remove(next);
+        var task = next.Value;
         var attempt = _attempts[task.Id] = _attempts.GetValueOrDefault(task.Id) + 1;
+        Save(task.Id);
         var work = new WorkAssigned(_job.RunId, task, attempt, _backbone, _checkpoints.GetValueOrDefault(task.Id));
         _running[task.Id] = new Assignment(work, slot, node, Stopwatch.StartNew());
         _idle.RemoveAll(i => i.Slot.Equals(slot));
         _log.Info("task {0} attempt {1} → {2} ({3}){4}", task.Id, attempt, node, slot.Path,
             work.ResumeFrom is { } r ? $", resuming from step {r.NextStep}" : "");
         slot.Tell(work);
+    }
+
+    /// <summary>
+    /// The first queued task this device may run: not one that already failed on it, unless it failed on every
+    /// device the coordinator knows (then any device is as good as another).
+    /// </summary>
+    private LinkedListNode<ClusterTask>? NextFor(IActorRef slot)
+    {
+        for (var n = _queue.First; n is not null; n = n.Next)
+            if (!_failedOn.TryGetValue(n.Value.Id, out var failed) || !failed.Contains(slot) || _watched.All(failed.Contains))
+                return n;
+        return null;
+    }
+
+    private void OfferToIdle()
+    {
+        foreach (var (slot, node) in _idle.ToList())
+            if (_queue.Count > 0) Offer(slot, node);
+    }
+
+    private void Unqueue(string taskId)
+    {
+        for (var n = _queue.First; n is not null; n = n.Next)
+            if (n.Value.Id == taskId)
+            {
+                _queue.Remove(n);
+                return;
+            }
+    }
+
+    /// <summary>Writes the task's progress record; a store that cannot be written costs only a later coordinator's resume.</summary>
+    private void Save(string taskId, ClusterBackbone? backbone = null)
+    {
+        try
+        {
+            new TaskProgress(taskId, _attempts.GetValueOrDefault(taskId), _failures.GetValueOrDefault(taskId), _checkpoints.GetValueOrDefault(taskId), backbone)
+                .Write(_store, _job.RunId);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _log.Warning("task {0}: progress record not written to the artifact store ({1}); a coordinator taking over would start it over", taskId, e.Message);
+        }
     }
 
     private void Park(IActorRef slot, string node)
@@ -224,7 +365,7 @@ public sealed class FineTuneCoordinator : ReceiveActor
         {
             // A superseded attempt finished first: the current one is moot.
             _running.Remove(taskId);
-            for (var n = _queue.First; n is not null; n = n.Next) if (n.Value.Id == taskId) { _queue.Remove(n); break; }
+            Unqueue(taskId);
         }
         _events.Tell(modelEvent());
         _log.Info("task {0} {1} (attempt {2}); {3} of {4} settled after {5:F1} s", taskId, outcome, attempt, _settled.Count, _job.TaskCount, _clock.Elapsed.TotalSeconds);
@@ -243,9 +384,7 @@ public sealed class FineTuneCoordinator : ReceiveActor
             _log.Warning("task {0} attempt {1}: {2} is gone ({3} after it was assigned); back in the queue, to resume from step {4}",
                 a.Work.Task.Id, a.Work.Attempt, a.Node, $"{a.Since.Elapsed.TotalSeconds:F1} s", from);
         }
-        var idle = _idle.ToList();
-        foreach (var (s, node) in idle)
-            if (_queue.Count > 0) Offer(s, node);
+        OfferToIdle();
     }
 
     private void Forget(IActorRef slot)

@@ -1,12 +1,14 @@
 using Akka.Actor;
 using Akka.Event;
 using BitActors.Actors.Training;
-using BitActors.Model.Training;
 
 namespace BitActors.Actors.Cluster;
 
 /// <summary>The upstream attempt trained, evaluated and saved the backbone (in the artifact store).</summary>
 public sealed record WorkerUpstreamFinished(ClusterBackbone Backbone);
+
+/// <summary>The upstream attempt failed (its supervisor's own restarts spent).</summary>
+public sealed record WorkerFailed(string Reason);
 
 /// <summary>
 /// The upstream pre-training as one task of the cluster: a <see cref="TrainingSupervisor"/> on this trainer node with
@@ -25,8 +27,7 @@ public sealed class UpstreamAttempt : ReceiveActor
     public UpstreamAttempt(RunSpec run, ArtifactStore store)
     {
         (_run, _store) = (run, store);
-        Receive<TrainingCheckpointed>(m => Context.Parent.Tell(new WorkerCheckpointed(
-            new TaskCheckpoint(_store.Describe(m.Path), _store.Describe(TrainingCheckpoint.StatePath(m.Path)), m.NextStep))));
+        Receive<TrainingCheckpointed>(m => Context.Parent.Tell(m));
         Receive<BackboneReady>(b => _backbone = b);
         Receive<RunCompleted>(_ =>
         {

@@ -20,7 +20,9 @@ namespace BitActors.Actors.FineTuning;
 /// BiT-HyperRule's schedule, evaluates on the test split, saves the model and reports to its parent.
 /// It checkpoints at the schedule's phase changes (and every <c>CheckpointEvery</c> steps); a trainer that
 /// fails is replaced after a doubling backoff by one resumed from the task's last checkpoint, the data
-/// replayed to that step; after <c>MaxRestarts</c> the task is reported as failed.
+/// replayed to that step; after <c>MaxRestarts</c> the task is reported as failed. The same worker runs a
+/// cluster's attempt at a task (see <see cref="FineTuneAttempt"/>): started from an earlier attempt's
+/// checkpoint, its checkpoints reported to the parent as they come.
 /// </summary>
 public sealed class FineTuneWorker : ReceiveActor, IWithTimers
 {
@@ -30,9 +32,9 @@ public sealed class FineTuneWorker : ReceiveActor, IWithTimers
     private sealed record EvaluationFinished(EvaluationResult Result);
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly RunSpec _run;
+    private readonly FineTuneAttempt _attempt;
     private readonly FineTuneTask _task;
-    private readonly BackboneReady _backbone;
+    private readonly GivenBackbone _backbone;
     private readonly IActorRef _reporter;
     private readonly IMaterializer _materializer = Context.Materializer();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
@@ -57,9 +59,10 @@ public sealed class FineTuneWorker : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public FineTuneWorker(RunSpec run, FineTuneTask task, BackboneReady backbone, IActorRef reporter, Func<TrainerSpec, Props>? trainerProps = null)
+    public FineTuneWorker(FineTuneAttempt attempt, IActorRef reporter, Func<TrainerSpec, Props>? trainerProps = null)
     {
-        (_run, _task, _backbone, _reporter) = (run, task, backbone, reporter);
+        (_attempt, _task, _backbone, _reporter) = (attempt, attempt.Task, attempt.Backbone, reporter);
+        _lastCheckpoint = attempt.StartFrom ?? default;
         _trainerProps = trainerProps ?? GpuTrainer.Props;
         Receive<DataReady>(m => StartTraining(m.Manifest, m.Train));
         Receive<Status.Failure>(f => Fail($"loading data failed: {f.Cause.Message}"));
@@ -67,9 +70,12 @@ public sealed class FineTuneWorker : ReceiveActor, IWithTimers
 
     /// <param name="trainerProps">How trainers are made (tests pass a fake); default <see cref="GpuTrainer.Props"/>.</param>
     public static Props Props(RunSpec run, FineTuneTask task, BackboneReady backbone, IActorRef reporter, Func<TrainerSpec, Props>? trainerProps = null) =>
-        Akka.Actor.Props.Create(() => new FineTuneWorker(run, task, backbone, reporter, trainerProps));
+        Props(FineTuneAttempt.InRun(run, task, backbone), reporter, trainerProps);
 
-    private FineTuneSettings Settings => _run.FineTune;
+    public static Props Props(FineTuneAttempt attempt, IActorRef reporter, Func<TrainerSpec, Props>? trainerProps = null) =>
+        Akka.Actor.Props.Create(() => new FineTuneWorker(attempt, reporter, trainerProps));
+
+    private FineTuneSettings Settings => _attempt.Settings;
 
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
     {
@@ -84,8 +90,8 @@ public sealed class FineTuneWorker : ReceiveActor, IWithTimers
 
     private async Task<DataReady> LoadTrainingSet(IMaterializer materializer)
     {
-        var manifest = await Task.Run(() => DatasetCatalog.Read(_run.BootstrapServers, _task.Dataset));
-        var all = await KafkaRecordSource.Create(_run.BootstrapServers, manifest.Split("train").Topic, epochs: 1, accept: _task.Classes.AcceptFrom(manifest.Classes.Count))
+        var manifest = await Task.Run(() => DatasetCatalog.Read(_attempt.BootstrapServers, _task.Dataset));
+        var all = await KafkaRecordSource.Create(_attempt.BootstrapServers, manifest.Split("train").Topic, epochs: 1, accept: _task.Classes.AcceptFrom(manifest.Classes.Count))
             .RunWith(Sink.Seq<ImageRecord>(), materializer);
         // Few-shot draws come from usable records only (with all examples, the pipeline refuses the others by name).
         IReadOnlyList<ImageRecord> chosen = _task.Shots is int k
@@ -96,21 +102,23 @@ public sealed class FineTuneWorker : ReceiveActor, IWithTimers
 
     private void StartTraining(DatasetManifest manifest, IReadOnlyList<ImageRecord> train)
     {
-        _deadLetters = new DeadLetters(_run.BootstrapServers, e => _log.Warning(e));
+        _deadLetters = new DeadLetters(_attempt.BootstrapServers, e => _log.Warning(e));
         _manifest = manifest;
         _examples = train.Count;
         var resolution = HyperRule.ResolutionFor(manifest.ImageSize.Height, manifest.ImageSize.Width, Settings.PaperResolution);
-        _augment = Settings.Augment ?? new AugmentSettings(resolution.Precrop, resolution.Crop, _backbone.InChannels);
+        _augment = Settings.Augment is { } set ? set with { Channels = _backbone.InChannels } : new AugmentSettings(resolution.Precrop, resolution.Crop, _backbone.InChannels);
         _rule = HyperRule.Schedule(train.Count, Settings.BaseLr);
         _schedule = Settings.MaxSteps > 0 ? _rule.ScaledTo(Settings.MaxSteps) : _rule;
         _train = train;
         _trainerSpec = new TrainerSpec(_backbone.Arch, _task.Classes.Count, _backbone.InChannels,
-            _task.FromScratch ? null : _backbone.Checkpoint.Path, ZeroHead: !_task.FromScratch, _task.Seed,
-            HyperRule.Momentum, HyperRule.WeightDecay, HyperRule.MixUp(train.Count), Settings.MicroBatch, _run.Device,
+            _task.FromScratch ? null : _backbone.Path, ZeroHead: !_task.FromScratch, _task.Seed,
+            HyperRule.Momentum, HyperRule.WeightDecay, HyperRule.MixUp(train.Count), Settings.MicroBatch, _attempt.Device,
             Norm: _backbone.Norm, WeightStandardization: _backbone.WeightStandardization);
         StartTrainerAndFeed();
-        _log.Info($"task {_task.Name}: {train.Count} examples of classes {_task.Classes}, {(_task.FromScratch ? "from scratch" : "from backbone")}, " +
-            $"{_schedule.TotalSteps} steps (HyperRule{(ReferenceEquals(_schedule, _rule) ? "" : $"'s {_rule.TotalSteps} scaled to max-steps")}), batch {Settings.BatchSize}, resize {_augment.Precrop} crop {_augment.Crop}");
+        _log.Info($"task {_attempt.Label}: {train.Count} examples, {_schedule.TotalSteps} steps, " +
+            (_lastCheckpoint.Path is { } from ? $"resumed from step {_lastCheckpoint.Step} ({from})" : "from step 0") +
+            $"; classes {_task.Classes}, {(_task.FromScratch ? "from scratch" : "from backbone")}, " +
+            $"HyperRule{(ReferenceEquals(_schedule, _rule) ? "" : $"'s {_rule.TotalSteps} steps scaled to max-steps")}, batch {Settings.BatchSize}, resize {_augment.Precrop} crop {_augment.Crop}");
         Become(Training);
     }
 
@@ -151,7 +159,7 @@ public sealed class FineTuneWorker : ReceiveActor, IWithTimers
         var backoff = TimeSpan.FromSeconds(Settings.RestartBackoffSeconds * Math.Pow(2, _restarts - 1));
         _log.Warning($"task {_task.Name}: trainer failed at step {_nextStep} ({reason}); retry {_restarts} of {Settings.MaxRestarts} " +
             $"from step {_lastCheckpoint.Step} in {backoff.TotalSeconds:F1} s");
-        _reporter.Tell(new FineTuneRetried(_run.RunId, _task.Name, _restarts, _lastCheckpoint.Step, reason));
+        _reporter.Tell(new FineTuneRetried(_attempt.RunId, _task.Name, _restarts, _lastCheckpoint.Step, reason));
         _trainerError = null;
         Timers.StartSingleTimer("restart", new RestartTrainer(), backoff);
         Become(() =>
@@ -188,12 +196,12 @@ public sealed class FineTuneWorker : ReceiveActor, IWithTimers
             bool interval = Settings.CheckpointEvery > 0 && next % Settings.CheckpointEvery == 0;
             bool phaseChange = Settings.CheckpointAtPhaseChange && _schedule.Phase(next) != _schedule.Phase(r.Step);
             if ((interval || phaseChange) && next < _schedule.TotalSteps)
-                _trainer.Tell(new SaveCheckpoint(Path.Combine(_run.OutputDir, "checkpoints", $"{_run.RunId}-{_task.Name}-step{next}.bin"), next,
+                _trainer.Tell(new SaveCheckpoint(_attempt.StepCheckpoint(next), next,
                     new TrainingPosition(_schedule, Settings.BatchSize, (long)next * Settings.BatchSize, $"{_task.Dataset} task {_task.Name}", _task.Seed)));
             if ((r.Step + 1) % Settings.ProgressEvery == 0 || r.Step + 1 == _schedule.TotalSteps)
             {
                 var (stepSeconds, waitSeconds, rate) = _timer.Take();
-                _reporter.Tell(new TrainingProgress(_run.RunId, _task.Name, r.Step + 1, _schedule.TotalSteps, r.Loss, r.Accuracy, r.LearningRate, rate, stepSeconds, waitSeconds));
+                _reporter.Tell(new TrainingProgress(_attempt.RunId, _task.Name, r.Step + 1, _schedule.TotalSteps, r.Loss, r.Accuracy, r.LearningRate, rate, stepSeconds, waitSeconds));
             }
             if (r.Step + 1 >= _schedule.TotalSteps)
             {
@@ -213,7 +221,7 @@ public sealed class FineTuneWorker : ReceiveActor, IWithTimers
 
     private void Evaluate()
     {
-        TrainerEvaluation.RunAsync(_run.BootstrapServers, _manifest.Split("test").Topic, _task.Classes, _augment,
+        TrainerEvaluation.RunAsync(_attempt.BootstrapServers, _manifest.Split("test").Topic, _task.Classes, _augment,
                 Settings.EvalBatchSize, Settings.DecodeParallelism, _trainer, _materializer)
             .PipeTo(Self, success: result => new EvaluationFinished(result), failure: e => new Status.Failure(e));
         Become(() =>
@@ -221,14 +229,13 @@ public sealed class FineTuneWorker : ReceiveActor, IWithTimers
             Receive<EvaluationFinished>(m =>
             {
                 _test = m.Result;
-                var name = $"{_run.RunId}-{_task.Name}.bin";
-                _trainer.Tell(new SaveCheckpoint(Path.Combine(_run.OutputDir, "checkpoints", name)));
+                _trainer.Tell(new SaveCheckpoint(_attempt.Model));
             });
             Receive<CheckpointSaved>(m => m.NextStep is int, OnResumableSaved);
             Receive<CheckpointSaved>(m =>
             {
-                DeleteResumable();
-                Context.Parent.Tell(new FineTuneCompleted(_run.RunId, _task, _backbone.Arch, _examples, _schedule.TotalSteps, _test!, m.Checkpoint,
+                if (!_attempt.ReportCheckpoints) DeleteResumable();
+                Context.Parent.Tell(new FineTuneCompleted(_attempt.RunId, _task, _backbone.Arch, _examples, _schedule.TotalSteps, _test!, m.Checkpoint,
                     HyperParameters(), _clock.Elapsed));
                 Context.Stop(Self);
             });
@@ -244,6 +251,7 @@ public sealed class FineTuneWorker : ReceiveActor, IWithTimers
     {
         _lastCheckpoint = (m.Checkpoint.Path, m.NextStep!.Value);
         _resumable.Add(m.Checkpoint.Path);
+        if (_attempt.ReportCheckpoints) Context.Parent.Tell(new TrainingCheckpointed(_attempt.RunId, m.NextStep.Value, m.Checkpoint.Path));
     }
 
     /// <summary>The task's model is saved: its resumable checkpoints (weights, momentum, hashes) are of no more use.</summary>
@@ -272,17 +280,25 @@ public sealed class FineTuneWorker : ReceiveActor, IWithTimers
     /// <summary>Reports the failure to the dispatcher and stops; the run's other tasks go on.</summary>
     private void Fail(string reason)
     {
-        _log.Error("task {0} failed: {1}", _task.Name, reason);
+        _log.Error("task {0} failed: {1}", _attempt.Label, reason);
         _feed?.Abort(new OperationCanceledException(reason));
-        Context.Parent.Tell(new FineTuneFailed(_run.RunId, _task, reason));
+        Context.Parent.Tell(new FineTuneFailed(_attempt.RunId, _task, reason));
         Context.Stop(Self);
     }
 
-    private Dictionary<string, object> HyperParameters() =>
-        HyperParametersOf(_task, _examples, _rule, _schedule, Settings, _augment);
+    private Dictionary<string, object> HyperParameters()
+    {
+        var parameters = HyperParametersOf(_task, _examples, _rule, _schedule, Settings, _augment);
+        if (_attempt.Attempt > 0)
+        {
+            parameters["attempt"] = _attempt.Attempt;
+            parameters["resumed_from_step"] = _attempt.StartFrom?.NextStep ?? 0;
+        }
+        return parameters;
+    }
 
-    /// <summary>What a fine-tune task was trained with, as its completed event and report give it (the cluster's worker adds its attempt).</summary>
-    internal static Dictionary<string, object> HyperParametersOf(FineTuneTask task, int examples, StepSchedule rule, StepSchedule schedule,
+    /// <summary>What a fine-tune task was trained with, as its completed event and report give it (a cluster's attempt adds its number).</summary>
+    private static Dictionary<string, object> HyperParametersOf(FineTuneTask task, int examples, StepSchedule rule, StepSchedule schedule,
         FineTuneSettings settings, AugmentSettings augment) => new()
     {
         ["rule"] = "bit-hyperrule",

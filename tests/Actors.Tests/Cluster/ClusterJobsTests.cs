@@ -41,6 +41,16 @@ public sealed class ClusterJobsTests : IDisposable
     }
 
     [Fact]
+    public void FailedAttemptsAreLimitedByTrainerMaxAttemptsAtLeastOne()
+    {
+        const string upstream = "bitactors.cluster.job { upstream = true, dataset = d, classes = [5], shots = [2], seeds = [0] }";
+        Assert.Equal(3, Job(upstream)!.MaxAttempts);
+        Assert.Equal(1, Job(upstream + " bitactors.cluster.trainer.max-attempts = 1")!.MaxAttempts);
+        var e = Assert.Throws<InvalidDataException>(() => Job(upstream + " bitactors.cluster.trainer.max-attempts = 0"));
+        Assert.Equal("bitactors.cluster.trainer.max-attempts must be at least 1, not 0", e.Message);
+    }
+
+    [Fact]
     public void NoJobOrAnAmbiguousOneIsSaidSo()
     {
         Assert.Null(Job(""));

@@ -17,6 +17,9 @@ internal sealed class TrainerLog
 
     /// <summary>Fail every time the trainer reaches this step.</summary>
     public int? AlwaysFailAt;
+
+    /// <summary>Write each checkpoint as a tiny file (and a state file beside a resumable one), for code that hashes them.</summary>
+    public bool WriteFiles;
 }
 
 /// <summary>
@@ -40,7 +43,16 @@ internal sealed class FakeTrainer : ReceiveActor
         });
         Receive<SaveCheckpoint>(m =>
         {
-            lock (log) log.Checkpoints.Add(m.NextStep);
+            lock (log)
+            {
+                log.Checkpoints.Add(m.NextStep);
+                if (log.WriteFiles)
+                {
+                    Directory.CreateDirectory(Path.GetDirectoryName(m.Path)!);
+                    File.WriteAllBytes(m.Path, [(byte)spec.Seed, (byte)(m.NextStep ?? 255)]);
+                    if (m.NextStep is not null) File.WriteAllBytes(TrainingCheckpoint.StatePath(m.Path), [(byte)m.NextStep]);
+                }
+            }
             Sender.Tell(new CheckpointSaved(new CheckpointFiles.Saved(m.Path, 1, new string('0', 64), "fake"), m.NextStep));
         });
         Receive<EvaluateOn>(m => Sender.Tell(EvaluationPartial.Of(new BatchEvaluation(0, 0, 0, new long[m.Batch.Count]), m.Batch.Labels, spec.Classes)));
