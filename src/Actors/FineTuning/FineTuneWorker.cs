@@ -100,22 +100,30 @@ public sealed class FineTuneWorker : ReceiveActor, IWithTimers
         return new DataReady(manifest, chosen);
     }
 
+    /// <summary>
+    /// The examples a task trains on, which the HyperRule sizes its run by: with all examples, records already known
+    /// to be unusable (bad or missing labels, empty values, labels outside the task) are fed only to be
+    /// dead-lettered, so they do not count; a few-shot draw holds usable records only.
+    /// </summary>
+    public static int UsableExamples(FineTuneTask task, IReadOnlyList<ImageRecord> train) =>
+        task.Shots is null ? train.Count(r => r.Defect is null && task.Classes.Contains(r.Labels)) : train.Count;
+
     private void StartTraining(DatasetManifest manifest, IReadOnlyList<ImageRecord> train)
     {
         _deadLetters = new DeadLetters(_attempt.BootstrapServers, e => _log.Warning(e));
         _manifest = manifest;
-        _examples = train.Count;
+        _examples = UsableExamples(_task, train);
         var resolution = HyperRule.ResolutionFor(manifest.ImageSize.Height, manifest.ImageSize.Width, Settings.PaperResolution);
         _augment = Settings.Augment is { } set ? set with { Channels = _backbone.InChannels } : new AugmentSettings(resolution.Precrop, resolution.Crop, _backbone.InChannels);
-        _rule = HyperRule.Schedule(train.Count, Settings.BaseLr);
+        _rule = HyperRule.Schedule(_examples, Settings.BaseLr);
         _schedule = Settings.MaxSteps > 0 ? _rule.ScaledTo(Settings.MaxSteps) : _rule;
         _train = train;
         _trainerSpec = new TrainerSpec(_backbone.Arch, _task.Classes.Count, _backbone.InChannels,
             _task.FromScratch ? null : _backbone.Path, ZeroHead: !_task.FromScratch, _task.Seed,
-            HyperRule.Momentum, HyperRule.WeightDecay, HyperRule.MixUp(train.Count), Settings.MicroBatch, _attempt.Device,
+            HyperRule.Momentum, HyperRule.WeightDecay, HyperRule.MixUp(_examples), Settings.MicroBatch, _attempt.Device,
             Norm: _backbone.Norm, WeightStandardization: _backbone.WeightStandardization);
         StartTrainerAndFeed();
-        _log.Info($"task {_attempt.Label}: {train.Count} examples, {_schedule.TotalSteps} steps, " +
+        _log.Info($"task {_attempt.Label}: {_examples} examples{(_examples < train.Count ? $" ({train.Count - _examples} unusable records dead-lettered)" : "")}, {_schedule.TotalSteps} steps, " +
             (_lastCheckpoint.Path is { } from ? $"resumed from step {_lastCheckpoint.Step} ({from})" : "from step 0") +
             $"; classes {_task.Classes}, {(_task.FromScratch ? "from scratch" : "from backbone")}, " +
             $"HyperRule{(ReferenceEquals(_schedule, _rule) ? "" : $"'s {_rule.TotalSteps} steps scaled to max-steps")}, batch {Settings.BatchSize}, resize {_augment.Precrop} crop {_augment.Crop}");
