@@ -1,6 +1,5 @@
-using System.Net;
-using System.Net.Sockets;
 using Xunit.Abstractions;
+using BitActors.Streams.Tests;
 
 namespace BitActors.Cli.Tests;
 
@@ -24,7 +23,7 @@ public sealed class ClusterDiscoveryTests(ITestOutputHelper output)
             var broker = new CliProcess("kafka", "up");
             processes.Add(broker);
             var bootstrap = (await broker.WaitForLineAsync("bootstrap=", Timeout))["bootstrap=".Length..];
-            var ports = TwoFreePorts();
+            var ports = FreePorts.Take(2);
             var config = Path.Combine(dir, "node.conf");
             File.WriteAllText(config, $$"""
                 bitactors.cluster {
@@ -80,15 +79,5 @@ public sealed class ClusterDiscoveryTests(ITestOutputHelper output)
         var (code, stdout, stderr) = await CliProcess.RunAsync(Timeout, ["node", .. options.Split(' ')]);
         Assert.NotEqual(0, code);
         Assert.Contains(message, stdout + stderr);
-    }
-
-    /// <summary>Two free loopback ports, the lower first (both listeners are open at once, so they differ).</summary>
-    private static int[] TwoFreePorts()
-    {
-        var listeners = new[] { new TcpListener(IPAddress.Loopback, 0), new TcpListener(IPAddress.Loopback, 0) };
-        foreach (var listener in listeners) listener.Start();
-        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).Order().ToArray();
-        foreach (var listener in listeners) listener.Stop();
-        return ports;
     }
 }

@@ -24,7 +24,7 @@ public sealed partial class ClusterKillTests
             var bootstrap = (await broker.WaitForLineAsync("bootstrap=", Timeout))["bootstrap=".Length..];
             var publish = await CliProcess.RunAsync(Timeout, "publish", "--dataset", "tiny", "--format", "idx", "--source", source.FullName, "--bootstrap-servers", bootstrap);
             Assert.True(publish.ExitCode == 0, publish.Stderr);
-            var seedPort = FreePort();
+            var seedPort = FreePorts.One();
             var config = Path.Combine(dir, "node.conf");
             File.WriteAllText(config, $$"""
                 bitactors.upstream { dataset = tiny, classes = [0, 1, 2, 3, 4], arch = Tiny, batch-size = 16, steps = 100, precrop = 18, crop = 16, channels = 1,

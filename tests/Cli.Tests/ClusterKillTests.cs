@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -160,7 +158,7 @@ public sealed partial class ClusterKillTests(ITestOutputHelper output)
         var bootstrap = (await broker.WaitForLineAsync("bootstrap=", Timeout))["bootstrap=".Length..];
         var publish = await CliProcess.RunAsync(Timeout, "publish", "--dataset", "tiny", "--format", "idx", "--source", source.FullName, "--bootstrap-servers", bootstrap);
         Assert.True(publish.ExitCode == 0, publish.Stderr);
-        var seedPort = FreePort();
+        var seedPort = FreePorts.One();
         var config = Path.Combine(dir, "node.conf");
         File.WriteAllText(config, settings + $$"""
 
@@ -189,14 +187,6 @@ public sealed partial class ClusterKillTests(ITestOutputHelper output)
         return process;
     }
 
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
 
     private static async Task<T> WaitForAsync<T>(Func<T?> probe, CliProcess coordinator) where T : class
     {

@@ -242,6 +242,13 @@ public sealed class FineTuneCoordinator : ReceiveActor
         }
         Sender.Tell(new TaskSettled(m.TaskId));
         _running.Remove(m.TaskId);
+        // The failure may be the checkpoint itself (truncated, changed): the next attempt starts over rather than
+        // failing on it again until the attempts run out.
+        if (_checkpoints.TryGetValue(m.TaskId, out var checkpoint) && !TaskProgress.Usable(m.TaskId, checkpoint, w => _log.Warning(w)))
+        {
+            _checkpoints.Remove(m.TaskId);
+            Save(m.TaskId);
+        }
         if (!_failedOn.TryGetValue(m.TaskId, out var devices)) _failedOn[m.TaskId] = devices = new HashSet<IActorRef>();
         devices.Add(a.Slot);
         _queue.AddFirst(a.Work.Task);

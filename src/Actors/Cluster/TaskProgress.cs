@@ -56,6 +56,10 @@ public sealed record TaskProgress(string TaskId, int Attempts, int Failures, Tas
         return record;
     }
 
+    /// <summary>Whether a task's checkpoint can still be resumed from: both its files present and unchanged (sha256).</summary>
+    public static bool Usable(string taskId, TaskCheckpoint checkpoint, Action<string> warn) =>
+        new TaskProgress(taskId, 0, 0, checkpoint).Verified(warn).Checkpoint is not null;
+
     private bool Unusable(ArtifactRef artifact, Action<string> warn)
     {
         try

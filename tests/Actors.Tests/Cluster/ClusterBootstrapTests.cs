@@ -1,11 +1,11 @@
 using System.Net;
-using System.Net.Sockets;
 using Akka.Actor;
 using Akka.Configuration;
 using BitActors.Actors.Cluster;
 using BitActors.Actors.Hosting;
 using AkkaCluster = Akka.Cluster.Cluster;
 using MemberStatus = Akka.Cluster.MemberStatus;
+using BitActors.Streams.Tests;
 
 namespace BitActors.Actors.Tests.Cluster;
 
@@ -21,7 +21,7 @@ public class ClusterBootstrapTests
     [Fact]
     public async Task TwoNodesFindEachOtherThroughConfigDiscoveryAndAreBothUp()
     {
-        var ports = TwoFreePorts();
+        var ports = FreePorts.Take(2);
         var systems = new List<ActorSystem>();
         using var http = new HttpClient();
         try
@@ -71,14 +71,4 @@ public class ClusterBootstrapTests
     }
 
     private static int UpMembers(ActorSystem system) => AkkaCluster.Get(system).State.Members.Count(m => m.Status == MemberStatus.Up);
-
-    /// <summary>Two free loopback ports, the lower first (both listeners are open at once, so they differ).</summary>
-    private static int[] TwoFreePorts()
-    {
-        var listeners = new[] { new TcpListener(IPAddress.Loopback, 0), new TcpListener(IPAddress.Loopback, 0) };
-        foreach (var listener in listeners) listener.Start();
-        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).Order().ToArray();
-        foreach (var listener in listeners) listener.Stop();
-        return ports;
-    }
 }

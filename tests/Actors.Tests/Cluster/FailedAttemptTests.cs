@@ -64,6 +64,35 @@ public sealed class FailedAttemptTests : CoordinatorTestKit
     }
 
     [Fact]
+    public async Task AnAttemptThatFailedOnACorruptCheckpointIsRetriedFromTheStartNotFromThatCheckpoint()
+    {
+        var job = new ClusterJob("run-c", await BackboneAsync(), Tasks, MaxAttempts: 3);
+        var coordinator = Coordinator(job, "coordinator");
+        var a = CreateTestProbe();
+        a.Send(coordinator, new RequestWork("node-a", "cpu"));
+        var first = a.ExpectMsg<WorkAssigned>(TimeSpan.FromSeconds(30));
+        var checkpoint = Checkpoint(job.RunId, first.Task.Id, 1, 10);
+        a.Send(coordinator, new TaskCheckpointed(first.Task.Id, 1, checkpoint));
+        a.Send(coordinator, new TaskFailed(first.Task.Id, 1, "trainer failed at step 12"));
+        a.ExpectMsg<TaskSettled>(s => s.TaskId == first.Task.Id);
+        a.Send(coordinator, new RequestWork("node-a", "cpu"));
+        var second = a.ExpectMsg<WorkAssigned>(w => w.Task.Id == first.Task.Id); // the only device: it gets the task again
+        Assert.Equal((2, 10), (second.Attempt, second.ResumeFrom!.NextStep));
+
+        // The checkpoint's weights are truncated on the store; the attempt resuming from it fails on it.
+        var weights = Store.PathOf($"{job.RunId}/tasks/{first.Task.Id}/attempt1-step10.bin");
+        File.WriteAllBytes(weights, [1]);
+        a.Send(coordinator, new TaskFailed(first.Task.Id, 2, $"checkpoint {weights} does not match its sha256"));
+        a.ExpectMsg<TaskSettled>(s => s.TaskId == first.Task.Id);
+        a.Send(coordinator, new RequestWork("node-a", "cpu"));
+        var third = a.ExpectMsg<WorkAssigned>(w => w.Task.Id == first.Task.Id);
+        Assert.Equal(3, third.Attempt);
+        Assert.Null(third.ResumeFrom);
+        var record = JsonDocument.Parse(File.ReadAllText(Path.Combine(Store.Root, "run-c", "progress", $"{first.Task.Id}.json"))).RootElement;
+        Assert.Equal(JsonValueKind.Null, record.GetProperty("checkpoint").ValueKind);
+    }
+
+    [Fact]
     public async Task AnUpstreamThatFailedMaxAttemptsTimesIsNotRunAgainByACoordinatorTakingOver()
     {
         await BackboneAsync(); // bit.models

@@ -1,10 +1,10 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Discovery;
 using BitActors.Actors.Cluster;
+using BitActors.Streams.Tests;
 
 namespace BitActors.Actors.Tests.Cluster;
 
@@ -41,7 +41,7 @@ public class KubernetesPodDiscoveryTests
     [Fact]
     public async Task ALookupAsksTheApiServerForThePodsOfItsNamespaceAndLabelsWithTheServiceAccountToken()
     {
-        var port = FreePort();
+        var port = FreePorts.One();
         using var api = new HttpListener();
         api.Prefixes.Add($"http://127.0.0.1:{port}/");
         api.Start();
@@ -80,7 +80,7 @@ public class KubernetesPodDiscoveryTests
     [Fact]
     public async Task ARefusedListingNamesTheNamespaceTheLabelsAndTheApisAnswer()
     {
-        var port = FreePort();
+        var port = FreePorts.One();
         using var api = new HttpListener();
         api.Prefixes.Add($"http://127.0.0.1:{port}/");
         api.Start();
@@ -106,14 +106,5 @@ public class KubernetesPodDiscoveryTests
         {
             await system.Terminate();
         }
-    }
-
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 }
