@@ -37,8 +37,10 @@ public sealed record ClusterJob(string RunId, GivenBackbone? Backbone, IReadOnly
 /// the upstream pre-training included, from its last checkpoint; an attempt still running on a device through the
 /// handover (the device says so with <see cref="WorkHeld"/>) is adopted instead of started again.
 /// </summary>
-public sealed class FineTuneCoordinator : ReceiveActor
+public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
 {
+    public ITimerScheduler Timers { get; set; } = null!;
+
     private sealed record Prepared(ClusterBackbone? Backbone, CheckpointFiles.Saved? Saved, IReadOnlySet<string> Done,
         IReadOnlyDictionary<string, TaskProgress> Progress, IReadOnlyList<string> Warnings);
     private sealed record Assignment(WorkAssigned Work, IActorRef Slot, string Node, Stopwatch Since);
@@ -70,7 +72,7 @@ public sealed class FineTuneCoordinator : ReceiveActor
         {
             // Kafka or the artifact store not reachable yet: try again, devices keep waiting.
             _log.Error("run {0} cannot start: {1}; trying again in {2} s", _job.RunId, f.Cause.GetBaseException().Message, RetryPrepare.TotalSeconds);
-            Context.System.Scheduler.ScheduleTellOnce(RetryPrepare, Self, new PrepareAgain(), Self);
+            Timers.StartSingleTimer("prepare-again", new PrepareAgain(), RetryPrepare);
         });
         Receive<PrepareAgain>(_ => StartPreparing());
         Receive<RequestWork>(r => Park(Sender, r.Node)); // answered once the backbone is in the store

@@ -16,13 +16,16 @@ namespace BitActors.Actors.Tests.Cluster;
 /// a lost device's task goes to the next one that asks with its last checkpoint, an outcome is announced once per task
 /// id however often it arrives, and a coordinator taking over on the same broker runs nothing already announced.
 /// </summary>
-public sealed class FineTuneCoordinatorTests() : TestKit(BitActorsConfig.Reference()), IDisposable
+public sealed class FineTuneCoordinatorTests() : TestKit(BitActorsConfig.Reference())
 {
     private readonly EmbeddedKafka kafka = new();
     private readonly DirectoryInfo dir = Directory.CreateTempSubdirectory("bitactors-coordinator");
 
-    void IDisposable.Dispose()
+    // TestKit's own disposal (shutting the actor system down) first, then what the tests made.
+    protected override void Dispose(bool disposing)
     {
+        base.Dispose(disposing);
+        if (!disposing) return;
         kafka.Dispose();
         dir.Delete(recursive: true);
     }
