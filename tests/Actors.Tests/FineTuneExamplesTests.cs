@@ -30,4 +30,18 @@ public sealed class FineTuneExamplesTests
         var drawn = Enumerable.Range(0, 10).Select(i => Record(i, [i % 2])).ToList();
         Assert.Equal(10, FineTuneWorker.UsableExamples(task, drawn));
     }
+
+    [Fact]
+    public void TheTrainingSetDoesNotDependOnHowPartitionsInterleavedWhenRead()
+    {
+        var records = Enumerable.Range(0, 40).Select(i => Record(i, [5 + i % 5])).ToList();
+        var interleaved = records.Where(r => r.Index % 3 == 1).Concat(records.Where(r => r.Index % 3 != 1)).Reverse().ToList();
+        foreach (int? shots in new int?[] { null, 2 })
+        {
+            var task = new FineTuneTask("t", "x", ClassSubset.Range(5, 5), shots, Seed: 3, FromScratch: false);
+            Assert.Equal(FineTuneWorker.Chosen(task, records).Select(r => r.Key), FineTuneWorker.Chosen(task, interleaved).Select(r => r.Key));
+        }
+        var all = FineTuneWorker.Chosen(new FineTuneTask("all", "x", ClassSubset.Range(5, 5), null, 0, false), interleaved);
+        Assert.Equal(Enumerable.Range(0, 40).Select(i => (long)i), all.Select(r => r.Index));
+    }
 }

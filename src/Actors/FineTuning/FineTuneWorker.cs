@@ -93,11 +93,20 @@ public sealed class FineTuneWorker : ReceiveActor, IWithTimers
         var manifest = await Task.Run(() => DatasetCatalog.Read(_attempt.BootstrapServers, _task.Dataset));
         var all = await KafkaRecordSource.Create(_attempt.BootstrapServers, manifest.Split("train").Topic, epochs: 1, accept: _task.Classes.AcceptFrom(manifest.Classes.Count))
             .RunWith(Sink.Seq<ImageRecord>(), materializer);
-        // Few-shot draws come from usable records only (with all examples, the pipeline refuses the others by name).
-        IReadOnlyList<ImageRecord> chosen = _task.Shots is int k
-            ? FewShotSampler.Sample(all.Where(r => r.Defect is null && _task.Classes.Contains(r.Labels)).ToList(), r => r.Index, r => r.Labels[0], k, _task.Seed)
+        return new DataReady(manifest, Chosen(_task, all));
+    }
+
+    /// <summary>
+    /// The records a task trains on, in an order that depends only on the dataset: by index, however the partitions'
+    /// records interleaved as they were read (the seeded shuffle then repeats run after run). Few-shot draws come from
+    /// usable records only; with all examples, the pipeline refuses the others by name.
+    /// </summary>
+    public static IReadOnlyList<ImageRecord> Chosen(FineTuneTask task, IEnumerable<ImageRecord> read)
+    {
+        var all = read.OrderBy(r => r.Index).ThenBy(r => r.Key, StringComparer.Ordinal).ToList();
+        return task.Shots is int k
+            ? FewShotSampler.Sample(all.Where(r => r.Defect is null && task.Classes.Contains(r.Labels)).ToList(), r => r.Index, r => r.Labels[0], k, task.Seed)
             : all;
-        return new DataReady(manifest, chosen);
     }
 
     /// <summary>
