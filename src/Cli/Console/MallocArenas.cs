@@ -5,8 +5,8 @@ namespace BitActors.Cli.Console;
 /// <summary>
 /// Caps glibc's malloc arenas for this process, as <c>MALLOC_ARENA_MAX</c> does. glibc gives threads that meet
 /// contention arenas of their own, up to 8 per core; TorchSharp's and the decoders' many threads then leave
-/// freed native memory scattered over those arenas, and the resident size grows for as long as training runs
-/// (`bench soak`: 2.5–5.9 MB/min with glibc's default here, flat with 2 arenas). Set first thing in
+/// freed native memory scattered over those arenas (`bench soak --minutes 20`: RSS slope 0.50 ± 0.08 MB/min with
+/// glibc's default, 0.28 ± 0.07 with 2 arenas; the demo's peak RSS 832 MB before, 764–771 MB with). Set first thing in
 /// <c>Main</c>, before the worker threads start; <c>MALLOC_ARENA_MAX</c> in the environment wins (glibc reads
 /// it itself), and <c>BITACTORS_MALLOC_ARENAS</c> changes the cap (<c>0</c>: leave glibc's default).
 /// </summary>
