@@ -1,13 +1,4 @@
-using Akka.Actor;
-using Akka.TestKit.Xunit2;
 using BitActors.Actors.Cluster;
-using BitActors.Actors.Hosting;
-using BitActors.Model.Architecture;
-using BitActors.Model.Checkpoints;
-using BitActors.Streams.Datasets;
-using BitActors.Streams.Kafka;
-using BitActors.Streams.Pipelines;
-using Confluent.Kafka;
 
 namespace BitActors.Actors.Tests.Cluster;
 
@@ -16,38 +7,17 @@ namespace BitActors.Actors.Tests.Cluster;
 /// a lost device's task goes to the next one that asks with its last checkpoint, an outcome is announced once per task
 /// id however often it arrives, and a coordinator taking over on the same broker runs nothing already announced.
 /// </summary>
-public sealed class FineTuneCoordinatorTests() : TestKit(BitActorsConfig.Reference())
+public sealed class FineTuneCoordinatorTests : CoordinatorTestKit
 {
-    private readonly EmbeddedKafka kafka = new();
-    private readonly DirectoryInfo dir = Directory.CreateTempSubdirectory("bitactors-coordinator");
-
-    // TestKit's own disposal (shutting the actor system down) first, then what the tests made.
-    protected override void Dispose(bool disposing)
-    {
-        base.Dispose(disposing);
-        if (!disposing) return;
-        kafka.Dispose();
-        dir.Delete(recursive: true);
-    }
-
-    private ClusterJob Job()
-    {
-        var backbone = Path.Combine(dir.FullName, "backbone.bin");
-        if (!File.Exists(backbone))
-            using (var model = new ResNetV2(KnownModels.Get("Tiny", 1), 5)) CheckpointFiles.Save(model, backbone);
-        var tasks = ClusterJobs.Tasks("tiny", ClassSubset.Range(5, 5), [2], [0, 1], scratch: false);
-        return new ClusterJob("run-1", new GivenBackbone(backbone, "Tiny", 1), tasks);
-    }
-
     private static TaskCheckpoint Checkpoint(int step) =>
         new(new ArtifactRef($"file:///store/a-step{step}.bin", "aa", 1), new ArtifactRef($"file:///store/a-step{step}.bin.state", "bb", 1), step);
 
     [Fact]
     public async Task ALostDevicesTaskResumesElsewhereAndEveryTaskIsAnnouncedOnce()
     {
-        await kafka.EnsureTopicAsync(new TopicSpec(Topics.Models, 1));
-        var store = ArtifactStore.At(Path.Combine(dir.FullName, "store"));
-        var coordinator = Sys.ActorOf(FineTuneCoordinator.Props(Job(), kafka.BootstrapServers, store), "coordinator");
+        var job = new ClusterJob("run-1", await BackboneAsync(), Tasks);
+        var store = Store;
+        var coordinator = Coordinator(job, "coordinator");
         var a = CreateTestProbe();
         var b = CreateTestProbe();
 
@@ -89,10 +59,8 @@ public sealed class FineTuneCoordinatorTests() : TestKit(BitActorsConfig.Referen
         Assert.Equal(["run-1/transfer-2shot-seed0", "run-1/transfer-2shot-seed1", "run-1/upstream"], subjects.Order());
 
         // A coordinator taking over finds both tasks announced and hands out nothing.
-        Watch(coordinator);
-        Sys.Stop(coordinator);
-        ExpectTerminated(coordinator);
-        var next = Sys.ActorOf(FineTuneCoordinator.Props(Job(), kafka.BootstrapServers, store), "coordinator-2");
+        Stop(coordinator);
+        var next = Coordinator(job, "coordinator-2");
         var d = CreateTestProbe();
         d.Send(next, new RequestWork("node-d", "cpu"));
         d.ExpectNoMsg(TimeSpan.FromSeconds(2));
@@ -100,19 +68,5 @@ public sealed class FineTuneCoordinatorTests() : TestKit(BitActorsConfig.Referen
     }
 
     /// <summary>The subjects of every event on bit.models.</summary>
-    private List<string> Subjects()
-    {
-        using var consumer = KafkaClients.CreateConsumer(kafka.BootstrapServers, $"test-{Guid.NewGuid():N}");
-        var tp = new TopicPartition(Topics.Models, 0);
-        var end = consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(10)).High.Value;
-        var subjects = new List<string>();
-        if (end == 0) return subjects;
-        consumer.Assign(new TopicPartitionOffset(tp, Offset.Beginning));
-        while (subjects.Count < end)
-        {
-            var r = consumer.Consume(TimeSpan.FromSeconds(10)) ?? throw new TimeoutException("reading bit.models");
-            subjects.Add(CloudEvents.Attributes(r.Message.Headers)["subject"]);
-        }
-        return subjects;
-    }
+    private List<string> Subjects() => Announced().Select(e => e.Subject).ToList();
 }
