@@ -15,10 +15,7 @@ public sealed partial class ClusterKillTests
     [Fact]
     public async Task ACoordinatorKilledDuringTheUpstreamRunHasItResumedFromItsCheckpointByTheNextCoordinator()
     {
-        var source = TestData.WriteIdx(train: 200, test: 60, size: 16);
-        var dir = Directory.CreateTempSubdirectory("bitactors-cluster").FullName;
-        var processes = new List<CliProcess>();
-        try
+        await InClusterAsync(async (source, dir, processes) =>
         {
             var broker = Start(processes, "kafka", "up");
             var bootstrap = (await broker.WaitForLineAsync("bootstrap=", Timeout))["bootstrap=".Length..];
@@ -72,17 +69,6 @@ public sealed partial class ClusterKillTests
             Assert.Equal(["transfer-2shot-seed0", "transfer-2shot-seed1"],
                 events.Where(e => e.Type == "bit.finetune.completed").Select(e => e.Data.GetProperty("task").GetString()!).Order());
             Assert.DoesNotContain(events, e => e.Type == "bit.finetune.failed");
-        }
-        catch
-        {
-            foreach (var p in processes) output.WriteLine($"--- process {p.Id} stderr:\n{p.Stderr}");
-            throw;
-        }
-        finally
-        {
-            foreach (var p in processes) p.Dispose();
-            source.Delete(true);
-            Directory.Delete(dir, recursive: true);
-        }
+        });
     }
 }

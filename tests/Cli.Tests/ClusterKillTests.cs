@@ -24,10 +24,7 @@ public sealed partial class ClusterKillTests(ITestOutputHelper output)
     [Fact]
     public async Task ATrainerKilledMidTaskLosesNoTaskAndEveryTaskCompletesOnce()
     {
-        var source = TestData.WriteIdx(train: 200, test: 60, size: 16);
-        var dir = Directory.CreateTempSubdirectory("bitactors-cluster").FullName;
-        var processes = new List<CliProcess>();
-        try
+        await InClusterAsync(async (source, dir, processes) =>
         {
             var backbone = Path.Combine(dir, "backbone.bin");
             var export = await CliProcess.RunAsync(Timeout, "model", "export", "--arch", "Tiny", "--classes", "5", "--channels", "1", "--seed", "1", "--output", backbone);
@@ -77,27 +74,13 @@ public sealed partial class ClusterKillTests(ITestOutputHelper output)
             foreach (var e in completed.OrderBy(e => e.Time))
                 output.WriteLine($"{e.Time:HH:mm:ss.fff} (+{(e.Time - killedAt).TotalSeconds:F1} s) bit.finetune.completed {e.Data.GetProperty("task").GetString()} " +
                     $"attempt {e.Data.GetProperty("hyperparameters").GetProperty("attempt").GetInt32()}");
-        }
-        catch
-        {
-            foreach (var p in processes) output.WriteLine($"--- process {p.Id} stderr:\n{p.Stderr}");
-            throw;
-        }
-        finally
-        {
-            foreach (var p in processes) p.Dispose();
-            source.Delete(true);
-            Directory.Delete(dir, recursive: true);
-        }
+        });
     }
 
     [Fact]
     public async Task AnUpstreamRunWhoseTrainerIsKilledResumesOnTheOtherTrainerFromItsCheckpoint()
     {
-        var source = TestData.WriteIdx(train: 200, test: 60, size: 16);
-        var dir = Directory.CreateTempSubdirectory("bitactors-cluster").FullName;
-        var processes = new List<CliProcess>();
-        try
+        await InClusterAsync(async (source, dir, processes) =>
         {
             var (bootstrap, coordinator, first, second, firstAddress, secondAddress) = await StartClusterAsync(processes, source, dir, """
                 bitactors.upstream { dataset = tiny, classes = [0, 1, 2, 3, 4], arch = Tiny, batch-size = 16, steps = 100, precrop = 18, crop = 16, channels = 1,
@@ -133,18 +116,7 @@ public sealed partial class ClusterKillTests(ITestOutputHelper output)
             Assert.Equal(["transfer-2shot-seed0", "transfer-2shot-seed1"], completed);
             foreach (var e in events.OrderBy(e => e.Time))
                 output.WriteLine($"{e.Time:HH:mm:ss.fff} (+{(e.Time - killedAt).TotalSeconds:F1} s) {e.Type} {e.Data.GetProperty("task").GetString()}");
-        }
-        catch
-        {
-            foreach (var p in processes) output.WriteLine($"--- process {p.Id} stderr:\n{p.Stderr}");
-            throw;
-        }
-        finally
-        {
-            foreach (var p in processes) p.Dispose();
-            source.Delete(true);
-            Directory.Delete(dir, recursive: true);
-        }
+        });
     }
 
     /// <summary>
@@ -178,6 +150,32 @@ public sealed partial class ClusterKillTests(ITestOutputHelper output)
         var firstAddress = (await first.WaitForLineAsync("node=", Timeout))[prefix.Length..];
         var secondAddress = (await second.WaitForLineAsync("node=", Timeout))[prefix.Length..];
         return (bootstrap, coordinator, first, second, firstAddress, secondAddress);
+    }
+
+    /// <summary>
+    /// Runs a test's cluster: a tiny IDX dataset and a folder of its own, the processes it starts; on failure every
+    /// process's stderr goes to the test output; whatever happens, the processes are ended and the files removed.
+    /// </summary>
+    private async Task InClusterAsync(Func<DirectoryInfo, string, List<CliProcess>, Task> test)
+    {
+        var source = TestData.WriteIdx(train: 200, test: 60, size: 16);
+        var dir = Directory.CreateTempSubdirectory("bitactors-cluster").FullName;
+        var processes = new List<CliProcess>();
+        try
+        {
+            await test(source, dir, processes);
+        }
+        catch
+        {
+            foreach (var p in processes) output.WriteLine($"--- process {p.Id} stderr:\n{p.Stderr}");
+            throw;
+        }
+        finally
+        {
+            foreach (var p in processes) p.Dispose();
+            source.Delete(true);
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     private static CliProcess Start(List<CliProcess> processes, params string[] args)
