@@ -225,6 +225,10 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
             _log.Info("task {0}: attempt {1} failed ({2}), but it is not the attempt that counts now; ignored", m.TaskId, m.Attempt, m.Reason);
             return;
         }
+        // The failure may be the checkpoint itself (truncated, changed): a next attempt starts over rather than
+        // failing on it again until the attempts run out.
+        if (_checkpoints.TryGetValue(m.TaskId, out var checkpoint) && !TaskProgress.Usable(m.TaskId, checkpoint, w => _log.Warning(w)))
+            _checkpoints.Remove(m.TaskId);
         var failures = _failures[m.TaskId] = _failures.GetValueOrDefault(m.TaskId) + 1;
         Save(m.TaskId);
         var reason = failures == 1 ? m.Reason : $"{failures} attempts failed; the last (attempt {m.Attempt} on {a.Node}): {m.Reason}";
@@ -244,13 +248,6 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
         }
         Sender.Tell(new TaskSettled(m.TaskId));
         _running.Remove(m.TaskId);
-        // The failure may be the checkpoint itself (truncated, changed): the next attempt starts over rather than
-        // failing on it again until the attempts run out.
-        if (_checkpoints.TryGetValue(m.TaskId, out var checkpoint) && !TaskProgress.Usable(m.TaskId, checkpoint, w => _log.Warning(w)))
-        {
-            _checkpoints.Remove(m.TaskId);
-            Save(m.TaskId);
-        }
         if (!_failedOn.TryGetValue(m.TaskId, out var devices)) _failedOn[m.TaskId] = devices = new HashSet<IActorRef>();
         devices.Add(a.Slot);
         _queue.AddFirst(a.Work.Task);

@@ -51,16 +51,16 @@ public sealed record TaskProgress(string TaskId, int Attempts, int Failures, Tas
     public TaskProgress Verified(Action<string> warn)
     {
         var record = this;
-        if (Checkpoint is { } c && Unusable(c.Weights, warn) | Unusable(c.State, warn)) record = record with { Checkpoint = null };
-        if (Backbone is { } b && Unusable(b.Artifact, warn)) record = record with { Backbone = null };
+        if (Checkpoint is { } c && !Usable(TaskId, c, warn)) record = record with { Checkpoint = null };
+        if (Backbone is { } b && Unusable(TaskId, b.Artifact, warn)) record = record with { Backbone = null };
         return record;
     }
 
     /// <summary>Whether a task's checkpoint can still be resumed from: both its files present and unchanged (sha256).</summary>
     public static bool Usable(string taskId, TaskCheckpoint checkpoint, Action<string> warn) =>
-        new TaskProgress(taskId, 0, 0, checkpoint).Verified(warn).Checkpoint is not null;
+        !(Unusable(taskId, checkpoint.Weights, warn) | Unusable(taskId, checkpoint.State, warn)); // both checked: each said
 
-    private bool Unusable(ArtifactRef artifact, Action<string> warn)
+    private static bool Unusable(string taskId, ArtifactRef artifact, Action<string> warn)
     {
         try
         {
@@ -69,7 +69,7 @@ public sealed record TaskProgress(string TaskId, int Attempts, int Failures, Tas
         }
         catch (Exception e) when (e is IOException or NotSupportedException or BitActors.Model.Checkpoints.CorruptCheckpointException)
         {
-            warn($"task {TaskId}: {e.Message}; not resumed from it");
+            warn($"task {taskId}: {e.Message}; not resumed from it");
             return true;
         }
     }

@@ -30,25 +30,22 @@ public static class BrokerRetry
         }
     }
 
-    /// <summary>The next record within <paramref name="timeout"/>, or null when none came or a non-fatal consume error
-    /// happened (said once as a warning; the client fetches the same offsets again).</summary>
-    public static ConsumeResult<string, byte[]>? Consume(IConsumer<string, byte[]> consumer, TimeSpan timeout)
-    {
-        try { return consumer.Consume(timeout); }
-        catch (ConsumeException e) when (!e.Error.IsFatal && e.Error.Code is not (ErrorCode.Local_KeyDeserialization or ErrorCode.Local_ValueDeserialization))
-        {
-            KafkaDiagnostics.Warn($"consume/{e.Error.Code}", $"Kafka: fetch failed ({e.Error.Reason}); retrying");
-            return null;
-        }
-    }
+    /// <summary>The next record within <paramref name="timeout"/>, or null when none came or a fetch failed (see below).</summary>
+    public static ConsumeResult<string, byte[]>? Consume(IConsumer<string, byte[]> consumer, TimeSpan timeout) =>
+        Retriable(() => consumer.Consume(timeout));
 
     /// <summary>
     /// The next record, or null after a non-fatal consume error (a failed fetch: the client fetches the
     /// same offsets again, so nothing is skipped or repeated).
     /// </summary>
-    public static ConsumeResult<string, byte[]>? Consume(IConsumer<string, byte[]> consumer, CancellationToken stop)
+    public static ConsumeResult<string, byte[]>? Consume(IConsumer<string, byte[]> consumer, CancellationToken stop) =>
+        Retriable(() => consumer.Consume(stop));
+
+    // A failed fetch is said once as a warning and reads as "no record yet"; a fatal error or a record that cannot be
+    // deserialised is not a broker fault and goes to the caller.
+    private static ConsumeResult<string, byte[]>? Retriable(Func<ConsumeResult<string, byte[]>?> consume)
     {
-        try { return consumer.Consume(stop); }
+        try { return consume(); }
         catch (ConsumeException e) when (!e.Error.IsFatal && e.Error.Code is not (ErrorCode.Local_KeyDeserialization or ErrorCode.Local_ValueDeserialization))
         {
             KafkaDiagnostics.Warn($"consume/{e.Error.Code}", $"Kafka: fetch failed ({e.Error.Reason}); retrying");
