@@ -1,3 +1,4 @@
+using BitActors.Model.Architecture;
 using BitActors.Streams.Pipelines;
 
 namespace BitActors.Actors.Cluster;
@@ -18,8 +19,15 @@ public sealed record ClusterTask(string Id, string Dataset, int[] Classes, int? 
     public static ClusterTask Of(FineTuneTask t) => new(t.Name, t.Dataset, t.Classes.Classes.ToArray(), t.Shots, t.Seed, t.FromScratch, t.Group);
 }
 
-/// <summary>The backbone every task starts from, in the artifact store.</summary>
-public sealed record ClusterBackbone(ArtifactRef Artifact, string Arch, int InChannels, string Norm, bool WeightStandardization);
+/// <summary>The backbone every task starts from, in the artifact store (its norm by name, "gn" or "bn", for the wire).</summary>
+public sealed record ClusterBackbone(ArtifactRef Artifact, string Arch, int InChannels, string Norm, bool WeightStandardization)
+{
+    public static ClusterBackbone Of(ArtifactRef artifact, string arch, int inChannels, NormKind norm, bool weightStandardization) =>
+        new(artifact, arch, inChannels, norm == NormKind.BatchNorm ? "bn" : "gn", weightStandardization);
+
+    /// <summary>The backbone as a fine-tune task loads it, from <paramref name="localPath"/> (fetched and checked).</summary>
+    public GivenBackbone At(string localPath) => new(localPath, Arch, InChannels, KnownModels.ParseNorm(Norm), WeightStandardization);
+}
 
 /// <summary>A resumable fine-tune checkpoint in the artifact store: weights and training state, continuing at <c>NextStep</c>.</summary>
 public sealed record TaskCheckpoint(ArtifactRef Weights, ArtifactRef State, int NextStep);

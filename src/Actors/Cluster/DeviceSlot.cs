@@ -5,7 +5,6 @@ using Akka.Event;
 using BitActors.Actors.Events;
 using BitActors.Actors.FineTuning;
 using BitActors.Actors.Training;
-using BitActors.Model.Architecture;
 using BitActors.Model.Training;
 
 namespace BitActors.Actors.Cluster;
@@ -35,7 +34,6 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
     private readonly Func<TrainerSpec, Props>? _trainerProps;
     private WorkAssigned? _work;
     private IActorRef _worker = ActorRefs.Nobody;
-    private object? _outcome;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -55,7 +53,6 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
     {
         _work = null;
         _worker = ActorRefs.Nobody;
-        _outcome = null;
         Become(Idle);
         RequestWork();
         Timers.StartPeriodicTimer("request", new Tick(), _settings.RequestInterval);
@@ -112,7 +109,7 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
         var backbone = work.Backbone ?? throw new InvalidDataException($"task {work.Task.Id} came without a backbone");
         var (store, task, prefix) = (_settings.Store, work.Task.ToFineTuneTask(), $"{work.RunId}/tasks/{work.Task.Id}/attempt{work.Attempt}");
         return new FineTuneAttempt(work.RunId, _settings.BootstrapServers, _settings.FineTune with { CheckpointEvery = _settings.CheckpointEvery, MaxRestarts = 0 },
-            _device, task, new GivenBackbone(ArtifactStore.Fetch(backbone.Artifact), backbone.Arch, backbone.InChannels, KnownModels.ParseNorm(backbone.Norm), backbone.WeightStandardization),
+            _device, task, backbone.At(ArtifactStore.Fetch(backbone.Artifact)),
             next => store.PathOf($"{prefix}-step{next}.bin"), store.PathOf($"{work.RunId}/models/{work.Task.Id}-attempt{work.Attempt}.bin"),
             work.Attempt, resume, ReportCheckpoints: true);
     }
@@ -175,12 +172,11 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
     private void Report(object outcome)
     {
         Timers.Cancel("request");
-        _outcome = outcome;
         _coordinator.Tell(outcome);
         Timers.StartPeriodicTimer("resend", new Tick(), _settings.RequestInterval);
         Become(() =>
         {
-            Receive<Tick>(_ => _coordinator.Tell(_outcome!));
+            Receive<Tick>(_ => _coordinator.Tell(outcome));
             Receive<TaskSettled>(s => s.TaskId == _work!.Task.Id, _ =>
             {
                 Timers.Cancel("resend");

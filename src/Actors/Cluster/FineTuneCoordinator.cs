@@ -3,7 +3,6 @@ using System.Text.Json;
 using Akka.Actor;
 using Akka.Event;
 using BitActors.Actors.Events;
-using BitActors.Model.Architecture;
 using BitActors.Model.Checkpoints;
 using BitActors.Model.Training;
 
@@ -108,7 +107,7 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
             return new Prepared(progress.GetValueOrDefault(ClusterTask.UpstreamId)?.Backbone, null, done, progress, warnings);
         var saved = CheckpointFiles.Describe(given.Path);
         var artifact = _store.Import(saved.Path, $"{_job.RunId}/backbone/{Path.GetFileName(saved.Path)}");
-        var backbone = new ClusterBackbone(artifact, given.Arch, given.InChannels, given.Norm == NormKind.BatchNorm ? "bn" : "gn", given.WeightStandardization);
+        var backbone = ClusterBackbone.Of(artifact, given.Arch, given.InChannels, given.Norm, given.WeightStandardization);
         return new Prepared(backbone, saved with { Path = new Uri(artifact.Uri).LocalPath }, done, progress, warnings);
     }
 

@@ -32,8 +32,7 @@ public sealed class UpstreamAttempt : ReceiveActor
         Receive<RunCompleted>(_ =>
         {
             var b = _backbone!;
-            Context.Parent.Tell(new WorkerUpstreamFinished(new ClusterBackbone(_store.Describe(b.Checkpoint.Path), b.Arch, b.InChannels,
-                b.Norm == BitActors.Model.Architecture.NormKind.BatchNorm ? "bn" : "gn", b.WeightStandardization)));
+            Context.Parent.Tell(new WorkerUpstreamFinished(ClusterBackbone.Of(_store.Describe(b.Checkpoint.Path), b.Arch, b.InChannels, b.Norm, b.WeightStandardization)));
             Context.Stop(Self);
         });
         Receive<RunFailed>(f =>
