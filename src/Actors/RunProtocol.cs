@@ -6,32 +6,6 @@ using BitActors.Streams.Pipelines;
 namespace BitActors.Actors;
 
 /// <summary>
-/// Upstream pre-training: which data, which model, which schedule. <c>MicroBatch</c> (0 = the whole batch):
-/// each batch runs as micro-batches of this size with one update, the per-device batch of the paper's
-/// BatchNorm ablation (BatchNorm statistics come from one micro-batch). <c>ConsumerGroup</c> (empty: none): read
-/// the training split as a member of this Kafka consumer group, sharing its partitions with the other members
-/// (trainer nodes), every record once per epoch across the group, resuming from the group's commits.
-/// </summary>
-public sealed record UpstreamSettings(
-    string Dataset, ClassSubset Classes, string Arch, int BatchSize, int Steps, double BaseLrPer256, double WarmupFraction,
-    AugmentSettings Augment, int ShuffleBuffer, int DecodeParallelism, int Seed, int ProgressEvery = 50,
-    IReadOnlyList<int>? DecayEpochs = null, int TotalEpochs = 90, double WeightDecay = 1e-4,
-    BitActors.Model.Training.MultiLabelLoss MultiLabelLoss = BitActors.Model.Training.MultiLabelLoss.Sigmoid,
-    int CheckpointEvery = 0, bool OrderedData = true, int MaxRestarts = 3, double RestartBackoffSeconds = 1.0, double MixUpAlpha = 0.0,
-    BitActors.Model.Architecture.NormKind Norm = BitActors.Model.Architecture.NormKind.GroupNorm, bool WeightStandardization = true,
-    int MicroBatch = 0, string ConsumerGroup = "", bool CheckpointAtPhaseChange = true, double DatasetWaitSeconds = 0);
-
-/// <summary>
-/// How every fine-tune task runs; null augment = the HyperRule's resolution for the dataset. <c>MaxSteps</c>
-/// (0 = none): a task whose HyperRule schedule is longer runs that schedule squeezed into this many steps
-/// (warmup and decays keep their share, see <see cref="BitActors.Model.Recipe.StepSchedule.ScaledTo"/>).
-/// </summary>
-public sealed record FineTuneSettings(
-    int BatchSize, double BaseLr, AugmentSettings? Augment, int ShuffleBuffer, int DecodeParallelism, int EvalBatchSize,
-    int MaxConcurrentTasks = 1, int ProgressEvery = 50, bool PaperResolution = false, int MicroBatch = 0, int MaxSteps = 0,
-    int CheckpointEvery = 0, bool CheckpointAtPhaseChange = true, int MaxRestarts = 2, double RestartBackoffSeconds = 1.0);
-
-/// <summary>
 /// One downstream task: a dataset's classes, optionally k shots per class drawn with a seed, from the backbone
 /// or from scratch. Tasks that differ only in the seed share a <c>Group</c> (see <see cref="FineTuneTask.ForSeeds"/>).
 /// </summary>

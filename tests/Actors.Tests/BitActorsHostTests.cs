@@ -25,8 +25,14 @@ public class BitActorsHostTests
         // A run whose given backbone is missing fails at once, without Kafka: enough to see the wiring.
         var missing = Path.Combine(Path.GetTempPath(), $"no-such-backbone-{Guid.NewGuid():N}.npz");
         var run = new RunSpec("hosted-run", "127.0.0.1:1", Path.GetTempPath(),
-            new UpstreamSettings("d", ClassSubset.Range(0, 2), "Tiny", 8, 4, 0.1, 0.1, new AugmentSettings(16, 16, 1), 8, 1, 0),
-            new FineTuneSettings(8, 0.003, null, 8, 1, 64), [], Backbone: new GivenBackbone(missing, "Tiny", 1));
+            new UpstreamSettings
+            {
+                Data = new() { Dataset = "d", Classes = ClassSubset.Range(0, 2), Augment = new AugmentSettings(16, 16, 1), ShuffleBuffer = 8, DecodeParallelism = 1 },
+                Model = new("Tiny"),
+                Schedule = new() { BatchSize = 8, Steps = 4, BaseLrPer256 = 0.1, WarmupFraction = 0.1 },
+                Seed = 0,
+            },
+            new FineTuneSettings { Recipe = new() { BatchSize = 8, BaseLr = 0.003 }, Data = new() { Augment = null, ShuffleBuffer = 8, DecodeParallelism = 1, EvalBatchSize = 64 } }, [], Backbone: new GivenBackbone(missing, "Tiny", 1));
         var seen = new BlockingCollection<object>();
         var supervisor = host.StartRun(run, Props.Create(() => new Collector(seen)));
 

@@ -59,9 +59,15 @@ public sealed class BrokerOutageTrainingTests() : TestKit(BitActorsConfig.Refere
         // the first 80 samples are those two epochs.
         await using var data = await PublishedDataset.CreateAsync(Sys, "outage", train: 80, test: 20);
         var spec = new RunSpec("outage", data.Kafka.BootstrapServers, data.Output.FullName,
-            new UpstreamSettings(data.Name, ClassSubset.Range(0, 5), "Tiny", BatchSize: 8, Steps: 10, BaseLrPer256: 0.1, WarmupFraction: 0.1,
-                new AugmentSettings(16, 16, 1), ShuffleBuffer: 1, DecodeParallelism: 2, Seed: 0, ProgressEvery: 1),
-            new FineTuneSettings(8, 0.003, null, 8, 1, 64), []);
+            new UpstreamSettings
+            {
+                Data = new() { Dataset = data.Name, Classes = ClassSubset.Range(0, 5), Augment = new AugmentSettings(16, 16, 1), ShuffleBuffer = 1, DecodeParallelism = 2 },
+                Model = new("Tiny"),
+                Schedule = new() { BatchSize = 8, Steps = 10, BaseLrPer256 = 0.1, WarmupFraction = 0.1 },
+                Loop = new() { ProgressEvery = 1 },
+                Seed = 0,
+            },
+            new FineTuneSettings { Recipe = new() { BatchSize = 8, BaseLr = 0.003 }, Data = new() { Augment = null, ShuffleBuffer = 8, DecodeParallelism = 1, EvalBatchSize = 64 } }, []);
         var fed = new Fed();
         var outages = new List<Task>();
         async Task OutageAsync()

@@ -24,12 +24,12 @@ public class ConfigurationLayersTests
             var config = BitActorsConfig.Load(file, ["bitactors.upstream.steps=500", "bitactors.upstream.restart-backoff = 250ms"], environment);
 
             var upstream = BitActorsConfig.Upstream(config);
-            Assert.Equal(32, upstream.BatchSize);             // environment over file
-            Assert.Equal(500, upstream.Steps);                // --set over environment
-            Assert.Equal(0.25, upstream.RestartBackoffSeconds);
-            Assert.Equal([1, 2], upstream.Classes.Classes);
+            Assert.Equal(32, upstream.Schedule.BatchSize);             // environment over file
+            Assert.Equal(500, upstream.Schedule.Steps);                // --set over environment
+            Assert.Equal(0.25, upstream.Loop.RestartBackoffSeconds);
+            Assert.Equal([1, 2], upstream.Data.Classes.Classes);
             Assert.Equal("cuda:1", config.GetString("bitactors.device"));
-            Assert.Equal(0.03, upstream.BaseLrPer256);        // untouched: the reference
+            Assert.Equal(0.03, upstream.Schedule.BaseLrPer256);        // untouched: the reference
         }
         finally { File.Delete(file); }
     }

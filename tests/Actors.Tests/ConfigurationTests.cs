@@ -10,23 +10,23 @@ public class ConfigurationTests
     {
         var config = BitActorsConfig.Reference();
         var upstream = BitActorsConfig.Upstream(config);
-        Assert.Equal(new[] { 30, 60, 80 }, upstream.DecayEpochs);
-        Assert.Equal(90, upstream.TotalEpochs);
-        Assert.Equal(1e-4, upstream.WeightDecay);
+        Assert.Equal(new[] { 30, 60, 80 }, upstream.Schedule.DecayEpochs);
+        Assert.Equal(90, upstream.Schedule.TotalEpochs);
+        Assert.Equal(1e-4, upstream.Optimizer.WeightDecay);
         var fineTune = BitActorsConfig.FineTune(config);
-        Assert.Equal(0.003, fineTune.BaseLr);
-        Assert.Null(fineTune.Augment);          // the HyperRule decides the resolution
-        Assert.Equal(0, fineTune.MicroBatch);
-        Assert.Equal(0, fineTune.MaxSteps);      // the HyperRule's own length
-        Assert.Equal(0.03, upstream.BaseLrPer256); // BiT's upstream rate
-        Assert.Equal(0.2, upstream.MixUpAlpha);    // the demo's departure: BiT pre-trains without MixUp
-        Assert.Equal("", upstream.ConsumerGroup);  // each trainer reads every partition itself
-        Assert.Equal("trainers", BitActorsConfig.Upstream(ConfigurationFactory.ParseString("bitactors.upstream.consumer-group = trainers").WithFallback(config)).ConsumerGroup);
-        Assert.Equal(BitActors.Model.Architecture.NormKind.GroupNorm, upstream.Norm);
-        Assert.True(upstream.WeightStandardization);
+        Assert.Equal(0.003, fineTune.Recipe.BaseLr);
+        Assert.Null(fineTune.Data.Augment);          // the HyperRule decides the resolution
+        Assert.Equal(0, fineTune.Recipe.MicroBatch);
+        Assert.Equal(0, fineTune.Recipe.MaxSteps);      // the HyperRule's own length
+        Assert.Equal(0.03, upstream.Schedule.BaseLrPer256); // BiT's upstream rate
+        Assert.Equal(0.2, upstream.Optimizer.MixUpAlpha);    // the demo's departure: BiT pre-trains without MixUp
+        Assert.Equal("", upstream.Data.ConsumerGroup);  // each trainer reads every partition itself
+        Assert.Equal("trainers", BitActorsConfig.Upstream(ConfigurationFactory.ParseString("bitactors.upstream.consumer-group = trainers").WithFallback(config)).Data.ConsumerGroup);
+        Assert.Equal(BitActors.Model.Architecture.NormKind.GroupNorm, upstream.Model.Norm);
+        Assert.True(upstream.Model.WeightStandardization);
         var ablation = ConfigurationFactory.ParseString("bitactors.upstream { norm = bn, weight-standardization = false }").WithFallback(config);
-        Assert.Equal(BitActors.Model.Architecture.NormKind.BatchNorm, BitActorsConfig.Upstream(ablation).Norm);
-        Assert.False(BitActorsConfig.Upstream(ablation).WeightStandardization);
+        Assert.Equal(BitActors.Model.Architecture.NormKind.BatchNorm, BitActorsConfig.Upstream(ablation).Model.Norm);
+        Assert.False(BitActorsConfig.Upstream(ablation).Model.WeightStandardization);
     }
 
     [Fact]
@@ -34,9 +34,9 @@ public class ConfigurationTests
     {
         var config = BitActorsConfig.Reference();
         var demo = BitActorsConfig.FineTune(config, config.GetConfig("bitactors.demo.finetune"));
-        Assert.Equal(1000, demo.MaxSteps);
-        Assert.Equal(32, demo.Augment!.Crop);
-        Assert.Equal(0.001, demo.BaseLr);        // the HyperRule's 0.003 scaled to the demo's batch (sqrt(64/512)), for both arms
+        Assert.Equal(1000, demo.Recipe.MaxSteps);
+        Assert.Equal(32, demo.Data.Augment!.Crop);
+        Assert.Equal(0.001, demo.Recipe.BaseLr);        // the HyperRule's 0.003 scaled to the demo's batch (sqrt(64/512)), for both arms
         Assert.Equal(["1", "5", "10", "all"], config.GetStringList("bitactors.demo.shots"));
     }
 
@@ -49,10 +49,10 @@ public class ConfigurationTests
             File.WriteAllText(file, "bitactors.upstream { decay-epochs = [10, 23, 30, 37], total-epochs = 40 }\nbitactors.finetune.micro-batch = 128");
             var config = BitActorsConfig.Load(file);
             var upstream = BitActorsConfig.Upstream(config);
-            Assert.Equal(new[] { 10, 23, 30, 37 }, upstream.DecayEpochs);
-            Assert.Equal(40, upstream.TotalEpochs);
-            Assert.Equal("Tiny", upstream.Arch);
-            Assert.Equal(128, BitActorsConfig.FineTune(config).MicroBatch);
+            Assert.Equal(new[] { 10, 23, 30, 37 }, upstream.Schedule.DecayEpochs);
+            Assert.Equal(40, upstream.Schedule.TotalEpochs);
+            Assert.Equal("Tiny", upstream.Model.Arch);
+            Assert.Equal(128, BitActorsConfig.FineTune(config).Recipe.MicroBatch);
         }
         finally { File.Delete(file); }
     }

@@ -28,9 +28,15 @@ public sealed class EndToEndRunTests() : TestKit(BitActorsConfig.Reference())
 
         var augment = new AugmentSettings(18, 16, 1);
         var run = new RunSpec("test-run", kafka.BootstrapServers, output.FullName,
-            new UpstreamSettings("synthetic", ClassSubset.Range(0, 5), "Tiny", BatchSize: 16, Steps: 30, BaseLrPer256: 0.1,
-                WarmupFraction: 0.1, augment, ShuffleBuffer: 64, DecodeParallelism: 2, Seed: 0, ProgressEvery: 10),
-            new FineTuneSettings(BatchSize: 8, BaseLr: 0.003, augment, ShuffleBuffer: 32, DecodeParallelism: 2, EvalBatchSize: 64, ProgressEvery: 250),
+            new UpstreamSettings
+            {
+                Data = new() { Dataset = "synthetic", Classes = ClassSubset.Range(0, 5), Augment = augment, ShuffleBuffer = 64, DecodeParallelism = 2 },
+                Model = new("Tiny"),
+                Schedule = new() { BatchSize = 16, Steps = 30, BaseLrPer256 = 0.1, WarmupFraction = 0.1 },
+                Loop = new() { ProgressEvery = 10 },
+                Seed = 0,
+            },
+            new FineTuneSettings { Recipe = new() { BatchSize = 8, BaseLr = 0.003 }, Data = new() { Augment = augment, ShuffleBuffer = 32, DecodeParallelism = 2, EvalBatchSize = 64 }, Loop = new() { ProgressEvery = 250, MaxRestarts = 2 } },
             [
                 new FineTuneTask("transfer-3shot", "synthetic", ClassSubset.Range(5, 5), 3, 1, FromScratch: false),
                 new FineTuneTask("scratch-3shot", "synthetic", ClassSubset.Range(5, 5), 3, 1, FromScratch: true),
@@ -85,9 +91,16 @@ public sealed class EndToEndRunTests() : TestKit(BitActorsConfig.Reference())
         await using var data = await PublishedDataset.CreateAsync(Sys, "synthetic-all", train: 200, test: 50);
         var augment = new AugmentSettings(18, 16, 1);
         var run = new RunSpec("all-run", data.Kafka.BootstrapServers, data.Output.FullName,
-            new UpstreamSettings("synthetic-all", ClassSubset.Range(0, 5), "Tiny", BatchSize: 16, Steps: 10, BaseLrPer256: 0.1,
-                WarmupFraction: 0.1, augment, ShuffleBuffer: 64, DecodeParallelism: 2, Seed: 0, ProgressEvery: 10, MixUpAlpha: 0.1),
-            new FineTuneSettings(BatchSize: 8, BaseLr: 0.003, augment, ShuffleBuffer: 32, DecodeParallelism: 2, EvalBatchSize: 64, ProgressEvery: 250, MaxSteps: 40),
+            new UpstreamSettings
+            {
+                Data = new() { Dataset = "synthetic-all", Classes = ClassSubset.Range(0, 5), Augment = augment, ShuffleBuffer = 64, DecodeParallelism = 2 },
+                Model = new("Tiny"),
+                Schedule = new() { BatchSize = 16, Steps = 10, BaseLrPer256 = 0.1, WarmupFraction = 0.1 },
+                Optimizer = new() { MixUpAlpha = 0.1 },
+                Loop = new() { ProgressEvery = 10 },
+                Seed = 0,
+            },
+            new FineTuneSettings { Recipe = new() { BatchSize = 8, BaseLr = 0.003, MaxSteps = 40 }, Data = new() { Augment = augment, ShuffleBuffer = 32, DecodeParallelism = 2, EvalBatchSize = 64 }, Loop = new() { ProgressEvery = 250, MaxRestarts = 2 } },
             [new FineTuneTask("transfer-all", "synthetic-all", ClassSubset.Range(5, 5), Shots: null, Seed: 0, FromScratch: false)]);
         var reporter = CreateTestProbe();
         Sys.ActorOf(TrainingSupervisor.Props(run, reporter.Ref), "supervisor");

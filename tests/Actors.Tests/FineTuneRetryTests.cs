@@ -36,8 +36,14 @@ public sealed class FineTuneRetryTests() : TestKit(BitActorsConfig.Reference())
         var tasks = new[] { 0, 1, 2 }.Select(seed => new FineTuneTask($"task-{seed}", "retry", ClassSubset.Range(5, 5), 3, seed, FromScratch: false)).ToArray();
         // 15 examples: the HyperRule's 500 steps squeezed into 12: warmup 2, ÷10 after 5, 7 and 10; checkpoints before steps 2, 6, 8 and 11.
         var run = new RunSpec("retry-run", data.Kafka.BootstrapServers, data.Output.FullName,
-            new UpstreamSettings("retry", ClassSubset.Range(0, 5), "Tiny", 8, 1, 0.1, 0.1, augment, 16, 1, 0),
-            new FineTuneSettings(8, 0.003, augment, 16, 1, 64, MaxSteps: 12, ProgressEvery: 100, MaxRestarts: 2, RestartBackoffSeconds: 0.05),
+            new UpstreamSettings
+            {
+                Data = new() { Dataset = "retry", Classes = ClassSubset.Range(0, 5), Augment = augment, ShuffleBuffer = 16, DecodeParallelism = 1 },
+                Model = new("Tiny"),
+                Schedule = new() { BatchSize = 8, Steps = 1, BaseLrPer256 = 0.1, WarmupFraction = 0.1 },
+                Seed = 0,
+            },
+            new FineTuneSettings { Recipe = new() { BatchSize = 8, BaseLr = 0.003, MaxSteps = 12 }, Data = new() { Augment = augment, ShuffleBuffer = 16, DecodeParallelism = 1, EvalBatchSize = 64 }, Loop = new() { ProgressEvery = 100, MaxRestarts = 2, RestartBackoffSeconds = 0.05 } },
             tasks, Backbone: new GivenBackbone(backbone, "Tiny", 1));
         var reporter = CreateTestProbe();
         var seen = new List<object>();

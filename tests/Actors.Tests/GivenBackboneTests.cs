@@ -29,7 +29,13 @@ public sealed class GivenBackboneTests() : TestKit(BitActorsConfig.Reference())
         using (var model = new ResNetV2(KnownModels.Get("Tiny", 1), 5)) CheckpointFiles.Save(model, npz);
 
         var augment = new AugmentSettings(18, 16, 1);
-        var upstream = new UpstreamSettings("given", ClassSubset.Range(0, 5), "Tiny", 16, 1, 0.1, 0.1, augment, 64, 2, 0);
+        var upstream = new UpstreamSettings
+        {
+            Data = new() { Dataset = "given", Classes = ClassSubset.Range(0, 5), Augment = augment, ShuffleBuffer = 64, DecodeParallelism = 2 },
+            Model = new("Tiny"),
+            Schedule = new() { BatchSize = 16, Steps = 1, BaseLrPer256 = 0.1, WarmupFraction = 0.1 },
+            Seed = 0,
+        };
         var tasks = new[]
         {
             new FineTuneTask("transfer-3shot", "given", ClassSubset.Range(5, 5), 3, 0, FromScratch: false),
@@ -37,7 +43,7 @@ public sealed class GivenBackboneTests() : TestKit(BitActorsConfig.Reference())
             new FineTuneTask("transfer-all", "given", ClassSubset.Range(0, 10), null, 0, FromScratch: false),
         };
         var run = new RunSpec("given-run", data.Kafka.BootstrapServers, data.Output.FullName, upstream,
-            new FineTuneSettings(8, 0.003, augment, 32, 2, 64, MaxSteps: 30), tasks, Backbone: new GivenBackbone(npz, "Tiny", 1));
+            new FineTuneSettings { Recipe = new() { BatchSize = 8, BaseLr = 0.003, MaxSteps = 30 }, Data = new() { Augment = augment, ShuffleBuffer = 32, DecodeParallelism = 2, EvalBatchSize = 64 } }, tasks, Backbone: new GivenBackbone(npz, "Tiny", 1));
         var reporter = CreateTestProbe();
         Sys.ActorOf(TrainingSupervisor.Props(run, reporter.Ref), "supervisor");
         var outcome = reporter.FishForMessage(m => m is RunCompleted or RunFailed, TimeSpan.FromMinutes(4));

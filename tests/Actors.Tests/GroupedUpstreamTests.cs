@@ -19,9 +19,15 @@ public sealed class GroupedUpstreamTests() : TestKit(BitActorsConfig.Reference()
         await using var data = await PublishedDataset.CreateAsync(Sys, "grouped", train: 200, test: 50);
         var augment = new AugmentSettings(18, 16, 1);
         var run = new RunSpec("grouped-run", data.Kafka.BootstrapServers, data.Output.FullName,
-            new UpstreamSettings("grouped", ClassSubset.Range(0, 5), "Tiny", BatchSize: 16, Steps: 10, BaseLrPer256: 0.1,
-                WarmupFraction: 0.1, augment, ShuffleBuffer: 32, DecodeParallelism: 2, Seed: 0, ProgressEvery: 5, ConsumerGroup: "trainers"),
-            new FineTuneSettings(BatchSize: 8, BaseLr: 0.003, augment, ShuffleBuffer: 32, DecodeParallelism: 2, EvalBatchSize: 64, ProgressEvery: 250, MaxSteps: 5),
+            new UpstreamSettings
+            {
+                Data = new() { Dataset = "grouped", Classes = ClassSubset.Range(0, 5), Augment = augment, ShuffleBuffer = 32, DecodeParallelism = 2, ConsumerGroup = "trainers" },
+                Model = new("Tiny"),
+                Schedule = new() { BatchSize = 16, Steps = 10, BaseLrPer256 = 0.1, WarmupFraction = 0.1 },
+                Loop = new() { ProgressEvery = 5 },
+                Seed = 0,
+            },
+            new FineTuneSettings { Recipe = new() { BatchSize = 8, BaseLr = 0.003, MaxSteps = 5 }, Data = new() { Augment = augment, ShuffleBuffer = 32, DecodeParallelism = 2, EvalBatchSize = 64 }, Loop = new() { ProgressEvery = 250, MaxRestarts = 2 } },
             [new FineTuneTask("transfer-2shot", "grouped", ClassSubset.Range(5, 5), 2, 0, FromScratch: false)]);
         var reporter = CreateTestProbe();
         Sys.ActorOf(TrainingSupervisor.Props(run, reporter.Ref), "supervisor");

@@ -70,14 +70,15 @@ public sealed class MultiLabelRunTests() : TestKit(BitActorsConfig.Reference())
             }
 
             var reference = BitActorsConfig.Upstream(BitActorsConfig.Reference());
-            Assert.Equal(MultiLabelLoss.Sigmoid, reference.MultiLabelLoss); // hocon bitactors.upstream.multi-label-loss
+            Assert.Equal(MultiLabelLoss.Sigmoid, reference.Optimizer.MultiLabelLoss); // hocon bitactors.upstream.multi-label-loss
             var upstream = reference with
             {
-                Dataset = "tagged", Classes = ClassSubset.Range(0, 4), BatchSize = 8, Steps = 12, Augment = augment,
-                ShuffleBuffer = 16, DecodeParallelism = 2, ProgressEvery = 1, CheckpointEvery = 0,
+                Data = reference.Data with { Dataset = "tagged", Classes = ClassSubset.Range(0, 4), Augment = augment, ShuffleBuffer = 16, DecodeParallelism = 2 },
+                Schedule = reference.Schedule with { BatchSize = 8, Steps = 12 },
+                Loop = reference.Loop with { ProgressEvery = 1, CheckpointEvery = 0 },
             };
             var run = new RunSpec("multi-label-run", kafka.BootstrapServers, output.FullName, upstream,
-                new FineTuneSettings(BatchSize: 8, BaseLr: 0.003, augment, ShuffleBuffer: 16, DecodeParallelism: 2, EvalBatchSize: 16, ProgressEvery: 250, MaxSteps: 5),
+                new FineTuneSettings { Recipe = new() { BatchSize = 8, BaseLr = 0.003, MaxSteps = 5 }, Data = new() { Augment = augment, ShuffleBuffer = 16, DecodeParallelism = 2, EvalBatchSize = 16 }, Loop = new() { ProgressEvery = 250, MaxRestarts = 2 } },
                 [new FineTuneTask("tagged-2shot", "tagged", ClassSubset.Range(0, 4), 2, 0, FromScratch: false)]);
             var reporter = CreateTestProbe();
             Sys.ActorOf(TrainingSupervisor.Props(run, reporter.Ref), "supervisor");

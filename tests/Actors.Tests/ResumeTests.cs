@@ -21,10 +21,15 @@ public sealed class ResumeTests(ITestOutputHelper output) : TestKit(BitActorsCon
         await using var data = await PublishedDataset.CreateAsync(Sys, "resume", train: 300, test: 50);
         var kafka = data.Kafka;
         var outputDir = data.Output;
-        var upstream = new UpstreamSettings("resume", ClassSubset.Range(0, 5), "Tiny", BatchSize: 16, Steps: 16, BaseLrPer256: 0.1,
-            WarmupFraction: 0.25, new AugmentSettings(18, 16, 1), ShuffleBuffer: 64, DecodeParallelism: 2, Seed: 4, ProgressEvery: 1,
-            CheckpointEvery: 8);
-        var fineTune = new FineTuneSettings(8, 0.003, null, 8, 1, 64);
+        var upstream = new UpstreamSettings
+        {
+            Data = new() { Dataset = "resume", Classes = ClassSubset.Range(0, 5), Augment = new AugmentSettings(18, 16, 1), ShuffleBuffer = 64, DecodeParallelism = 2 },
+            Model = new("Tiny"),
+            Schedule = new() { BatchSize = 16, Steps = 16, BaseLrPer256 = 0.1, WarmupFraction = 0.25 },
+            Loop = new() { ProgressEvery = 1, CheckpointEvery = 8 },
+            Seed = 4,
+        };
+        var fineTune = new FineTuneSettings { Recipe = new() { BatchSize = 8, BaseLr = 0.003 }, Data = new() { Augment = null, ShuffleBuffer = 8, DecodeParallelism = 1, EvalBatchSize = 64 } };
 
         var full = Run(new RunSpec("full", kafka.BootstrapServers, outputDir.FullName, upstream, fineTune, []), out var checkpoints);
         var checkpoint = checkpoints.Single(c => c.NextStep == 8).Path;
@@ -42,7 +47,7 @@ public sealed class ResumeTests(ITestOutputHelper output) : TestKit(BitActorsCon
 
         // The checkpoint remembers its schedule and data: a run with another batch size may not continue it.
         var probe = CreateTestProbe();
-        Sys.ActorOf(TrainingSupervisor.Props(new RunSpec("other", kafka.BootstrapServers, outputDir.FullName, upstream with { BatchSize = 8 }, fineTune, [],
+        Sys.ActorOf(TrainingSupervisor.Props(new RunSpec("other", kafka.BootstrapServers, outputDir.FullName, upstream with { Schedule = upstream.Schedule with { BatchSize = 8 } }, fineTune, [],
             ResumeFrom: checkpoint), probe.Ref), "supervisor-other");
         var refused = probe.FishForMessage<RunFailed>(m => m is RunFailed, TimeSpan.FromMinutes(1));
         Assert.Contains("batch 16 vs 8", refused.Reason);

@@ -46,10 +46,15 @@ public sealed class TrainerRecoveryTests() : TestKit(BitActorsConfig.Reference()
     }
 
     private RunSpec Spec(PublishedDataset data, string runId) => new(runId, data.Kafka.BootstrapServers, data.Output.FullName,
-        new UpstreamSettings(data.Name, ClassSubset.Range(0, 5), "Tiny", BatchSize: 8, Steps: 12, BaseLrPer256: 0.1, WarmupFraction: 0.1,
-            new AugmentSettings(16, 16, 1), ShuffleBuffer: 16, DecodeParallelism: 2, Seed: 0, ProgressEvery: 1,
-            CheckpointEvery: 4, MaxRestarts: 2, RestartBackoffSeconds: 0.1, CheckpointAtPhaseChange: false),
-        new FineTuneSettings(8, 0.003, null, 8, 1, 64), []);
+        new UpstreamSettings
+        {
+            Data = new() { Dataset = data.Name, Classes = ClassSubset.Range(0, 5), Augment = new AugmentSettings(16, 16, 1), ShuffleBuffer = 16, DecodeParallelism = 2 },
+            Model = new("Tiny"),
+            Schedule = new() { BatchSize = 8, Steps = 12, BaseLrPer256 = 0.1, WarmupFraction = 0.1 },
+            Loop = new() { ProgressEvery = 1, CheckpointEvery = 4, MaxRestarts = 2, RestartBackoffSeconds = 0.1, CheckpointAtPhaseChange = false },
+            Seed = 0,
+        },
+        new FineTuneSettings { Recipe = new() { BatchSize = 8, BaseLr = 0.003 }, Data = new() { Augment = null, ShuffleBuffer = 8, DecodeParallelism = 1, EvalBatchSize = 64 } }, []);
 
     [Fact]
     public async Task AFailedTrainerIsRestartedFromTheLastCheckpointLosingOnlyTheStepsSince()
@@ -78,7 +83,7 @@ public sealed class TrainerRecoveryTests() : TestKit(BitActorsConfig.Reference()
     {
         await using var data = await PublishedDataset.CreateAsync(Sys, "nodevice", train: 50, test: 10);
         var spec = Spec(data, "nodevice") with { Device = "tpu" };
-        spec = spec with { Upstream = spec.Upstream with { MaxRestarts = 0 } };
+        spec = spec with { Upstream = spec.Upstream with { Loop = spec.Upstream.Loop with { MaxRestarts = 0 } } };
         var reporter = CreateTestProbe();
         Sys.ActorOf(TrainingSupervisor.Props(spec, reporter.Ref));
         var failed = reporter.FishForMessage<RunFailed>(m => m is RunFailed, TimeSpan.FromMinutes(1));

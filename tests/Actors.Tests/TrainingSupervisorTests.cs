@@ -18,11 +18,15 @@ public sealed class TrainingSupervisorTests() : TestKit(BitActorsConfig.Referenc
 
     private static RunSpec Spec(string runId, int checkpointEvery = 0, double datasetWait = 0) => new(runId, "unused:9092",
         Path.Combine(Path.GetTempPath(), "bitactors-supervisor-tests"),
-        new UpstreamSettings("synthetic", ClassSubset.Range(0, 2), "Tiny", BatchSize: 8, Steps: 16, BaseLrPer256: 32, WarmupFraction: 0.125,
-            new AugmentSettings(4, 4, 1), ShuffleBuffer: 4, DecodeParallelism: 1, Seed: 0, ProgressEvery: 1,
-            DecayEpochs: [1, 2, 3], TotalEpochs: 4, CheckpointEvery: checkpointEvery, MaxRestarts: 2, RestartBackoffSeconds: 0.05,
-            DatasetWaitSeconds: datasetWait),
-        new FineTuneSettings(8, 0.003, null, 8, 1, 64), []);
+        new UpstreamSettings
+        {
+            Data = new() { Dataset = "synthetic", Classes = ClassSubset.Range(0, 2), Augment = new AugmentSettings(4, 4, 1), ShuffleBuffer = 4, DecodeParallelism = 1, DatasetWaitSeconds = datasetWait },
+            Model = new("Tiny"),
+            Schedule = new() { BatchSize = 8, Steps = 16, BaseLrPer256 = 32, WarmupFraction = 0.125, DecayEpochs = [1, 2, 3], TotalEpochs = 4 },
+            Loop = new() { ProgressEvery = 1, CheckpointEvery = checkpointEvery, MaxRestarts = 2, RestartBackoffSeconds = 0.05 },
+            Seed = 0,
+        },
+        new FineTuneSettings { Recipe = new() { BatchSize = 8, BaseLr = 0.003 }, Data = new() { Augment = null, ShuffleBuffer = 8, DecodeParallelism = 1, EvalBatchSize = 64 } }, []);
 
     private IActorRef Start(RunSpec spec, IActorRef reporter, TrainerLog log, SyntheticUpstreamData data) =>
         Sys.ActorOf(TrainingSupervisor.Props(spec, reporter, FakeTrainer.Factory(log), data, EmptyDispatcher.Props));

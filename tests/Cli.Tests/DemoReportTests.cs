@@ -62,8 +62,14 @@ public class DemoReportTests
             Task(null, 0, false, 0.95, steps: 1500), Task(null, 0, true, 0.94, steps: 1500),
         };
         var spec = new RunSpec("run-1", "127.0.0.1:1", "/tmp/out",
-            new UpstreamSettings("fashion-mnist", ClassSubset.Range(0, 5), "Tiny", 64, 2400, 0.1, 0.05, augment, 2048, 4, 0),
-            new FineTuneSettings(64, 0.003, augment, 1024, 4, 256, MaxSteps: 1500),
+            new UpstreamSettings
+            {
+                Data = new() { Dataset = "fashion-mnist", Classes = ClassSubset.Range(0, 5), Augment = augment, ShuffleBuffer = 2048, DecodeParallelism = 4 },
+                Model = new("Tiny"),
+                Schedule = new() { BatchSize = 64, Steps = 2400, BaseLrPer256 = 0.1, WarmupFraction = 0.05 },
+                Seed = 0,
+            },
+            new FineTuneSettings { Recipe = new() { BatchSize = 64, BaseLr = 0.003, MaxSteps = 1500 }, Data = new() { Augment = augment, ShuffleBuffer = 1024, DecodeParallelism = 4, EvalBatchSize = 256 } },
             completed.Select(c => c.Task).ToList());
         var backbone = new BackboneReady("run-1", "Tiny", 1, new BitActors.Model.Checkpoints.CheckpointFiles.Saved("/tmp/b.bin", 10, new string('1', 64), "torchsharp"), 2400, 0.2, 0.9,
             new EvaluationResult(0.88, 1.0, 0.3, 5000, [], []), TimeSpan.FromSeconds(80));

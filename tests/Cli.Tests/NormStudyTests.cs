@@ -17,23 +17,23 @@ public class NormStudyTests
         var specs = NormStudy.Specs(BitActorsConfig.Load(), "study-1", "127.0.0.1:1", "/tmp/study-1", "cpu", steps: null);
 
         Assert.Equal(["GN+WS", "GN", "BN+WS", "BN"], specs.Select(s => s.Variant.Label));
-        Assert.Equal([NormKind.GroupNorm, NormKind.GroupNorm, NormKind.BatchNorm, NormKind.BatchNorm], specs.Select(s => s.Spec.Upstream.Norm));
-        Assert.Equal([true, false, true, false], specs.Select(s => s.Spec.Upstream.WeightStandardization));
+        Assert.Equal([NormKind.GroupNorm, NormKind.GroupNorm, NormKind.BatchNorm, NormKind.BatchNorm], specs.Select(s => s.Spec.Upstream.Model.Norm));
+        Assert.Equal([true, false, true, false], specs.Select(s => s.Spec.Upstream.Model.WeightStandardization));
         Assert.Equal(4, specs.Select(s => s.Spec.RunId).Distinct().Count());
         Assert.All(specs, s =>
         {
-            Assert.Equal(4, s.Spec.Upstream.MicroBatch);          // bitactors.demo.study-norm.micro-batch
-            Assert.Equal(4, s.Spec.FineTune.MicroBatch);
-            Assert.Equal(1200, s.Spec.Upstream.Steps);
-            Assert.Equal(500, s.Spec.FineTune.MaxSteps);
-            Assert.Equal(32, s.Spec.FineTune.Augment!.Crop);      // the demo's fine-tune resolution
+            Assert.Equal(4, s.Spec.Upstream.Optimizer.MicroBatch);          // bitactors.demo.study-norm.micro-batch
+            Assert.Equal(4, s.Spec.FineTune.Recipe.MicroBatch);
+            Assert.Equal(1200, s.Spec.Upstream.Schedule.Steps);
+            Assert.Equal(500, s.Spec.FineTune.Recipe.MaxSteps);
+            Assert.Equal(32, s.Spec.FineTune.Data.Augment!.Crop);      // the demo's fine-tune resolution
             Assert.StartsWith("/tmp/study-1/", s.Spec.OutputDir);
             var task = Assert.Single(s.Spec.Tasks);
             Assert.False(task.FromScratch);
             Assert.Null(task.Shots);
             Assert.Equal([5, 6, 7, 8, 9], task.Classes.Classes);
         });
-        Assert.Equal(300, NormStudy.Specs(BitActorsConfig.Load(), "s", "b", "/tmp/s", "cpu", steps: 300)[2].Spec.Upstream.Steps);
+        Assert.Equal(300, NormStudy.Specs(BitActorsConfig.Load(), "s", "b", "/tmp/s", "cpu", steps: 300)[2].Spec.Upstream.Schedule.Steps);
     }
 
     [Fact]

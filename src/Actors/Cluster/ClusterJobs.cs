@@ -27,8 +27,8 @@ public static class ClusterJobs
         var dataset = c.GetString("dataset");
         if (string.IsNullOrWhiteSpace(dataset)) throw new InvalidDataException("bitactors.cluster.job.dataset is empty: name the published dataset of the tasks");
         var upstream = BitActorsConfig.Upstream(config);
-        var arch = upstreamFirst ? upstream.Arch : c.GetString("arch") is { Length: > 0 } a ? a : upstream.Arch;
-        var channels = upstreamFirst ? upstream.Augment.Channels : c.GetInt("channels") is > 0 and var ch ? ch : upstream.Augment.Channels;
+        var arch = upstreamFirst ? upstream.Model.Arch : c.GetString("arch") is { Length: > 0 } a ? a : upstream.Model.Arch;
+        var channels = upstreamFirst ? upstream.Data.Augment.Channels : c.GetInt("channels") is > 0 and var ch ? ch : upstream.Data.Augment.Channels;
         var classes = c.GetIntList("classes") is { Count: > 0 } ids
             ? new ClassSubset(ids.ToArray())
             : ClassSubset.Range(0, (DatasetCatalog.TryRead(bootstrapServers, dataset)
@@ -40,7 +40,7 @@ public static class ClusterJobs
         var scratch = c.GetBoolean("scratch");
         var tasks = Tasks(dataset, classes, shots, seeds, scratch);
         var origin = upstreamFirst
-            ? $"upstream {upstream.Dataset} {string.Join(",", upstream.Classes.Classes)} {upstream.Arch} {upstream.Norm} {upstream.WeightStandardization} {upstream.Steps}x{upstream.BatchSize} seed {upstream.Seed}"
+            ? $"upstream {upstream.Data.Dataset} {string.Join(",", upstream.Data.Classes.Classes)} {upstream.Model.Arch} {upstream.Model.Norm} {upstream.Model.WeightStandardization} {upstream.Schedule.Steps}x{upstream.Schedule.BatchSize} seed {upstream.Seed}"
             : CheckpointFiles.Hash(path).Sha256;
         var runId = c.GetString("run-id") is { Length: > 0 } id ? id
             : $"cluster-{RunKey(origin, arch, channels, dataset, classes, shots, seeds, scratch)}";
@@ -48,7 +48,7 @@ public static class ClusterJobs
         if (maxAttempts < 1) throw new InvalidDataException($"bitactors.cluster.trainer.max-attempts must be at least 1, not {maxAttempts}");
         return upstreamFirst
             ? new ClusterJob(runId, null, tasks, upstream, maxAttempts)
-            : new ClusterJob(runId, new GivenBackbone(path, arch, channels, upstream.Norm, upstream.WeightStandardization), tasks, MaxAttempts: maxAttempts);
+            : new ClusterJob(runId, new GivenBackbone(path, arch, channels, upstream.Model.Norm, upstream.Model.WeightStandardization), tasks, MaxAttempts: maxAttempts);
     }
 
     /// <summary>One task per shots × seed (names as <c>run</c> gives them: <c>transfer-5shot-seed1</c>), and from scratch with <paramref name="scratch"/>.</summary>

@@ -108,7 +108,7 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
     {
         var backbone = work.Backbone ?? throw new InvalidDataException($"task {work.Task.Id} came without a backbone");
         var (store, task, prefix) = (_settings.Store, work.Task.ToFineTuneTask(), $"{work.RunId}/tasks/{work.Task.Id}/attempt{work.Attempt}");
-        return new FineTuneAttempt(work.RunId, _settings.BootstrapServers, _settings.FineTune with { CheckpointEvery = _settings.CheckpointEvery, MaxRestarts = 0 },
+        return new FineTuneAttempt(work.RunId, _settings.BootstrapServers, _settings.FineTune with { Loop = _settings.FineTune.Loop with { CheckpointEvery = _settings.CheckpointEvery, MaxRestarts = 0 } },
             _device, task, backbone.At(ArtifactStore.Fetch(backbone.Artifact)),
             next => store.PathOf($"{prefix}-step{next}.bin"), store.PathOf($"{work.RunId}/models/{work.Task.Id}-attempt{work.Attempt}.bin"),
             work.Attempt, resume, ReportCheckpoints: true);

@@ -15,10 +15,10 @@ namespace BitActors.Actors.Cluster;
 /// </summary>
 public sealed record ClusterJob(string RunId, GivenBackbone? Backbone, IReadOnlyList<FineTuneTask> Tasks, UpstreamSettings? Upstream = null, int MaxAttempts = 3)
 {
-    public string Arch => Backbone?.Arch ?? Upstream!.Arch;
+    public string Arch => Backbone?.Arch ?? Upstream!.Model.Arch;
 
     /// <summary>The upstream pre-training as a task (its data: the upstream dataset and classes).</summary>
-    public ClusterTask UpstreamTask => new(ClusterTask.UpstreamId, Upstream!.Dataset, Upstream.Classes.Classes.ToArray(), null, Upstream.Seed, true);
+    public ClusterTask UpstreamTask => new(ClusterTask.UpstreamId, Upstream!.Data.Dataset, Upstream.Data.Classes.Classes.ToArray(), null, Upstream.Seed, true);
 
     public int TaskCount => Tasks.Count + (Upstream is null ? 0 : 1);
 }

@@ -51,7 +51,7 @@ public sealed class UpstreamAttempt : ReceiveActor
     {
         var output = store.PathOf($"{runId}/upstream/attempt{attempt}/run");
         Directory.CreateDirectory(output);
-        var settings = upstream.CheckpointEvery > 0 ? upstream : upstream with { CheckpointEvery = checkpointEvery };
+        var settings = upstream.Loop.CheckpointEvery > 0 ? upstream : upstream with { Loop = upstream.Loop with { CheckpointEvery = checkpointEvery } };
         var run = new RunSpec(runId, bootstrapServers, output, settings, fineTune, [], resumeFrom, device);
         return Akka.Actor.Props.Create(() => new UpstreamAttempt(run, store));
     }

@@ -122,20 +122,20 @@ public sealed class FineTuneWorker : ReceiveActor, IWithTimers
         _deadLetters = new DeadLetters(_attempt.BootstrapServers, e => _log.Warning(e));
         _manifest = manifest;
         _examples = UsableExamples(_task, train);
-        var resolution = HyperRule.ResolutionFor(manifest.ImageSize.Height, manifest.ImageSize.Width, Settings.PaperResolution);
-        _augment = Settings.Augment is { } set ? set with { Channels = _backbone.InChannels } : new AugmentSettings(resolution.Precrop, resolution.Crop, _backbone.InChannels);
-        _rule = HyperRule.Schedule(_examples, Settings.BaseLr);
-        _schedule = Settings.MaxSteps > 0 ? _rule.ScaledTo(Settings.MaxSteps) : _rule;
+        var resolution = HyperRule.ResolutionFor(manifest.ImageSize.Height, manifest.ImageSize.Width, Settings.Data.PaperResolution);
+        _augment = Settings.Data.Augment is { } set ? set with { Channels = _backbone.InChannels } : new AugmentSettings(resolution.Precrop, resolution.Crop, _backbone.InChannels);
+        _rule = HyperRule.Schedule(_examples, Settings.Recipe.BaseLr);
+        _schedule = Settings.Recipe.MaxSteps > 0 ? _rule.ScaledTo(Settings.Recipe.MaxSteps) : _rule;
         _train = train;
         _trainerSpec = new TrainerSpec(_backbone.Arch, _task.Classes.Count, _backbone.InChannels,
             _task.FromScratch ? null : _backbone.Path, ZeroHead: !_task.FromScratch, _task.Seed,
-            HyperRule.Momentum, HyperRule.WeightDecay, HyperRule.MixUp(_examples), Settings.MicroBatch, _attempt.Device,
+            HyperRule.Momentum, HyperRule.WeightDecay, HyperRule.MixUp(_examples), Settings.Recipe.MicroBatch, _attempt.Device,
             Norm: _backbone.Norm, WeightStandardization: _backbone.WeightStandardization);
         StartTrainerAndFeed();
         _log.Info($"task {_attempt.Label}: {_examples} examples{(_examples < train.Count ? $" ({train.Count - _examples} unusable records dead-lettered)" : "")}, {_schedule.TotalSteps} steps, " +
             (_lastCheckpoint.Path is { } from ? $"resumed from step {_lastCheckpoint.Step} ({from})" : "from step 0") +
             $"; classes {_task.Classes}, {(_task.FromScratch ? "from scratch" : "from backbone")}, " +
-            $"HyperRule{(ReferenceEquals(_schedule, _rule) ? "" : $"'s {_rule.TotalSteps} steps scaled to max-steps")}, batch {Settings.BatchSize}, resize {_augment.Precrop} crop {_augment.Crop}");
+            $"HyperRule{(ReferenceEquals(_schedule, _rule) ? "" : $"'s {_rule.TotalSteps} steps scaled to max-steps")}, batch {Settings.Recipe.BatchSize}, resize {_augment.Precrop} crop {_augment.Crop}");
         Become(Training);
     }
 
@@ -149,8 +149,8 @@ public sealed class FineTuneWorker : ReceiveActor, IWithTimers
         // The chosen examples, epoch after epoch, each epoch with fresh augmentation.
         var epochs = Source.From(Enumerable.Range(0, int.MaxValue))
             .SelectMany(epoch => _train.Select(r => r with { Epoch = epoch }));
-        var batches = ImagePipelines.Train(epochs, _task.Classes, _augment, Settings.BatchSize,
-            Math.Min(Settings.ShuffleBuffer, Math.Max(1, _train.Count)), _task.Seed, Settings.DecodeParallelism,
+        var batches = ImagePipelines.Train(epochs, _task.Classes, _augment, Settings.Recipe.BatchSize,
+            Math.Min(Settings.Data.ShuffleBuffer, Math.Max(1, _train.Count)), _task.Seed, Settings.Data.DecodeParallelism,
             r =>
             {
                 _log.Warning("task {0}: skipped {1}: {2}", _task.Name, r.Record.Key, r.Reason);
@@ -166,15 +166,15 @@ public sealed class FineTuneWorker : ReceiveActor, IWithTimers
         var reason = _trainerError?.Message ?? "stopped";
         _feed?.Abort(new OperationCanceledException("trainer lost"));
         _feed = null;
-        if (_restarts >= Settings.MaxRestarts)
+        if (_restarts >= Settings.Loop.MaxRestarts)
         {
             Fail(_restarts == 0 ? $"trainer failed at step {_nextStep}: {reason}"
                 : $"trainer failed at step {_nextStep} and was restarted {_restarts} times already; last failure: {reason}");
             return;
         }
         _restarts++;
-        var backoff = TimeSpan.FromSeconds(Settings.RestartBackoffSeconds * Math.Pow(2, _restarts - 1));
-        _log.Warning($"task {_task.Name}: trainer failed at step {_nextStep} ({reason}); retry {_restarts} of {Settings.MaxRestarts} " +
+        var backoff = TimeSpan.FromSeconds(Settings.Loop.RestartBackoffSeconds * Math.Pow(2, _restarts - 1));
+        _log.Warning($"task {_task.Name}: trainer failed at step {_nextStep} ({reason}); retry {_restarts} of {Settings.Loop.MaxRestarts} " +
             $"from step {_lastCheckpoint.Step} in {backoff.TotalSeconds:F1} s");
         _reporter.Tell(new FineTuneRetried(_attempt.RunId, _task.Name, _restarts, _lastCheckpoint.Step, reason));
         _trainerError = null;
@@ -210,12 +210,12 @@ public sealed class FineTuneWorker : ReceiveActor, IWithTimers
         {
             _timer.StepDone(r.Examples);
             int next = r.Step + 1;
-            bool interval = Settings.CheckpointEvery > 0 && next % Settings.CheckpointEvery == 0;
-            bool phaseChange = Settings.CheckpointAtPhaseChange && _schedule.Phase(next) != _schedule.Phase(r.Step);
+            bool interval = Settings.Loop.CheckpointEvery > 0 && next % Settings.Loop.CheckpointEvery == 0;
+            bool phaseChange = Settings.Loop.CheckpointAtPhaseChange && _schedule.Phase(next) != _schedule.Phase(r.Step);
             if ((interval || phaseChange) && next < _schedule.TotalSteps)
                 _trainer.Tell(new SaveCheckpoint(_attempt.StepCheckpoint(next), next,
-                    new TrainingPosition(_schedule, Settings.BatchSize, (long)next * Settings.BatchSize, $"{_task.Dataset} task {_task.Name}", _task.Seed)));
-            if ((r.Step + 1) % Settings.ProgressEvery == 0 || r.Step + 1 == _schedule.TotalSteps)
+                    new TrainingPosition(_schedule, Settings.Recipe.BatchSize, (long)next * Settings.Recipe.BatchSize, $"{_task.Dataset} task {_task.Name}", _task.Seed)));
+            if ((r.Step + 1) % Settings.Loop.ProgressEvery == 0 || r.Step + 1 == _schedule.TotalSteps)
             {
                 var (stepSeconds, waitSeconds, rate) = _timer.Take();
                 _reporter.Tell(new TrainingProgress(_attempt.RunId, _task.Name, r.Step + 1, _schedule.TotalSteps, r.Loss, r.Accuracy, r.LearningRate, rate, stepSeconds, waitSeconds));
@@ -239,7 +239,7 @@ public sealed class FineTuneWorker : ReceiveActor, IWithTimers
     private void Evaluate()
     {
         TrainerEvaluation.RunAsync(_attempt.BootstrapServers, _manifest.Split("test").Topic, _task.Classes, _augment,
-                Settings.EvalBatchSize, Settings.DecodeParallelism, _trainer, _materializer)
+                Settings.Data.EvalBatchSize, Settings.Data.DecodeParallelism, _trainer, _materializer)
             .PipeTo(Self, success: result => new EvaluationFinished(result), failure: e => new Status.Failure(e));
         Become(() =>
         {
@@ -327,8 +327,8 @@ public sealed class FineTuneWorker : ReceiveActor, IWithTimers
         ["warmup"] = schedule.WarmupSteps,
         ["decay_at"] = schedule.DecayBoundaries,
         ["base_lr"] = schedule.BaseLr,
-        ["batch"] = settings.BatchSize,
-        ["micro_batch"] = settings.MicroBatch,
+        ["batch"] = settings.Recipe.BatchSize,
+        ["micro_batch"] = settings.Recipe.MicroBatch,
         ["momentum"] = HyperRule.Momentum,
         ["weight_decay"] = HyperRule.WeightDecay,
         ["mixup"] = HyperRule.MixUp(examples),

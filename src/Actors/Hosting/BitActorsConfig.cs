@@ -91,36 +91,88 @@ public static class BitActorsConfig
         return properties;
     }
 
+    /// <summary><c>bitactors.upstream</c>, checked: every key of the section, in its group.</summary>
     public static UpstreamSettings Upstream(Config config)
     {
         var c = config.GetConfig("bitactors.upstream");
-        return new UpstreamSettings(
-            c.GetString("dataset"), new ClassSubset(c.GetIntList("classes").ToArray()), c.GetString("arch"),
-            Positive(c, "batch-size"), Positive(c, "steps"), c.GetDouble("base-lr-per-256"), c.GetDouble("warmup-fraction"),
-            Augmentation(c, c.GetInt("channels")) ?? throw new InvalidDataException("bitactors.upstream: precrop and crop must be set"),
-            Positive(c, "shuffle-buffer"), Positive(c, "decode-parallelism"), c.GetInt("seed"), Positive(c, "progress-every"),
-            c.GetIntList("decay-epochs").ToArray(), Positive(c, "total-epochs"), c.GetDouble("weight-decay"),
-            c.GetString("multi-label-loss") switch
+        return new UpstreamSettings
+        {
+            Data = new UpstreamDataSettings
             {
-                "sigmoid" => MultiLabelLoss.Sigmoid,
-                "softmax-split" => MultiLabelLoss.SoftmaxSplit,
-                var other => throw new InvalidDataException($"bitactors.upstream.multi-label-loss must be sigmoid or softmax-split, not '{other}'"),
+                Dataset = c.GetString("dataset"),
+                Classes = new ClassSubset(c.GetIntList("classes").ToArray()),
+                Augment = Augmentation(c, c.GetInt("channels")) ?? throw new InvalidDataException("bitactors.upstream: precrop and crop must be set"),
+                ShuffleBuffer = Positive(c, "shuffle-buffer"),
+                DecodeParallelism = Positive(c, "decode-parallelism"),
+                OrderedData = c.GetBoolean("ordered-data"),
+                ConsumerGroup = c.GetString("consumer-group", "").Trim(),
+                DatasetWaitSeconds = c.GetTimeSpan("dataset-wait").TotalSeconds,
             },
-            NonNegative(c, "checkpoint-every"), c.GetBoolean("ordered-data"), NonNegative(c, "max-restarts"),
-            c.GetTimeSpan("restart-backoff").TotalSeconds, NonNegativeDouble(c, "mixup"),
-            Norm(c), c.GetBoolean("weight-standardization"), NonNegative(c, "micro-batch"), c.GetString("consumer-group", "").Trim(),
-            c.GetBoolean("checkpoint-at-phase-change"), c.GetTimeSpan("dataset-wait").TotalSeconds);
+            Model = new ModelChoice(c.GetString("arch"), Norm(c), c.GetBoolean("weight-standardization")),
+            Schedule = new UpstreamSchedule
+            {
+                BatchSize = Positive(c, "batch-size"),
+                Steps = Positive(c, "steps"),
+                BaseLrPer256 = c.GetDouble("base-lr-per-256"),
+                WarmupFraction = c.GetDouble("warmup-fraction"),
+                DecayEpochs = c.GetIntList("decay-epochs").ToArray(),
+                TotalEpochs = Positive(c, "total-epochs"),
+            },
+            Optimizer = new UpstreamOptimizer
+            {
+                WeightDecay = c.GetDouble("weight-decay"),
+                MixUpAlpha = NonNegativeDouble(c, "mixup"),
+                MicroBatch = NonNegative(c, "micro-batch"),
+                MultiLabelLoss = c.GetString("multi-label-loss") switch
+                {
+                    "sigmoid" => MultiLabelLoss.Sigmoid,
+                    "softmax-split" => MultiLabelLoss.SoftmaxSplit,
+                    var other => throw new InvalidDataException($"bitactors.upstream.multi-label-loss must be sigmoid or softmax-split, not '{other}'"),
+                },
+            },
+            Loop = Loop(c),
+            Seed = c.GetInt("seed"),
+        };
     }
 
+    /// <summary>
+    /// <c>bitactors.finetune</c>, checked; <paramref name="overrides"/> (e.g. <c>bitactors.demo.finetune</c>) over it, and
+    /// <paramref name="channels"/> the input channels of a configured resolution.
+    /// </summary>
     public static FineTuneSettings FineTune(Config config, Config? overrides = null, int channels = 1)
     {
         var c = overrides is null ? config.GetConfig("bitactors.finetune") : overrides.WithFallback(config.GetConfig("bitactors.finetune"));
-        return new FineTuneSettings(
-            Positive(c, "batch-size"), c.GetDouble("base-lr"), Augmentation(c, channels), Positive(c, "shuffle-buffer"),
-            Positive(c, "decode-parallelism"), Positive(c, "eval-batch-size"), Positive(c, "max-concurrent-tasks"),
-            Positive(c, "progress-every"), c.GetBoolean("paper-resolution"), NonNegative(c, "micro-batch"), NonNegative(c, "max-steps"),
-            NonNegative(c, "checkpoint-every"), c.GetBoolean("checkpoint-at-phase-change"), NonNegative(c, "max-restarts"), c.GetTimeSpan("restart-backoff").TotalSeconds);
+        return new FineTuneSettings
+        {
+            Recipe = new FineTuneRecipe
+            {
+                BatchSize = Positive(c, "batch-size"),
+                BaseLr = c.GetDouble("base-lr"),
+                MicroBatch = NonNegative(c, "micro-batch"),
+                MaxSteps = NonNegative(c, "max-steps"),
+            },
+            Data = new FineTuneDataSettings
+            {
+                Augment = Augmentation(c, channels),
+                PaperResolution = c.GetBoolean("paper-resolution"),
+                ShuffleBuffer = Positive(c, "shuffle-buffer"),
+                DecodeParallelism = Positive(c, "decode-parallelism"),
+                EvalBatchSize = Positive(c, "eval-batch-size"),
+            },
+            Loop = Loop(c),
+            MaxConcurrentTasks = Positive(c, "max-concurrent-tasks"),
+        };
     }
+
+    /// <summary>The loop keys, the same in <c>bitactors.upstream</c> and <c>bitactors.finetune</c>.</summary>
+    private static LoopSettings Loop(Config c) => new()
+    {
+        ProgressEvery = Positive(c, "progress-every"),
+        CheckpointEvery = NonNegative(c, "checkpoint-every"),
+        CheckpointAtPhaseChange = c.GetBoolean("checkpoint-at-phase-change"),
+        MaxRestarts = NonNegative(c, "max-restarts"),
+        RestartBackoffSeconds = c.GetTimeSpan("restart-backoff").TotalSeconds,
+    };
 
     private static BitActors.Model.Architecture.NormKind Norm(Config c)
     {

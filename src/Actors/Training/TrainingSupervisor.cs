@@ -97,7 +97,7 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
             return;
         }
         EnterPhase(UpstreamPhase.WaitingForDataset, 0);
-        _datasetDeadline = DateTime.UtcNow + TimeSpan.FromSeconds(Upstream.DatasetWaitSeconds);
+        _datasetDeadline = DateTime.UtcNow + TimeSpan.FromSeconds(Upstream.Data.DatasetWaitSeconds);
         ReadManifest();
     }
 
@@ -113,15 +113,15 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
             if (DateTime.UtcNow >= _datasetDeadline)
             {
                 Fail(m.Error is not null
-                    ? $"cannot read dataset '{Upstream.Dataset}': {m.Error.Message}"
-                    : $"dataset '{Upstream.Dataset}' is not published at {_run.BootstrapServers}" +
-                      (Upstream.DatasetWaitSeconds > 0 ? $" (waited {Upstream.DatasetWaitSeconds:F0} s)" : "") +
-                      $": run `bitactors publish --dataset {Upstream.Dataset} …` first");
+                    ? $"cannot read dataset '{Upstream.Data.Dataset}': {m.Error.Message}"
+                    : $"dataset '{Upstream.Data.Dataset}' is not published at {_run.BootstrapServers}" +
+                      (Upstream.Data.DatasetWaitSeconds > 0 ? $" (waited {Upstream.Data.DatasetWaitSeconds:F0} s)" : "") +
+                      $": run `bitactors publish --dataset {Upstream.Data.Dataset} …` first");
                 return;
             }
-            if (m.Error is not null) _log.Warning("reading dataset {0}: {1}; trying again", Upstream.Dataset, m.Error.Message);
-            else _log.Info("waiting for dataset {0} to be published at {1}", Upstream.Dataset, _run.BootstrapServers);
-            Timers.StartSingleTimer("poll-dataset", new PollDataset(), TimeSpan.FromSeconds(Math.Clamp(Upstream.DatasetWaitSeconds / 10, 0.05, 2)));
+            if (m.Error is not null) _log.Warning("reading dataset {0}: {1}; trying again", Upstream.Data.Dataset, m.Error.Message);
+            else _log.Info("waiting for dataset {0} to be published at {1}", Upstream.Data.Dataset, _run.BootstrapServers);
+            Timers.StartSingleTimer("poll-dataset", new PollDataset(), TimeSpan.FromSeconds(Math.Clamp(Upstream.Data.DatasetWaitSeconds / 10, 0.05, 2)));
         });
         Receive<PollDataset>(_ => ReadManifest());
         Receive<StopRun>(m => Stopped(m.Reason, 0, null));
@@ -130,8 +130,8 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
     private void StartTraining(DatasetManifest manifest)
     {
         _manifest = manifest;
-        _schedule = StepSchedule.Upstream(Upstream.BatchSize, Upstream.Steps, Upstream.WarmupFraction, Upstream.BaseLrPer256, Upstream.DecayEpochs, Upstream.TotalEpochs);
-        var channels = Upstream.Augment.Channels;
+        _schedule = Upstream.Schedule.ToStepSchedule();
+        var channels = Upstream.Data.Augment.Channels;
         if (_run.ResumeFrom is not null)
         {
             var (step, position) = TrainingCheckpoint.ReadHeader(_run.ResumeFrom);
@@ -146,24 +146,24 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
                 _log.Info("resuming from {0}: step {1}, {2:N0} examples already seen", _run.ResumeFrom, _lastCheckpoint.Step, saved.ExamplesSeen);
             }
         }
-        _trainerSpec = new TrainerSpec(Upstream.Arch, Upstream.Classes.Count, channels, null, false, Upstream.Seed, WeightDecay: Upstream.WeightDecay,
-            MixUpAlpha: Upstream.MixUpAlpha, MicroBatch: Upstream.MicroBatch, Device: _run.Device,
-            MultiLabel: manifest.MultiLabel ? Upstream.MultiLabelLoss : null, Norm: Upstream.Norm, WeightStandardization: Upstream.WeightStandardization);
+        _trainerSpec = new TrainerSpec(Upstream.Model.Arch, Upstream.Data.Classes.Count, channels, null, false, Upstream.Seed, WeightDecay: Upstream.Optimizer.WeightDecay,
+            MixUpAlpha: Upstream.Optimizer.MixUpAlpha, MicroBatch: Upstream.Optimizer.MicroBatch, Device: _run.Device,
+            MultiLabel: manifest.MultiLabel ? Upstream.Optimizer.MultiLabelLoss : null, Norm: Upstream.Model.Norm, WeightStandardization: Upstream.Model.WeightStandardization);
         _dispatcher = Context.ActorOf(_dispatcherProps(_run, _reporter), "finetune");
         Context.Watch(_dispatcher);
         StartTrainerAndFeed();
-        _log.Info($"upstream: {Upstream.Arch} on {Upstream.Dataset} classes {Upstream.Classes}, {Upstream.Steps} steps at batch {Upstream.BatchSize}, " +
-            $"lr {_schedule.BaseLr} (warmup {_schedule.WarmupSteps}, ÷10 at {string.Join("/", _schedule.DecayBoundaries)}), weight decay {Upstream.WeightDecay}" +
-            (Upstream.MixUpAlpha > 0 ? $", MixUp α {Upstream.MixUpAlpha}" : ""));
+        _log.Info($"upstream: {Upstream.Model.Arch} on {Upstream.Data.Dataset} classes {Upstream.Data.Classes}, {Upstream.Schedule.Steps} steps at batch {Upstream.Schedule.BatchSize}, " +
+            $"lr {_schedule.BaseLr} (warmup {_schedule.WarmupSteps}, ÷10 at {string.Join("/", _schedule.DecayBoundaries)}), weight decay {Upstream.Optimizer.WeightDecay}" +
+            (Upstream.Optimizer.MixUpAlpha > 0 ? $", MixUp α {Upstream.Optimizer.MixUpAlpha}" : ""));
         Become(Training);
     }
 
     /// <summary>Where the run stands before <paramref name="nextStep"/>: its schedule and the examples consumed in the data's order.</summary>
     private TrainingPosition Position(int nextStep) =>
-        new(_schedule, Upstream.BatchSize, (long)nextStep * Upstream.BatchSize,
-            $"{_manifest.Split("train").Topic} classes {Upstream.Classes}{(Grouped ? $" group {Upstream.ConsumerGroup}" : Upstream.OrderedData ? " ordered" : "")}", Upstream.Seed);
+        new(_schedule, Upstream.Schedule.BatchSize, (long)nextStep * Upstream.Schedule.BatchSize,
+            $"{_manifest.Split("train").Topic} classes {Upstream.Data.Classes}{(Grouped ? $" group {Upstream.Data.ConsumerGroup}" : Upstream.Data.OrderedData ? " ordered" : "")}", Upstream.Seed);
 
-    private bool Grouped => Upstream.ConsumerGroup.Length > 0;
+    private bool Grouped => Upstream.Data.ConsumerGroup.Length > 0;
 
     /// <summary>
     /// A trainer from the last checkpoint (or from scratch) and a batch feed from that step. Resuming replays
@@ -187,14 +187,14 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
         var reason = _trainerError?.Message ?? "stopped";
         _feed?.Abort(new OperationCanceledException("trainer lost"));
         _feed = null;
-        if (_restarts >= Upstream.MaxRestarts)
+        if (_restarts >= Upstream.Loop.MaxRestarts)
         {
             Fail($"upstream trainer failed at step {_nextStep} and was restarted {_restarts} times already; last failure: {reason}");
             return;
         }
         _restarts++;
-        var backoff = TimeSpan.FromSeconds(Upstream.RestartBackoffSeconds * Math.Pow(2, _restarts - 1));
-        _log.Warning($"upstream trainer failed at step {_nextStep} ({reason}); restart {_restarts} of {Upstream.MaxRestarts} " +
+        var backoff = TimeSpan.FromSeconds(Upstream.Loop.RestartBackoffSeconds * Math.Pow(2, _restarts - 1));
+        _log.Warning($"upstream trainer failed at step {_nextStep} ({reason}); restart {_restarts} of {Upstream.Loop.MaxRestarts} " +
             $"from step {_lastCheckpoint.Step} in {backoff.TotalSeconds:F1} s");
         _reporter.Tell(new TrainerRestarted(_run.RunId, _restarts, _lastCheckpoint.Step, reason));
         _trainerError = null;
@@ -236,10 +236,10 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
             _last = r;
             _timer.StepDone(r.Examples);
             int next = r.Step + 1;
-            bool interval = Upstream.CheckpointEvery > 0 && next % Upstream.CheckpointEvery == 0;
-            bool phaseChange = Upstream.CheckpointAtPhaseChange && _schedule.Phase(next) != _schedule.Phase(r.Step);
+            bool interval = Upstream.Loop.CheckpointEvery > 0 && next % Upstream.Loop.CheckpointEvery == 0;
+            bool phaseChange = Upstream.Loop.CheckpointAtPhaseChange && _schedule.Phase(next) != _schedule.Phase(r.Step);
             if ((interval || phaseChange) && next < _schedule.TotalSteps) SaveTrainingCheckpoint(next);
-            if (next % Upstream.ProgressEvery == 0 || next == _schedule.TotalSteps) Report(r);
+            if (next % Upstream.Loop.ProgressEvery == 0 || next == _schedule.TotalSteps) Report(r);
             if (next >= _schedule.TotalSteps)
             {
                 _feed?.Shutdown();
@@ -323,8 +323,8 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
         Receive<UpstreamEvaluated>(m =>
         {
             _upstreamTest = m.Result;
-            _log.Info($"upstream test top-1 {m.Result.Top1:P2} on {m.Result.Examples} images of classes {Upstream.Classes}");
-            _trainer.Tell(new SaveCheckpoint(Path.Combine(_run.OutputDir, "checkpoints", $"{_run.RunId}-upstream-{Upstream.Arch}.bin")));
+            _log.Info($"upstream test top-1 {m.Result.Top1:P2} on {m.Result.Examples} images of classes {Upstream.Data.Classes}");
+            _trainer.Tell(new SaveCheckpoint(Path.Combine(_run.OutputDir, "checkpoints", $"{_run.RunId}-upstream-{Upstream.Model.Arch}.bin")));
         });
         Receive<Status.Failure>(f => Fail($"upstream evaluation failed: {f.Cause.Message}"));
         Receive<CheckpointSaved>(m => m.NextStep is not null, OnCheckpointSaved);
@@ -336,8 +336,8 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
                 Stopped(_stopReason!, _schedule.TotalSteps, m.Checkpoint.Path, backboneFinished: true);
                 return;
             }
-            _backbone = new BackboneReady(_run.RunId, Upstream.Arch, Upstream.Augment.Channels, m.Checkpoint, _schedule.TotalSteps,
-                _last?.Loss ?? double.NaN, _last?.Accuracy ?? double.NaN, _upstreamTest!, _clock.Elapsed, Upstream.Norm, Upstream.WeightStandardization);
+            _backbone = new BackboneReady(_run.RunId, Upstream.Model.Arch, Upstream.Data.Augment.Channels, m.Checkpoint, _schedule.TotalSteps,
+                _last?.Loss ?? double.NaN, _last?.Accuracy ?? double.NaN, _upstreamTest!, _clock.Elapsed, Upstream.Model.Norm, Upstream.Model.WeightStandardization);
             _log.Info("backbone ready: {0} ({1:N0} bytes, sha256 {2}…)", m.Checkpoint.Path, m.Checkpoint.Bytes, m.Checkpoint.Sha256[..12]);
             _reporter.Tell(_backbone);
             _dispatcher.Tell(_backbone);

@@ -91,12 +91,17 @@ public sealed class BenchSoakCommand : AsyncCommand<BenchSoakCommand.Settings>
         var classes = published.Manifest.Classes.Count;
 
         var output = Directory.CreateTempSubdirectory("bitactors-soak").FullName;
-        var upstream = BitActorsConfig.Upstream(config) with
+        var configured = BitActorsConfig.Upstream(config);
+        var upstream = configured with
         {
-            Dataset = "soak", Classes = ClassSubset.Range(0, classes), Arch = settings.Arch, BatchSize = settings.Batch,
+            Data = configured.Data with
+            {
+                Dataset = "soak", Classes = ClassSubset.Range(0, classes), Augment = new AugmentSettings(settings.Resolution * 9 / 8, settings.Resolution, 1),
+            },
+            Model = configured.Model with { Arch = settings.Arch },
             // Stopped by the clock, not the schedule: more steps than the run can take (at most 100 a second).
-            Steps = (int)Math.Clamp(settings.Minutes * 60 * 100, 10_000, 10_000_000),
-            Augment = new AugmentSettings(settings.Resolution * 9 / 8, settings.Resolution, 1), CheckpointEvery = 0, ProgressEvery = 100,
+            Schedule = configured.Schedule with { BatchSize = settings.Batch, Steps = (int)Math.Clamp(settings.Minutes * 60 * 100, 10_000, 10_000_000) },
+            Loop = configured.Loop with { CheckpointEvery = 0, ProgressEvery = 100 },
         };
         var run = new RunSpec($"soak-{DateTime.UtcNow:yyyyMMdd-HHmmss}", kafka.BootstrapServers, output, upstream, BitActorsConfig.FineTune(config), []);
         var outcome = new TaskCompletionSource<RunCompleted>(TaskCreationOptions.RunContinuationsAsynchronously);

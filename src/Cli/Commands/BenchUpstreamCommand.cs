@@ -96,11 +96,17 @@ public sealed class BenchUpstreamCommand : AsyncCommand<BenchUpstreamCommand.Set
         Log.Information("[bench] published {Records:N0} records in {Seconds:F1} s", published.Manifest.Splits.Sum(s => s.Records), publishSeconds);
 
         var output = settings.Output ?? Directory.CreateTempSubdirectory("bitactors-bench").FullName;
-        var upstream = BitActorsConfig.Upstream(config) with
+        var configured = BitActorsConfig.Upstream(config);
+        var upstream = configured with
         {
-            Dataset = "fashion-mnist", Classes = ClassSubset.Range(0, 10), Arch = settings.Arch, BatchSize = settings.Batch, Steps = settings.Steps,
-            Augment = new AugmentSettings(settings.Resolution * 5 / 4, settings.Resolution, 1),
-            DecodeParallelism = settings.DecodeParallelism ?? Math.Max(1, Environment.ProcessorCount - 2), ProgressEvery = 10, CheckpointEvery = 0,
+            Data = configured.Data with
+            {
+                Dataset = "fashion-mnist", Classes = ClassSubset.Range(0, 10), Augment = new AugmentSettings(settings.Resolution * 5 / 4, settings.Resolution, 1),
+                DecodeParallelism = settings.DecodeParallelism ?? Math.Max(1, Environment.ProcessorCount - 2),
+            },
+            Model = configured.Model with { Arch = settings.Arch },
+            Schedule = configured.Schedule with { BatchSize = settings.Batch, Steps = settings.Steps },
+            Loop = configured.Loop with { ProgressEvery = 10, CheckpointEvery = 0 },
         };
         var fineTune = BitActorsConfig.FineTune(config);
         var run = new RunSpec($"bench-{DateTime.UtcNow:yyyyMMdd-HHmmss}", kafka.BootstrapServers, output, upstream, fineTune, [], Device: settings.Device);
@@ -123,7 +129,7 @@ public sealed class BenchUpstreamCommand : AsyncCommand<BenchUpstreamCommand.Set
         var result = new
         {
             bench = "upstream", impl = "bitactors", arch = settings.Arch, device = settings.Device, batch = settings.Batch, resolution = settings.Resolution,
-            steps = settings.Steps, warmup = settings.Warmup, decode_parallelism = upstream.DecodeParallelism, cores = Environment.ProcessorCount,
+            steps = settings.Steps, warmup = settings.Warmup, decode_parallelism = upstream.Data.DecodeParallelism, cores = Environment.ProcessorCount,
             images_per_second = Math.Round(intervals.Average(i => i.ImagesPerSecond), 1),
             step_ms = Math.Round(stepSeconds * 1000, 2), data_wait_ms = Math.Round(waitSeconds * 1000, 2),
             data_wait_fraction = Math.Round(waitSeconds / Math.Max(1e-9, stepSeconds), 4),

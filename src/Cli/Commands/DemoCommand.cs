@@ -129,7 +129,7 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         AnsiConsole.Write(report.ToTable());
         foreach (var line in report.Comparisons()) AnsiConsole.WriteLine(line);
         if (completed.Backbone.Steps > 0)
-            AnsiConsole.WriteLine($"upstream: {completed.Backbone.Arch} on classes {run.Upstream.Classes}, {completed.Backbone.Steps} steps, " +
+            AnsiConsole.WriteLine($"upstream: {completed.Backbone.Arch} on classes {run.Upstream.Data.Classes}, {completed.Backbone.Steps} steps, " +
                 $"test top-1 {completed.Backbone.UpstreamTest.Top1:P2} ({completed.Backbone.UpstreamTest.Examples} images), {completed.Backbone.Elapsed.TotalSeconds:F0} s");
         else AnsiConsole.WriteLine($"backbone: given, {completed.Backbone.Checkpoint.Path}");
         AnsiConsole.WriteLine($"bit.models: {string.Join(", ", events.Select(e => $"{e.Value} × {e.Key}"))}");
@@ -153,7 +153,7 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         foreach (var (variant, spec) in specs)
         {
             Log.Information("[study] {Variant}: upstream {Steps} steps at per-device batch {Micro}, then {Tasks} transfer task(s) ({Done}/{Count})",
-                variant.Label, spec.Upstream.Steps, spec.Upstream.MicroBatch, spec.Tasks.Count, results.Count + 1, specs.Count);
+                variant.Label, spec.Upstream.Schedule.Steps, spec.Upstream.Optimizer.MicroBatch, spec.Tasks.Count, results.Count + 1, specs.Count);
             var (done, exitCode) = await RunSession.RunAsync(host, spec, cancellationToken);
             if (done is null)
             {
@@ -175,7 +175,7 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         var runId = $"demo{(settings.Full ? "-full" : "")}-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
         var output = Path.GetFullPath(Path.Combine(settings.Output ?? config.GetString("bitactors.output-dir"), runId));
         var upstream = BitActorsConfig.Upstream(config);
-        if (settings.Steps is int steps) upstream = upstream with { Steps = steps };
+        if (settings.Steps is int steps) upstream = upstream with { Schedule = upstream.Schedule with { Steps = steps } };
         var demoFineTune = config.GetConfig("bitactors.demo.finetune");
         IReadOnlyList<FineTuneTask> tasks;
         FineTuneSettings fineTune;
@@ -183,14 +183,14 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         {
             // The full task: every class, every training image, from the backbone (and from scratch when configured).
             var full = config.GetConfig("bitactors.demo.full");
-            fineTune = BitActorsConfig.FineTune(config, full.GetConfig("finetune").WithFallback(demoFineTune), upstream.Augment.Channels);
+            fineTune = BitActorsConfig.FineTune(config, full.GetConfig("finetune").WithFallback(demoFineTune), upstream.Data.Augment.Channels);
             var seeds = DemoPlan.ParseSeeds(settings.Seeds is { } s ? [s] : full.GetStringList("seeds"));
             tasks = DemoPlan.Tasks("fashion-mnist", new ClassSubset(Enumerable.Range(0, IdxDataset.FashionMnistClasses.Count).ToArray()), [null], seeds, seeds)
                 .Where(t => !t.FromScratch || full.GetBoolean("scratch")).ToList();
         }
         else
         {
-            fineTune = BitActorsConfig.FineTune(config, demoFineTune, upstream.Augment.Channels);
+            fineTune = BitActorsConfig.FineTune(config, demoFineTune, upstream.Data.Augment.Channels);
             var classes = new ClassSubset(config.GetIntList("bitactors.demo.downstream-classes").ToArray());
             var shots = DemoPlan.ParseShots(settings.Shots is { } k ? [k] : config.GetStringList("bitactors.demo.shots"));
             var seeds = DemoPlan.ParseSeeds(settings.Seeds is { } text ? [text] : config.GetStringList("bitactors.demo.seeds"));
@@ -200,7 +200,7 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         if (settings.Resume is not null && !File.Exists(settings.Resume)) throw new FileNotFoundException($"--resume: checkpoint not found: {settings.Resume}");
         if (settings.Backbone is not null && !File.Exists(settings.Backbone)) throw new FileNotFoundException($"--backbone: checkpoint not found: {settings.Backbone}");
         var backbone = settings.Backbone is null ? null
-            : new GivenBackbone(Path.GetFullPath(settings.Backbone), upstream.Arch, upstream.Augment.Channels, upstream.Norm, upstream.WeightStandardization);
+            : new GivenBackbone(Path.GetFullPath(settings.Backbone), upstream.Model.Arch, upstream.Data.Augment.Channels, upstream.Model.Norm, upstream.Model.WeightStandardization);
         return new RunSpec(runId, bootstrapServers, output, upstream, fineTune, tasks, settings.Resume is null ? null : Path.GetFullPath(settings.Resume),
             settings.Device ?? config.GetString("bitactors.device"), backbone);
     }

@@ -84,7 +84,7 @@ public sealed class NodeCommand : AsyncCommand<NodeCommand.Settings>
             job = ClusterJobs.From(config, bootstrap);
             await new KafkaTopicAdmin(bootstrap).EnsureTopicAsync(new TopicSpec(Topics.Models, 1), cancellationToken);
         }
-        var fineTune = BitActorsConfig.FineTune(config, null, job?.Backbone?.InChannels ?? BitActorsConfig.Upstream(config).Augment.Channels);
+        var fineTune = BitActorsConfig.FineTune(config, null, job?.Backbone?.InChannels ?? BitActorsConfig.Upstream(config).Data.Augment.Channels);
 
         using var system = ClusterNode.CreateSystem(config, cluster);
         var member = Akka.Cluster.Cluster.Get(system);

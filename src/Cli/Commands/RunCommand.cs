@@ -115,8 +115,8 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
         var runId = $"run-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
         var output = Path.GetFullPath(Path.Combine(settings.Output ?? config.GetString("bitactors.output-dir"), runId));
         var backbone = settings.Backbone is null ? null
-            : new GivenBackbone(settings.Backbone, settings.Arch ?? upstream.Arch, settings.Channels ?? upstream.Augment.Channels, upstream.Norm, upstream.WeightStandardization);
-        var run = new RunSpec(runId, kafka.BootstrapServers, output, upstream, BitActorsConfig.FineTune(config, null, backbone?.InChannels ?? upstream.Augment.Channels),
+            : new GivenBackbone(settings.Backbone, settings.Arch ?? upstream.Model.Arch, settings.Channels ?? upstream.Data.Augment.Channels, upstream.Model.Norm, upstream.Model.WeightStandardization);
+        var run = new RunSpec(runId, kafka.BootstrapServers, output, upstream, BitActorsConfig.FineTune(config, null, backbone?.InChannels ?? upstream.Data.Augment.Channels),
             tasks, ResumeFrom: settings.Resume is null ? null : Path.GetFullPath(settings.Resume), Device: settings.Device ?? config.GetString("bitactors.device"), Backbone: backbone);
 
         using var host = BitActorsHost.Start(config, "run");

@@ -128,18 +128,18 @@ public sealed record DemoReport(RunCompleted Run, RunSpec Spec, string Dataset, 
             machine = new { processors = Environment.ProcessorCount, device = Spec.Device, os = System.Runtime.InteropServices.RuntimeInformation.OSDescription },
             upstream = new
             {
-                architecture = Run.Backbone.Arch, classes = up.Classes.Classes, steps = Run.Backbone.Steps, batch = up.BatchSize,
-                base_lr = up.BaseLrPer256 * up.BatchSize / 256.0, base_lr_per_256 = up.BaseLrPer256, warmup_fraction = up.WarmupFraction,
-                decay_epochs = up.DecayEpochs, total_epochs = up.TotalEpochs, weight_decay = up.WeightDecay, mixup = up.MixUpAlpha,
-                precrop = up.Augment.Precrop, crop = up.Augment.Crop, seed = up.Seed,
+                architecture = Run.Backbone.Arch, classes = up.Data.Classes.Classes, steps = Run.Backbone.Steps, batch = up.Schedule.BatchSize,
+                base_lr = up.Schedule.BaseLrPer256 * up.Schedule.BatchSize / 256.0, base_lr_per_256 = up.Schedule.BaseLrPer256, warmup_fraction = up.Schedule.WarmupFraction,
+                decay_epochs = up.Schedule.DecayEpochs, total_epochs = up.Schedule.TotalEpochs, weight_decay = up.Optimizer.WeightDecay, mixup = up.Optimizer.MixUpAlpha,
+                precrop = up.Data.Augment.Precrop, crop = up.Data.Augment.Crop, seed = up.Seed,
                 final_train_loss = Run.Backbone.FinalLoss, final_train_top1 = Run.Backbone.FinalAccuracy,
                 test = new { top1 = Run.Backbone.UpstreamTest.Top1, top5 = Run.Backbone.UpstreamTest.Top5, loss = Run.Backbone.UpstreamTest.Loss, examples = Run.Backbone.UpstreamTest.Examples },
                 seconds = Run.Backbone.Elapsed.TotalSeconds, checkpoint = Run.Backbone.Checkpoint,
             },
             finetune = new
             {
-                rule = "bit-hyperrule", batch = ft.BatchSize, base_lr = ft.BaseLr, micro_batch = ft.MicroBatch, max_steps = ft.MaxSteps,
-                precrop = ft.Augment?.Precrop, crop = ft.Augment?.Crop,
+                rule = "bit-hyperrule", batch = ft.Recipe.BatchSize, base_lr = ft.Recipe.BaseLr, micro_batch = ft.Recipe.MicroBatch, max_steps = ft.Recipe.MaxSteps,
+                precrop = ft.Data.Augment?.Precrop, crop = ft.Data.Augment?.Crop,
             },
             table = Rows.Select(r => new
             {
@@ -169,13 +169,13 @@ public sealed record DemoReport(RunCompleted Run, RunSpec Spec, string Dataset, 
         md.AppendLine($"# BitActors demo — run {Run.RunId}").AppendLine();
         md.AppendLine($"`{Command}`: wall time {Wall.TotalSeconds:F0} s on {Environment.ProcessorCount} cores ({Spec.Device}).").AppendLine();
         if (up.Steps > 0)
-            md.AppendLine($"**Upstream**: {up.Arch} on {Dataset} classes {Names(Spec.Upstream.Classes.Classes)}; {up.Steps} steps at batch {Spec.Upstream.BatchSize}; " +
+            md.AppendLine($"**Upstream**: {up.Arch} on {Dataset} classes {Names(Spec.Upstream.Data.Classes.Classes)}; {up.Steps} steps at batch {Spec.Upstream.Schedule.BatchSize}; " +
                 $"test top-1 {Pct(up.UpstreamTest.Top1)} on its classes ({up.UpstreamTest.Examples:N0} images); {up.Elapsed.TotalSeconds:F0} s.").AppendLine();
         else
             md.AppendLine($"**Backbone**: given, `{up.Checkpoint.Path}` ({up.Arch}, sha256 {up.Checkpoint.Sha256[..Math.Min(12, up.Checkpoint.Sha256.Length)]}); no upstream training in this run.").AppendLine();
         bool scratch = Spec.Tasks.Any(t => t.FromScratch);
         md.AppendLine($"**Downstream**: classes {Names(downstream)}, evaluated on all their test images; every task fine-tuned with the BiT-HyperRule " +
-            $"(lr {Spec.FineTune.BaseLr.ToString(CultureInfo.InvariantCulture)}, batch {Spec.FineTune.BatchSize}, momentum 0.9, no weight decay, MixUp from 20k examples) " +
+            $"(lr {Spec.FineTune.Recipe.BaseLr.ToString(CultureInfo.InvariantCulture)}, batch {Spec.FineTune.Recipe.BatchSize}, momentum 0.9, no weight decay, MixUp from 20k examples) " +
             (scratch ? "from the backbone (zero head) and from scratch, the same rule for both." : "from the backbone (zero head).")).AppendLine();
         md.AppendLine("| examples per class | train examples | steps | seeds | transfer (median) | scratch (median) | transfer − scratch | transfer per seed | scratch per seed |");
         md.AppendLine("|---|---|---|---|---|---|---|---|---|");

@@ -33,10 +33,16 @@ public static class NormStudy
             ?? throw new InvalidDataException("bitactors.demo.study-norm is missing from the configuration");
         int microBatch = study.GetInt("micro-batch");
         if (microBatch < 0) throw new InvalidDataException($"bitactors.demo.study-norm.micro-batch must not be negative, not {microBatch}");
-        var upstream = BitActorsConfig.Upstream(config) with { MicroBatch = microBatch, Steps = steps ?? study.GetInt("steps") };
-        if (upstream.Steps <= 0) throw new InvalidDataException($"bitactors.demo.study-norm.steps must be positive, not {upstream.Steps}");
-        var fineTune = BitActorsConfig.FineTune(config, study.GetConfig("finetune").WithFallback(config.GetConfig("bitactors.demo.finetune")),
-            upstream.Augment.Channels) with { MicroBatch = microBatch };
+        var configured = BitActorsConfig.Upstream(config);
+        var upstream = configured with
+        {
+            Optimizer = configured.Optimizer with { MicroBatch = microBatch },
+            Schedule = configured.Schedule with { Steps = steps ?? study.GetInt("steps") },
+        };
+        if (upstream.Schedule.Steps <= 0) throw new InvalidDataException($"bitactors.demo.study-norm.steps must be positive, not {upstream.Schedule.Steps}");
+        var studyFineTune = BitActorsConfig.FineTune(config, study.GetConfig("finetune").WithFallback(config.GetConfig("bitactors.demo.finetune")),
+            upstream.Data.Augment.Channels);
+        var fineTune = studyFineTune with { Recipe = studyFineTune.Recipe with { MicroBatch = microBatch } };
         var classes = new ClassSubset(config.GetIntList("bitactors.demo.downstream-classes").ToArray());
         var tasks = DemoPlan.Tasks("fashion-mnist", classes, DemoPlan.ParseShots(study.GetStringList("shots")),
             DemoPlan.ParseSeeds(study.GetStringList("seeds")), DemoPlan.ParseSeeds(study.GetStringList("seeds")))
@@ -45,7 +51,7 @@ public static class NormStudy
         {
             var runId = $"{studyId}-{v.Label.Replace("+", "", StringComparison.Ordinal).ToLowerInvariant()}";
             var spec = new RunSpec(runId, bootstrapServers, Path.Combine(outputRoot, runId),
-                upstream with { Norm = v.Norm, WeightStandardization = v.WeightStandardization }, fineTune, tasks, Device: device);
+                upstream with { Model = upstream.Model with { Norm = v.Norm, WeightStandardization = v.WeightStandardization } }, fineTune, tasks, Device: device);
             return (v, spec);
         }).ToList();
     }

@@ -51,12 +51,12 @@ public sealed record NormStudyReport(string StudyId, IReadOnlyList<(NormStudy.Va
             machine = new { processors = Environment.ProcessorCount, device = first.Device, os = System.Runtime.InteropServices.RuntimeInformation.OSDescription },
             upstream = new
             {
-                architecture = first.Upstream.Arch, classes = first.Upstream.Classes.Classes, steps = first.Upstream.Steps, batch = first.Upstream.BatchSize,
-                per_device_batch = first.Upstream.MicroBatch > 0 ? first.Upstream.MicroBatch : first.Upstream.BatchSize,
-                base_lr_per_256 = first.Upstream.BaseLrPer256, weight_decay = first.Upstream.WeightDecay, mixup = first.Upstream.MixUpAlpha,
+                architecture = first.Upstream.Model.Arch, classes = first.Upstream.Data.Classes.Classes, steps = first.Upstream.Schedule.Steps, batch = first.Upstream.Schedule.BatchSize,
+                per_device_batch = first.Upstream.Optimizer.MicroBatch > 0 ? first.Upstream.Optimizer.MicroBatch : first.Upstream.Schedule.BatchSize,
+                base_lr_per_256 = first.Upstream.Schedule.BaseLrPer256, weight_decay = first.Upstream.Optimizer.WeightDecay, mixup = first.Upstream.Optimizer.MixUpAlpha,
             },
-            finetune = new { rule = "bit-hyperrule", batch = first.FineTune.BatchSize, per_device_batch = first.FineTune.MicroBatch > 0 ? first.FineTune.MicroBatch : first.FineTune.BatchSize,
-                base_lr = first.FineTune.BaseLr, max_steps = first.FineTune.MaxSteps, classes = first.Tasks.FirstOrDefault()?.Classes.Classes },
+            finetune = new { rule = "bit-hyperrule", batch = first.FineTune.Recipe.BatchSize, per_device_batch = first.FineTune.Recipe.MicroBatch > 0 ? first.FineTune.Recipe.MicroBatch : first.FineTune.Recipe.BatchSize,
+                base_lr = first.FineTune.Recipe.BaseLr, max_steps = first.FineTune.Recipe.MaxSteps, classes = first.Tasks.FirstOrDefault()?.Classes.Classes },
             variants = Rows.Select(r => new
             {
                 norm = r.Label,
@@ -81,12 +81,12 @@ public sealed record NormStudyReport(string StudyId, IReadOnlyList<(NormStudy.Va
     public string Markdown()
     {
         var first = Results[0].Spec;
-        int perDevice = first.Upstream.MicroBatch > 0 ? first.Upstream.MicroBatch : first.Upstream.BatchSize;
+        int perDevice = first.Upstream.Optimizer.MicroBatch > 0 ? first.Upstream.Optimizer.MicroBatch : first.Upstream.Schedule.BatchSize;
         var md = new StringBuilder();
         md.AppendLine($"# BitActors normalisation study — {StudyId}").AppendLine();
         md.AppendLine($"`{Command}`: wall time {Wall.TotalSeconds:F0} s on {Environment.ProcessorCount} cores ({first.Device}).").AppendLine();
-        md.AppendLine($"Each row pre-trains {first.Upstream.Arch} on fashion-mnist classes [{string.Join(",", first.Upstream.Classes.Classes)}] for " +
-            $"{first.Upstream.Steps} steps at batch {first.Upstream.BatchSize}, computed as micro-batches of **{perDevice} images** (the per-device batch: " +
+        md.AppendLine($"Each row pre-trains {first.Upstream.Model.Arch} on fashion-mnist classes [{string.Join(",", first.Upstream.Data.Classes.Classes)}] for " +
+            $"{first.Upstream.Schedule.Steps} steps at batch {first.Upstream.Schedule.BatchSize}, computed as micro-batches of **{perDevice} images** (the per-device batch: " +
             "BatchNorm's statistics come from one micro-batch), then fine-tunes it with the BiT-HyperRule on classes " +
             $"[{string.Join(",", first.Tasks.FirstOrDefault()?.Classes.Classes ?? [])}] (zero head). Upstream top-1 is on the upstream classes' test images " +
             "(the paper's Table 4); transfer top-1 on the downstream classes' test images (Table 5).").AppendLine();

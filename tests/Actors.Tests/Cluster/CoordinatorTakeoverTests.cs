@@ -81,7 +81,13 @@ public sealed class CoordinatorTakeoverTests : CoordinatorTestKit
     {
         await BackboneAsync(); // bit.models; the backbone is the upstream's to make
         var store = Store;
-        var upstream = new UpstreamSettings("tiny", ClassSubset.Range(0, 5), "Tiny", 8, 100, 0.1, 0.1, new AugmentSettings(18, 16, 1), 16, 1, 0);
+        var upstream = new UpstreamSettings
+        {
+            Data = new() { Dataset = "tiny", Classes = ClassSubset.Range(0, 5), Augment = new AugmentSettings(18, 16, 1), ShuffleBuffer = 16, DecodeParallelism = 1 },
+            Model = new("Tiny"),
+            Schedule = new() { BatchSize = 8, Steps = 100, BaseLrPer256 = 0.1, WarmupFraction = 0.1 },
+            Seed = 0,
+        };
         var job = new ClusterJob("run-u", null, Tasks, upstream);
         var first = Coordinator(job, "coordinator-1");
         var a = CreateTestProbe();

@@ -96,7 +96,13 @@ public sealed class FailedAttemptTests : CoordinatorTestKit
     public async Task AnUpstreamThatFailedMaxAttemptsTimesIsNotRunAgainByACoordinatorTakingOver()
     {
         await BackboneAsync(); // bit.models
-        var upstream = new UpstreamSettings("tiny", ClassSubset.Range(0, 5), "Tiny", 8, 100, 0.1, 0.1, new AugmentSettings(18, 16, 1), 16, 1, 0);
+        var upstream = new UpstreamSettings
+        {
+            Data = new() { Dataset = "tiny", Classes = ClassSubset.Range(0, 5), Augment = new AugmentSettings(18, 16, 1), ShuffleBuffer = 16, DecodeParallelism = 1 },
+            Model = new("Tiny"),
+            Schedule = new() { BatchSize = 8, Steps = 100, BaseLrPer256 = 0.1, WarmupFraction = 0.1 },
+            Seed = 0,
+        };
         var job = new ClusterJob("run-uf", null, Tasks, upstream, MaxAttempts: 1);
         var first = Coordinator(job, "coordinator-1");
         var a = CreateTestProbe();

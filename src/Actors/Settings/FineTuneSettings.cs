@@ -1,0 +1,44 @@
+using BitActors.Streams.Images;
+
+namespace BitActors.Actors;
+
+/// <summary>
+/// How every fine-tune task runs (<c>bitactors.finetune</c>): its data (<see cref="Data"/>), the recipe's batch and
+/// learning rate (<see cref="Recipe"/>), how its loop checkpoints and recovers (<see cref="Loop"/>), and how many tasks
+/// train at once in one process (<c>MaxConcurrentTasks</c>: on CPU, concurrent trainers only share the same cores).
+/// Read from the configuration by <see cref="Hosting.BitActorsConfig.FineTune"/>.
+/// </summary>
+public sealed record FineTuneSettings
+{
+    public required FineTuneRecipe Recipe { get; init; }
+    public FineTuneDataSettings Data { get; init; } = new();
+    public LoopSettings Loop { get; init; } = new() { MaxRestarts = 2 };
+    public int MaxConcurrentTasks { get; init; } = 1;
+}
+
+/// <summary>
+/// The batch (<c>MicroBatch</c> &gt; 0: run as micro-batches of that size with one update) and base learning rate of
+/// the HyperRule. <c>MaxSteps</c> (0 = none): a task whose HyperRule schedule is longer runs that schedule squeezed into
+/// this many steps (warmup and decays keep their share, see <see cref="BitActors.Model.Recipe.StepSchedule.ScaledTo"/>).
+/// </summary>
+public sealed record FineTuneRecipe
+{
+    public required int BatchSize { get; init; }
+    public double BaseLr { get; init; } = 0.003;
+    public int MicroBatch { get; init; }
+    public int MaxSteps { get; init; }
+}
+
+/// <summary>
+/// A fine-tune task's data: <c>Augment</c> null = the HyperRule's resolution for the dataset (<c>PaperResolution</c>:
+/// the paper's 448/384 instead of the code's 480 for large images); the shuffle buffer, decode parallelism and the
+/// evaluation's batch.
+/// </summary>
+public sealed record FineTuneDataSettings
+{
+    public AugmentSettings? Augment { get; init; }
+    public bool PaperResolution { get; init; }
+    public int ShuffleBuffer { get; init; } = 1024;
+    public int DecodeParallelism { get; init; } = 4;
+    public int EvalBatchSize { get; init; } = 256;
+}

@@ -1,0 +1,74 @@
+using BitActors.Model.Architecture;
+using BitActors.Model.Recipe;
+using BitActors.Model.Training;
+using BitActors.Streams.Images;
+using BitActors.Streams.Pipelines;
+
+namespace BitActors.Actors;
+
+/// <summary>
+/// Upstream pre-training (<c>bitactors.upstream</c>): which data (<see cref="Data"/>), which model
+/// (<see cref="Model"/>), its schedule (<see cref="Schedule"/>), its optimizer (<see cref="Optimizer"/>), how the
+/// loop checkpoints and recovers (<see cref="Loop"/>), and the seed of everything random.
+/// Read from the configuration by <see cref="Hosting.BitActorsConfig.Upstream"/>.
+/// </summary>
+public sealed record UpstreamSettings
+{
+    public required UpstreamDataSettings Data { get; init; }
+    public required ModelChoice Model { get; init; }
+    public required UpstreamSchedule Schedule { get; init; }
+    public UpstreamOptimizer Optimizer { get; init; } = new();
+    public LoopSettings Loop { get; init; } = new();
+    public int Seed { get; init; }
+}
+
+/// <summary>
+/// The upstream data: a published dataset's classes, how images are sized and shuffled, how many decode at once.
+/// <c>OrderedData</c>: read partitions in the published order (exact replays); <c>ConsumerGroup</c> (empty: none):
+/// read the training split as a member of this Kafka consumer group, sharing its partitions with the other members
+/// (trainer nodes), every record once per epoch across the group, resuming from the group's commits.
+/// <c>DatasetWaitSeconds</c>: how long to wait for the dataset to be published.
+/// </summary>
+public sealed record UpstreamDataSettings
+{
+    public required string Dataset { get; init; }
+    public required ClassSubset Classes { get; init; }
+    public required AugmentSettings Augment { get; init; }
+    public int ShuffleBuffer { get; init; } = 2048;
+    public int DecodeParallelism { get; init; } = 4;
+    public bool OrderedData { get; init; } = true;
+    public string ConsumerGroup { get; init; } = "";
+    public double DatasetWaitSeconds { get; init; }
+}
+
+/// <summary>A model of the ResNet-v2 family: the architecture's name, its norm layers, weight standardisation.</summary>
+public sealed record ModelChoice(string Arch, NormKind Norm = NormKind.GroupNorm, bool WeightStandardization = true);
+
+/// <summary>
+/// BiT's upstream schedule: <c>Steps</c> at <c>BatchSize</c>, lr <c>BaseLrPer256</c> × batch/256 after a linear warmup
+/// of <c>WarmupFraction</c> of the run, ÷10 at each of <c>DecayEpochs</c> (null: BiT-S/M's 30/60/80) of <c>TotalEpochs</c>.
+/// </summary>
+public sealed record UpstreamSchedule
+{
+    public required int BatchSize { get; init; }
+    public required int Steps { get; init; }
+    public double BaseLrPer256 { get; init; } = 0.03;
+    public double WarmupFraction { get; init; } = 0.05;
+    public IReadOnlyList<int>? DecayEpochs { get; init; }
+    public int TotalEpochs { get; init; } = 90;
+
+    public StepSchedule ToStepSchedule() => StepSchedule.Upstream(BatchSize, Steps, WarmupFraction, BaseLrPer256, DecayEpochs, TotalEpochs);
+}
+
+/// <summary>
+/// Upstream SGD beyond the schedule: weight decay, MixUp α (0: none), <c>MicroBatch</c> (0 = the whole batch: each
+/// batch runs as micro-batches of this size with one update, the per-device batch of the paper's BatchNorm ablation),
+/// and the loss of multi-label data.
+/// </summary>
+public sealed record UpstreamOptimizer
+{
+    public double WeightDecay { get; init; } = 1e-4;
+    public double MixUpAlpha { get; init; }
+    public int MicroBatch { get; init; }
+    public MultiLabelLoss MultiLabelLoss { get; init; } = MultiLabelLoss.Sigmoid;
+}
