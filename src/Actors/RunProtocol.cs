@@ -35,10 +35,13 @@ public sealed record RunSpec(string RunId, string BootstrapServers, string Outpu
 public sealed record GivenBackbone(string Path, string Arch, int InChannels,
     BitActors.Model.Architecture.NormKind Norm = BitActors.Model.Architecture.NormKind.GroupNorm, bool WeightStandardization = true);
 
-/// <summary>The upstream trainer failed and was restarted from <c>FromStep</c> (0: from the start).</summary>
-public sealed record TrainerRestarted(string RunId, int Attempt, int FromStep, string Reason);
+/// <summary>
+/// The trainer of <c>Task</c> (<c>upstream</c>, or a fine-tune task's name) failed and is restarted, for the
+/// <c>Attempt</c>-th time, from <c>FromStep</c> (its own last checkpoint; 0: from the start).
+/// </summary>
+public sealed record TrainerRestarted(string RunId, string Task, int Attempt, int FromStep, string Reason);
 
-/// <summary>A resumable upstream checkpoint was written.</summary>
+/// <summary>A resumable checkpoint (of the upstream run or of a fine-tune task) was written.</summary>
 public sealed record TrainingCheckpointed(string RunId, int NextStep, string Path);
 
 /// <summary>The upstream backbone is trained, evaluated on the upstream classes' test split, and saved.</summary>
@@ -51,9 +54,6 @@ public sealed record FineTuneCompleted(string RunId, FineTuneTask Task, string A
     CheckpointFiles.Saved Checkpoint, IReadOnlyDictionary<string, object> HyperParameters, TimeSpan Elapsed);
 
 public sealed record FineTuneFailed(string RunId, FineTuneTask Task, string Reason);
-
-/// <summary>A fine-tune task's trainer failed and is restarted from <c>FromStep</c> (its own last checkpoint; 0: from the start).</summary>
-public sealed record FineTuneRetried(string RunId, string Task, int Attempt, int FromStep, string Reason);
 
 /// <summary>Every task of the run has finished (completed or failed).</summary>
 public sealed record AllTasksFinished(IReadOnlyList<object> Outcomes);

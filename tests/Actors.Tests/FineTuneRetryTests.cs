@@ -57,7 +57,7 @@ public sealed class FineTuneRetryTests() : TestKit(BitActorsConfig.Reference())
         Assert.Contains("restarted 2 times", failed.Reason);
         Assert.Contains("NaN at step 3", failed.Reason);
 
-        var retries = seen.OfType<FineTuneRetried>().ToList();
+        var retries = seen.OfType<TrainerRestarted>().ToList();
         Assert.Equal([(1, 6)], retries.Where(r => r.Task == "task-1").Select(r => (r.Attempt, r.FromStep)));
         Assert.Equal([(1, 2), (2, 2)], retries.Where(r => r.Task == "task-2").Select(r => (r.Attempt, r.FromStep)));
         Assert.DoesNotContain(retries, r => r.Task == "task-0");

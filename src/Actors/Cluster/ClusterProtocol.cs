@@ -4,7 +4,9 @@ using BitActors.Streams.Pipelines;
 namespace BitActors.Actors.Cluster;
 
 // Messages between trainer nodes and the coordinator singleton. They cross the network (Akka's JSON
-// serializer), so they hold plain values only: no actor state, no interfaces.
+// serializer), so they hold plain values only: no actor state, no interfaces. Each is the one-process
+// message of the same meaning (named in its summary) as a device says it of an attempt: keyed by task id
+// and attempt number, with its files as artifact references.
 
 /// <summary>A fine-tune task as it travels: <c>Id</c> is unique within the run (one completed event per id).</summary>
 public sealed record ClusterTask(string Id, string Dataset, int[] Classes, int? Shots, int Seed, bool FromScratch, string? Group = null)
@@ -47,16 +49,17 @@ public sealed record WorkHeld(string Node, string Device, string TaskId, int Att
 /// </summary>
 public sealed record WorkAssigned(string RunId, ClusterTask Task, int Attempt, ClusterBackbone? Backbone, TaskCheckpoint? ResumeFrom);
 
-/// <summary>An attempt wrote a resumable checkpoint.</summary>
+/// <summary>An attempt wrote a resumable checkpoint (a <see cref="TrainingCheckpointed"/> on the wire, its files described).</summary>
 public sealed record TaskCheckpointed(string TaskId, int Attempt, TaskCheckpoint Checkpoint);
 
-/// <summary>An attempt finished; <c>EventJson</c> is the data of its <c>bit.finetune.completed</c> event.</summary>
-public sealed record TaskCompleted(string TaskId, int Attempt, string EventJson);
+/// <summary>
+/// An attempt finished (a <see cref="FineTuneCompleted"/>, or the upstream's <see cref="BackboneReady"/> on the wire):
+/// <c>EventJson</c> is the data of its <c>bit.models</c> event; the upstream task's also gives its <c>Backbone</c>, in the
+/// artifact store, for the fine-tune tasks.
+/// </summary>
+public sealed record TaskCompleted(string TaskId, int Attempt, string EventJson, ClusterBackbone? Backbone = null);
 
-/// <summary>The upstream task finished: its backbone, in the artifact store, for the fine-tune tasks.</summary>
-public sealed record UpstreamCompleted(int Attempt, ClusterBackbone Backbone);
-
-/// <summary>An attempt failed for a reason that another node would meet too (bad data, a corrupt artifact).</summary>
+/// <summary>An attempt failed (a <see cref="FineTuneFailed"/> or the upstream's <see cref="RunFailed"/> on the wire).</summary>
 public sealed record TaskFailed(string TaskId, int Attempt, string Reason);
 
 /// <summary>The coordinator recorded the outcome of <c>TaskId</c>: the trainer stops resending it.</summary>

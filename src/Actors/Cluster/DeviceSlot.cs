@@ -16,15 +16,21 @@ public sealed record TrainerNodeSettings(string Node, string BootstrapServers, F
 /// <summary>
 /// One device of a trainer node. While it is free it asks the coordinator for work (again every
 /// <c>RequestInterval</c>: a request lost in a coordinator handover is repeated; while busy it says what it runs,
-/// for a coordinator that took over to adopt); with a task it runs one
-/// <see cref="FineTuneWorker"/> (or the <see cref="UpstreamAttempt"/>) with its files in the artifact store, forwards
-/// its checkpoints, and resends its outcome until the coordinator has settled it. A failed trainer is not restarted
-/// here: the coordinator gives the task to another device, from its last checkpoint. It pulls: a node never holds
-/// more tasks than it has devices.
+/// for a coordinator that took over to adopt); with a task it checks the task's artifacts and runs one
+/// <see cref="FineTuneWorker"/> (or, for the upstream task, a <see cref="TrainingSupervisor"/>: see
+/// <see cref="UpstreamAttempt"/>) with its files in the artifact store, passes on its checkpoints and its outcome in
+/// the coordinator's wire form (files described by sha256, off the actor's thread, in the order they came), and
+/// resends the outcome until the coordinator has settled it. A failed trainer is not restarted here: the coordinator
+/// gives the task to another device, from its last checkpoint. It pulls: a node never holds more tasks than it has devices.
 /// </summary>
 public sealed class DeviceSlot : ReceiveActor, IWithTimers
 {
     private sealed record Tick;
+    private sealed record Fetched(WorkAssigned Work, string? Backbone, (string Path, int Step)? Resume);
+    private sealed record FetchFailed(WorkAssigned Work, Exception Error);
+
+    /// <summary>A message for the coordinator about the current attempt, made off the actor's thread; <c>Outcome</c>: its last.</summary>
+    private sealed record Outgoing(object Message, bool Outcome);
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -34,6 +40,9 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
     private readonly Func<TrainerSpec, Props>? _trainerProps;
     private WorkAssigned? _work;
     private IActorRef _worker = ActorRefs.Nobody;
+    private BackboneReady? _backbone;
+    private bool _finished;
+    private Task _outbox = Task.CompletedTask;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -43,7 +52,7 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
         Idle();
     }
 
-    /// <param name="trainerProps">How fine-tune trainers are made (tests pass a fake); default <see cref="GpuTrainer.Props"/>.</param>
+    /// <param name="trainerProps">How trainers are made (tests pass a fake); default <see cref="GpuTrainer.Props"/>.</param>
     public static Props Props(IActorRef coordinator, string device, TrainerNodeSettings settings, Func<TrainerSpec, Props>? trainerProps = null) =>
         Akka.Actor.Props.Create(() => new DeviceSlot(coordinator, device, settings, trainerProps));
 
@@ -51,8 +60,7 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
 
     private void BecomeIdle()
     {
-        _work = null;
-        _worker = ActorRefs.Nobody;
+        (_work, _worker, _backbone, _finished) = (null, ActorRefs.Nobody, null, false);
         Become(Idle);
         RequestWork();
         Timers.StartPeriodicTimer("request", new Tick(), _settings.RequestInterval);
@@ -67,98 +75,156 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
         IgnoreStale(); // e.g. the last task's worker stopping after its outcome was settled
     }
 
+    /// <summary>Every artifact is checked against the sha256 its writer recorded before anything is loaded: off the actor's thread.</summary>
     private void Start(WorkAssigned work)
     {
         _work = work;
         _log.Info("{0}: task {1} attempt {2} assigned{3}", _device, work.Task.Id, work.Attempt,
             work.ResumeFrom is { } r ? $", resuming from step {r.NextStep}" : "");
-        try
+        Task.Run(() => Fetch(work)).PipeTo(Self, failure: e => new FetchFailed(work, e));
+        Become(() =>
         {
-            // Every artifact is checked against the sha256 its writer recorded before anything is loaded.
-            (string Path, int Step)? resume = null;
-            if (work.ResumeFrom is { } from)
-            {
-                ArtifactStore.Fetch(from.State);
-                resume = (ArtifactStore.Fetch(from.Weights), from.NextStep);
-            }
-            var name = $"task-{work.Attempt}-{Sanitize(work.Task.Id)}";
-            if (work.Task.IsUpstream)
-            {
-                var upstream = _settings.Upstream ?? throw new NotSupportedException("this node has no upstream settings");
-                _worker = Context.Watch(Context.ActorOf(UpstreamAttempt.Props(work.RunId, work.Attempt, upstream, _settings.FineTune, _settings.BootstrapServers,
-                    _device, _settings.Store, _settings.CheckpointEvery, resume?.Path), name));
-            }
-            else
-            {
-                _worker = Context.Watch(Context.ActorOf(FineTuneWorker.Props(Attempt(work, resume), Self, _trainerProps), name));
-            }
-            Become(Working);
-        }
-        catch (Exception e) when (e is IOException or NotSupportedException or UnauthorizedAccessException or InvalidDataException)
+            Receive<Fetched>(f => ReferenceEquals(f.Work, _work), Run);
+            Receive<FetchFailed>(f => f.Error is IOException or NotSupportedException or UnauthorizedAccessException or InvalidDataException,
+                f => Report(new TaskFailed(work.Task.Id, work.Attempt, $"cannot load its artifacts on {_settings.Node}: {f.Error.Message}")));
+            Receive<FetchFailed>(f => throw f.Error); // anything else is a fault of this slot: it restarts, as it did before
+            Receive<Tick>(_ => Held());
+            Receive<WorkAssigned>(IgnoreAssignment);
+            IgnoreStale();
+        });
+    }
+
+    private Fetched Fetch(WorkAssigned work)
+    {
+        if (work.Task.IsUpstream && _settings.Upstream is null) throw new NotSupportedException("this node has no upstream settings");
+        (string Path, int Step)? resume = null;
+        if (work.ResumeFrom is { } from)
         {
-            Report(new TaskFailed(work.Task.Id, work.Attempt, $"cannot load its artifacts on {_settings.Node}: {e.Message}"));
+            ArtifactStore.Fetch(from.State);
+            resume = (ArtifactStore.Fetch(from.Weights), from.NextStep);
         }
+        if (work.Task.IsUpstream) return new Fetched(work, null, resume);
+        var backbone = work.Backbone ?? throw new InvalidDataException($"task {work.Task.Id} came without a backbone");
+        return new Fetched(work, ArtifactStore.Fetch(backbone.Artifact), resume);
+    }
+
+    private void Run(Fetched f)
+    {
+        var work = f.Work;
+        var props = work.Task.IsUpstream
+            ? UpstreamAttempt.Of(work.RunId, work.Attempt, _settings.Upstream!, _settings.FineTune, _settings.BootstrapServers, _device, _settings.Store,
+                _settings.CheckpointEvery, f.Resume?.Path).Props(Self, _trainerProps)
+            : FineTuneWorker.Props(Attempt(work, f.Backbone!, f.Resume), Self, _trainerProps);
+        _worker = Context.Watch(Context.ActorOf(props, $"task-{work.Attempt}-{Sanitize(work.Task.Id)}"));
+        Become(Working);
     }
 
     /// <summary>
     /// A fine-tune attempt with its files in the artifact store, from the backbone (checked) or an earlier attempt's
     /// checkpoint; its trainer is not restarted in place (<c>MaxRestarts</c> 0): retries are the coordinator's.
     /// </summary>
-    private FineTuneAttempt Attempt(WorkAssigned work, (string Path, int Step)? resume)
+    private FineTuneAttempt Attempt(WorkAssigned work, string backbone, (string Path, int Step)? resume)
     {
-        var backbone = work.Backbone ?? throw new InvalidDataException($"task {work.Task.Id} came without a backbone");
-        var (store, task, prefix) = (_settings.Store, work.Task.ToFineTuneTask(), $"{work.RunId}/tasks/{work.Task.Id}/attempt{work.Attempt}");
+        var (store, prefix) = (_settings.Store, $"{work.RunId}/tasks/{work.Task.Id}/attempt{work.Attempt}");
         return new FineTuneAttempt(work.RunId, _settings.BootstrapServers, _settings.FineTune with { Loop = _settings.FineTune.Loop with { CheckpointEvery = _settings.CheckpointEvery, MaxRestarts = 0 } },
-            _device, task, backbone.At(ArtifactStore.Fetch(backbone.Artifact)),
+            _device, work.Task.ToFineTuneTask(), work.Backbone!.At(backbone),
             next => store.PathOf($"{prefix}-step{next}.bin"), store.PathOf($"{work.RunId}/models/{work.Task.Id}-attempt{work.Attempt}.bin"),
             work.Attempt, resume, ReportCheckpoints: true);
     }
 
     private void Working()
     {
-        Receive<Tick>(_ => _coordinator.Tell(new WorkHeld(_settings.Node, _device, _work!.Task.Id, _work.Attempt)));
-        // Only the current worker speaks for the task; anything else is from one already replaced.
-        Receive<TrainingCheckpointed>(_ => Sender.Equals(_worker), Checkpointed);
-        Receive<TrainingProgress>(_ => Sender.Equals(_worker), p => _log.Info("task {0}: step {1}/{2} loss {3:F4}", _work!.Task.Id, p.Step, p.TotalSteps, p.Loss));
-        Receive<FineTuneCompleted>(_ => Sender.Equals(_worker), m =>
-        {
-            var data = JsonSerializer.Serialize(ModelEvent.FineTuneCompleted(m).Data, Json);
-            Report(new TaskCompleted(_work!.Task.Id, _work.Attempt, data));
-        });
-        Receive<WorkerUpstreamFinished>(_ => Sender.Equals(_worker), m => Report(new UpstreamCompleted(_work!.Attempt, m.Backbone)));
-        Receive<FineTuneFailed>(_ => Sender.Equals(_worker), m => Report(new TaskFailed(_work!.Task.Id, _work.Attempt, m.Reason)));
-        Receive<WorkerFailed>(_ => Sender.Equals(_worker), m => Report(new TaskFailed(_work!.Task.Id, _work.Attempt, m.Reason)));
-        Receive<Terminated>(t => t.ActorRef.Equals(_worker),
-            _ => Report(new TaskFailed(_work!.Task.Id, _work.Attempt, "the task's worker stopped without a result")));
+        Receive<Tick>(_ => Held());
+        // Only the current worker (or its training loop) speaks for the task; anything else is from one already replaced.
+        Receive<TrainingCheckpointed>(_ => FromWorker(), m => Send(() => Shared(m), outcome: false));
+        Receive<TrainingProgress>(_ => FromWorker(), p => _log.Info("task {0}: step {1}/{2} loss {3:F4}", _work!.Task.Id, p.Step, p.TotalSteps, p.Loss));
+        Receive<TrainerRestarted>(_ => FromWorker(), r => _log.Warning("task {0}: trainer restarted from step {1}: {2}", r.Task, r.FromStep, r.Reason));
+        Receive<BackboneReady>(_ => FromWorker(), b => _backbone = b); // the upstream's, passed on once its run completes
+        Receive<FineTuneCompleted>(_ => FromWorker(), m => Finish(work => new TaskCompleted(work.Task.Id, work.Attempt, EventJson(ModelEvent.FineTuneCompleted(m)))));
+        Receive<RunCompleted>(_ => FromWorker(), _ => Finish(work => Completed(work, _backbone!)));
+        Receive<FineTuneFailed>(_ => FromWorker(), m => Finish(work => new TaskFailed(work.Task.Id, work.Attempt, m.Reason)));
+        Receive<RunFailed>(_ => FromWorker(), m => Finish(work => new TaskFailed(work.Task.Id, work.Attempt, m.Reason)));
+        Receive<Terminated>(t => t.ActorRef.Equals(_worker) && !_finished,
+            _ => Finish(work => new TaskFailed(work.Task.Id, work.Attempt, "the task's worker stopped without a result")));
+        Receive<Outgoing>(m => m.Outcome, m => Report(m.Message));
+        Receive<Outgoing>(m => _coordinator.Tell(m.Message));
         IgnoreStale();
-        Receive<WorkAssigned>(w => IgnoreAssignment(w));
+        Receive<WorkAssigned>(IgnoreAssignment);
     }
+
+    private void Held() => _coordinator.Tell(new WorkHeld(_settings.Node, _device, _work!.Task.Id, _work.Attempt));
+
+    /// <summary>Whether the sender is the current worker or one of its children (its training loop reports progress itself).</summary>
+    private bool FromWorker()
+    {
+        var (worker, sender) = (_worker.Path.Elements, Sender.Path.Elements);
+        return !_worker.IsNobody() && sender.Count >= worker.Count && worker.SequenceEqual(sender.Take(worker.Count));
+    }
+
+    private void Finish(Func<WorkAssigned, object> outcome)
+    {
+        _finished = true;
+        var work = _work!;
+        Send(() =>
+        {
+            try { return outcome(work); }
+            catch (Exception e) when (e is IOException or ArgumentException)
+            {
+                return new TaskFailed(work.Task.Id, work.Attempt, $"its result cannot be shared from {_settings.Node}: {e.Message}");
+            }
+        }, outcome: true);
+    }
+
+    /// <summary>
+    /// Sends what <paramref name="make"/> makes (null: nothing) after everything sent before it: describing files runs off the
+    /// actor's thread, and an outcome never overtakes a checkpoint.
+    /// </summary>
+    private void Send(Func<object?> make, bool outcome)
+    {
+        var self = Self;
+        _outbox = _outbox.ContinueWith(_ =>
+        {
+            if (make() is { } message) self.Tell(new Outgoing(message, outcome));
+        }, TaskScheduler.Default);
+    }
+
+    /// <summary>A resumable checkpoint (weights and training state) described for the coordinator, which another node may resume from.</summary>
+    private TaskCheckpointed? Shared(TrainingCheckpointed m)
+    {
+        var work = _work!;
+        try
+        {
+            var checkpoint = new TaskCheckpoint(_settings.Store.Describe(m.Path), _settings.Store.Describe(TrainingCheckpoint.StatePath(m.Path)), m.NextStep);
+            return new TaskCheckpointed(work.Task.Id, work.Attempt, checkpoint);
+        }
+        catch (Exception e) when (e is IOException or ArgumentException)
+        {
+            _log.Warning("{0}: task {1}'s checkpoint at step {2} cannot be shared: {3}", _device, work.Task.Id, m.NextStep, e.Message);
+            return null;
+        }
+    }
+
+    /// <summary>The upstream's backbone, described in the artifact store for the fine-tune tasks.</summary>
+    private TaskCompleted Completed(WorkAssigned work, BackboneReady b) =>
+        new(work.Task.Id, work.Attempt, EventJson(ModelEvent.BackboneReady(b)),
+            ClusterBackbone.Of(_settings.Store.Describe(b.Checkpoint.Path), b.Arch, b.InChannels, b.Norm, b.WeightStandardization));
+
+    private static string EventJson(ModelEvent e) => JsonSerializer.Serialize(e.Data, Json);
 
     private void IgnoreStale()
     {
         Receive<Terminated>(_ => { });
         Receive<TrainingCheckpointed>(_ => { });
         Receive<TrainingProgress>(_ => { });
+        Receive<TrainerRestarted>(_ => { });
+        Receive<PhaseChanged>(_ => { });
+        Receive<BackboneReady>(_ => { });
         Receive<FineTuneCompleted>(_ => { });
-        Receive<WorkerUpstreamFinished>(_ => { });
+        Receive<RunCompleted>(_ => { });
         Receive<FineTuneFailed>(_ => { });
-        Receive<WorkerFailed>(_ => { });
+        Receive<RunFailed>(_ => { });
         Receive<Tick>(_ => { });
         Receive<TaskSettled>(_ => { });
-    }
-
-    /// <summary>A resumable checkpoint (weights and training state) described for the coordinator, which another node may resume from.</summary>
-    private void Checkpointed(TrainingCheckpointed m)
-    {
-        try
-        {
-            var checkpoint = new TaskCheckpoint(_settings.Store.Describe(m.Path), _settings.Store.Describe(TrainingCheckpoint.StatePath(m.Path)), m.NextStep);
-            _coordinator.Tell(new TaskCheckpointed(_work!.Task.Id, _work.Attempt, checkpoint));
-        }
-        catch (Exception e) when (e is IOException or ArgumentException)
-        {
-            _log.Warning("{0}: task {1}'s checkpoint at step {2} cannot be shared: {3}", _device, _work!.Task.Id, m.NextStep, e.Message);
-        }
     }
 
     /// <summary>The coordinator repeats an assignment when a request crossed it: the one running is that one.</summary>
@@ -183,7 +249,7 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
                 BecomeIdle();
             });
             IgnoreStale();
-            Receive<WorkAssigned>(w => IgnoreAssignment(w));
+            Receive<WorkAssigned>(IgnoreAssignment);
         });
     }
 

@@ -3,59 +3,41 @@ using System.Text.Json;
 using Akka.Actor;
 using Akka.Event;
 using BitActors.Actors.Events;
-using BitActors.Model.Checkpoints;
-using BitActors.Model.Training;
 
 namespace BitActors.Actors.Cluster;
 
 /// <summary>
-/// A fan-out to tasks, run by the cluster: of a given <c>Backbone</c> (what <c>run --backbone</c> does on one machine),
-/// or of the backbone an <c>Upstream</c> pre-training makes first, itself a task of a trainer node. A task whose
-/// attempt fails is tried again on another device until <c>MaxAttempts</c> attempts have failed.
-/// </summary>
-public sealed record ClusterJob(string RunId, GivenBackbone? Backbone, IReadOnlyList<FineTuneTask> Tasks, UpstreamSettings? Upstream = null, int MaxAttempts = 3)
-{
-    public string Arch => Backbone?.Arch ?? Upstream!.Model.Arch;
-
-    /// <summary>The upstream pre-training as a task (its data: the upstream dataset and classes).</summary>
-    public ClusterTask UpstreamTask => new(ClusterTask.UpstreamId, Upstream!.Data.Dataset, Upstream.Data.Classes.Classes.ToArray(), null, Upstream.Seed, true);
-
-    public int TaskCount => Tasks.Count + (Upstream is null ? 0 : 1);
-}
-
-/// <summary>
-/// The cluster's fine-tune dispatcher, a singleton on a <c>coordinator</c> node. It holds the run's task queue
-/// and hands a task to a trainer's device only when that device asks (pull: backpressure); it watches every
-/// device it gave a task to, and when that device's node leaves or is downed, the task goes back to the front of
-/// the queue with its last checkpoint, for the next free device to resume. A task whose attempt fails (its trainer
-/// threw, its data or artifacts could not be used) goes back to the front of the queue too, for another device,
-/// until <c>MaxAttempts</c> attempts have failed; then it is announced as failed. Outcomes are deduplicated by task id
-/// and announced once on <c>bit.models</c>; tasks that already have an outcome there (an earlier coordinator's)
-/// are not run again. Each task's attempts, failures, last checkpoint (and the upstream's backbone) are kept as a
-/// <see cref="TaskProgress"/> record in the artifact store, so a coordinator that takes over resumes every task,
-/// the upstream pre-training included, from its last checkpoint; an attempt still running on a device through the
-/// handover (the device says so with <see cref="WorkHeld"/>) is adopted instead of started again.
+/// The cluster's fine-tune dispatcher, a singleton on a <c>coordinator</c> node: the cluster's scheduling. It holds the
+/// run's <see cref="TaskQueue"/> and hands a task to a trainer's device only when that device asks (pull: backpressure);
+/// when a device's node leaves or is downed, or an attempt fails (its trainer threw, its data or artifacts could not be
+/// used), the task goes back to the front of the queue with its last checkpoint, for another device, until
+/// <c>MaxAttempts</c> attempts have failed; then it is announced as failed. Outcomes are deduplicated by task id and
+/// announced once on <c>bit.models</c>; tasks that already have an outcome there are not run again. Each task's attempts,
+/// failures, last checkpoint (and the upstream's backbone) are kept as a <see cref="TaskProgress"/> record in the
+/// artifact store, so a coordinator that takes over resumes every task from its last checkpoint (see
+/// <see cref="PreparedJob"/>); an attempt still running through the handover (<see cref="WorkHeld"/>) is adopted.
+/// Files are hashed off its thread: it must never block.
 /// </summary>
 public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
 {
     public ITimerScheduler Timers { get; set; } = null!;
 
-    private sealed record Prepared(ClusterBackbone? Backbone, CheckpointFiles.Saved? Saved, IReadOnlySet<string> Done,
-        IReadOnlyDictionary<string, TaskProgress> Progress, IReadOnlyList<string> Warnings);
+    private sealed record FailureChecked(TaskFailed Failure, IActorRef Device, TaskCheckpoint? Checkpoint, bool Usable);
     private sealed record Assignment(WorkAssigned Work, IActorRef Slot, string Node, Stopwatch Since);
+    private sealed record PrepareAgain;
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly ClusterJob _job;
     private readonly string _bootstrapServers;
     private readonly ArtifactStore _store;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private readonly LinkedList<ClusterTask> _queue = new();
+    private readonly TaskQueue _queue = new();
     private readonly Dictionary<string, Assignment> _running = new();
     private readonly Dictionary<string, TaskCheckpoint> _checkpoints = new();
     private readonly Dictionary<string, int> _attempts = new();
     private readonly Dictionary<string, int> _failures = new();
-    private readonly Dictionary<string, HashSet<IActorRef>> _failedOn = new();
     private readonly HashSet<string> _settled = new();
+    private readonly HashSet<(string, int)> _checking = new();
     private readonly List<(IActorRef Slot, string Node)> _idle = new();
     private readonly HashSet<IActorRef> _watched = new();
     private readonly Dictionary<IActorRef, WorkHeld> _held = new();
@@ -66,7 +48,7 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
     public FineTuneCoordinator(ClusterJob job, string bootstrapServers, ArtifactStore store)
     {
         (_job, _bootstrapServers, _store) = (job, bootstrapServers, store);
-        Receive<Prepared>(Start);
+        Receive<PreparedJob>(Start);
         Receive<Status.Failure>(f =>
         {
             // Kafka or the artifact store not reachable yet: try again, devices keep waiting.
@@ -81,9 +63,7 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
 
     private static readonly TimeSpan RetryPrepare = TimeSpan.FromSeconds(10);
 
-    private sealed record PrepareAgain;
-
-    private void StartPreparing() => Task.Run(Prepare).PipeTo(Self, failure: e => new Status.Failure(e));
+    private void StartPreparing() => Task.Run(() => PreparedJob.Read(_job, _bootstrapServers, _store)).PipeTo(Self, failure: e => new Status.Failure(e));
 
     public static Props Props(ClusterJob job, string bootstrapServers, ArtifactStore store) =>
         Akka.Actor.Props.Create(() => new FineTuneCoordinator(job, bootstrapServers, store));
@@ -94,34 +74,13 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
         StartPreparing();
     }
 
-    /// <summary>
-    /// The backbone copied into the artifact store (hash checked), the outcomes already on bit.models, and what an
-    /// earlier coordinator recorded of each task (its checkpoints checked; for the upstream, the backbone it made).
-    /// </summary>
-    private Prepared Prepare()
-    {
-        var warnings = new List<string>();
-        var progress = TaskProgress.ReadAll(_store, _job.RunId, warnings.Add).ToDictionary(p => p.Key, p => p.Value.Verified(warnings.Add));
-        var done = CompletedTasks.Read(_bootstrapServers, _job.RunId, TimeSpan.FromSeconds(15));
-        if (_job.Backbone is not { } given)
-            return new Prepared(progress.GetValueOrDefault(ClusterTask.UpstreamId)?.Backbone, null, done, progress, warnings);
-        var saved = CheckpointFiles.Describe(given.Path);
-        var artifact = _store.Import(saved.Path, $"{_job.RunId}/backbone/{Path.GetFileName(saved.Path)}");
-        var backbone = ClusterBackbone.Of(artifact, given.Arch, given.InChannels, given.Norm, given.WeightStandardization);
-        return new Prepared(backbone, saved with { Path = new Uri(artifact.Uri).LocalPath }, done, progress, warnings);
-    }
-
-    private void Start(Prepared p)
+    private void Start(PreparedJob p)
     {
         _done = p.Done;
         foreach (var warning in p.Warnings) _log.Warning(warning);
-        foreach (var (id, record) in p.Progress)
-        {
-            (_attempts[id], _failures[id]) = (record.Attempts, record.Failures);
-            if (record.Checkpoint is { } checkpoint) _checkpoints[id] = checkpoint;
-        }
-        var resuming = _checkpoints.Where(c => !_done.Contains(c.Key) && !(c.Key == ClusterTask.UpstreamId && p.Backbone is not null)).Select(c => $"{c.Key} from step {c.Value.NextStep}").ToList();
-        if (resuming.Count > 0) _log.Info("run {0}: an earlier coordinator's checkpoints found: {1}", _job.RunId, string.Join(", ", resuming));
+        foreach (var (id, record) in p.Progress) (_attempts[id], _failures[id]) = (record.Attempts, record.Failures);
+        foreach (var (id, checkpoint) in p.Checkpoints) _checkpoints[id] = checkpoint;
+        if (p.Resuming is { } resuming) _log.Info("run {0}: an earlier coordinator's checkpoints found: {1}", _job.RunId, resuming);
         if (_job.Upstream is not null && p.Backbone is null && _failures.GetValueOrDefault(ClusterTask.UpstreamId) >= _job.MaxAttempts)
         {
             _settled.Add(ClusterTask.UpstreamId);
@@ -131,7 +90,7 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
         else if (_job.Upstream is not null && p.Backbone is null)
         {
             // The upstream run comes first; the fine-tune tasks are queued when its backbone is ready.
-            _queue.AddLast(_job.UpstreamTask);
+            _queue.Add(_job.UpstreamTask);
             _log.Info("run {0}: upstream pre-training queued{1}; {2} fine-tune task(s) follow it; artifact store {3}", _job.RunId,
                 _checkpoints.TryGetValue(ClusterTask.UpstreamId, out var from) ? $" (resuming from step {from.NextStep})" : "", _job.Tasks.Count, _store.Uri);
         }
@@ -148,8 +107,7 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
             _log.Info("run {0}: {1} task(s) queued{2}; backbone {3} (sha256 {4}…) in the artifact store {5}", _job.RunId, _queue.Count,
                 p.Done.Count > 0 ? $", {p.Done.Count} already finished on bit.models" : "", p.Backbone!.Artifact.Uri, p.Backbone.Artifact.Sha256[..12], _store.Uri);
             if (p.Done.Count == 0 && p.Progress.Count == 0) // a coordinator taking over does not announce it again
-                _events.Tell(ModelEvent.BackboneReady(new BackboneReady(_job.RunId, p.Backbone.Arch, p.Backbone.InChannels, p.Saved!, 0,
-                    double.NaN, double.NaN, new EvaluationResult(double.NaN, double.NaN, double.NaN, 0, [], []), TimeSpan.Zero, _job.Backbone!.Norm, _job.Backbone.WeightStandardization)));
+                _events.Tell(ModelEvent.BackboneReady(p.Given!));
         }
         Become(Dispatching);
         foreach (var (slot, held) in _held) Adopt(slot, held);
@@ -165,25 +123,13 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
         _backbone = backbone;
         foreach (var task in _job.Tasks)
             if (_done.Contains(task.Name)) _settled.Add(task.Name);
-            else _queue.AddLast(ClusterTask.Of(task));
+            else _queue.Add(ClusterTask.Of(task));
     }
 
     private void Dispatching()
     {
         Receive<RequestWork>(r => Offer(Sender, r.Node));
         Receive<WorkHeld>(h => Adopt(Sender, h));
-        Receive<UpstreamCompleted>(m =>
-        {
-            Sender.Tell(new TaskSettled(ClusterTask.UpstreamId));
-            if (!_settled.Add(ClusterTask.UpstreamId)) return; // resent
-            _running.Remove(ClusterTask.UpstreamId);
-            Unqueue(ClusterTask.UpstreamId); // an attempt a coordinator that took over had queued again
-            Save(ClusterTask.UpstreamId, m.Backbone);
-            QueueFineTuneTasks(m.Backbone);
-            _log.Info("upstream completed (attempt {0}) after {1:F1} s: backbone {2} (sha256 {3}…); {4} fine-tune task(s) queued",
-                m.Attempt, _clock.Elapsed.TotalSeconds, m.Backbone.Artifact.Uri, m.Backbone.Artifact.Sha256[..12], _queue.Count);
-            OfferToIdle();
-        });
         Receive<TaskCheckpointed>(m =>
         {
             if (!_running.TryGetValue(m.TaskId, out var a) || a.Work.Attempt != m.Attempt) return; // a lost attempt's
@@ -192,16 +138,31 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
             Save(m.TaskId);
             _log.Info("task {0}: checkpoint at step {1} from {2}", m.TaskId, m.Checkpoint.NextStep, a.Node);
         });
-        Receive<TaskCompleted>(m => !IsTask(m.TaskId), m => NotOurs(m.TaskId));
-        Receive<TaskFailed>(m => !IsTask(m.TaskId), m => NotOurs(m.TaskId));
-        Receive<TaskCompleted>(m => Settle(m.TaskId, m.Attempt, () =>
+        Receive<TaskCompleted>(m => !_job.Has(m.TaskId), m => NotOurs(m.TaskId));
+        Receive<TaskFailed>(m => !_job.Has(m.TaskId), m => NotOurs(m.TaskId));
+        Receive<TaskCompleted>(m => m.TaskId == ClusterTask.UpstreamId, BackboneMade);
+        Receive<TaskCompleted>(m => Settle(m.TaskId, m.Attempt, Sender, () =>
             new ModelEvent(ModelEvent.FineTuneCompletedType, $"{_job.RunId}/{m.TaskId}", JsonDocument.Parse(m.EventJson).RootElement.Clone()), "completed"));
         Receive<TaskFailed>(Failed);
+        Receive<FailureChecked>(Counted);
         Receive<Terminated>(t => Lost(t.ActorRef));
         Receive<ModelEventPublished>(_ => { });
     }
 
-    private bool IsTask(string id) => _job.Tasks.Any(t => t.Name == id) || (id == ClusterTask.UpstreamId && _job.Upstream is not null);
+    /// <summary>The upstream finished: its backbone is recorded and fanned out to the fine-tune tasks (a resent outcome is only acknowledged).</summary>
+    private void BackboneMade(TaskCompleted m)
+    {
+        Sender.Tell(new TaskSettled(ClusterTask.UpstreamId));
+        if (!_settled.Add(ClusterTask.UpstreamId)) return; // resent
+        var backbone = m.Backbone ?? throw new InvalidDataException("the upstream's outcome came without its backbone");
+        _running.Remove(ClusterTask.UpstreamId);
+        _queue.Remove(ClusterTask.UpstreamId); // an attempt a coordinator that took over had queued again
+        Save(ClusterTask.UpstreamId, backbone);
+        QueueFineTuneTasks(backbone);
+        _log.Info("upstream completed (attempt {0}) after {1:F1} s: backbone {2} (sha256 {3}…); {4} fine-tune task(s) queued",
+            m.Attempt, _clock.Elapsed.TotalSeconds, backbone.Artifact.Uri, backbone.Artifact.Sha256[..12], _queue.Count);
+        OfferToIdle();
+    }
 
     /// <summary>An outcome for a task of no run of ours (an older job's trainer): acknowledged so it stops, not announced.</summary>
     private void NotOurs(string taskId)
@@ -218,22 +179,40 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
     /// </summary>
     private void Failed(TaskFailed m)
     {
-        if (_settled.Contains(m.TaskId) || !_running.TryGetValue(m.TaskId, out var a) || a.Work.Attempt != m.Attempt)
+        if (!IsCurrent(m.TaskId, m.Attempt, out _))
         {
             Sender.Tell(new TaskSettled(m.TaskId));
             _log.Info("task {0}: attempt {1} failed ({2}), but it is not the attempt that counts now; ignored", m.TaskId, m.Attempt, m.Reason);
             return;
         }
-        // The failure may be the checkpoint itself (truncated, changed): a next attempt starts over rather than
-        // failing on it again until the attempts run out.
-        if (_checkpoints.TryGetValue(m.TaskId, out var checkpoint) && !TaskProgress.Usable(m.TaskId, checkpoint, w => _log.Warning(w)))
-            _checkpoints.Remove(m.TaskId);
+        if (!_checking.Add((m.TaskId, m.Attempt))) return; // resent while its checkpoint is checked: answered then
+        // The failure may be the checkpoint itself (truncated, changed): a next attempt starts over rather than failing
+        // on it again until the attempts run out. Its files are hashed off the actor's thread.
+        var (device, checkpoint, log) = (Sender, _checkpoints.GetValueOrDefault(m.TaskId), _log);
+        Task.Run(() => checkpoint is null || TaskProgress.Usable(m.TaskId, checkpoint, w => log.Warning(w)))
+            .PipeTo(Self, success: usable => new FailureChecked(m, device, checkpoint, usable), failure: _ => new FailureChecked(m, device, checkpoint, false));
+    }
+
+    private bool IsCurrent(string taskId, int attempt, out Assignment a) =>
+        _running.TryGetValue(taskId, out a!) && a.Work.Attempt == attempt && !_settled.Contains(taskId);
+
+    /// <summary>A failed attempt, its checkpoint checked: counted, and the task tried again elsewhere or announced as failed.</summary>
+    private void Counted(FailureChecked c)
+    {
+        var (m, device) = (c.Failure, c.Device);
+        _checking.Remove((m.TaskId, m.Attempt));
+        if (!IsCurrent(m.TaskId, m.Attempt, out var a))
+        {
+            device.Tell(new TaskSettled(m.TaskId)); // its device was lost, or another attempt settled it, meanwhile
+            return;
+        }
+        if (!c.Usable && ReferenceEquals(_checkpoints.GetValueOrDefault(m.TaskId), c.Checkpoint)) _checkpoints.Remove(m.TaskId);
         var failures = _failures[m.TaskId] = _failures.GetValueOrDefault(m.TaskId) + 1;
         Save(m.TaskId);
         var reason = failures == 1 ? m.Reason : $"{failures} attempts failed; the last (attempt {m.Attempt} on {a.Node}): {m.Reason}";
         if (failures >= _job.MaxAttempts && m.TaskId == ClusterTask.UpstreamId)
         {
-            Sender.Tell(new TaskSettled(m.TaskId));
+            device.Tell(new TaskSettled(m.TaskId));
             _settled.Add(m.TaskId);
             _running.Remove(m.TaskId);
             _log.Error("run {0} failed: upstream failed: {1}; its fine-tune tasks will not run", _job.RunId, reason);
@@ -241,15 +220,14 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
         }
         if (failures >= _job.MaxAttempts)
         {
-            Settle(m.TaskId, m.Attempt, () =>
+            Settle(m.TaskId, m.Attempt, device, () =>
                 ModelEvent.FineTuneFailed(new FineTuneFailed(_job.RunId, _job.Tasks.First(t => t.Name == m.TaskId), reason), _job.Arch), $"failed ({reason})");
             return;
         }
-        Sender.Tell(new TaskSettled(m.TaskId));
+        device.Tell(new TaskSettled(m.TaskId));
         _running.Remove(m.TaskId);
-        if (!_failedOn.TryGetValue(m.TaskId, out var devices)) _failedOn[m.TaskId] = devices = new HashSet<IActorRef>();
-        devices.Add(a.Slot);
-        _queue.AddFirst(a.Work.Task);
+        _queue.FailedOn(m.TaskId, a.Slot);
+        _queue.GiveBack(a.Work.Task);
         _log.Warning($"task {m.TaskId} attempt {m.Attempt} failed on {a.Node}: {m.Reason}; back in the queue for another device, " +
             $"to resume from step {_checkpoints.GetValueOrDefault(m.TaskId)?.NextStep ?? 0} ({failures} of {_job.MaxAttempts} failed attempts allowed)");
         OfferToIdle();
@@ -262,15 +240,12 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
     private void Adopt(IActorRef slot, WorkHeld held)
     {
         if (_running.ContainsKey(held.TaskId) || _settled.Contains(held.TaskId)) return; // ours, or one that was superseded
-        if (_queue.FirstOrDefault(t => t.Id == held.TaskId) is not { } task) return; // not queued yet (its backbone is not ready)
-        Unqueue(held.TaskId);
+        if (_queue.Find(held.TaskId) is not { } task) return; // not queued yet (its backbone is not ready)
+        _queue.Remove(held.TaskId);
         Watch(slot);
         _idle.RemoveAll(i => i.Slot.Equals(slot));
-        if (_attempts.GetValueOrDefault(held.TaskId) < held.Attempt)
-        {
-            _attempts[held.TaskId] = held.Attempt;
-            Save(held.TaskId);
-        }
+        _attempts[held.TaskId] = Math.Max(_attempts.GetValueOrDefault(held.TaskId), held.Attempt);
+        Save(held.TaskId);
         _running[held.TaskId] = new Assignment(new WorkAssigned(_job.RunId, task, held.Attempt, task.IsUpstream ? null : _backbone, _checkpoints.GetValueOrDefault(held.TaskId)),
             slot, held.Node, Stopwatch.StartNew());
         _log.Info("task {0} attempt {1}: still running on {2} ({3}); adopted", held.TaskId, held.Attempt, held.Node, slot.Path);
@@ -286,13 +261,11 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
             slot.Tell(held.Work); // a request that crossed the assignment: the same answer again
             return;
         }
-        if (NextFor(slot) is not { } next)
+        if (_queue.TakeFor(slot, _watched) is not { } task)
         {
             Park(slot, node);
             return;
         }
-        _queue.Remove(next);
-        var task = next.Value;
         var attempt = _attempts[task.Id] = _attempts.GetValueOrDefault(task.Id) + 1;
         Save(task.Id);
         var work = new WorkAssigned(_job.RunId, task, attempt, _backbone, _checkpoints.GetValueOrDefault(task.Id));
@@ -303,47 +276,16 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
         slot.Tell(work);
     }
 
-    /// <summary>
-    /// The first queued task this device may run: not one that already failed on it, unless it failed on every
-    /// device the coordinator knows (then any device is as good as another).
-    /// </summary>
-    private LinkedListNode<ClusterTask>? NextFor(IActorRef slot)
-    {
-        for (var n = _queue.First; n is not null; n = n.Next)
-            if (!_failedOn.TryGetValue(n.Value.Id, out var failed) || !failed.Contains(slot) || _watched.All(failed.Contains))
-                return n;
-        return null;
-    }
-
     private void OfferToIdle()
     {
         foreach (var (slot, node) in _idle.ToList())
             if (_queue.Count > 0) Offer(slot, node);
     }
 
-    private void Unqueue(string taskId)
-    {
-        for (var n = _queue.First; n is not null; n = n.Next)
-            if (n.Value.Id == taskId)
-            {
-                _queue.Remove(n);
-                return;
-            }
-    }
-
     /// <summary>Writes the task's progress record; a store that cannot be written costs only a later coordinator's resume.</summary>
-    private void Save(string taskId, ClusterBackbone? backbone = null)
-    {
-        try
-        {
-            new TaskProgress(taskId, _attempts.GetValueOrDefault(taskId), _failures.GetValueOrDefault(taskId), _checkpoints.GetValueOrDefault(taskId), backbone)
-                .Write(_store, _job.RunId);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            _log.Warning("task {0}: progress record not written to the artifact store ({1}); a coordinator taking over would start it over", taskId, e.Message);
-        }
-    }
+    private void Save(string taskId, ClusterBackbone? backbone = null) =>
+        new TaskProgress(taskId, _attempts.GetValueOrDefault(taskId), _failures.GetValueOrDefault(taskId), _checkpoints.GetValueOrDefault(taskId), backbone)
+            .TryWrite(_store, _job.RunId, e => _log.Warning("task {0}: progress record not written to the artifact store ({1}); a coordinator taking over would start it over", taskId, e));
 
     private void Park(IActorRef slot, string node)
     {
@@ -357,9 +299,9 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
     }
 
     /// <summary>The first outcome of a task is announced; later ones (an attempt presumed lost that finished anyway) are only acknowledged.</summary>
-    private void Settle(string taskId, int attempt, Func<ModelEvent> modelEvent, string outcome)
+    private void Settle(string taskId, int attempt, IActorRef device, Func<ModelEvent> modelEvent, string outcome)
     {
-        Sender.Tell(new TaskSettled(taskId));
+        device.Tell(new TaskSettled(taskId));
         if (!_settled.Add(taskId))
         {
             _log.Info("task {0}: attempt {1} also {2}; already settled, not announced again", taskId, attempt, outcome);
@@ -370,7 +312,7 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
         {
             // A superseded attempt finished first: the current one is moot.
             _running.Remove(taskId);
-            Unqueue(taskId);
+            _queue.Remove(taskId);
         }
         _events.Tell(modelEvent());
         _log.Info("task {0} {1} (attempt {2}); {3} of {4} settled after {5:F1} s", taskId, outcome, attempt, _settled.Count, _job.TaskCount, _clock.Elapsed.TotalSeconds);
@@ -384,7 +326,7 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
         foreach (var a in _running.Values.Where(a => a.Slot.Equals(slot)).ToList())
         {
             _running.Remove(a.Work.Task.Id);
-            _queue.AddFirst(a.Work.Task);
+            _queue.GiveBack(a.Work.Task);
             var from = _checkpoints.GetValueOrDefault(a.Work.Task.Id)?.NextStep ?? 0;
             _log.Warning("task {0} attempt {1}: {2} is gone ({3} after it was assigned); back in the queue, to resume from step {4}",
                 a.Work.Task.Id, a.Work.Attempt, a.Node, $"{a.Since.Elapsed.TotalSeconds:F1} s", from);

@@ -23,6 +23,13 @@ public sealed record TaskProgress(string TaskId, int Attempts, int Failures, Tas
         File.Move(partial, path, overwrite: true);
     }
 
+    /// <summary>Writes the record, or tells <paramref name="warn"/> why it could not.</summary>
+    public void TryWrite(ArtifactStore store, string runId, Action<string> warn)
+    {
+        try { Write(store, runId); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { warn(e.Message); }
+    }
+
     /// <summary>Every record of the run, by task id; a record that cannot be read is reported to <paramref name="warn"/> and left out.</summary>
     public static Dictionary<string, TaskProgress> ReadAll(ArtifactStore store, string runId, Action<string> warn)
     {

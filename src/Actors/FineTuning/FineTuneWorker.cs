@@ -16,54 +16,39 @@ namespace BitActors.Actors.FineTuning;
 
 /// <summary>
 /// One downstream task: draws its training examples (k shots per class with a seed, or all), builds a
-/// trainer from the backbone with a zero-initialised head (or from scratch), fine-tunes with the
-/// BiT-HyperRule's schedule, evaluates on the test split, saves the model and reports to its parent.
-/// It checkpoints at the schedule's phase changes (and every <c>CheckpointEvery</c> steps); a trainer that
-/// fails is replaced after a doubling backoff by one resumed from the task's last checkpoint, the data
-/// replayed to that step; after <c>MaxRestarts</c> the task is reported as failed. The same worker runs a
-/// cluster's attempt at a task (see <see cref="FineTuneAttempt"/>): started from an earlier attempt's
-/// checkpoint, its checkpoints reported to the parent as they come.
+/// trainer from the backbone with a zero-initialised head (or from scratch), and has a <see cref="TrainingLoop"/>
+/// fine-tune it with the BiT-HyperRule's schedule (checkpoints at its phase changes and every
+/// <c>CheckpointEvery</c> steps; a failed trainer restarted from the task's last checkpoint, at most
+/// <c>MaxRestarts</c> times), evaluate it on the test split and save it; then it reports to its parent. The same
+/// worker runs a cluster's attempt at a task (see <see cref="FineTuneAttempt"/>): started from an earlier attempt's
+/// checkpoint, its checkpoints reported to the parent as they come. Data comes from <see cref="IFineTuneData"/> (Kafka).
 /// </summary>
-public sealed class FineTuneWorker : ReceiveActor, IWithTimers
+public sealed class FineTuneWorker : ReceiveActor
 {
-    private sealed record RestartTrainer;
-
     private sealed record DataReady(DatasetManifest Manifest, IReadOnlyList<ImageRecord> Train);
-    private sealed record EvaluationFinished(EvaluationResult Result);
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly FineTuneAttempt _attempt;
     private readonly FineTuneTask _task;
     private readonly GivenBackbone _backbone;
     private readonly IActorRef _reporter;
+    private readonly IFineTuneData _data;
     private readonly IMaterializer _materializer = Context.Materializer();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private readonly StepTimer _timer = new();
-    private DeadLetters _deadLetters = null!;
-    private DatasetManifest _manifest = null!;
+    private readonly Func<TrainerSpec, Props> _trainerProps;
+    private readonly List<string> _resumable = new();
     private AugmentSettings _augment = null!;
     private StepSchedule _schedule = null!;
     private StepSchedule _rule = null!;
-    private IActorRef _trainer = ActorRefs.Nobody;
-    private UniqueKillSwitch? _feed;
-    private IActorRef? _pendingAck;
-    private int _nextStep, _examples;
-    private EvaluationResult? _test;
-    private Exception? _trainerError;
-    private readonly Func<TrainerSpec, Props> _trainerProps;
-    private IReadOnlyList<ImageRecord> _train = [];
-    private TrainerSpec _trainerSpec = null!;
-    private (string? Path, int Step) _lastCheckpoint;
-    private int _restarts, _feedId;
-    private readonly List<string> _resumable = new();
+    private IActorRef _loop = ActorRefs.Nobody;
+    private int _examples;
+    private Exception? _loopError;
 
-    public ITimerScheduler Timers { get; set; } = null!;
-
-    public FineTuneWorker(FineTuneAttempt attempt, IActorRef reporter, Func<TrainerSpec, Props>? trainerProps = null)
+    public FineTuneWorker(FineTuneAttempt attempt, IActorRef reporter, Func<TrainerSpec, Props>? trainerProps = null, IFineTuneData? data = null)
     {
         (_attempt, _task, _backbone, _reporter) = (attempt, attempt.Task, attempt.Backbone, reporter);
-        _lastCheckpoint = attempt.StartFrom ?? default;
         _trainerProps = trainerProps ?? GpuTrainer.Props;
+        _data = data ?? new KafkaFineTuneData(attempt.BootstrapServers, attempt.Settings, _log);
         Receive<DataReady>(m => StartTraining(m.Manifest, m.Train));
         Receive<Status.Failure>(f => Fail($"loading data failed: {f.Cause.Message}"));
     }
@@ -72,29 +57,21 @@ public sealed class FineTuneWorker : ReceiveActor, IWithTimers
     public static Props Props(RunSpec run, FineTuneTask task, BackboneReady backbone, IActorRef reporter, Func<TrainerSpec, Props>? trainerProps = null) =>
         Props(FineTuneAttempt.InRun(run, task, backbone), reporter, trainerProps);
 
-    public static Props Props(FineTuneAttempt attempt, IActorRef reporter, Func<TrainerSpec, Props>? trainerProps = null) =>
-        Akka.Actor.Props.Create(() => new FineTuneWorker(attempt, reporter, trainerProps));
+    /// <param name="data">Where the task's data comes from; default Kafka (<see cref="KafkaFineTuneData"/>).</param>
+    public static Props Props(FineTuneAttempt attempt, IActorRef reporter, Func<TrainerSpec, Props>? trainerProps = null, IFineTuneData? data = null) =>
+        Akka.Actor.Props.Create(() => new FineTuneWorker(attempt, reporter, trainerProps, data));
 
     private FineTuneSettings Settings => _attempt.Settings;
 
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
     {
-        _trainerError = e is ActorInitializationException { InnerException: { } inner } ? inner : e; // a failed start: its cause
+        _loopError = e;
         return Directive.Stop;
     });
 
-    protected override void PreStart()
-    {
-        LoadTrainingSet(_materializer).PipeTo(Self, failure: e => new Status.Failure(e));
-    }
-
-    private async Task<DataReady> LoadTrainingSet(IMaterializer materializer)
-    {
-        var manifest = await Task.Run(() => DatasetCatalog.Read(_attempt.BootstrapServers, _task.Dataset));
-        var all = await KafkaRecordSource.Create(_attempt.BootstrapServers, manifest.Split("train").Topic, epochs: 1, accept: _task.Classes.AcceptFrom(manifest.Classes.Count))
-            .RunWith(Sink.Seq<ImageRecord>(), materializer);
-        return new DataReady(manifest, Chosen(_task, all));
-    }
+    protected override void PreStart() =>
+        _data.ReadTrainingSetAsync(_task, _materializer)
+            .PipeTo(Self, success: d => new DataReady(d.Manifest, Chosen(_task, d.Train)), failure: e => new Status.Failure(e));
 
     /// <summary>
     /// The records a task trains on, in an order that depends only on the dataset: by index, however the partitions'
@@ -119,157 +96,65 @@ public sealed class FineTuneWorker : ReceiveActor, IWithTimers
 
     private void StartTraining(DatasetManifest manifest, IReadOnlyList<ImageRecord> train)
     {
-        _deadLetters = new DeadLetters(_attempt.BootstrapServers, e => _log.Warning(e));
-        _manifest = manifest;
         _examples = UsableExamples(_task, train);
         var resolution = HyperRule.ResolutionFor(manifest.ImageSize.Height, manifest.ImageSize.Width, Settings.Data.PaperResolution);
         _augment = Settings.Data.Augment is { } set ? set with { Channels = _backbone.InChannels } : new AugmentSettings(resolution.Precrop, resolution.Crop, _backbone.InChannels);
         _rule = HyperRule.Schedule(_examples, Settings.Recipe.BaseLr);
         _schedule = Settings.Recipe.MaxSteps > 0 ? _rule.ScaledTo(Settings.Recipe.MaxSteps) : _rule;
-        _train = train;
-        _trainerSpec = new TrainerSpec(_backbone.Arch, _task.Classes.Count, _backbone.InChannels,
+        var trainer = new TrainerSpec(_backbone.Arch, _task.Classes.Count, _backbone.InChannels,
             _task.FromScratch ? null : _backbone.Path, ZeroHead: !_task.FromScratch, _task.Seed,
             HyperRule.Momentum, HyperRule.WeightDecay, HyperRule.MixUp(_examples), Settings.Recipe.MicroBatch, _attempt.Device,
             Norm: _backbone.Norm, WeightStandardization: _backbone.WeightStandardization);
-        StartTrainerAndFeed();
+        var start = _attempt.StartFrom is { } from ? (from.Path, from.NextStep) : ((string?)null, 0);
+        var plan = new TrainingPlan(_attempt.RunId, _task.Name, trainer, _schedule,
+            Settings.Loop,
+            from => Batches(train, from), _attempt.StepCheckpoint,
+            next => new TrainingPosition(_schedule, Settings.Recipe.BatchSize, (long)next * Settings.Recipe.BatchSize, $"{_task.Dataset} task {_task.Name}", _task.Seed),
+            start, (t, materializer) => _data.EvaluateAsync(manifest, _task, _augment, t, materializer), _attempt.Model);
+        _loop = Context.Watch(Context.ActorOf(TrainingLoop.Props(plan, _reporter, _trainerProps), "training"));
         _log.Info($"task {_attempt.Label}: {_examples} examples{(_examples < train.Count ? $" ({train.Count - _examples} unusable records dead-lettered)" : "")}, {_schedule.TotalSteps} steps, " +
-            (_lastCheckpoint.Path is { } from ? $"resumed from step {_lastCheckpoint.Step} ({from})" : "from step 0") +
+            (start.Item1 is { } path ? $"resumed from step {start.Item2} ({path})" : "from step 0") +
             $"; classes {_task.Classes}, {(_task.FromScratch ? "from scratch" : "from backbone")}, " +
             $"HyperRule{(ReferenceEquals(_schedule, _rule) ? "" : $"'s {_rule.TotalSteps} steps scaled to max-steps")}, batch {Settings.Recipe.BatchSize}, resize {_augment.Precrop} crop {_augment.Crop}");
         Become(Training);
     }
 
-    /// <summary>A trainer from the task's last checkpoint (or its start) and a feed replayed to that step.</summary>
-    private void StartTrainerAndFeed()
+    /// <summary>The chosen examples, epoch after epoch, each epoch with fresh augmentation, from <paramref name="fromStep"/> (replayed to it).</summary>
+    private Source<ImageBatch, NotUsed> Batches(IReadOnlyList<ImageRecord> train, int fromStep)
     {
-        _nextStep = _lastCheckpoint.Step;
-        _trainer = Context.ActorOf(_trainerProps(_trainerSpec with { ResumeFrom = _lastCheckpoint.Path }), $"trainer-{++_feedId}");
-        Context.Watch(_trainer);
-
-        // The chosen examples, epoch after epoch, each epoch with fresh augmentation.
         var epochs = Source.From(Enumerable.Range(0, int.MaxValue))
-            .SelectMany(epoch => _train.Select(r => r with { Epoch = epoch }));
+            .SelectMany(epoch => train.Select(r => r with { Epoch = epoch }));
         var batches = ImagePipelines.Train(epochs, _task.Classes, _augment, Settings.Recipe.BatchSize,
-            Math.Min(Settings.Data.ShuffleBuffer, Math.Max(1, _train.Count)), _task.Seed, Settings.Data.DecodeParallelism,
+            Math.Min(Settings.Data.ShuffleBuffer, Math.Max(1, train.Count)), _task.Seed, Settings.Data.DecodeParallelism,
             r =>
             {
                 _log.Warning("task {0}: skipped {1}: {2}", _task.Name, r.Record.Key, r.Reason);
-                _deadLetters.Send(r);
+                _data.Reject(r);
             });
-        if (_nextStep > 0) batches = batches.Skip(_nextStep);
-        _feed = BatchFeed.Run(batches, Self, _materializer, TimeSpan.FromMinutes(10), _feedId);
-    }
-
-    /// <summary>The trainer died: restart it from the task's last checkpoint after a backoff, or report the task as failed.</summary>
-    private void OnTrainerLost()
-    {
-        var reason = _trainerError?.Message ?? "stopped";
-        _feed?.Abort(new OperationCanceledException("trainer lost"));
-        _feed = null;
-        if (_restarts >= Settings.Loop.MaxRestarts)
-        {
-            Fail(_restarts == 0 ? $"trainer failed at step {_nextStep}: {reason}"
-                : $"trainer failed at step {_nextStep} and was restarted {_restarts} times already; last failure: {reason}");
-            return;
-        }
-        _restarts++;
-        var backoff = TimeSpan.FromSeconds(Settings.Loop.RestartBackoffSeconds * Math.Pow(2, _restarts - 1));
-        _log.Warning($"task {_task.Name}: trainer failed at step {_nextStep} ({reason}); retry {_restarts} of {Settings.Loop.MaxRestarts} " +
-            $"from step {_lastCheckpoint.Step} in {backoff.TotalSeconds:F1} s");
-        _reporter.Tell(new FineTuneRetried(_attempt.RunId, _task.Name, _restarts, _lastCheckpoint.Step, reason));
-        _trainerError = null;
-        Timers.StartSingleTimer("restart", new RestartTrainer(), backoff);
-        Become(() =>
-        {
-            Receive<RestartTrainer>(_ =>
-            {
-                StartTrainerAndFeed();
-                Become(Training);
-            });
-            Receive<NextBatch>(_ => Sender.Tell(BatchAccepted.Instance));
-            Receive<StepResult>(_ => { });
-            Receive<CheckpointSaved>(_ => { });
-            Receive<FeedEnded>(_ => { });
-            Receive<EvaluationFinished>(_ => { });
-            Receive<Status.Failure>(_ => { });
-        });
+        return fromStep > 0 ? batches.Skip(fromStep) : batches;
     }
 
     private void Training()
     {
-        Receive<NextBatch>(m => m.Feed != _feedId, _ => Sender.Tell(BatchAccepted.Instance)); // a replaced feed's
-        Receive<NextBatch>(m =>
+        Receive<TrainingCheckpointed>(m =>
         {
-            var lr = _schedule.LearningRate(_nextStep);
-            if (lr is null) { Sender.Tell(BatchAccepted.Instance); return; }
-            _pendingAck = Sender;
-            _timer.BatchArrived();
-            _trainer.Tell(new TrainOn(m.Batch, _nextStep++, lr.Value));
+            _resumable.Add(m.Path);
+            if (_attempt.ReportCheckpoints) Context.Parent.Tell(m);
         });
-        Receive<StepResult>(r =>
+        Receive<SchedulePhaseEntered>(_ => { });
+        Receive<ScheduleFinished>(_ => { });
+        Receive<TrainingFinished>(m =>
         {
-            _timer.StepDone(r.Examples);
-            int next = r.Step + 1;
-            bool interval = Settings.Loop.CheckpointEvery > 0 && next % Settings.Loop.CheckpointEvery == 0;
-            bool phaseChange = Settings.Loop.CheckpointAtPhaseChange && _schedule.Phase(next) != _schedule.Phase(r.Step);
-            if ((interval || phaseChange) && next < _schedule.TotalSteps)
-                _trainer.Tell(new SaveCheckpoint(_attempt.StepCheckpoint(next), next,
-                    new TrainingPosition(_schedule, Settings.Recipe.BatchSize, (long)next * Settings.Recipe.BatchSize, $"{_task.Dataset} task {_task.Name}", _task.Seed)));
-            if ((r.Step + 1) % Settings.Loop.ProgressEvery == 0 || r.Step + 1 == _schedule.TotalSteps)
-            {
-                var (stepSeconds, waitSeconds, rate) = _timer.Take();
-                _reporter.Tell(new TrainingProgress(_attempt.RunId, _task.Name, r.Step + 1, _schedule.TotalSteps, r.Loss, r.Accuracy, r.LearningRate, rate, stepSeconds, waitSeconds));
-            }
-            if (r.Step + 1 >= _schedule.TotalSteps)
-            {
-                _feed?.Shutdown();
-                Ack();
-                Evaluate();
-            }
-            else Ack();
+            if (!_attempt.ReportCheckpoints) DeleteResumable();
+            Context.Parent.Tell(new FineTuneCompleted(_attempt.RunId, _task, _backbone.Arch, _examples, _schedule.TotalSteps, m.Test, m.Model,
+                HyperParameters(), _clock.Elapsed));
+            Context.Stop(Self);
         });
-        Receive<CheckpointSaved>(m => m.NextStep is int, OnResumableSaved);
-        Receive<FeedEnded>(m =>
-        {
-            if (m.Feed == _feedId && m.Error is not null) Fail($"data stream failed: {m.Error.Message}");
-        });
-        ReceiveTrainerLoss();
+        Receive<TrainingFailed>(m => Fail(m.Reason));
+        Receive<Terminated>(t => t.ActorRef.Equals(_loop), _ => Fail($"training stopped: {_loopError?.Message ?? "stopped"}"));
     }
 
-    private void Evaluate()
-    {
-        TrainerEvaluation.RunAsync(_attempt.BootstrapServers, _manifest.Split("test").Topic, _task.Classes, _augment,
-                Settings.Data.EvalBatchSize, Settings.Data.DecodeParallelism, _trainer, _materializer)
-            .PipeTo(Self, success: result => new EvaluationFinished(result), failure: e => new Status.Failure(e));
-        Become(() =>
-        {
-            Receive<EvaluationFinished>(m =>
-            {
-                _test = m.Result;
-                _trainer.Tell(new SaveCheckpoint(_attempt.Model));
-            });
-            Receive<CheckpointSaved>(m => m.NextStep is int, OnResumableSaved);
-            Receive<CheckpointSaved>(m =>
-            {
-                if (!_attempt.ReportCheckpoints) DeleteResumable();
-                Context.Parent.Tell(new FineTuneCompleted(_attempt.RunId, _task, _backbone.Arch, _examples, _schedule.TotalSteps, _test!, m.Checkpoint,
-                    HyperParameters(), _clock.Elapsed));
-                Context.Stop(Self);
-            });
-            Receive<Status.Failure>(f => Fail($"evaluation failed: {f.Cause.Message}"));
-            Receive<FeedEnded>(_ => { });
-            ReceiveTrainerLoss();
-        });
-    }
-
-    protected override void PostStop() => _deadLetters?.Dispose();
-
-    private void OnResumableSaved(CheckpointSaved m)
-    {
-        _lastCheckpoint = (m.Checkpoint.Path, m.NextStep!.Value);
-        _resumable.Add(m.Checkpoint.Path);
-        if (_attempt.ReportCheckpoints) Context.Parent.Tell(new TrainingCheckpointed(_attempt.RunId, m.NextStep.Value, m.Checkpoint.Path));
-    }
+    protected override void PostStop() => _data.Dispose();
 
     /// <summary>The task's model is saved: its resumable checkpoints (weights, momentum, hashes) are of no more use.</summary>
     private void DeleteResumable()
@@ -282,23 +167,10 @@ public sealed class FineTuneWorker : ReceiveActor, IWithTimers
             }
     }
 
-    private void Ack()
-    {
-        _timer.Asked();
-        _pendingAck?.Tell(BatchAccepted.Instance);
-    }
-
-    private void ReceiveTrainerLoss()
-    {
-        Receive<Terminated>(t => t.ActorRef.Equals(_trainer), _ => OnTrainerLost());
-        Receive<Terminated>(_ => { });  // a trainer already replaced
-    }
-
     /// <summary>Reports the failure to the dispatcher and stops; the run's other tasks go on.</summary>
     private void Fail(string reason)
     {
         _log.Error("task {0} failed: {1}", _attempt.Label, reason);
-        _feed?.Abort(new OperationCanceledException(reason));
         Context.Parent.Tell(new FineTuneFailed(_attempt.RunId, _task, reason));
         Context.Stop(Self);
     }

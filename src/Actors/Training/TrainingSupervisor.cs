@@ -1,14 +1,14 @@
 using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
-using Akka.Streams;
+using Akka;
+using Akka.Streams.Dsl;
 using BitActors.Actors.Events;
 using BitActors.Actors.FineTuning;
 using BitActors.Model.Checkpoints;
 using BitActors.Model.Recipe;
 using BitActors.Model.Training;
 using BitActors.Streams.Datasets;
-using BitActors.Streams.Kafka;
 using BitActors.Streams.Pipelines;
 
 namespace BitActors.Actors.Training;
@@ -16,20 +16,20 @@ namespace BitActors.Actors.Training;
 /// <summary>
 /// Runs the upstream pre-training as a state machine and decides everything about it: waiting for the
 /// dataset, then warmup, the base rate and each ÷10 decay phase (the learning rate of every step is its
-/// own), evaluating, fanning out, done. It checkpoints every <c>CheckpointEvery</c> steps and at every
-/// phase change, stops at the end or on <see cref="StopRun"/> (after a checkpoint), and hands the backbone
-/// to the <see cref="FineTuneDispatcher"/>. Data comes from <see cref="IUpstreamData"/> (Kafka), the steps
-/// are run by a <see cref="GpuTrainer"/> child. A trainer that fails (exception, NaN loss) is replaced after
-/// a doubling backoff by one resumed from the last checkpoint, with the feed replayed to that step; after
-/// <c>MaxRestarts</c> the run fails with the last reason. Reports phases, progress, restarts and the
-/// outcome to <c>reporter</c>.
+/// own), evaluating, fanning out, done. The steps themselves run in a <see cref="TrainingLoop"/> child (the
+/// trainer, the feed, checkpoints every <c>CheckpointEvery</c> steps and at every phase change, restarts of a
+/// failed trainer from the last checkpoint); the supervisor stops at the end or on <see cref="StopRun"/> (after a
+/// checkpoint), and hands the backbone to the <see cref="FineTuneDispatcher"/>. Data comes from
+/// <see cref="IUpstreamData"/> (Kafka). Reports phases, checkpoints and the outcome to <c>reporter</c> (the loop
+/// reports progress and restarts there too).
 /// </summary>
 public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
 {
     private sealed record ManifestPolled(DatasetManifest? Manifest, Exception? Error);
     private sealed record PollDataset;
-    private sealed record RestartTrainer;
-    private sealed record UpstreamEvaluated(EvaluationResult Result);
+    private sealed record ResumePointRead(DatasetManifest Manifest, int Step, TrainingPosition? Position);
+    private sealed record BackboneDescribed(CheckpointFiles.Saved Checkpoint);
+    private sealed record Unusable(string Reason);
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
@@ -38,35 +38,24 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
     private readonly IActorRef _reporter;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private StepSchedule _schedule = null!;
-    private IActorRef _trainer = ActorRefs.Nobody;
+    private IActorRef _loop = ActorRefs.Nobody;
     private IActorRef _dispatcher = ActorRefs.Nobody;
-    private UniqueKillSwitch? _feed;
-    private IActorRef? _pendingAck;
-    private int _nextStep;
-    private StepResult? _last;
-    private Exception? _trainerError;
     private BackboneReady? _backbone;
-    private readonly StepTimer _timer = new();
     private readonly IUpstreamData _data;
+    private readonly Func<TrainerSpec, Props> _trainerProps;
     private readonly Func<RunSpec, IActorRef, Props> _dispatcherProps;
     private string? _phase;
     private DateTime _datasetDeadline;
-    private bool _stopRequested;
     private string? _stopReason;
-    private readonly IMaterializer _materializer = Context.Materializer();
     private DatasetManifest _manifest = null!;
-    private EvaluationResult? _upstreamTest;
-
-    private readonly Func<TrainerSpec, Props> _trainerProps;
     private (string? Path, int Step) _lastCheckpoint;
-    private int _restarts, _feedId;
-    private TrainerSpec _trainerSpec = null!;
+    private int _step;
+    private Exception? _childError;
 
     public TrainingSupervisor(RunSpec run, IActorRef reporter, Func<TrainerSpec, Props>? trainerProps = null, IUpstreamData? data = null,
         Func<RunSpec, IActorRef, Props>? dispatcherProps = null)
     {
-        _run = run;
-        _reporter = reporter;
+        (_run, _reporter) = (run, reporter);
         _trainerProps = trainerProps ?? GpuTrainer.Props;
         _data = data ?? new KafkaUpstreamData(run, _log);
         _dispatcherProps = dispatcherProps ?? ((r, reporter) => FineTuneDispatcher.Props(r, reporter));
@@ -80,12 +69,11 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
         Func<RunSpec, IActorRef, Props>? dispatcherProps = null) =>
         Akka.Actor.Props.Create(() => new TrainingSupervisor(run, reporter, trainerProps, data, dispatcherProps));
 
-
     private UpstreamSettings Upstream => _run.Upstream;
 
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
     {
-        _trainerError = e is ActorInitializationException { InnerException: { } inner } ? inner : e; // a failed start: its cause
+        _childError = e;
         return Directive.Stop;
     });
 
@@ -93,7 +81,7 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
     {
         if (_run.Backbone is { } given)
         {
-            StartFromGivenBackbone(given);
+            DescribeGivenBackbone(given);
             return;
         }
         EnterPhase(UpstreamPhase.WaitingForDataset, 0);
@@ -107,7 +95,7 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
     /// <summary>Waiting for the dataset: its manifest is read until it is published or <c>DatasetWaitSeconds</c> have passed.</summary>
     private void Loading()
     {
-        Receive<ManifestPolled>(m => m.Manifest is not null, m => StartTraining(m.Manifest!));
+        Receive<ManifestPolled>(m => m.Manifest is not null, m => ReadResumePoint(m.Manifest!));
         Receive<ManifestPolled>(m =>
         {
             if (DateTime.UtcNow >= _datasetDeadline)
@@ -127,36 +115,74 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
         Receive<StopRun>(m => Stopped(m.Reason, 0, null));
     }
 
+    /// <summary>The step and position a resumed run continues from, read off the actor's thread (the checkpoint's header).</summary>
+    private void ReadResumePoint(DatasetManifest manifest)
+    {
+        if (_run.ResumeFrom is not { } from)
+        {
+            StartTraining(manifest);
+            return;
+        }
+        Task.Run(() => TrainingCheckpoint.ReadHeader(from)).PipeTo(Self,
+            success: h => new ResumePointRead(manifest, h.Step, h.Position), failure: e => new Unusable($"cannot resume from {from}: {e.Message}"));
+        Become(() =>
+        {
+            Receive<ResumePointRead>(r =>
+            {
+                _lastCheckpoint = (from, r.Step);
+                _schedule = Schedule();
+                if (r.Position is { } saved)
+                {
+                    _manifest = r.Manifest;
+                    if (saved.Conflict(Position(r.Step)) is { } conflict)
+                    {
+                        Fail($"cannot resume from {from}: it was written by another run ({conflict})");
+                        return;
+                    }
+                    _log.Info("resuming from {0}: step {1}, {2:N0} examples already seen", from, r.Step, saved.ExamplesSeen);
+                }
+                if (_stopReason is { } reason) Stopped(reason, r.Step, from); // what it would have stopped at: the same checkpoint
+                else StartTraining(r.Manifest);
+            });
+            Receive<Unusable>(u => Fail(u.Reason));
+            Receive<StopRun>(m => _stopReason ??= m.Reason);
+        });
+    }
+
+    private StepSchedule Schedule() =>
+        StepSchedule.Upstream(Upstream.Schedule.BatchSize, Upstream.Schedule.Steps, Upstream.Schedule.WarmupFraction, Upstream.Schedule.BaseLrPer256, Upstream.Schedule.DecayEpochs, Upstream.Schedule.TotalEpochs);
+
     private void StartTraining(DatasetManifest manifest)
     {
         _manifest = manifest;
-        _schedule = Upstream.Schedule.ToStepSchedule();
-        var channels = Upstream.Data.Augment.Channels;
-        if (_run.ResumeFrom is not null)
-        {
-            var (step, position) = TrainingCheckpoint.ReadHeader(_run.ResumeFrom);
-            _lastCheckpoint = (_run.ResumeFrom, step);
-            if (position is { } saved)
-            {
-                if (saved.Conflict(Position(_lastCheckpoint.Step)) is { } conflict)
-                {
-                    Fail($"cannot resume from {_run.ResumeFrom}: it was written by another run ({conflict})");
-                    return;
-                }
-                _log.Info("resuming from {0}: step {1}, {2:N0} examples already seen", _run.ResumeFrom, _lastCheckpoint.Step, saved.ExamplesSeen);
-            }
-        }
-        _trainerSpec = new TrainerSpec(Upstream.Model.Arch, Upstream.Data.Classes.Count, channels, null, false, Upstream.Seed, WeightDecay: Upstream.Optimizer.WeightDecay,
+        _schedule = Schedule();
+        var trainer = new TrainerSpec(Upstream.Model.Arch, Upstream.Data.Classes.Count, Upstream.Data.Augment.Channels, null, false, Upstream.Seed, WeightDecay: Upstream.Optimizer.WeightDecay,
             MixUpAlpha: Upstream.Optimizer.MixUpAlpha, MicroBatch: Upstream.Optimizer.MicroBatch, Device: _run.Device,
             MultiLabel: manifest.MultiLabel ? Upstream.Optimizer.MultiLabelLoss : null, Norm: Upstream.Model.Norm, WeightStandardization: Upstream.Model.WeightStandardization);
-        _dispatcher = Context.ActorOf(_dispatcherProps(_run, _reporter), "finetune");
-        Context.Watch(_dispatcher);
-        StartTrainerAndFeed();
+        var plan = new TrainingPlan(_run.RunId, "upstream", trainer, _schedule,
+            Upstream.Loop,
+            Batches, next => CheckpointPath($"step{next}"), Position, _lastCheckpoint,
+            (t, materializer) => _data.EvaluateAsync(manifest, t, materializer), CheckpointPath(Upstream.Model.Arch));
+        _dispatcher = Context.Watch(Context.ActorOf(_dispatcherProps(_run, _reporter), "finetune"));
+        _loop = Context.Watch(Context.ActorOf(TrainingLoop.Props(plan, _reporter, _trainerProps), "upstream"));
+        _step = _lastCheckpoint.Step;
         _log.Info($"upstream: {Upstream.Model.Arch} on {Upstream.Data.Dataset} classes {Upstream.Data.Classes}, {Upstream.Schedule.Steps} steps at batch {Upstream.Schedule.BatchSize}, " +
             $"lr {_schedule.BaseLr} (warmup {_schedule.WarmupSteps}, ÷10 at {string.Join("/", _schedule.DecayBoundaries)}), weight decay {Upstream.Optimizer.WeightDecay}" +
             (Upstream.Optimizer.MixUpAlpha > 0 ? $", MixUp α {Upstream.Optimizer.MixUpAlpha}" : ""));
         Become(Training);
     }
+
+    /// <summary>
+    /// The training batches from <paramref name="nextStep"/>: alone, the data replays from the run's start and the
+    /// batches already trained on are dropped; in a consumer group the group's commits say where the run stands.
+    /// </summary>
+    private Source<ImageBatch, NotUsed> Batches(int nextStep)
+    {
+        var batches = _data.TrainBatches(_manifest);
+        return nextStep > 0 && !Grouped ? batches.Skip(nextStep) : batches;
+    }
+
+    private string CheckpointPath(string suffix) => Path.Combine(_run.OutputDir, "checkpoints", $"{_run.RunId}-upstream-{suffix}.bin");
 
     /// <summary>Where the run stands before <paramref name="nextStep"/>: its schedule and the examples consumed in the data's order.</summary>
     private TrainingPosition Position(int nextStep) =>
@@ -165,210 +191,116 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
 
     private bool Grouped => Upstream.Data.ConsumerGroup.Length > 0;
 
-    /// <summary>
-    /// A trainer from the last checkpoint (or from scratch) and a batch feed from that step. Resuming replays
-    /// the data from the run's start and drops the batches already trained on: the shuffle buffer then
-    /// holds what it held in the uninterrupted run (exact, at the cost of decoding them again).
-    /// </summary>
-    private void StartTrainerAndFeed()
-    {
-        _nextStep = _lastCheckpoint.Step;
-        _trainer = Context.ActorOf(_trainerProps(_trainerSpec with { ResumeFrom = _lastCheckpoint.Path }), $"upstream-trainer-{++_feedId}");
-        Context.Watch(_trainer);
-        var batches = _data.TrainBatches(_manifest);
-        // In a consumer group the group's commits say where the run stands; alone, the data replays from the start.
-        if (_nextStep > 0 && !Grouped) batches = Akka.Streams.Dsl.SourceOperations.Skip(batches, _nextStep);
-        _feed = BatchFeed.Run(batches, Self, _materializer, TimeSpan.FromMinutes(10), _feedId);
-    }
-
-    /// <summary>The trainer died: restart it from the last checkpoint after a backoff, or give up.</summary>
-    private void OnTrainerLost()
-    {
-        var reason = _trainerError?.Message ?? "stopped";
-        _feed?.Abort(new OperationCanceledException("trainer lost"));
-        _feed = null;
-        if (_restarts >= Upstream.Loop.MaxRestarts)
-        {
-            Fail($"upstream trainer failed at step {_nextStep} and was restarted {_restarts} times already; last failure: {reason}");
-            return;
-        }
-        _restarts++;
-        var backoff = TimeSpan.FromSeconds(Upstream.Loop.RestartBackoffSeconds * Math.Pow(2, _restarts - 1));
-        _log.Warning($"upstream trainer failed at step {_nextStep} ({reason}); restart {_restarts} of {Upstream.Loop.MaxRestarts} " +
-            $"from step {_lastCheckpoint.Step} in {backoff.TotalSeconds:F1} s");
-        _reporter.Tell(new TrainerRestarted(_run.RunId, _restarts, _lastCheckpoint.Step, reason));
-        _trainerError = null;
-        Timers.StartSingleTimer("restart", new RestartTrainer(), backoff);
-        Become(() =>
-        {
-            Receive<RestartTrainer>(_ =>
-            {
-                StartTrainerAndFeed();
-                Become(Training);
-            });
-            Receive<NextBatch>(m => Sender.Tell(BatchAccepted.Instance)); // from the aborted feed
-            Receive<StepResult>(_ => { });
-            Receive<CheckpointSaved>(_ => { });
-            Receive<FeedEnded>(_ => { });
-            Receive<Terminated>(t => t.ActorRef.Equals(_dispatcher), _ => Fail("fine-tune dispatcher stopped"));
-            Receive<StopRun>(m => Stopped(m.Reason, _lastCheckpoint.Step, _lastCheckpoint.Path));
-        });
-    }
-
     private void Training()
     {
-        Receive<NextBatch>(m => m.Feed != _feedId, m => Sender.Tell(BatchAccepted.Instance)); // a replaced feed's
-        Receive<NextBatch>(m =>
+        ReceiveFromLoop();
+        Receive<ScheduleFinished>(m =>
         {
-            var lr = _schedule.LearningRate(_nextStep);
-            if (lr is null)
-            {
-                Sender.Tell(BatchAccepted.Instance);
-                return;
-            }
-            _pendingAck = Sender;
-            _timer.BatchArrived();
-            EnterPhase(UpstreamPhase.Of(_schedule, _nextStep), _nextStep, lr);
-            _trainer.Tell(new TrainOn(m.Batch, _nextStep++, lr.Value));
+            _step = m.Steps;
+            EnterPhase(UpstreamPhase.Evaluating, m.Steps);
+            Become(Checkpointing);
         });
-        Receive<StepResult>(r =>
-        {
-            _last = r;
-            _timer.StepDone(r.Examples);
-            int next = r.Step + 1;
-            bool interval = Upstream.Loop.CheckpointEvery > 0 && next % Upstream.Loop.CheckpointEvery == 0;
-            bool phaseChange = Upstream.Loop.CheckpointAtPhaseChange && _schedule.Phase(next) != _schedule.Phase(r.Step);
-            if ((interval || phaseChange) && next < _schedule.TotalSteps) SaveTrainingCheckpoint(next);
-            if (next % Upstream.Loop.ProgressEvery == 0 || next == _schedule.TotalSteps) Report(r);
-            if (next >= _schedule.TotalSteps)
-            {
-                _feed?.Shutdown();
-                Ack();
-                EnterPhase(UpstreamPhase.Evaluating, next);
-                _data.EvaluateAsync(_manifest, _trainer, _materializer)
-                    .PipeTo(Self, success: r => new UpstreamEvaluated(r), failure: e => new Status.Failure(e));
-                Become(Checkpointing);
-            }
-            else Ack();
-        });
-        Receive<CheckpointSaved>(OnCheckpointSaved);
-        Receive<FeedEnded>(m => m.Feed != _feedId, _ => { });
-        Receive<FeedEnded>(m => Fail(m.Error is null ? "the data stream ended before the schedule did" : $"data stream failed: {m.Error.Message}"));
-        Receive<Terminated>(t => t.ActorRef.Equals(_trainer), _ => OnTrainerLost());
         Receive<StopRun>(m => StopTraining(m.Reason));
         ReceiveTerminated();
     }
 
-    private void SaveTrainingCheckpoint(int nextStep) =>
-        _trainer.Tell(new SaveCheckpoint(Path.Combine(_run.OutputDir, "checkpoints", $"{_run.RunId}-upstream-step{nextStep}.bin"), nextStep, Position(nextStep)));
-
-    private void OnCheckpointSaved(CheckpointSaved m)
+    /// <summary>What the loop says while it trains, in any state that waits for it.</summary>
+    private void ReceiveFromLoop()
     {
-        _log.Info("checkpoint for step {0}: {1}", m.NextStep, m.Checkpoint.Path);
-        if (m.NextStep is int next) _lastCheckpoint = (m.Checkpoint.Path, next);
-        _reporter.Tell(new TrainingCheckpointed(_run.RunId, m.NextStep ?? _nextStep, m.Checkpoint.Path));
+        Receive<SchedulePhaseEntered>(m =>
+        {
+            _step = m.Step;
+            EnterPhase(UpstreamPhase.Of(_schedule, m.Step), m.Step, m.LearningRate);
+        });
+        Receive<TrainingCheckpointed>(m =>
+        {
+            _log.Info("checkpoint for step {0}: {1}", m.NextStep, m.Path);
+            (_lastCheckpoint, _step) = ((m.Path, m.NextStep), m.NextStep);
+            _reporter.Tell(m);
+        });
+        Receive<TrainingFailed>(m => Fail($"upstream {m.Reason}", m.Step));
     }
 
     /// <summary>
-    /// A graceful stop while training: no more batches; the trainer finishes the step it is on (its mailbox
-    /// is in order), writes a resumable checkpoint at the next step, and the run stops naming it.
+    /// A graceful stop while training: the loop stops feeding, the trainer finishes the step it is on, writes a
+    /// resumable checkpoint at the next step, and the run stops naming it.
     /// </summary>
     private void StopTraining(string reason)
     {
-        _log.Warning("stopping at step {0} ({1}): writing a checkpoint first", _nextStep, reason);
-        _feed?.Shutdown();
-        _feed = null;
-        int stopAt = _nextStep;
-        if (stopAt == _lastCheckpoint.Step && _lastCheckpoint.Path is not null)
-        {
-            Stopped(reason, stopAt, _lastCheckpoint.Path);
-            return;
-        }
-        SaveTrainingCheckpoint(stopAt);
+        _log.Warning("stopping at step {0} ({1}): writing a checkpoint first", _step, reason);
+        _loop.Tell(new StopTraining());
         Become(() =>
         {
-            Receive<StepResult>(r => _last = r);
-            Receive<NextBatch>(_ => Sender.Tell(BatchAccepted.Instance));
-            Receive<CheckpointSaved>(m => m.NextStep != stopAt, OnCheckpointSaved);
-            Receive<CheckpointSaved>(m =>
-            {
-                OnCheckpointSaved(m);
-                Stopped(reason, stopAt, m.Checkpoint.Path);
-            });
-            Receive<FeedEnded>(_ => { });
+            ReceiveFromLoop();
+            Receive<TrainingStopped>(m => Stopped(m.TrainerFailure is null ? reason : $"{reason}; the trainer failed before its checkpoint ({m.TrainerFailure})",
+                m.Step, m.Checkpoint));
+            // The loop had already finished its schedule: the backbone is written, the run stops instead of fanning out.
+            Receive<ScheduleFinished>(_ => { });
+            Receive<TrainingFinished>(m => Stopped(reason, _schedule.TotalSteps, m.Model.Path, backboneFinished: true));
             Receive<StopRun>(_ => { });
-            Receive<Terminated>(t => t.ActorRef.Equals(_trainer), _ =>
-                Stopped($"{reason}; the trainer failed before its checkpoint ({_trainerError?.Message ?? "stopped"})", _lastCheckpoint.Step, _lastCheckpoint.Path));
+            Receive<Terminated>(t => t.ActorRef.Equals(_loop), _ => Stopped(reason, _lastCheckpoint.Step, _lastCheckpoint.Path));
             Receive<Terminated>(_ => { });
         });
     }
 
-    /// <summary>Reports the stop, naming what to resume from, and stops (children, feed and trainer with it).</summary>
+    /// <summary>Reports the stop, naming what to resume from, and stops (children, loop and trainer with it).</summary>
     private void Stopped(string reason, int step, string? checkpoint, bool backboneFinished = false)
     {
         EnterPhase(UpstreamPhase.Stopped, step);
         _log.Warning("run {0} stopped at step {1} ({2}); {3}", _run.RunId, step, reason, checkpoint is null ? "nothing to resume from" : $"resume from {checkpoint}");
-        _feed?.Abort(new OperationCanceledException(reason));
         _reporter.Tell(new RunStopped(_run.RunId, reason, step, checkpoint, backboneFinished));
         Context.Stop(Self);
     }
 
+    /// <summary>Evaluating and saving the backbone (in the loop); a stop now lets it finish, then stops instead of fanning out.</summary>
     private void Checkpointing()
     {
-        Receive<StopRun>(m =>
+        ReceiveFromLoop(); // a trainer lost now is restarted: its steps again, then this again
+        Receive<ScheduleFinished>(_ => { });
+        Receive<StopRun>(m => _stopReason = m.Reason);
+        Receive<TrainingFinished>(m =>
         {
-            _stopRequested = true; // the backbone is nearly written: finish it, then stop instead of fanning out
-            _stopReason = m.Reason;
-        });
-        Receive<UpstreamEvaluated>(m =>
-        {
-            _upstreamTest = m.Result;
-            _log.Info($"upstream test top-1 {m.Result.Top1:P2} on {m.Result.Examples} images of classes {Upstream.Data.Classes}");
-            _trainer.Tell(new SaveCheckpoint(Path.Combine(_run.OutputDir, "checkpoints", $"{_run.RunId}-upstream-{Upstream.Model.Arch}.bin")));
-        });
-        Receive<Status.Failure>(f => Fail($"upstream evaluation failed: {f.Cause.Message}"));
-        Receive<CheckpointSaved>(m => m.NextStep is not null, OnCheckpointSaved);
-        Receive<CheckpointSaved>(m =>
-        {
-            Context.Stop(_trainer);
-            if (_stopRequested)
+            _log.Info($"upstream test top-1 {m.Test.Top1:P2} on {m.Test.Examples} images of classes {Upstream.Data.Classes}");
+            if (_stopReason is { } reason)
             {
-                Stopped(_stopReason!, _schedule.TotalSteps, m.Checkpoint.Path, backboneFinished: true);
+                Stopped(reason, _schedule.TotalSteps, m.Model.Path, backboneFinished: true);
                 return;
             }
-            _backbone = new BackboneReady(_run.RunId, Upstream.Model.Arch, Upstream.Data.Augment.Channels, m.Checkpoint, _schedule.TotalSteps,
-                _last?.Loss ?? double.NaN, _last?.Accuracy ?? double.NaN, _upstreamTest!, _clock.Elapsed, Upstream.Model.Norm, Upstream.Model.WeightStandardization);
-            _log.Info("backbone ready: {0} ({1:N0} bytes, sha256 {2}…)", m.Checkpoint.Path, m.Checkpoint.Bytes, m.Checkpoint.Sha256[..12]);
-            _reporter.Tell(_backbone);
-            _dispatcher.Tell(_backbone);
-            EnterPhase(UpstreamPhase.FanningOut, _schedule.TotalSteps);
-            Become(FanningOut);
+            _backbone = new BackboneReady(_run.RunId, Upstream.Model.Arch, Upstream.Data.Augment.Channels, m.Model, _schedule.TotalSteps,
+                m.Last?.Loss ?? double.NaN, m.Last?.Accuracy ?? double.NaN, m.Test, _clock.Elapsed, Upstream.Model.Norm, Upstream.Model.WeightStandardization);
+            _log.Info("backbone ready: {0} ({1:N0} bytes, sha256 {2}…)", m.Model.Path, m.Model.Bytes, m.Model.Sha256[..12]);
+            FanOut(_schedule.TotalSteps);
         });
-        Receive<FeedEnded>(_ => { });
-        Receive<NextBatch>(_ => Sender.Tell(BatchAccepted.Instance));
         ReceiveTerminated();
     }
 
-    /// <summary>No upstream run: the given checkpoint is the backbone (its hash is checked and reported), fanned out at once.</summary>
-    private void StartFromGivenBackbone(GivenBackbone given)
+    /// <summary>No upstream run: the given checkpoint is the backbone, its hash computed off the actor's thread, then fanned out.</summary>
+    private void DescribeGivenBackbone(GivenBackbone given)
     {
-        try
+        Task.Run(() => CheckpointFiles.Describe(given.Path)).PipeTo(Self,
+            success: s => new BackboneDescribed(s), failure: e => new Unusable($"cannot use backbone {given.Path}: {e.Message}"));
+        Become(() =>
         {
-            _backbone = new BackboneReady(_run.RunId, given.Arch, given.InChannels, CheckpointFiles.Describe(given.Path), 0, double.NaN, double.NaN,
-                new EvaluationResult(double.NaN, double.NaN, double.NaN, 0, [], []), TimeSpan.Zero, given.Norm, given.WeightStandardization);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            Fail($"cannot use backbone {given.Path}: {e.Message}");
-            return;
-        }
-        _log.Info("backbone given: {0} ({1}, {2:N0} bytes, sha256 {3}…); no upstream run", _backbone.Checkpoint.Path, _backbone.Checkpoint.Format,
-            _backbone.Checkpoint.Bytes, _backbone.Checkpoint.Sha256[..12]);
-        _dispatcher = Context.ActorOf(_dispatcherProps(_run, _reporter), "finetune");
-        Context.Watch(_dispatcher);
-        _reporter.Tell(_backbone);
-        _dispatcher.Tell(_backbone);
-        EnterPhase(UpstreamPhase.FanningOut, 0);
+            Receive<BackboneDescribed>(m =>
+            {
+                _backbone = new BackboneReady(_run.RunId, given.Arch, given.InChannels, m.Checkpoint, 0, double.NaN, double.NaN,
+                    new EvaluationResult(double.NaN, double.NaN, double.NaN, 0, [], []), TimeSpan.Zero, given.Norm, given.WeightStandardization);
+                _log.Info("backbone given: {0} ({1}, {2:N0} bytes, sha256 {3}…); no upstream run", m.Checkpoint.Path, m.Checkpoint.Format,
+                    m.Checkpoint.Bytes, m.Checkpoint.Sha256[..12]);
+                _dispatcher = Context.Watch(Context.ActorOf(_dispatcherProps(_run, _reporter), "finetune"));
+                if (_stopReason is { } reason) Stopped(reason, 0, given.Path, backboneFinished: true);
+                else FanOut(0);
+            });
+            Receive<Unusable>(u => Fail(u.Reason));
+            Receive<StopRun>(m => _stopReason ??= m.Reason);
+        });
+    }
+
+    private void FanOut(int steps)
+    {
+        _reporter.Tell(_backbone!);
+        _dispatcher.Tell(_backbone!);
+        EnterPhase(UpstreamPhase.FanningOut, steps);
         Become(FanningOut);
     }
 
@@ -380,18 +312,17 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
             _reporter.Tell(new RunCompleted(_run.RunId, _backbone!, m.Outcomes.OfType<FineTuneCompleted>().ToList(), m.Outcomes.OfType<FineTuneFailed>().ToList()));
             Context.Stop(Self);
         });
-        Receive<FeedEnded>(_ => { });
-        Receive<Terminated>(t => t.ActorRef.Equals(_dispatcher), _ => Fail($"fine-tune dispatcher stopped: {_trainerError?.Message ?? "unknown"}"));
-        Receive<Terminated>(_ => { });
+        Receive<Terminated>(t => t.ActorRef.Equals(_dispatcher), _ => Fail($"fine-tune dispatcher stopped: {_childError?.Message ?? "unknown"}"));
+        Receive<Terminated>(_ => { }); // the loop, done
         // The backbone is written; the tasks in flight are dropped (each is a short run of its own).
         Receive<StopRun>(m => Stopped(m.Reason, _backbone!.Steps, _backbone.Checkpoint.Path, backboneFinished: true));
     }
 
     private void ReceiveTerminated()
     {
-        Receive<Terminated>(t => Fail(t.ActorRef.Equals(_trainer)
-            ? $"upstream trainer failed at step {_nextStep}: {_trainerError?.Message ?? "stopped"}"
-            : $"{t.ActorRef.Path.Name} stopped: {_trainerError?.Message ?? "unknown"}"));
+        Receive<Terminated>(t => Fail(t.ActorRef.Equals(_loop)
+            ? $"upstream training stopped at step {_step}: {_childError?.Message ?? "stopped"}"
+            : $"{t.ActorRef.Path.Name} stopped: {_childError?.Message ?? "unknown"}"));
     }
 
     protected override void PostStop() => _data.Dispose();
@@ -405,23 +336,10 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
         _reporter.Tell(new PhaseChanged(_run.RunId, phase, step, lr));
     }
 
-    private void Ack()
-    {
-        _timer.Asked();
-        _pendingAck?.Tell(BatchAccepted.Instance);
-    }
-
-    private void Report(StepResult r)
-    {
-        var (stepSeconds, waitSeconds, rate) = _timer.Take();
-        _reporter.Tell(new TrainingProgress(_run.RunId, "upstream", r.Step + 1, _schedule.TotalSteps, r.Loss, r.Accuracy, r.LearningRate, rate, stepSeconds, waitSeconds));
-    }
-
-    private void Fail(string reason)
+    private void Fail(string reason, int? step = null)
     {
         _log.Error("run {0} failed: {1}", _run.RunId, reason);
-        EnterPhase(UpstreamPhase.Failed, _nextStep);
-        _feed?.Abort(new OperationCanceledException(reason));
+        EnterPhase(UpstreamPhase.Failed, step ?? _step);
         _reporter.Tell(new RunFailed(_run.RunId, reason));
         Context.Stop(Self);
     }

@@ -31,7 +31,7 @@ public sealed class RunReporter : ReceiveActor
             display.Show(p);
             Write(MetricsLog.Of(p));
         });
-        Receive<TrainerRestarted>(r => Log.Warning("[upstream] trainer failed ({Reason}); restart {Attempt} from step {Step}", r.Reason, r.Attempt, r.FromStep));
+        Receive<TrainerRestarted>(r => Log.Warning("[{Task}] trainer failed ({Reason}); restart {Attempt} from step {Step}", r.Task, r.Reason, r.Attempt, r.FromStep));
         Receive<PhaseChanged>(p =>
         {
             journal?.Record(p);
@@ -65,7 +65,6 @@ public sealed class RunReporter : ReceiveActor
             display.Finished(f.Task.Name);
             Log.Error("[{Task}] failed: {Reason}", f.Task.Name, f.Reason);
         });
-        Receive<FineTuneRetried>(r => Log.Warning("[{Task}] trainer failed ({Reason}); retry {Attempt} from step {Step}", r.Task, r.Reason, r.Attempt, r.FromStep));
         Receive<RunCompleted>(r => outcome.TrySetResult(r));
         Receive<RunStopped>(s => outcome.TrySetException(new RunInterrupted(s)));
         Receive<RunFailed>(f => outcome.TrySetException(new RunFailedException(f)));

@@ -107,7 +107,7 @@ public sealed class CoordinatorTakeoverTests : CoordinatorTestKit
         var weights = store.PathOf("run-u/upstream/attempt2/run/backbone.bin");
         File.WriteAllBytes(weights, [9, 9, 9]);
         var made = new ClusterBackbone(store.Describe(weights), "Tiny", 1, "gn", true);
-        b.Send(second, new UpstreamCompleted(2, made));
+        b.Send(second, new TaskCompleted(ClusterTask.UpstreamId, 2, "{}", made));
         b.ExpectMsg<TaskSettled>(s => s.TaskId == ClusterTask.UpstreamId);
         b.Send(second, new RequestWork("node-b", "cpu"));
         var task = b.ExpectMsg<WorkAssigned>();
@@ -117,7 +117,7 @@ public sealed class CoordinatorTakeoverTests : CoordinatorTestKit
         var (third, c, next) = TakeOver(second, b, job, "coordinator-3", "node-c");
         Assert.False(next.Task.IsUpstream);
         Assert.Equal((2, made), (next.Attempt, next.Backbone));
-        c.Send(third, new UpstreamCompleted(1, made)); // the lost first attempt, finishing late: acknowledged only
+        c.Send(third, new TaskCompleted(ClusterTask.UpstreamId, 1, "{}", made)); // the lost first attempt, finishing late: acknowledged only
         c.ExpectMsg<TaskSettled>(s => s.TaskId == ClusterTask.UpstreamId);
         var d = CreateTestProbe();
         d.Send(third, new RequestWork("node-d", "cpu"));
