@@ -47,6 +47,38 @@ public class ConfigurationLayersTests
     }
 
     [Fact]
+    public void AnUnknownKeyInTheConfigFileIsRefusedNamingTheFileAndTheKey()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            string Refused(string hocon)
+            {
+                File.WriteAllText(file, hocon);
+                return Assert.Throws<InvalidDataException>(() => BitActorsConfig.Load(file, null, NoEnvironment)).Message;
+            }
+            Assert.Contains($"--config {file}: unknown configuration key 'bitactors.upstream.stepz'", Refused("bitactors.upstream.stepz = 5"));
+            Assert.Contains("unknown configuration key 'bitactors.upstreem'", Refused("bitactors.upstreem { steps = 5 }"));
+            Assert.Contains("unknown configuration key 'bitactors.demo.finetune.batch-sise'", Refused("bitactors.demo { finetune { batch-sise = 32 } }"));
+
+            // Free: akka.*, librdkafka's client properties, and in a demo's fine-tune overrides any bitactors.finetune key.
+            File.WriteAllText(file, """
+                akka.loglevel = DEBUG
+                akka.cluster.split-brain-resolver.static-quorum.quorum-size = 2
+                bitactors.kafka.client { socket.keepalive.enable = true }
+                bitactors.demo.study-norm.finetune.batch-size = 32
+                bitactors.demo.full.finetune { precrop = 40, crop = 36 }
+                bitactors.upstream.steps = 5
+                """);
+            var config = BitActorsConfig.Load(file, null, NoEnvironment);
+            Assert.Equal("DEBUG", config.GetString("akka.loglevel"));
+            Assert.Equal(32, config.GetInt("bitactors.demo.study-norm.finetune.batch-size"));
+            Assert.Equal(5, BitActorsConfig.Upstream(config).Steps);
+        }
+        finally { File.Delete(file); }
+    }
+
+    [Fact]
     public void VariableNamesMapToKeys()
     {
         Assert.Equal("bitactors.upstream.batch-size", BitActorsConfig.KeyOfVariable("BITACTORS__UPSTREAM__BATCH_SIZE"));

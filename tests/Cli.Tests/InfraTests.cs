@@ -62,7 +62,7 @@ public class InfraTests(ITestOutputHelper output)
         Assert.Equal("app=bitactors", cluster.Discovery.KubernetesLabelSelector);
         Assert.Equal("management", cluster.Discovery.KubernetesPortName);
         Assert.Equal(8558, cluster.Discovery.ManagementPort);
-        Assert.Empty(cluster.AkkaConfig().GetStringList("akka.cluster.seed-nodes"));
+        Assert.Empty(cluster.JoinSeedNodes);
         Assert.Equal("R50x1", config.GetString("bitactors.cluster.job.arch"));
         Assert.Equal([1, 5, 10], config.GetIntList("bitactors.cluster.job.shots"));
     }

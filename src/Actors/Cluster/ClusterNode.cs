@@ -1,8 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Cluster.Tools.Singleton;
-using Akka.Configuration;
-using BitActors.Actors.Hosting;
 
 namespace BitActors.Actors.Cluster;
 
@@ -10,14 +8,11 @@ namespace BitActors.Actors.Cluster;
 /// Starts a node's actors: on <c>coordinator</c> nodes the <see cref="FineTuneCoordinator"/> as a cluster singleton
 /// (it lives on the oldest coordinator and moves when that node goes), on every node a proxy to it, and on
 /// <c>trainer</c> nodes one <see cref="DeviceSlot"/> per configured device, each pulling tasks through the proxy.
+/// The node's system comes from <see cref="Hosting.BitActorsHost.StartNode"/>.
 /// </summary>
 public static class ClusterNode
 {
     public const string CoordinatorName = "coordinator";
-
-    /// <summary>The actor system of a cluster node: the configuration with <paramref name="cluster"/>'s Akka settings over it.</summary>
-    public static ActorSystem CreateSystem(Config config, ClusterSettings cluster) =>
-        BitActorsSystem.Create(cluster.AkkaConfig().WithFallback(config), ClusterSettings.SystemName);
 
     public static void Start(ActorSystem system, ClusterSettings cluster, ClusterJob? job, string bootstrapServers, FineTuneSettings fineTune, ArtifactStore store,
         UpstreamSettings? upstream = null)

@@ -4,7 +4,7 @@ namespace BitActors.Actors.Cluster;
 
 /// <summary>
 /// <c>bitactors.cluster</c>: how a node joins (address, seed nodes or discovery, roles, split-brain resolver), where
-/// artifacts live, and how its trainers work. <see cref="AkkaConfig"/> turns it into Akka.Cluster's settings.
+/// artifacts live, and how its trainers work. <see cref="Hosting.BitActorsHost.StartNode"/> turns it into Akka's settings.
 /// </summary>
 public sealed record ClusterSettings(
     string Hostname, string PublicHostname, int Port, IReadOnlyList<string> SeedNodes, IReadOnlyList<string> Roles,
@@ -19,6 +19,9 @@ public sealed record ClusterSettings(
     public bool Has(string role) => Roles.Contains(role);
 
     public string PublicHostnameOrHost => PublicHostname.Length > 0 ? PublicHostname : Hostname;
+
+    /// <summary>The seed nodes Akka.Cluster joins by itself: none with discovery (the cluster bootstrap joins).</summary>
+    public IReadOnlyList<string> JoinSeedNodes => Discovery.UsesBootstrap ? [] : SeedNodes;
 
     /// <summary>How the node finds the cluster: the seed nodes, or Akka.Management's cluster bootstrap (<c>discovery</c>, <c>bootstrap</c>).</summary>
     public ClusterDiscovery Discovery { get; init; } = ClusterDiscovery.Seeds;
@@ -67,34 +70,5 @@ public sealed record ClusterSettings(
         if (CheckpointEvery < 0) throw new InvalidDataException($"bitactors.cluster.trainer.checkpoint-every must not be negative, not {CheckpointEvery}");
         if (RequestInterval <= TimeSpan.Zero) throw new InvalidDataException("bitactors.cluster.trainer.request-interval must be positive");
         return this;
-    }
-
-    /// <summary>
-    /// Akka's settings for this node: cluster provider, remoting address, roles, seed nodes (none with discovery: the
-    /// cluster bootstrap joins), split-brain resolver, and with discovery Akka.Management's and Akka.Discovery's settings.
-    /// </summary>
-    public Config AkkaConfig()
-    {
-        static string Quote(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
-        var seeds = Discovery.UsesBootstrap ? "" : string.Join(", ", SeedNodes.Select(Quote));
-        return ConfigurationFactory.ParseString($$"""
-            akka {
-              actor.provider = cluster
-              remote.dot-netty.tcp {
-                hostname = {{Quote(Hostname)}}
-                public-hostname = {{Quote(PublicHostnameOrHost)}}
-                port = {{Port}}
-              }
-              cluster {
-                roles = [{{string.Join(", ", Roles.Select(Quote))}}]
-                seed-nodes = [{{seeds}}]
-                downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
-                split-brain-resolver {
-                  active-strategy = {{SbrStrategy}}
-                  stable-after = {{(int)SbrStableAfter.TotalMilliseconds}}ms
-                }
-              }
-            }
-            """).WithFallback(Discovery.AkkaConfig(Hostname, PublicHostnameOrHost));
     }
 }

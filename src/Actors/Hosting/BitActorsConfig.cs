@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Akka.Configuration;
 using Akka.Configuration.Hocon;
 using BitActors.Streams.Kafka;
@@ -25,7 +26,8 @@ public static class BitActorsConfig
     /// The configuration, each layer overriding the ones after it: <paramref name="settings"/> (<c>--set key=value</c>
     /// flags), environment variables (<c>BITACTORS__UPSTREAM__BATCH_SIZE=32</c> is <c>bitactors.upstream.batch-size = 32</c>:
     /// <c>__</c> separates path segments, <c>_</c> stands for <c>-</c>), <paramref name="userFile"/> (<c>--config</c>),
-    /// then the reference (hocon/bitactors.conf). The Kafka client properties it names (with the environment's)
+    /// then the reference (hocon/bitactors.conf). A <c>bitactors.*</c> key that the reference lacks is refused in every
+    /// layer, naming where it came from. The Kafka client properties it names (with the environment's)
     /// become every client's (<see cref="KafkaClientSettings.Current"/>).
     /// </summary>
     public static Config Load(string? userFile = null, IEnumerable<string>? settings = null, IDictionary<string, string>? environment = null)
@@ -34,7 +36,9 @@ public static class BitActorsConfig
         if (userFile is not null)
         {
             if (!File.Exists(userFile)) throw new FileNotFoundException($"configuration file not found: {userFile}", userFile);
-            config = ConfigurationFactory.ParseString(File.ReadAllText(userFile)).WithFallback(config);
+            var file = ConfigurationFactory.ParseString(File.ReadAllText(userFile));
+            RefuseUnknownKeys(file, config, $"--config {userFile}");
+            config = file.WithFallback(config);
         }
         environment ??= Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
             .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? "");
@@ -71,6 +75,26 @@ public static class BitActorsConfig
         {
             throw new InvalidDataException($"{origin}: '{value}' is not a valid value for {key} ({e.Message})");
         }
+    }
+
+    /// <summary>
+    /// Refuses a <c>bitactors.*</c> key of <paramref name="file"/> that <paramref name="reference"/> lacks, as
+    /// <see cref="Override"/> does for one key: a typo would otherwise be ignored. Free: <c>akka.*</c> and other
+    /// libraries' sections, <c>bitactors.kafka.client</c> (librdkafka's properties); a <c>finetune</c> section under
+    /// <c>bitactors.demo</c> overrides <c>bitactors.finetune</c>, so it takes any of its keys.
+    /// </summary>
+    private static void RefuseUnknownKeys(Config file, Config reference, string origin)
+    {
+        bool Known(string key) => reference.HasPath(key)
+            || (Regex.Match(key, @"^bitactors\.demo\.(?:[a-z-]+\.)*finetune\.(?<key>.+)$") is { Success: true } m && reference.HasPath($"bitactors.finetune.{m.Groups["key"].Value}"));
+        void Walk(string key, HoconValue value)
+        {
+            if (key == "bitactors.kafka.client") return;
+            if (!Known(key)) throw new InvalidDataException($"{origin}: unknown configuration key '{key}' (hocon/bitactors.conf lists them all)");
+            if (value.IsObject())
+                foreach (var (name, child) in value.GetObject().Items) Walk($"{key}.{name}", child);
+        }
+        if (file.HasPath("bitactors")) Walk("bitactors", file.GetValue("bitactors"));
     }
 
     /// <summary>

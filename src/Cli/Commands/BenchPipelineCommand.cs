@@ -74,8 +74,8 @@ public sealed class BenchPipelineCommand : AsyncCommand<BenchPipelineCommand.Set
             .Select(n => Known.FirstOrDefault(c => c.Name == n) ?? throw new InvalidDataException($"--cases: unknown case '{n}' (png32, jpeg256)")).ToList();
         var config = BitActorsConfig.Load(null);
         using var kafka = KafkaConnection.Open(null, config.GetInt("bitactors.kafka.embedded-brokers"));
-        using var system = BitActorsSystem.Create(config, "bench");
-        var materializer = system.Materializer();
+        using var host = BitActorsHost.Start(config, "bench");
+        var materializer = host.System.Materializer();
         var table = new Table().AddColumns("case", "(a) plain loop img/s", "(b) pipeline img/s", "(c) torchvision img/s", "b/a", "b/c");
         foreach (var c in cases)
         {
@@ -107,7 +107,7 @@ public sealed class BenchPipelineCommand : AsyncCommand<BenchPipelineCommand.Set
             }
             finally { Directory.Delete(folder, recursive: true); }
         }
-        await system.Terminate();
+        await host.StopAsync();
         if (!settings.Json) AnsiConsole.Write(table);
         return 0;
     }

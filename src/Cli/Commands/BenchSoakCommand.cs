@@ -4,7 +4,6 @@ using System.Text.Json;
 using Akka.Streams;
 using BitActors.Actors;
 using BitActors.Actors.Hosting;
-using BitActors.Actors.Training;
 using BitActors.Cli.Console;
 using BitActors.Cli.Soak;
 using BitActors.Streams.Datasets;
@@ -85,9 +84,9 @@ public sealed class BenchSoakCommand : AsyncCommand<BenchSoakCommand.Settings>
         var config = BitActorsConfig.Load(null);
         var source = settings.Source ?? FashionMnistSetup.EnsureInstalled();
         using var kafka = KafkaConnection.Open(null, config.GetInt("bitactors.kafka.embedded-brokers"));
-        using var system = BitActorsSystem.Create(config, "soak");
+        using var host = BitActorsHost.Start(config, "soak");
         var data = IdxDataset.Load("soak", source, null, settings.Limit);
-        var published = await new DatasetPublisher(kafka.Admin, system.Materializer()).PublishAsync(data, cancellationToken);
+        var published = await new DatasetPublisher(kafka.Admin, host.System.Materializer()).PublishAsync(data, cancellationToken);
         var classes = published.Manifest.Classes.Count;
 
         var output = Directory.CreateTempSubdirectory("bitactors-soak").FullName;
@@ -106,7 +105,7 @@ public sealed class BenchSoakCommand : AsyncCommand<BenchSoakCommand.Settings>
         var run = new RunSpec($"soak-{DateTime.UtcNow:yyyyMMdd-HHmmss}", kafka.BootstrapServers, output, upstream, BitActorsConfig.FineTune(config), []);
         var outcome = new TaskCompletionSource<RunCompleted>(TaskCreationOptions.RunContinuationsAsynchronously);
         var metrics = Path.Combine(output, "metrics.jsonl");
-        system.ActorOf(TrainingSupervisor.Props(run, system.ActorOf(RunReporter.Props(outcome, metrics), "reporter")), "supervisor");
+        host.StartRun(run, RunReporter.Props(outcome, metrics));
 
         var duration = TimeSpan.FromMinutes(settings.Minutes);
         var interval = TimeSpan.FromSeconds(settings.Interval ?? Math.Clamp(duration.TotalSeconds / 60, 1, 30));
@@ -121,7 +120,7 @@ public sealed class BenchSoakCommand : AsyncCommand<BenchSoakCommand.Settings>
             Log.Information("[soak] {Minutes:F1} min: RSS {Rss:F0} MB, managed heap {Heap:F1} MB", sample.Minutes, sample.RssMb, sample.ManagedHeapMb);
         }
         var steps = File.Exists(metrics) ? File.ReadLines(metrics).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt32()).DefaultIfEmpty(0).Max() : 0;
-        await system.Terminate();
+        await host.StopAsync();
         Directory.Delete(output, recursive: true);
 
         var fitted = MemoryTrend.AfterWarmup(samples, settings.WarmupFraction);

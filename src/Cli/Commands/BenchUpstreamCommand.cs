@@ -4,7 +4,6 @@ using System.Text.Json;
 using Akka.Streams;
 using BitActors.Actors;
 using BitActors.Actors.Hosting;
-using BitActors.Actors.Training;
 using BitActors.Cli.Console;
 using BitActors.Streams.Datasets;
 using BitActors.Streams.Images;
@@ -89,9 +88,9 @@ public sealed class BenchUpstreamCommand : AsyncCommand<BenchUpstreamCommand.Set
         var config = BitActorsConfig.Load(null);
         var source = settings.Source ?? FashionMnistSetup.EnsureInstalled();
         using var kafka = KafkaConnection.Open(null, config.GetInt("bitactors.kafka.embedded-brokers"));
-        using var system = BitActorsSystem.Create(config, "bench");
+        using var host = BitActorsHost.Start(config, "bench");
         var data = IdxDataset.Load("fashion-mnist", source, IdxDataset.FashionMnistClasses, settings.Limit);
-        var published = await new DatasetPublisher(kafka.Admin, system.Materializer()).PublishAsync(data, cancellationToken);
+        var published = await new DatasetPublisher(kafka.Admin, host.System.Materializer()).PublishAsync(data, cancellationToken);
         var publishSeconds = wall.Elapsed.TotalSeconds;
         Log.Information("[bench] published {Records:N0} records in {Seconds:F1} s", published.Manifest.Splits.Sum(s => s.Records), publishSeconds);
 
@@ -112,12 +111,11 @@ public sealed class BenchUpstreamCommand : AsyncCommand<BenchUpstreamCommand.Set
         var run = new RunSpec($"bench-{DateTime.UtcNow:yyyyMMdd-HHmmss}", kafka.BootstrapServers, output, upstream, fineTune, [], Device: settings.Device);
         var outcome = new TaskCompletionSource<RunCompleted>(TaskCreationOptions.RunContinuationsAsynchronously);
         var metrics = Path.Combine(output, "metrics.jsonl");
-        var reporter = system.ActorOf(RunReporter.Props(outcome, metrics), "reporter");
         var trainingClock = Stopwatch.StartNew();
-        system.ActorOf(TrainingSupervisor.Props(run, reporter), "supervisor");
+        host.StartRun(run, RunReporter.Props(outcome, metrics));
         var completed = await outcome.Task.WaitAsync(cancellationToken);
         var trainingSeconds = trainingClock.Elapsed.TotalSeconds;
-        await system.Terminate();
+        await host.StopAsync();
 
         var intervals = File.ReadLines(metrics).Select(l => JsonDocument.Parse(l).RootElement)
             .Where(e => e.GetProperty("task").GetString() == "upstream")

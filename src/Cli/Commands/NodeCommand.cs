@@ -86,7 +86,8 @@ public sealed class NodeCommand : AsyncCommand<NodeCommand.Settings>
         }
         var fineTune = BitActorsConfig.FineTune(config, null, job?.Backbone?.InChannels ?? BitActorsConfig.Upstream(config).Data.Augment.Channels);
 
-        using var system = ClusterNode.CreateSystem(config, cluster);
+        using var host = BitActorsHost.StartNode(config, cluster);
+        var system = host.System;
         var member = Akka.Cluster.Cluster.Get(system);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; Leave(system); });
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; Leave(system); });

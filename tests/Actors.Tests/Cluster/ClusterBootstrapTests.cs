@@ -22,7 +22,7 @@ public class ClusterBootstrapTests
     public async Task TwoNodesFindEachOtherThroughConfigDiscoveryAndAreBothUp()
     {
         var ports = FreePorts.Take(2);
-        var systems = new List<ActorSystem>();
+        var nodes = new List<BitActorsHost>();
         using var http = new HttpClient();
         try
         {
@@ -37,18 +37,20 @@ public class ClusterBootstrapTests
                     }
                     """).WithFallback(BitActorsConfig.Reference());
                 var cluster = ClusterSettings.From(config);
-                var system = ClusterNode.CreateSystem(config, cluster);
-                systems.Add(system);
+                var node = BitActorsHost.StartNode(config, cluster);
+                nodes.Add(node);
+                var system = node.System;
                 Assert.Empty(AkkaCluster.Get(system).Settings.SeedNodes);
                 await ClusterMembership.JoinAsync(system, cluster);
                 // Alone, the first node cannot form the cluster (two contact points are required): alive, not ready.
-                if (systems.Count == 1)
+                if (nodes.Count == 1)
                 {
                     Assert.Equal(HttpStatusCode.OK, (await http.GetAsync($"http://127.0.0.1:{port}/alive")).StatusCode);
                     Assert.Equal(HttpStatusCode.ServiceUnavailable, (await http.GetAsync($"http://127.0.0.1:{port}/ready")).StatusCode);
                 }
             }
 
+            var systems = nodes.Select(n => n.System).ToList();
             var deadline = DateTime.UtcNow + Timeout;
             while (DateTime.UtcNow < deadline && !systems.All(s => UpMembers(s) == 2)) await Task.Delay(200);
             Assert.All(systems, s => Assert.Equal(2, UpMembers(s)));
@@ -66,7 +68,8 @@ public class ClusterBootstrapTests
         }
         finally
         {
-            await Task.WhenAll(systems.Select(s => s.Terminate()));
+            await Task.WhenAll(nodes.Select(n => n.StopAsync()));
+            foreach (var node in nodes) node.Dispose();
         }
     }
 

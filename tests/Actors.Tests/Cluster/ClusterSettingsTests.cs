@@ -1,67 +1,104 @@
+using Akka.Actor;
+using Akka.Cluster.SBR;
 using Akka.Configuration;
 using BitActors.Actors.Cluster;
 using BitActors.Actors.Hosting;
+using BitActors.Streams.Tests;
+using AkkaCluster = Akka.Cluster.Cluster;
 
 namespace BitActors.Actors.Tests.Cluster;
 
+/// <summary>
+/// <c>bitactors.cluster</c> read and checked, and wired into a node's actor system (<see cref="BitActorsHost.StartNode"/>):
+/// the tests start nodes that join nothing (seed nodes on loopback, or discovery, which starts only with the bootstrap).
+/// </summary>
 public class ClusterSettingsTests
 {
-    private static ClusterSettings With(string hocon) =>
-        ClusterSettings.From(ConfigurationFactory.ParseString(hocon).WithFallback(BitActorsConfig.Reference()));
+    private static ClusterSettings With(string hocon) => ClusterSettings.From(Layered(hocon));
+
+    private static Config Layered(string hocon) => ConfigurationFactory.ParseString(hocon).WithFallback(BitActorsConfig.Reference());
+
+    /// <summary>The configuration of a node started with <paramref name="settings"/> (port 0 or a free one: the tests run side by side).</summary>
+    private static async Task<Config> WiredAsync(Config config, ClusterSettings settings, Action<ActorSystem>? check = null)
+    {
+        using var node = BitActorsHost.StartNode(config, settings);
+        try
+        {
+            check?.Invoke(node.System);
+            return node.System.Settings.Config;
+        }
+        finally { await node.StopAsync(); }
+    }
 
     [Fact]
-    public void TheReferenceNodeIsAClusterMemberWithASplitBrainResolverAndBothRoles()
+    public async Task TheReferenceNodeIsAClusterMemberWithASplitBrainResolverAndBothRoles()
     {
         var settings = With("");
-        var akka = settings.AkkaConfig().WithFallback(BitActorsConfig.Reference());
-        Assert.Equal("cluster", akka.GetString("akka.actor.provider"));
+        Assert.Equal(4053, settings.Port);
+        Assert.Equal(["cpu"], settings.Devices);
+        var port = FreePorts.One();
+        var akka = await WiredAsync(Layered(""), settings with { Port = port }, system =>
+        {
+            Assert.IsType<Akka.Cluster.ClusterActorRefProvider>(((ExtendedActorSystem)system).Provider);
+            var cluster = AkkaCluster.Get(system);
+            Assert.Equal("akka.tcp://bitactors@127.0.0.1:" + port, cluster.SelfAddress.ToString());
+            Assert.Equal(["akka.tcp://bitactors@127.0.0.1:4053"], cluster.Settings.SeedNodes.Select(a => a.ToString()));
+            Assert.Equal(typeof(SplitBrainResolverProvider), cluster.Settings.DowningProviderType);
+        });
         Assert.Equal(["coordinator", "trainer"], akka.GetStringList("akka.cluster.roles"));
-        Assert.Equal(["akka.tcp://bitactors@127.0.0.1:4053"], akka.GetStringList("akka.cluster.seed-nodes"));
-        Assert.Equal("Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster", akka.GetString("akka.cluster.downing-provider-class"));
         Assert.Equal("keep-majority", akka.GetString("akka.cluster.split-brain-resolver.active-strategy"));
         Assert.Equal(TimeSpan.FromSeconds(20), akka.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
-        Assert.Equal(4053, akka.GetInt("akka.remote.dot-netty.tcp.port"));
-        Assert.Equal(["cpu"], settings.Devices);
+        Assert.Equal(port, akka.GetInt("akka.remote.dot-netty.tcp.port"));
+        // Seed nodes: no Akka.Management.
+        Assert.Equal(ClusterDiscovery.SeedNodes, settings.Discovery.Method);
+        Assert.False(akka.HasPath("akka.management.http.routes.bitactors-health"));
+        Assert.False(akka.HasPath("akka.discovery.config.services.bitactors"));
     }
 
     [Fact]
     public void CommandLineRolesAndSeedsReplaceTheConfiguredOnes()
     {
         var settings = With("").WithRoles("trainer").WithSeedNodes("akka.tcp://bitactors@10.0.0.1:4053, akka.tcp://bitactors@10.0.0.2:4053");
-        var akka = settings.AkkaConfig();
-        Assert.Equal(["trainer"], akka.GetStringList("akka.cluster.roles"));
-        Assert.Equal(2, akka.GetStringList("akka.cluster.seed-nodes").Count);
+        Assert.Equal(["trainer"], settings.Roles);
+        Assert.Equal(["akka.tcp://bitactors@10.0.0.1:4053", "akka.tcp://bitactors@10.0.0.2:4053"], settings.JoinSeedNodes);
         Assert.True(settings.Has(ClusterSettings.TrainerRole));
         Assert.False(settings.Has(ClusterSettings.CoordinatorRole));
     }
 
-    [Fact]
-    public void TheReferenceNodeJoinsThroughItsSeedNodesWithoutAkkaManagement()
+    [Theory]
+    [InlineData("static-quorum")]
+    [InlineData("keep-oldest")]
+    [InlineData("keep-referee")]
+    [InlineData("down-all")]
+    public async Task EveryStrategyOfTheSplitBrainResolverIsWiredWithItsStableAfter(string strategy)
     {
-        var settings = With("");
-        Assert.Equal(ClusterDiscovery.SeedNodes, settings.Discovery.Method);
-        Assert.False(settings.AkkaConfig().HasPath("akka.management"));
-        Assert.False(settings.AkkaConfig().HasPath("akka.discovery"));
+        var hocon = $"bitactors.cluster {{ port = 0, split-brain-resolver {{ active-strategy = {strategy}, stable-after = 3s }} }}";
+        var akka = await WiredAsync(Layered(hocon), With(hocon),
+            system => Assert.Equal(typeof(SplitBrainResolverProvider), AkkaCluster.Get(system).Settings.DowningProviderType));
+        Assert.Equal(strategy, akka.GetString("akka.cluster.split-brain-resolver.active-strategy"));
+        Assert.Equal(TimeSpan.FromSeconds(3), akka.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
     }
 
     [Fact]
-    public void ConfigDiscoveryBootstrapsFromTheListedManagementEndpointsInsteadOfSeedNodes()
+    public async Task ConfigDiscoveryBootstrapsFromTheListedManagementEndpointsInsteadOfSeedNodes()
     {
-        var settings = With("""
+        const string hocon = """
             bitactors.cluster {
-              hostname = "0.0.0.0", public-hostname = "10.0.0.5", seed-nodes = []
+              hostname = "0.0.0.0", public-hostname = "10.0.0.5", port = 0
               discovery = config
               bootstrap { required-contact-points = 3, stable-margin = 2s, management.port = 8600,
                 endpoints = ["10.0.0.5:8600", "10.0.0.6:8600", "10.0.0.7:8600"] }
             }
-            """);
-        var akka = settings.AkkaConfig().WithFallback(BitActorsConfig.Reference());
+            """;
+        // The configured seed nodes are left alone: the cluster bootstrap joins (nothing is contacted before it starts).
+        var akka = await WiredAsync(Layered(hocon), With(hocon), system => Assert.Empty(AkkaCluster.Get(system).Settings.SeedNodes));
         Assert.Empty(akka.GetStringList("akka.cluster.seed-nodes"));
         Assert.Equal("config", akka.GetString("akka.discovery.method"));
         Assert.Equal(["10.0.0.5:8600", "10.0.0.6:8600", "10.0.0.7:8600"], akka.GetStringList("akka.discovery.config.services.bitactors.endpoints"));
         Assert.Equal("10.0.0.5", akka.GetString("akka.management.http.hostname")); // advertised: the address the others list
         Assert.Equal("0.0.0.0", akka.GetString("akka.management.http.bind-hostname"));
         Assert.Equal(8600, akka.GetInt("akka.management.http.port"));
+        Assert.Equal("10.0.0.5", akka.GetString("akka.remote.dot-netty.tcp.public-hostname"));
         var discovery = akka.GetConfig("akka.management.cluster.bootstrap.contact-point-discovery");
         Assert.Equal("bitactors", discovery.GetString("service-name"));
         Assert.Equal(3, discovery.GetInt("required-contact-point-nr"));
@@ -70,12 +107,12 @@ public class ClusterSettingsTests
     }
 
     [Fact]
-    public void KubernetesDiscoveryListsThePodsOfTheLabelSelectorAtTheirManagementPort()
+    public async Task KubernetesDiscoveryListsThePodsOfTheLabelSelectorAtTheirManagementPort()
     {
-        var settings = With("""
-            bitactors.cluster { discovery = kubernetes, bootstrap.kubernetes { namespace = ml, label-selector = "app=bitactors,tier=gpu" } }
-            """);
-        var akka = settings.AkkaConfig().WithFallback(BitActorsConfig.Reference());
+        const string hocon = """
+            bitactors.cluster { port = 0, discovery = kubernetes, bootstrap.kubernetes { namespace = ml, label-selector = "app=bitactors,tier=gpu" } }
+            """;
+        var akka = await WiredAsync(Layered(hocon), With(hocon));
         Assert.Empty(akka.GetStringList("akka.cluster.seed-nodes"));
         Assert.Equal(ClusterDiscovery.KubernetesMethodName, akka.GetString("akka.discovery.method"));
         var method = akka.GetConfig($"akka.discovery.{ClusterDiscovery.KubernetesMethodName}");
@@ -87,11 +124,12 @@ public class ClusterSettingsTests
     }
 
     [Fact]
-    public void CommandLineDiscoveryAndManagementPortReplaceTheConfiguredOnes()
+    public async Task CommandLineDiscoveryAndManagementPortReplaceTheConfiguredOnes()
     {
-        var settings = With("bitactors.cluster.bootstrap.endpoints = [\"127.0.0.1:9001\", \"127.0.0.1:9002\"]").WithDiscovery("config").WithManagementPort(9002);
+        const string hocon = "bitactors.cluster { port = 0, bootstrap.endpoints = [\"127.0.0.1:9001\", \"127.0.0.1:9002\"] }";
+        var settings = With(hocon).WithDiscovery("config").WithManagementPort(9002);
         Assert.Equal(ClusterDiscovery.Config, settings.Discovery.Method);
-        Assert.Equal(9002, settings.AkkaConfig().GetInt("akka.management.http.port"));
+        Assert.Equal(9002, (await WiredAsync(Layered(hocon), settings)).GetInt("akka.management.http.port"));
         var e = Assert.Throws<InvalidDataException>(() => With("").WithDiscovery("config"));
         Assert.Contains("bitactors.cluster.bootstrap.endpoints is empty", e.Message);
     }
