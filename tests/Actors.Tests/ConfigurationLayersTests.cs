@@ -73,7 +73,7 @@ public class ConfigurationLayersTests
             var config = BitActorsConfig.Load(file, null, NoEnvironment);
             Assert.Equal("DEBUG", config.GetString("akka.loglevel"));
             Assert.Equal(32, config.GetInt("bitactors.demo.study-norm.finetune.batch-size"));
-            Assert.Equal(5, BitActorsConfig.Upstream(config).Steps);
+            Assert.Equal(5, BitActorsConfig.Upstream(config).Schedule.Steps);
         }
         finally { File.Delete(file); }
     }
