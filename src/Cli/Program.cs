@@ -1,5 +1,5 @@
 using BitActors.Cli.Commands;
-using BitActors.Cli.Console;
+using BitActors.Cli.Terminal;
 using Spectre.Console.Cli;
 
 // Before any worker thread: glibc's malloc arenas capped (see MallocArenas).

@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Akka.Streams;
 using BitActors.Actors.Hosting;
-using BitActors.Cli.Console;
+using BitActors.Cli.Terminal;
 using BitActors.Streams.Datasets;
 using BitActors.Streams.Images;
 using BitActors.Streams.Pipelines;
@@ -101,7 +101,7 @@ public sealed class BenchPipelineCommand : AsyncCommand<BenchPipelineCommand.Set
                     b_over_a = Math.Round(b.ImagesPerSecond / a.ImagesPerSecond, 3),
                     b_over_c = peer is null ? (double?)null : Math.Round(b.ImagesPerSecond / peer.Value, 3),
                 };
-                if (settings.Json) System.Console.Out.WriteLine(JsonSerializer.Serialize(result, Json.Options));
+                if (settings.Json) Console.Out.WriteLine(JsonSerializer.Serialize(result, Json.Options));
                 table.AddRow(c.Name, $"{result.a_plain_loop:F0}", $"{result.b_pipeline:F0}", result.c_torchvision?.ToString("F0") ?? "-",
                     $"{result.b_over_a:F2}", result.b_over_c?.ToString("F2") ?? "-");
             }

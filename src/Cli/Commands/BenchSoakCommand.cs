@@ -5,7 +5,7 @@ using Akka.Streams;
 using BitActors.Actors;
 using BitActors.Actors.Hosting;
 using BitActors.Actors.Training;
-using BitActors.Cli.Console;
+using BitActors.Cli.Terminal;
 using BitActors.Cli.Soak;
 using BitActors.Streams.Datasets;
 using BitActors.Streams.Images;
@@ -137,7 +137,7 @@ public sealed class BenchSoakCommand : AsyncCommand<BenchSoakCommand.Settings>
             max_slope_mb_per_min = settings.MaxSlope, rss_flat = rssFlat, managed_heap_flat = heapFlat, flat = rssFlat && heapFlat,
             series = samples.Select(s => new[] { Math.Round(s.Minutes, 3), Math.Round(s.RssMb, 1), Math.Round(s.ManagedHeapMb, 2) }),
         };
-        if (settings.Json) System.Console.Out.WriteLine(JsonSerializer.Serialize(result, Json.Options));
+        if (settings.Json) Console.Out.WriteLine(JsonSerializer.Serialize(result, Json.Options));
         else
         {
             AnsiConsole.MarkupLineInterpolated($"{result.minutes:F1} min, {steps:N0} steps of {settings.Arch} (batch {settings.Batch}), {samples.Count} samples");

@@ -86,7 +86,7 @@ public sealed class BenchTrainCommand : Command<BenchTrainCommand.Settings>
             var r = TrainBenchmark.Run(settings.Arch, settings.Classes, batch, resolution, settings.Steps, settings.Warmup, device, m => Log.Information("{Message}", m),
                 settings.Channels, settings.WeightDecay, settings.HostData);
             if (settings.Json)
-                System.Console.Out.WriteLine(JsonSerializer.Serialize(new
+                Console.Out.WriteLine(JsonSerializer.Serialize(new
                 {
                     bench = "train", impl = "bitactors", arch = r.Arch, device = settings.Device, batch = r.Batch, resolution = r.Resolution,
                     steps = r.Steps, warmup = r.WarmupSteps, channels = settings.Channels, weight_decay = settings.WeightDecay, host_data = settings.HostData, classes = settings.Classes, images_per_second = r.ImagesPerSecond, mean_step_seconds = r.MeanStepSeconds,

@@ -5,7 +5,7 @@ using Akka.Streams;
 using BitActors.Actors;
 using BitActors.Actors.Hosting;
 using BitActors.Actors.Training;
-using BitActors.Cli.Console;
+using BitActors.Cli.Terminal;
 using BitActors.Streams.Datasets;
 using BitActors.Streams.Images;
 using BitActors.Streams.Kafka;
@@ -130,7 +130,7 @@ public sealed class BenchUpstreamCommand : AsyncCommand<BenchUpstreamCommand.Set
             publish_seconds = Math.Round(publishSeconds, 1), training_seconds = Math.Round(trainingSeconds, 1),
             final_loss = completed.Backbone.FinalLoss, test_top1 = completed.Backbone.UpstreamTest.Top1,
         };
-        if (settings.Json) System.Console.Out.WriteLine(JsonSerializer.Serialize(result, Json.Options));
+        if (settings.Json) Console.Out.WriteLine(JsonSerializer.Serialize(result, Json.Options));
         else
         {
             AnsiConsole.MarkupLineInterpolated($"{settings.Arch} on {settings.Device}, batch {settings.Batch} at {settings.Resolution} px: {result.images_per_second:F0} img/s end to end");

@@ -6,7 +6,7 @@ using Akka.Streams;
 using BitActors.Actors;
 using BitActors.Actors.Hosting;
 using BitActors.Actors.Training;
-using BitActors.Cli.Console;
+using BitActors.Cli.Terminal;
 using BitActors.Cli.Demo;
 using BitActors.Cli.Reports;
 using BitActors.Streams.Datasets;
@@ -134,7 +134,7 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         else AnsiConsole.WriteLine($"backbone: given, {completed.Backbone.Checkpoint.Path}");
         AnsiConsole.WriteLine($"bit.models: {string.Join(", ", events.Select(e => $"{e.Value} × {e.Key}"))}");
         AnsiConsole.WriteLine($"report: {Path.Combine(folder, DemoReport.MarkdownFile)}, {DemoReport.ResultsFile}, {DemoReport.PlotFile}  (wall time {wall.Elapsed.TotalSeconds:F0} s)");
-        global::System.Console.Out.WriteLine($"run folder: {run.OutputDir} ({RunFolder.SummaryFile}, {MetricsLog.File}, {RunPlots.Folder}/, {Logging.RunLogFile}, checkpoints/)");
+        Console.Out.WriteLine($"run folder: {run.OutputDir} ({RunFolder.SummaryFile}, {MetricsLog.File}, {RunPlots.Folder}/, {Logging.RunLogFile}, checkpoints/)");
         return completed.Failed.Count == 0 ? 0 : 2;
     }
 

@@ -51,7 +51,7 @@ public sealed class HyperRuleCommand : Command<HyperRuleCommand.Settings>
         int[] supports = [warmup, .. decays, total];
         if (settings.Json)
         {
-            System.Console.Out.WriteLine(JsonSerializer.Serialize(new
+            Console.Out.WriteLine(JsonSerializer.Serialize(new
             {
                 precrop = resolution.Precrop, crop = resolution.Crop, mixup = HyperRule.MixUp(settings.Examples), supports,
                 lr = schedule.BaseLr, batch = HyperRule.BatchSize, momentum = HyperRule.Momentum, weight_decay = HyperRule.WeightDecay, steps = total,

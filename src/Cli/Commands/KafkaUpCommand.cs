@@ -23,8 +23,8 @@ public sealed class KafkaUpCommand : AsyncCommand<KafkaUpCommand.Settings>
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
         using var kafka = new EmbeddedKafka(settings.Brokers);
         var serving = TopicRequests.ServeAsync(kafka, spec => Log.Information("created topic {Topic} ({Partitions} partitions)", spec.Name, spec.Partitions), stop.Token);
-        System.Console.Out.WriteLine($"bootstrap={kafka.BootstrapServers}");
-        System.Console.Out.Flush();
+        Console.Out.WriteLine($"bootstrap={kafka.BootstrapServers}");
+        Console.Out.Flush();
         Log.Information("embedded Kafka: {Brokers} broker(s) at {Bootstrap}; topics are created on request (publish does it); Ctrl-C stops",
             settings.Brokers, kafka.BootstrapServers);
         try { await Task.Delay(Timeout.Infinite, stop.Token); }

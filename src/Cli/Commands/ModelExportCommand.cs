@@ -44,7 +44,7 @@ public sealed class ModelExportCommand : Command<ModelExportCommand.Settings>
         var saved = CheckpointFiles.Save(model, settings.Output);
         if (settings.Json)
         {
-            System.Console.Out.WriteLine(JsonSerializer.Serialize(new
+            Console.Out.WriteLine(JsonSerializer.Serialize(new
             {
                 output = saved.Path, format = saved.Format, bytes = saved.Bytes, sha256 = saved.Sha256,
                 source = loaded?.Path, source_format = loaded?.Format, arch = model.Config.Name, classes = model.NumClasses,

@@ -24,7 +24,7 @@ public sealed class ModelInfoCommand : Command<ModelInfoCommand.Settings>
         var bytes = model.state_dict().Values.Sum(t => t.NumberOfElements * t.ElementSize);
         if (settings.Json)
         {
-            System.Console.Out.WriteLine(JsonSerializer.Serialize(new
+            Console.Out.WriteLine(JsonSerializer.Serialize(new
             {
                 arch = config.Name, classes = settings.Classes, parameters, units = config.Units, width_factor = config.WidthFactor,
                 base_width = config.BaseWidth, groups = config.Groups, norm = config.NormLabel, in_channels = config.InChannels,

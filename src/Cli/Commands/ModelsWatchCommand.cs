@@ -2,7 +2,7 @@ using System.ComponentModel;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using BitActors.Cli.Console;
+using BitActors.Cli.Terminal;
 using BitActors.Streams.Datasets;
 using BitActors.Streams.Kafka;
 using Confluent.Kafka;
@@ -40,7 +40,7 @@ public sealed class ModelsWatchCommand : AsyncCommand<ModelsWatchCommand.Setting
         var partitions = KafkaClients.PartitionCount(admin, Topics.Models, TimeSpan.FromSeconds(10));
         using var consumer = KafkaClients.CreateConsumer(kafka.BootstrapServers, $"bitactors-models-watch-{Guid.NewGuid():N}");
         consumer.Assign(Enumerable.Range(0, partitions).Select(p => new TopicPartitionOffset(Topics.Models, p, Offset.Beginning)));
-        if (!settings.Json) System.Console.Out.WriteLine($"{"time",-24} {"type",-24} {"subject",-36} {"top-1",8}  checkpoint");
+        if (!settings.Json) Console.Out.WriteLine($"{"time",-24} {"type",-24} {"subject",-36} {"top-1",8}  checkpoint");
         int seen = 0;
         await Task.Run(() =>
         {
@@ -56,15 +56,15 @@ public sealed class ModelsWatchCommand : AsyncCommand<ModelsWatchCommand.Setting
                 if (settings.Json)
                 {
                     var line = new JsonObject(attributes.Select(a => KeyValuePair.Create(a.Key, (JsonNode?)JsonValue.Create(a.Value)))) { ["data"] = data };
-                    System.Console.Out.WriteLine(line.ToJsonString());
+                    Console.Out.WriteLine(line.ToJsonString());
                 }
                 else
                 {
                     var top1 = data?["metrics"]?["top1"]?.GetValue<double>() is double t ? t.ToString("P2") : "-";
                     var uri = data?["checkpoint"]?["uri"]?.GetValue<string>() ?? "-";
-                    System.Console.Out.WriteLine($"{attributes.GetValueOrDefault("time", "?"),-24} {attributes.GetValueOrDefault("type", "?"),-24} {attributes.GetValueOrDefault("subject", "?"),-36} {top1,8}  {uri}");
+                    Console.Out.WriteLine($"{attributes.GetValueOrDefault("time", "?"),-24} {attributes.GetValueOrDefault("type", "?"),-24} {attributes.GetValueOrDefault("subject", "?"),-36} {top1,8}  {uri}");
                 }
-                System.Console.Out.Flush();
+                Console.Out.Flush();
             }
         }, CancellationToken.None);
         consumer.Close();

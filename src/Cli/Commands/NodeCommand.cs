@@ -93,8 +93,8 @@ public sealed class NodeCommand : AsyncCommand<NodeCommand.Settings>
         member.RegisterOnMemberUp(() => Log.Information("node {Address} is up with roles {Roles}", member.SelfAddress, string.Join(",", cluster.Roles)));
         ClusterNode.Start(system, cluster, job, bootstrap, fineTune, store, BitActorsConfig.Upstream(config));
         await ClusterMembership.JoinAsync(system, cluster);
-        System.Console.Out.WriteLine($"node={member.SelfAddress}");
-        System.Console.Out.Flush();
+        Console.Out.WriteLine($"node={member.SelfAddress}");
+        Console.Out.Flush();
         Log.Information("node {Address}: roles {Roles}, {Membership}, artifacts {Artifacts}{Job}", member.SelfAddress, string.Join(",", cluster.Roles),
             cluster.Discovery.UsesBootstrap ? $"discovery {cluster.Discovery.Method}" : $"seed nodes {string.Join(" ", cluster.SeedNodes)}",
             store.Uri, job is null ? "" : $", run {job.RunId} ({job.Tasks.Count} tasks)");

@@ -87,7 +87,7 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
 
         if (settings.Json)
         {
-            System.Console.Out.WriteLine(JsonSerializer.Serialize(new
+            Console.Out.WriteLine(JsonSerializer.Serialize(new
             {
                 checkpoint = load.Path, format = load.Format, arch = config.Name, norm = config.NormLabel, classes = settings.Classes,
                 predictions = predictions.Select(p => new

@@ -1,7 +1,7 @@
 using System.ComponentModel;
 using Akka.Streams;
 using BitActors.Actors.Hosting;
-using BitActors.Cli.Console;
+using BitActors.Cli.Terminal;
 using BitActors.Streams.Datasets;
 using Serilog;
 using Spectre.Console;

@@ -5,7 +5,7 @@ using System.Text.Json;
 using BitActors.Actors;
 using BitActors.Actors.Hosting;
 using BitActors.Actors.Training;
-using BitActors.Cli.Console;
+using BitActors.Cli.Terminal;
 using BitActors.Cli.Reports;
 using BitActors.Model.Architecture;
 using BitActors.Streams.Datasets;
@@ -132,7 +132,7 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
         AnsiConsole.Write(table);
         foreach (var s in completed.Summaries) AnsiConsole.WriteLine($"{s.Group}: median top-1 {s.MedianTop1:P2} over {s.PerSeed.Count} seed(s)");
         AnsiConsole.WriteLine($"run {runId}: {completed.Completed.Count} task(s) done, {completed.Failed.Count} failed, {wall.Elapsed.TotalSeconds:F0} s");
-        global::System.Console.Out.WriteLine($"run folder: {output} ({RunFolder.SummaryFile}, {MetricsLog.File}, {RunPlots.Folder}/, {Logging.RunLogFile}, checkpoints/)");
+        Console.Out.WriteLine($"run folder: {output} ({RunFolder.SummaryFile}, {MetricsLog.File}, {RunPlots.Folder}/, {Logging.RunLogFile}, checkpoints/)");
         return completed.Failed.Count == 0 ? 0 : 2;
     }
 }

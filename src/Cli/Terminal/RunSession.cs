@@ -4,7 +4,7 @@ using BitActors.Actors;
 using BitActors.Actors.Hosting;
 using BitActors.Cli.Reports;
 
-namespace BitActors.Cli.Console;
+namespace BitActors.Cli.Terminal;
 
 /// <summary>
 /// A run as the CLI drives it: the supervisor and a reporter in the actor system, progress shown live or as
@@ -37,8 +37,8 @@ public static class RunSession
         catch (RunInterrupted stopped)
         {
             WriteFolder(new RunFolder.Ending(Stopped: stopped.Stopped));
-            global::System.Console.Out.WriteLine(stopped.Advice(args));  // plain: Spectre would fold the path
-            global::System.Console.Out.WriteLine($"run folder: {run.OutputDir}");
+            Console.Out.WriteLine(stopped.Advice(args));  // plain: Spectre would fold the path
+            Console.Out.WriteLine($"run folder: {run.OutputDir}");
             return (null, StopSignals.ExitCode(stopped.Stopped.Reason));
         }
         catch (RunFailedException failed)

@@ -5,7 +5,7 @@ using Serilog.Events;
 using Spectre.Console;
 using Spectre.Console.Rendering;
 
-namespace BitActors.Cli.Console;
+namespace BitActors.Cli.Terminal;
 
 /// <summary>
 /// How a command shows progress: live Spectre.Console bars (step, images/s, loss, lr, ETA) when the terminal
@@ -28,7 +28,7 @@ public abstract class ProgressDisplay
 
     /// <summary>Bars need a terminal on both stdout (Spectre draws there) and stderr (the logs).</summary>
     public static bool Interactive =>
-        AnsiConsole.Profile.Capabilities.Interactive && !System.Console.IsOutputRedirected && !System.Console.IsErrorRedirected
+        AnsiConsole.Profile.Capabilities.Interactive && !Console.IsOutputRedirected && !Console.IsErrorRedirected
         && Environment.GetEnvironmentVariable("BITACTORS_PROGRESS") != "lines";
 
     /// <summary>Runs <paramref name="work"/> with live bars when <see cref="Interactive"/>, with plain lines otherwise.</summary>
