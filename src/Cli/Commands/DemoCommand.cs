@@ -4,6 +4,7 @@ using System.Diagnostics;
 using Akka.Configuration;
 using Akka.Streams;
 using BitActors.Actors;
+using BitActors.Actors.FineTuning;
 using BitActors.Actors.Hosting;
 using BitActors.Actors.Training;
 using BitActors.Cli.Terminal;
@@ -43,7 +44,7 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         public int? Steps { get; init; }
 
         [CommandOption("--shots <K,…>")]
-        [Description("Examples per class of the downstream tasks, comma-separated, 'all' for every example (default: bitactors.demo.shots, 1,5,10,all).")]
+        [Description("Examples per class of the downstream tasks, comma-separated, 'all' (or 0) for every example (default: bitactors.demo.shots, 1,5,10,all).")]
         public string? Shots { get; init; }
 
         [CommandOption("--seeds <S,…>")]
@@ -120,7 +121,8 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
             return exitCode;
         }
 
-        var events = ModelEventsReader.CountByType(kafka.BootstrapServers, run.RunId);
+        var events = ModelEventsLog.ReadToEnd(kafka.BootstrapServers, TimeSpan.FromSeconds(10))
+            .Where(e => e.TaskOf(run.RunId) is not null).CountBy(e => e.Type ?? "?").ToDictionary();
         await host.StopAsync();
         var report = new DemoReport(completed, run, dataset, IdxDataset.FashionMnistClasses, wall.Elapsed, events, CommandLine(),
             settings.Full ? FullTaskReferences : null);
@@ -184,18 +186,18 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
             // The full task: every class, every training image, from the backbone (and from scratch when configured).
             var full = config.GetConfig("bitactors.demo.full");
             fineTune = BitActorsConfig.FineTune(config, full.GetConfig("finetune").WithFallback(demoFineTune), upstream.Augment.Channels);
-            var seeds = DemoPlan.ParseSeeds(settings.Seeds is { } s ? [s] : full.GetStringList("seeds"));
-            tasks = DemoPlan.Tasks("fashion-mnist", new ClassSubset(Enumerable.Range(0, IdxDataset.FashionMnistClasses.Count).ToArray()), [null], seeds, seeds)
-                .Where(t => !t.FromScratch || full.GetBoolean("scratch")).ToList();
+            var seeds = TaskPlan.ParseSeeds(settings.Seeds is { } s ? [s] : full.GetStringList("seeds"));
+            tasks = new TaskPlan("fashion-mnist", new ClassSubset(Enumerable.Range(0, IdxDataset.FashionMnistClasses.Count).ToArray()), [null], seeds)
+                { Scratch = full.GetBoolean("scratch"), SeedInEveryName = true }.Tasks();
         }
         else
         {
             fineTune = BitActorsConfig.FineTune(config, demoFineTune, upstream.Augment.Channels);
             var classes = new ClassSubset(config.GetIntList("bitactors.demo.downstream-classes").ToArray());
-            var shots = DemoPlan.ParseShots(settings.Shots is { } k ? [k] : config.GetStringList("bitactors.demo.shots"));
-            var seeds = DemoPlan.ParseSeeds(settings.Seeds is { } text ? [text] : config.GetStringList("bitactors.demo.seeds"));
-            var allSeeds = DemoPlan.ParseSeeds(config.GetStringList("bitactors.demo.all-examples-seeds"));
-            tasks = DemoPlan.Tasks("fashion-mnist", classes, shots, seeds, allSeeds);
+            var shots = TaskPlan.ParseShots(settings.Shots is { } k ? [k] : config.GetStringList("bitactors.demo.shots"));
+            var seeds = TaskPlan.ParseSeeds(settings.Seeds is { } text ? [text] : config.GetStringList("bitactors.demo.seeds"));
+            var allSeeds = TaskPlan.ParseSeeds(config.GetStringList("bitactors.demo.all-examples-seeds"));
+            tasks = new TaskPlan("fashion-mnist", classes, shots, seeds) { Scratch = true, AllExamplesSeeds = allSeeds, SeedInEveryName = true }.Tasks();
         }
         if (settings.Resume is not null && !File.Exists(settings.Resume)) throw new FileNotFoundException($"--resume: checkpoint not found: {settings.Resume}");
         if (settings.Backbone is not null && !File.Exists(settings.Backbone)) throw new FileNotFoundException($"--backbone: checkpoint not found: {settings.Backbone}");

@@ -3,6 +3,7 @@ using System.ComponentModel;
 using System.Diagnostics;
 using System.Text.Json;
 using BitActors.Actors;
+using BitActors.Actors.FineTuning;
 using BitActors.Actors.Hosting;
 using BitActors.Actors.Training;
 using BitActors.Cli.Terminal;
@@ -58,7 +59,7 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
         public string? Classes { get; init; }
 
         [CommandOption("--shots <K,…>")]
-        [Description("Examples per class, comma-separated; 0 = all (default 0).")]
+        [Description("Examples per class, comma-separated; 0 or 'all' = every example (default 0).")]
         [DefaultValue("0")]
         public string Shots { get; init; } = "0";
 
@@ -102,14 +103,8 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
         using var kafka = KafkaConnection.Open(settings.BootstrapServers);
         var manifest = DatasetCatalog.Read(kafka.BootstrapServers, settings.Dataset);
         var classes = settings.Classes is null ? ClassSubset.Range(0, manifest.Classes.Count) : new ClassSubset(Numbers(settings.Classes, "--classes"));
-        var seeds = Numbers(settings.Seeds, "--seeds");
-        var tasks = Numbers(settings.Shots, "--shots").SelectMany(k =>
-        {
-            int? shots = k == 0 ? null : k;
-            var name = k == 0 ? "all" : $"{k}shot";
-            var transfer = FineTuneTask.ForSeeds($"transfer-{name}", settings.Dataset, classes, shots, seeds, fromScratch: false);
-            return settings.Scratch ? transfer.Concat(FineTuneTask.ForSeeds($"scratch-{name}", settings.Dataset, classes, shots, seeds, fromScratch: true)) : transfer;
-        }).ToList();
+        var tasks = new TaskPlan(settings.Dataset, classes, TaskPlan.ParseShots([settings.Shots], "--shots"), TaskPlan.ParseSeeds([settings.Seeds], "--seeds"))
+            { Scratch = settings.Scratch }.Tasks();
 
         var upstream = BitActorsConfig.Upstream(config);
         var runId = $"run-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
