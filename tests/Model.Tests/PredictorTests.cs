@@ -9,15 +9,24 @@ public sealed class PredictorTests : IDisposable
 {
     private readonly DirectoryInfo dir = Directory.CreateTempSubdirectory("bitactors-predictor");
 
+    private static readonly ResNetV2Config Config = KnownModels.Get("Tiny", inChannels: 1);
+
     public void Dispose() => dir.Delete(recursive: true);
+
+    /// <summary>A fresh 6-class model, saved as a native checkpoint.</summary>
+    private (ResNetV2 Model, string Path) Saved()
+    {
+        var model = new ResNetV2(Config, 6);
+        var path = Path.Combine(dir.FullName, "tiny.bin");
+        CheckpointFiles.Save(model, path);
+        return (model, path);
+    }
 
     [Fact]
     public void ACheckpointRanksTheClassesOfAnImageByTheModelsLogits()
     {
-        var config = KnownModels.Get("Tiny", inChannels: 1);
-        using var source = new ResNetV2(config, 6);
-        var path = Path.Combine(dir.FullName, "tiny.bin");
-        CheckpointFiles.Save(source, path);
+        var (source, path) = Saved();
+        using var _ = source;
         var pixels = Enumerable.Range(0, 32 * 32).Select(i => (i % 17) / 8f - 1f).ToArray();
         source.eval();
         float[] expected;
@@ -26,7 +35,7 @@ public sealed class PredictorTests : IDisposable
         using (var y = source.forward(x))
             expected = y[0].data<float>().ToArray();
 
-        using var predictor = Predictor.Load(config, 6, path);
+        using var predictor = Predictor.Load(Config, 6, path);
         var prediction = predictor.Predict(pixels, 32, top: 3);
 
         Assert.Equal(path, predictor.Checkpoint.Path);
@@ -41,10 +50,8 @@ public sealed class PredictorTests : IDisposable
     [Fact]
     public void ACheckpointWhoseHeadHasOtherClassesIsRefused()
     {
-        var config = KnownModels.Get("Tiny", inChannels: 1);
-        using var source = new ResNetV2(config, 6);
-        var path = Path.Combine(dir.FullName, "tiny.bin");
-        CheckpointFiles.Save(source, path);
-        Assert.Throws<CheckpointMismatchException>(() => Predictor.Load(config, 4, path));
+        var (source, path) = Saved();
+        source.Dispose();
+        Assert.Throws<CheckpointMismatchException>(() => Predictor.Load(Config, 4, path));
     }
 }

@@ -19,7 +19,7 @@ using Spectre.Console.Cli;
 
 namespace BitActors.Cli.Commands;
 
-public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
+public sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {
@@ -106,7 +106,7 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         Log.Information("[publish] reading Fashion-MNIST from {Source}", source);
         var data = IdxDataset.Load(dataset, source, IdxDataset.FashionMnistClasses);
         var published = await ProgressDisplay.RunAsync(display =>
-            new DatasetPublisher(kafka.Admin, system.Materializer(), new Progress<PublishProgress>(display.Show)).PublishAsync(data, cancellationToken));
+            new DatasetPublisher(kafka.Admin, system.Materializer(), new Progress<PublishProgress>(display.Show)).PublishAsync(data, cancellationToken), console);
         foreach (var split in published.Manifest.Splits)
             Log.Information("[publish] {Topic}: {Records:N0} records in {Partitions} partitions, verified", split.Topic, split.Records, split.Partitions);
 
@@ -114,7 +114,7 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
 
         Log.Information("[demo] {Tasks} downstream tasks: {Groups}", run.Tasks.Count,
             string.Join(", ", run.Tasks.GroupBy(t => t.GroupName).Select(g => $"{g.Key} × {g.Count()} seeds")));
-        var (done, exitCode) = await RunSession.RunAsync(host, run, cancellationToken);
+        var (done, exitCode) = await RunSession.RunAsync(host, run, console, cancellationToken);
         if (done is not { } completed)
         {
             await host.StopAsync();
@@ -128,15 +128,15 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
             settings.Full ? FullTaskReferences : null);
         var folder = report.Write(run.OutputDir);
 
-        AnsiConsole.Write(report.ToTable());
-        foreach (var line in report.Comparisons()) AnsiConsole.WriteLine(line);
+        console.Write(report.ToTable());
+        foreach (var line in report.Comparisons()) console.WriteLine(line);
         if (completed.Backbone.Steps > 0)
-            AnsiConsole.WriteLine($"upstream: {completed.Backbone.Arch} on classes {run.Upstream.Classes}, {completed.Backbone.Steps} steps, " +
+            console.WriteLine($"upstream: {completed.Backbone.Arch} on classes {run.Upstream.Classes}, {completed.Backbone.Steps} steps, " +
                 $"test top-1 {completed.Backbone.UpstreamTest.Top1:P2} ({completed.Backbone.UpstreamTest.Examples} images), {completed.Backbone.Elapsed.TotalSeconds:F0} s");
-        else AnsiConsole.WriteLine($"backbone: given, {completed.Backbone.Checkpoint.Path}");
-        AnsiConsole.WriteLine($"bit.models: {string.Join(", ", events.Select(e => $"{e.Value} × {e.Key}"))}");
-        AnsiConsole.WriteLine($"report: {Path.Combine(folder, DemoReport.MarkdownFile)}, {DemoReport.ResultsFile}, {DemoReport.PlotFile}  (wall time {wall.Elapsed.TotalSeconds:F0} s)");
-        Console.Out.WriteLine($"run folder: {run.OutputDir} ({RunFolder.SummaryFile}, {MetricsLog.File}, {RunPlots.Folder}/, {Logging.RunLogFile}, checkpoints/)");
+        else console.WriteLine($"backbone: given, {completed.Backbone.Checkpoint.Path}");
+        console.WriteLine($"bit.models: {string.Join(", ", events.Select(e => $"{e.Value} × {e.Key}"))}");
+        console.WriteLine($"report: {Path.Combine(folder, DemoReport.MarkdownFile)}, {DemoReport.ResultsFile}, {DemoReport.PlotFile}  (wall time {wall.Elapsed.TotalSeconds:F0} s)");
+        console.WritePlainLine($"run folder: {run.OutputDir} ({RunFolder.SummaryFile}, {MetricsLog.File}, {RunPlots.Folder}/, {Logging.RunLogFile}, checkpoints/)");
         return completed.Failed.Count == 0 ? 0 : 2;
     }
 
@@ -145,7 +145,7 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
 
     private static string CommandLine() => string.Join(' ', new[] { "bitactors" }.Concat(Environment.GetCommandLineArgs().Skip(1)));
 
-    private static async Task<int> StudyAsync(BitActorsHost host, Config config, Settings settings, string bootstrapServers, Stopwatch wall,
+    private async Task<int> StudyAsync(BitActorsHost host, Config config, Settings settings, string bootstrapServers, Stopwatch wall,
         CancellationToken cancellationToken)
     {
         var studyId = $"study-norm-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
@@ -156,7 +156,7 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         {
             Log.Information("[study] {Variant}: upstream {Steps} steps at per-device batch {Micro}, then {Tasks} transfer task(s) ({Done}/{Count})",
                 variant.Label, spec.Upstream.Steps, spec.Upstream.MicroBatch, spec.Tasks.Count, results.Count + 1, specs.Count);
-            var (done, exitCode) = await RunSession.RunAsync(host, spec, cancellationToken);
+            var (done, exitCode) = await RunSession.RunAsync(host, spec, console, cancellationToken);
             if (done is null)
             {
                 await host.StopAsync();
@@ -167,8 +167,8 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         await host.StopAsync();
         var report = new NormStudyReport(studyId, results, wall.Elapsed, CommandLine());
         report.Write(folder);
-        AnsiConsole.Write(report.ToTable());
-        AnsiConsole.WriteLine($"report: {Path.Combine(folder, NormStudyReport.MarkdownFile)}, {NormStudyReport.ResultsFile}, {NormStudyReport.PlotFile}  (wall time {wall.Elapsed.TotalSeconds:F0} s)");
+        console.Write(report.ToTable());
+        console.WriteLine($"report: {Path.Combine(folder, NormStudyReport.MarkdownFile)}, {NormStudyReport.ResultsFile}, {NormStudyReport.PlotFile}  (wall time {wall.Elapsed.TotalSeconds:F0} s)");
         return results.All(r => r.Item3.Failed.Count == 0) ? 0 : 2;
     }
 

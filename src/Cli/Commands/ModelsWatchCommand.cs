@@ -6,11 +6,12 @@ using BitActors.Cli.Terminal;
 using BitActors.Streams.Datasets;
 using BitActors.Streams.Kafka;
 using Serilog;
+using Spectre.Console;
 using Spectre.Console.Cli;
 
 namespace BitActors.Cli.Commands;
 
-public sealed class ModelsWatchCommand : AsyncCommand<ModelsWatchCommand.Settings>
+public sealed class ModelsWatchCommand(IAnsiConsole console) : AsyncCommand<ModelsWatchCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {
@@ -30,7 +31,7 @@ public sealed class ModelsWatchCommand : AsyncCommand<ModelsWatchCommand.Setting
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         using var kafka = KafkaConnection.Open(settings.BootstrapServers);
-        if (!settings.Json) Console.Out.WriteLine($"{"time",-24} {"type",-24} {"subject",-36} {"top-1",8}  checkpoint");
+        if (!settings.Json) console.WritePlainLine($"{"time",-24} {"type",-24} {"subject",-36} {"top-1",8}  checkpoint");
         int seen = 0;
         await Task.Run(() =>
         {
@@ -47,15 +48,14 @@ public sealed class ModelsWatchCommand : AsyncCommand<ModelsWatchCommand.Setting
                 if (settings.Json)
                 {
                     var line = new JsonObject(e.Attributes.Select(a => KeyValuePair.Create(a.Key, (JsonNode?)JsonValue.Create(a.Value)))) { ["data"] = data };
-                    Console.Out.WriteLine(line.ToJsonString());
+                    console.WritePlainLine(line.ToJsonString());
                 }
                 else
                 {
                     var top1 = data?["metrics"]?["top1"]?.GetValue<double>() is double t ? t.ToString("P2") : "-";
                     var uri = data?["checkpoint"]?["uri"]?.GetValue<string>() ?? "-";
-                    Console.Out.WriteLine($"{e.Attributes.GetValueOrDefault("time", "?"),-24} {e.Type ?? "?",-24} {e.Subject ?? "?",-36} {top1,8}  {uri}");
+                    console.WritePlainLine($"{e.Attributes.GetValueOrDefault("time", "?"),-24} {e.Type ?? "?",-24} {e.Subject ?? "?",-36} {top1,8}  {uri}");
                 }
-                Console.Out.Flush();
             }
         }, CancellationToken.None);
         return 0;

@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Text.Json;
+using BitActors.Cli.Terminal;
 using BitActors.Model.Inference;
 using BitActors.Model.Recipe;
 using BitActors.Streams.Images;
@@ -12,7 +13,7 @@ namespace BitActors.Cli.Commands;
 /// Classifies image files with a checkpoint, using BiT's evaluation preprocessing: resize to the
 /// resolution (no resampling when the image already has it), scale to [-1, 1].
 /// </summary>
-public sealed class PredictCommand : Command<PredictCommand.Settings>
+public sealed class PredictCommand(IAnsiConsole console) : Command<PredictCommand.Settings>
 {
     public sealed class Settings : ModelSettings
     {
@@ -87,7 +88,7 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
 
         if (settings.Json)
         {
-            Console.Out.WriteLine(JsonSerializer.Serialize(new
+            console.WritePlainLine(JsonSerializer.Serialize(new
             {
                 checkpoint = load.Path, format = load.Format, arch = config.Name, norm = config.NormLabel, classes = settings.Classes,
                 predictions = predictions.Select(p => new
@@ -105,7 +106,7 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
                 foreach (var (r, i) in p.Top.Select((r, i) => (r, i)))
                     table.AddRow(i == 0 ? Markup.Escape(p.Image) : "", i == 0 ? $"{p.Width}x{p.Height}→{p.Resolution}" : "",
                         r.Class.ToString(), Markup.Escape(r.Label ?? ""), r.Logit.ToString("F3"), r.Probability.ToString("P1"));
-            AnsiConsole.Write(table);
+            console.Write(table);
         }
         foreach (var (image, error) in errors) Serilog.Log.Error("{Image}: {Error}", image, error);
         return errors.Count == 0 ? 0 : 1;
