@@ -1,16 +1,21 @@
 using BitActors.Cli.Commands;
-using BitActors.Cli.Console;
+using BitActors.Cli.Terminal;
+using Microsoft.Extensions.DependencyInjection;
+using Spectre.Console;
 using Spectre.Console.Cli;
 
 // Before any worker thread: glibc's malloc arenas capped (see MallocArenas).
 MallocArenas.Limit();
 Logging.Configure();
+var console = AnsiConsole.Console;
 // Redirected output has no terminal width; Spectre would fold tables at 80 columns.
-if (Console.IsOutputRedirected) Spectre.Console.AnsiConsole.Profile.Width = 120;
-var app = new CommandApp();
+if (Console.IsOutputRedirected) console.Profile.Width = 120;
+// Commands get the console they write to in their constructors (a test can give its own).
+var app = new CommandApp(new TypeRegistrar(new ServiceCollection().AddSingleton(console)));
 app.Configure(config =>
 {
     config.SetApplicationName("bitactors");
+    config.ConfigureConsole(console);
     config.PropagateExceptions();
     config.AddBranch("kafka", kafka =>
     {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using BitActors.Actors;
+using BitActors.Actors.FineTuning;
 using BitActors.Cli.Demo;
 using BitActors.Model.Training;
 using BitActors.Streams.Images;
@@ -8,43 +9,12 @@ using SkiaSharp;
 
 namespace BitActors.Cli.Tests;
 
-public class DemoPlanTests
-{
-    [Fact]
-    public void ShotsParseNumbersAndAllAndRefuseTheRest()
-    {
-        Assert.Equal(new int?[] { 1, 5, 10, null }, DemoPlan.ParseShots(["1,5, 10,all"]));
-        Assert.Equal(new int?[] { 1, null }, DemoPlan.ParseShots(["1", "ALL"]));   // items of a HOCON list
-        Assert.Contains("'0'", Assert.Throws<InvalidDataException>(() => DemoPlan.ParseShots(["1,0"])).Message);
-        Assert.Contains("'ten'", Assert.Throws<InvalidDataException>(() => DemoPlan.ParseShots(["ten"])).Message);
-        Assert.Throws<InvalidDataException>(() => DemoPlan.ParseShots([""]));
-        Assert.Equal([0, 1, 2], DemoPlan.ParseSeeds(["0, 1,2"]));
-    }
-
-    [Fact]
-    public void EveryShotCountIsTrainedFromTheBackboneAndFromScratchForEverySeed()
-    {
-        var classes = ClassSubset.Range(5, 5);
-        var tasks = DemoPlan.Tasks("d", classes, [1, 10, null], [0, 1, 2], [0]);
-        Assert.Equal(2 * 3 + 2 * 3 + 2 * 1, tasks.Count);
-        Assert.Equal(["transfer-1shot", "scratch-1shot", "transfer-10shot", "scratch-10shot", "transfer-all", "scratch-all"],
-            tasks.Select(t => t.GroupName).Distinct());
-        Assert.All(tasks.Where(t => t.GroupName == "scratch-10shot"), t => Assert.True(t.FromScratch && t.Shots == 10));
-        Assert.Equal([0, 1, 2], tasks.Where(t => t.GroupName == "transfer-1shot").Select(t => t.Seed));
-        var all = tasks.Where(t => t.Shots is null).ToList();
-        Assert.Equal(["transfer-all-seed0", "scratch-all-seed0"], all.Select(t => t.Name));
-        Assert.Equal(new[] { false, true }, all.Select(t => t.FromScratch));
-        // Names are unique: they name checkpoints and model events.
-        Assert.Equal(tasks.Count, tasks.Select(t => t.Name).Distinct().Count());
-    }
-}
-
 public class DemoReportTests
 {
     private static readonly ClassSubset Downstream = ClassSubset.Range(5, 5);
 
     private static FineTuneCompleted Task(int? shots, int seed, bool scratch, double top1, int steps = 500) =>
-        new("run-1", new FineTuneTask($"{DemoPlan.GroupName(shots, scratch)}-seed{seed}", "fashion-mnist", Downstream, shots, seed, scratch, DemoPlan.GroupName(shots, scratch)),
+        new("run-1", new FineTuneTask($"{TaskPlan.GroupName(shots, scratch)}-seed{seed}", "fashion-mnist", Downstream, shots, seed, scratch, TaskPlan.GroupName(shots, scratch)),
             "Tiny", shots is int k ? 5 * k : 30_000, steps,
             new EvaluationResult(top1, 1.0, 0.5, 5000, [top1, top1, top1, top1, top1], []),
             new BitActors.Model.Checkpoints.CheckpointFiles.Saved("/tmp/x.bin", 10, new string('0', 64), "torchsharp"),

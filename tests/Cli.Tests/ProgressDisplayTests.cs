@@ -1,5 +1,5 @@
 using BitActors.Actors.Training;
-using BitActors.Cli.Console;
+using BitActors.Cli.Terminal;
 using Spectre.Console;
 
 namespace BitActors.Cli.Tests;

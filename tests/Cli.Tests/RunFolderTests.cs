@@ -1,7 +1,7 @@
 using Akka.Actor;
 using BitActors.Actors;
 using BitActors.Actors.Training;
-using BitActors.Cli.Console;
+using BitActors.Cli.Terminal;
 using BitActors.Cli.Reports;
 using BitActors.Model.Checkpoints;
 using BitActors.Model.Training;

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Akka.Configuration;
+using BitActors.Actors.FineTuning;
 using BitActors.Actors.Hosting;
 using BitActors.Model.Checkpoints;
 using BitActors.Streams.Datasets;
@@ -10,7 +11,7 @@ namespace BitActors.Actors.Cluster;
 
 /// <summary>
 /// <c>bitactors.cluster.job</c>: the fan-out a coordinator runs, a given backbone onto shots × seeds tasks of a
-/// published dataset (the tasks <c>run --backbone</c> makes), or, with <c>upstream = true</c>, of the backbone the
+/// published dataset (the <see cref="TaskPlan"/> of <c>run --backbone</c>), or, with <c>upstream = true</c>, of the backbone the
 /// configured upstream pre-training (<c>bitactors.upstream</c>) makes first on a trainer node. Null when neither is configured.
 /// </summary>
 public static class ClusterJobs
@@ -33,12 +34,13 @@ public static class ClusterJobs
             ? new ClassSubset(ids.ToArray())
             : ClassSubset.Range(0, (DatasetCatalog.TryRead(bootstrapServers, dataset)
                 ?? throw new InvalidDataException($"dataset '{dataset}' is not published at {bootstrapServers} (see `bitactors publish`)")).Classes.Count);
-        var shots = c.GetIntList("shots").ToArray();
-        var seeds = c.GetIntList("seeds").ToArray();
-        if (shots.Length == 0 || shots.Any(k => k < 0)) throw new InvalidDataException("bitactors.cluster.job.shots: give examples per class (0 = all), none negative");
-        if (seeds.Length == 0) throw new InvalidDataException("bitactors.cluster.job.seeds is empty");
         var scratch = c.GetBoolean("scratch");
-        var tasks = Tasks(dataset, classes, shots, seeds, scratch);
+        var plan = new TaskPlan(dataset, classes, TaskPlan.ParseShots(c.GetStringList("shots"), "bitactors.cluster.job.shots"),
+            TaskPlan.ParseSeeds(c.GetStringList("seeds"), "bitactors.cluster.job.seeds")) { Scratch = scratch };
+        var tasks = plan.Tasks();
+        // The run key spells every example 0, as the key always has.
+        var shots = plan.Shots.Select(k => k ?? 0).ToArray();
+        var seeds = plan.Seeds.ToArray();
         var origin = upstreamFirst
             ? $"upstream {upstream.Data.Dataset} {string.Join(",", upstream.Data.Classes.Classes)} {upstream.Model.Arch} {upstream.Model.Norm} {upstream.Model.WeightStandardization} {upstream.Schedule.Steps}x{upstream.Schedule.BatchSize} seed {upstream.Seed}"
             : CheckpointFiles.Hash(path).Sha256;
@@ -50,16 +52,6 @@ public static class ClusterJobs
             ? new ClusterJob(runId, null, tasks, upstream, maxAttempts)
             : new ClusterJob(runId, new GivenBackbone(path, arch, channels, upstream.Model.Norm, upstream.Model.WeightStandardization), tasks, MaxAttempts: maxAttempts);
     }
-
-    /// <summary>One task per shots × seed (names as <c>run</c> gives them: <c>transfer-5shot-seed1</c>), and from scratch with <paramref name="scratch"/>.</summary>
-    public static IReadOnlyList<FineTuneTask> Tasks(string dataset, ClassSubset classes, int[] shots, int[] seeds, bool scratch) =>
-        shots.SelectMany(k =>
-        {
-            int? s = k == 0 ? null : k;
-            var name = k == 0 ? "all" : $"{k}shot";
-            var transfer = FineTuneTask.ForSeeds($"transfer-{name}", dataset, classes, s, seeds, fromScratch: false);
-            return scratch ? transfer.Concat(FineTuneTask.ForSeeds($"scratch-{name}", dataset, classes, s, seeds, fromScratch: true)) : transfer;
-        }).ToList();
 
     /// <summary>
     /// A run id that is the same on every coordinator for the same job, so a coordinator taking over finds the

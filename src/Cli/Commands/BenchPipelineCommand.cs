@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Akka.Streams;
 using BitActors.Actors.Hosting;
-using BitActors.Cli.Console;
+using BitActors.Cli.Terminal;
 using BitActors.Streams.Datasets;
 using BitActors.Streams.Images;
 using BitActors.Streams.Pipelines;
@@ -19,7 +19,7 @@ namespace BitActors.Cli.Commands;
 /// full pipeline from the embedded broker, (c) torchvision's DataLoader with PIL (bench/peers). Two cases:
 /// 32×32 PNGs to 128 crops (resized to 160) and 256×256 JPEGs to 224 crops (resized to 256).
 /// </summary>
-public sealed class BenchPipelineCommand : AsyncCommand<BenchPipelineCommand.Settings>
+public sealed class BenchPipelineCommand(IAnsiConsole console) : AsyncCommand<BenchPipelineCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {
@@ -101,14 +101,14 @@ public sealed class BenchPipelineCommand : AsyncCommand<BenchPipelineCommand.Set
                     b_over_a = Math.Round(b.ImagesPerSecond / a.ImagesPerSecond, 3),
                     b_over_c = peer is null ? (double?)null : Math.Round(b.ImagesPerSecond / peer.Value, 3),
                 };
-                if (settings.Json) System.Console.Out.WriteLine(JsonSerializer.Serialize(result, Json.Options));
+                if (settings.Json) console.WritePlainLine(JsonSerializer.Serialize(result, Json.Options));
                 table.AddRow(c.Name, $"{result.a_plain_loop:F0}", $"{result.b_pipeline:F0}", result.c_torchvision?.ToString("F0") ?? "-",
                     $"{result.b_over_a:F2}", result.b_over_c?.ToString("F2") ?? "-");
             }
             finally { Directory.Delete(folder, recursive: true); }
         }
         await host.StopAsync();
-        if (!settings.Json) AnsiConsole.Write(table);
+        if (!settings.Json) console.Write(table);
         return 0;
     }
 

@@ -4,7 +4,7 @@ using System.Text.Json;
 using Akka.Streams;
 using BitActors.Actors;
 using BitActors.Actors.Hosting;
-using BitActors.Cli.Console;
+using BitActors.Cli.Terminal;
 using BitActors.Cli.Soak;
 using BitActors.Streams.Datasets;
 using BitActors.Streams.Images;
@@ -20,7 +20,7 @@ namespace BitActors.Cli.Commands;
 /// process's memory (RSS and managed heap) sampled throughout: a leak shows as a slope. The run is
 /// stopped after the given time; the slopes are fitted to the samples after the warm-up.
 /// </summary>
-public sealed class BenchSoakCommand : AsyncCommand<BenchSoakCommand.Settings>
+public sealed class BenchSoakCommand(IAnsiConsole console) : AsyncCommand<BenchSoakCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {
@@ -141,12 +141,12 @@ public sealed class BenchSoakCommand : AsyncCommand<BenchSoakCommand.Settings>
             max_slope_mb_per_min = settings.MaxSlope, rss_flat = rssFlat, managed_heap_flat = heapFlat, flat = rssFlat && heapFlat,
             series = samples.Select(s => new[] { Math.Round(s.Minutes, 3), Math.Round(s.RssMb, 1), Math.Round(s.ManagedHeapMb, 2) }),
         };
-        if (settings.Json) System.Console.Out.WriteLine(JsonSerializer.Serialize(result, Json.Options));
+        if (settings.Json) console.WritePlainLine(JsonSerializer.Serialize(result, Json.Options));
         else
         {
-            AnsiConsole.MarkupLineInterpolated($"{result.minutes:F1} min, {steps:N0} steps of {settings.Arch} (batch {settings.Batch}), {samples.Count} samples");
-            AnsiConsole.MarkupLineInterpolated($"RSS {result.rss_mb.first:F0} → {result.rss_mb.last:F0} MB, slope {rssSlope:F2} ± {rssError:F2} MB/min ({(rssFlat ? "flat" : "GROWING")})");
-            AnsiConsole.MarkupLineInterpolated($"live managed heap {result.managed_heap_mb.first:F1} → {result.managed_heap_mb.last:F1} MB, slope {heapSlope:F3} ± {heapError:F3} MB/min ({(heapFlat ? "flat" : "GROWING")})");
+            console.MarkupLineInterpolated($"{result.minutes:F1} min, {steps:N0} steps of {settings.Arch} (batch {settings.Batch}), {samples.Count} samples");
+            console.MarkupLineInterpolated($"RSS {result.rss_mb.first:F0} → {result.rss_mb.last:F0} MB, slope {rssSlope:F2} ± {rssError:F2} MB/min ({(rssFlat ? "flat" : "GROWING")})");
+            console.MarkupLineInterpolated($"live managed heap {result.managed_heap_mb.first:F1} → {result.managed_heap_mb.last:F1} MB, slope {heapSlope:F3} ± {heapError:F3} MB/min ({(heapFlat ? "flat" : "GROWING")})");
         }
         return rssFlat && heapFlat ? 0 : 3;
     }

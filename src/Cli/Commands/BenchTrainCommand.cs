@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Text.Json;
+using BitActors.Cli.Terminal;
 using BitActors.Model.Training;
 using Serilog;
 using Spectre.Console;
@@ -8,7 +9,7 @@ using TorchSharp;
 
 namespace BitActors.Cli.Commands;
 
-public sealed class BenchTrainCommand : Command<BenchTrainCommand.Settings>
+public sealed class BenchTrainCommand(IAnsiConsole console) : Command<BenchTrainCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {
@@ -86,7 +87,7 @@ public sealed class BenchTrainCommand : Command<BenchTrainCommand.Settings>
             var r = TrainBenchmark.Run(settings.Arch, settings.Classes, batch, resolution, settings.Steps, settings.Warmup, device, m => Log.Information("{Message}", m),
                 settings.Channels, settings.WeightDecay, settings.HostData);
             if (settings.Json)
-                System.Console.Out.WriteLine(JsonSerializer.Serialize(new
+                console.WritePlainLine(JsonSerializer.Serialize(new
                 {
                     bench = "train", impl = "bitactors", arch = r.Arch, device = settings.Device, batch = r.Batch, resolution = r.Resolution,
                     steps = r.Steps, warmup = r.WarmupSteps, channels = settings.Channels, weight_decay = settings.WeightDecay, host_data = settings.HostData, classes = settings.Classes, images_per_second = r.ImagesPerSecond, mean_step_seconds = r.MeanStepSeconds,
@@ -94,7 +95,7 @@ public sealed class BenchTrainCommand : Command<BenchTrainCommand.Settings>
                 }));
             else table.AddRow(r.Arch, r.Batch.ToString(), r.Resolution.ToString(), r.ImagesPerSecond.ToString("F1"), $"{r.MedianStepSeconds * 1000:F1} ms");
         }
-        if (!settings.Json) AnsiConsole.Write(table);
+        if (!settings.Json) console.Write(table);
         return 0;
     }
 

@@ -4,7 +4,7 @@ using System.Text.Json;
 using Akka.Streams;
 using BitActors.Actors;
 using BitActors.Actors.Hosting;
-using BitActors.Cli.Console;
+using BitActors.Cli.Terminal;
 using BitActors.Streams.Datasets;
 using BitActors.Streams.Images;
 using BitActors.Streams.Kafka;
@@ -20,7 +20,7 @@ namespace BitActors.Cli.Commands;
 /// Kafka → decode → augment → shuffle → batch → trainer actor, on cpu or cuda. Reports images/s and how
 /// long the trainer waits for data per step, after the warmup steps.
 /// </summary>
-public sealed class BenchUpstreamCommand : AsyncCommand<BenchUpstreamCommand.Settings>
+public sealed class BenchUpstreamCommand(IAnsiConsole console) : AsyncCommand<BenchUpstreamCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {
@@ -134,11 +134,11 @@ public sealed class BenchUpstreamCommand : AsyncCommand<BenchUpstreamCommand.Set
             publish_seconds = Math.Round(publishSeconds, 1), training_seconds = Math.Round(trainingSeconds, 1),
             final_loss = completed.Backbone.FinalLoss, test_top1 = completed.Backbone.UpstreamTest.Top1,
         };
-        if (settings.Json) System.Console.Out.WriteLine(JsonSerializer.Serialize(result, Json.Options));
+        if (settings.Json) console.WritePlainLine(JsonSerializer.Serialize(result, Json.Options));
         else
         {
-            AnsiConsole.MarkupLineInterpolated($"{settings.Arch} on {settings.Device}, batch {settings.Batch} at {settings.Resolution} px: {result.images_per_second:F0} img/s end to end");
-            AnsiConsole.MarkupLineInterpolated($"step {result.step_ms:F1} ms, data wait {result.data_wait_ms:F2} ms per step ({result.data_wait_fraction:P1} of the step time)");
+            console.MarkupLineInterpolated($"{settings.Arch} on {settings.Device}, batch {settings.Batch} at {settings.Resolution} px: {result.images_per_second:F0} img/s end to end");
+            console.MarkupLineInterpolated($"step {result.step_ms:F1} ms, data wait {result.data_wait_ms:F2} ms per step ({result.data_wait_fraction:P1} of the step time)");
         }
         return 0;
     }

@@ -4,9 +4,10 @@ using System.Diagnostics;
 using Akka.Configuration;
 using Akka.Streams;
 using BitActors.Actors;
+using BitActors.Actors.FineTuning;
 using BitActors.Actors.Hosting;
 using BitActors.Actors.Training;
-using BitActors.Cli.Console;
+using BitActors.Cli.Terminal;
 using BitActors.Cli.Demo;
 using BitActors.Cli.Reports;
 using BitActors.Streams.Datasets;
@@ -18,7 +19,7 @@ using Spectre.Console.Cli;
 
 namespace BitActors.Cli.Commands;
 
-public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
+public sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {
@@ -43,7 +44,7 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         public int? Steps { get; init; }
 
         [CommandOption("--shots <K,…>")]
-        [Description("Examples per class of the downstream tasks, comma-separated, 'all' for every example (default: bitactors.demo.shots, 1,5,10,all).")]
+        [Description("Examples per class of the downstream tasks, comma-separated, 'all' (or 0) for every example (default: bitactors.demo.shots, 1,5,10,all).")]
         public string? Shots { get; init; }
 
         [CommandOption("--seeds <S,…>")]
@@ -105,7 +106,7 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         Log.Information("[publish] reading Fashion-MNIST from {Source}", source);
         var data = IdxDataset.Load(dataset, source, IdxDataset.FashionMnistClasses);
         var published = await ProgressDisplay.RunAsync(display =>
-            new DatasetPublisher(kafka.Admin, system.Materializer(), new Progress<PublishProgress>(display.Show)).PublishAsync(data, cancellationToken));
+            new DatasetPublisher(kafka.Admin, system.Materializer(), new Progress<PublishProgress>(display.Show)).PublishAsync(data, cancellationToken), console);
         foreach (var split in published.Manifest.Splits)
             Log.Information("[publish] {Topic}: {Records:N0} records in {Partitions} partitions, verified", split.Topic, split.Records, split.Partitions);
 
@@ -113,28 +114,29 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
 
         Log.Information("[demo] {Tasks} downstream tasks: {Groups}", run.Tasks.Count,
             string.Join(", ", run.Tasks.GroupBy(t => t.GroupName).Select(g => $"{g.Key} × {g.Count()} seeds")));
-        var (done, exitCode) = await RunSession.RunAsync(host, run, cancellationToken);
+        var (done, exitCode) = await RunSession.RunAsync(host, run, console, cancellationToken);
         if (done is not { } completed)
         {
             await host.StopAsync();
             return exitCode;
         }
 
-        var events = ModelEventsReader.CountByType(kafka.BootstrapServers, run.RunId);
+        var events = ModelEventsLog.ReadToEnd(kafka.BootstrapServers, TimeSpan.FromSeconds(10))
+            .Where(e => e.TaskOf(run.RunId) is not null).CountBy(e => e.Type ?? "?").ToDictionary();
         await host.StopAsync();
         var report = new DemoReport(completed, run, dataset, IdxDataset.FashionMnistClasses, wall.Elapsed, events, CommandLine(),
             settings.Full ? FullTaskReferences : null);
         var folder = report.Write(run.OutputDir);
 
-        AnsiConsole.Write(report.ToTable());
-        foreach (var line in report.Comparisons()) AnsiConsole.WriteLine(line);
+        console.Write(report.ToTable());
+        foreach (var line in report.Comparisons()) console.WriteLine(line);
         if (completed.Backbone.Steps > 0)
-            AnsiConsole.WriteLine($"upstream: {completed.Backbone.Arch} on classes {run.Upstream.Data.Classes}, {completed.Backbone.Steps} steps, " +
+            console.WriteLine($"upstream: {completed.Backbone.Arch} on classes {run.Upstream.Data.Classes}, {completed.Backbone.Steps} steps, " +
                 $"test top-1 {completed.Backbone.UpstreamTest.Top1:P2} ({completed.Backbone.UpstreamTest.Examples} images), {completed.Backbone.Elapsed.TotalSeconds:F0} s");
-        else AnsiConsole.WriteLine($"backbone: given, {completed.Backbone.Checkpoint.Path}");
-        AnsiConsole.WriteLine($"bit.models: {string.Join(", ", events.Select(e => $"{e.Value} × {e.Key}"))}");
-        AnsiConsole.WriteLine($"report: {Path.Combine(folder, DemoReport.MarkdownFile)}, {DemoReport.ResultsFile}, {DemoReport.PlotFile}  (wall time {wall.Elapsed.TotalSeconds:F0} s)");
-        global::System.Console.Out.WriteLine($"run folder: {run.OutputDir} ({RunFolder.SummaryFile}, {MetricsLog.File}, {RunPlots.Folder}/, {Logging.RunLogFile}, checkpoints/)");
+        else console.WriteLine($"backbone: given, {completed.Backbone.Checkpoint.Path}");
+        console.WriteLine($"bit.models: {string.Join(", ", events.Select(e => $"{e.Value} × {e.Key}"))}");
+        console.WriteLine($"report: {Path.Combine(folder, DemoReport.MarkdownFile)}, {DemoReport.ResultsFile}, {DemoReport.PlotFile}  (wall time {wall.Elapsed.TotalSeconds:F0} s)");
+        console.WritePlainLine($"run folder: {run.OutputDir} ({RunFolder.SummaryFile}, {MetricsLog.File}, {RunPlots.Folder}/, {Logging.RunLogFile}, checkpoints/)");
         return completed.Failed.Count == 0 ? 0 : 2;
     }
 
@@ -143,7 +145,7 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
 
     private static string CommandLine() => string.Join(' ', new[] { "bitactors" }.Concat(Environment.GetCommandLineArgs().Skip(1)));
 
-    private static async Task<int> StudyAsync(BitActorsHost host, Config config, Settings settings, string bootstrapServers, Stopwatch wall,
+    private async Task<int> StudyAsync(BitActorsHost host, Config config, Settings settings, string bootstrapServers, Stopwatch wall,
         CancellationToken cancellationToken)
     {
         var studyId = $"study-norm-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
@@ -154,7 +156,7 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         {
             Log.Information("[study] {Variant}: upstream {Steps} steps at per-device batch {Micro}, then {Tasks} transfer task(s) ({Done}/{Count})",
                 variant.Label, spec.Upstream.Schedule.Steps, spec.Upstream.Optimizer.MicroBatch, spec.Tasks.Count, results.Count + 1, specs.Count);
-            var (done, exitCode) = await RunSession.RunAsync(host, spec, cancellationToken);
+            var (done, exitCode) = await RunSession.RunAsync(host, spec, console, cancellationToken);
             if (done is null)
             {
                 await host.StopAsync();
@@ -165,8 +167,8 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
         await host.StopAsync();
         var report = new NormStudyReport(studyId, results, wall.Elapsed, CommandLine());
         report.Write(folder);
-        AnsiConsole.Write(report.ToTable());
-        AnsiConsole.WriteLine($"report: {Path.Combine(folder, NormStudyReport.MarkdownFile)}, {NormStudyReport.ResultsFile}, {NormStudyReport.PlotFile}  (wall time {wall.Elapsed.TotalSeconds:F0} s)");
+        console.Write(report.ToTable());
+        console.WriteLine($"report: {Path.Combine(folder, NormStudyReport.MarkdownFile)}, {NormStudyReport.ResultsFile}, {NormStudyReport.PlotFile}  (wall time {wall.Elapsed.TotalSeconds:F0} s)");
         return results.All(r => r.Item3.Failed.Count == 0) ? 0 : 2;
     }
 
@@ -184,18 +186,18 @@ public sealed class DemoCommand : AsyncCommand<DemoCommand.Settings>
             // The full task: every class, every training image, from the backbone (and from scratch when configured).
             var full = config.GetConfig("bitactors.demo.full");
             fineTune = BitActorsConfig.FineTune(config, full.GetConfig("finetune").WithFallback(demoFineTune), upstream.Data.Augment.Channels);
-            var seeds = DemoPlan.ParseSeeds(settings.Seeds is { } s ? [s] : full.GetStringList("seeds"));
-            tasks = DemoPlan.Tasks("fashion-mnist", new ClassSubset(Enumerable.Range(0, IdxDataset.FashionMnistClasses.Count).ToArray()), [null], seeds, seeds)
-                .Where(t => !t.FromScratch || full.GetBoolean("scratch")).ToList();
+            var seeds = TaskPlan.ParseSeeds(settings.Seeds is { } s ? [s] : full.GetStringList("seeds"));
+            tasks = new TaskPlan("fashion-mnist", new ClassSubset(Enumerable.Range(0, IdxDataset.FashionMnistClasses.Count).ToArray()), [null], seeds)
+                { Scratch = full.GetBoolean("scratch"), SeedInEveryName = true }.Tasks();
         }
         else
         {
             fineTune = BitActorsConfig.FineTune(config, demoFineTune, upstream.Data.Augment.Channels);
             var classes = new ClassSubset(config.GetIntList("bitactors.demo.downstream-classes").ToArray());
-            var shots = DemoPlan.ParseShots(settings.Shots is { } k ? [k] : config.GetStringList("bitactors.demo.shots"));
-            var seeds = DemoPlan.ParseSeeds(settings.Seeds is { } text ? [text] : config.GetStringList("bitactors.demo.seeds"));
-            var allSeeds = DemoPlan.ParseSeeds(config.GetStringList("bitactors.demo.all-examples-seeds"));
-            tasks = DemoPlan.Tasks("fashion-mnist", classes, shots, seeds, allSeeds);
+            var shots = TaskPlan.ParseShots(settings.Shots is { } k ? [k] : config.GetStringList("bitactors.demo.shots"));
+            var seeds = TaskPlan.ParseSeeds(settings.Seeds is { } text ? [text] : config.GetStringList("bitactors.demo.seeds"));
+            var allSeeds = TaskPlan.ParseSeeds(config.GetStringList("bitactors.demo.all-examples-seeds"));
+            tasks = new TaskPlan("fashion-mnist", classes, shots, seeds) { Scratch = true, AllExamplesSeeds = allSeeds, SeedInEveryName = true }.Tasks();
         }
         if (settings.Resume is not null && !File.Exists(settings.Resume)) throw new FileNotFoundException($"--resume: checkpoint not found: {settings.Resume}");
         if (settings.Backbone is not null && !File.Exists(settings.Backbone)) throw new FileNotFoundException($"--backbone: checkpoint not found: {settings.Backbone}");

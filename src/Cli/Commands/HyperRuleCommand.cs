@@ -1,12 +1,13 @@
 using System.ComponentModel;
 using System.Text.Json;
+using BitActors.Cli.Terminal;
 using BitActors.Model.Recipe;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
 namespace BitActors.Cli.Commands;
 
-public sealed class HyperRuleCommand : Command<HyperRuleCommand.Settings>
+public sealed class HyperRuleCommand(IAnsiConsole console) : Command<HyperRuleCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {
@@ -51,7 +52,7 @@ public sealed class HyperRuleCommand : Command<HyperRuleCommand.Settings>
         int[] supports = [warmup, .. decays, total];
         if (settings.Json)
         {
-            System.Console.Out.WriteLine(JsonSerializer.Serialize(new
+            console.WritePlainLine(JsonSerializer.Serialize(new
             {
                 precrop = resolution.Precrop, crop = resolution.Crop, mixup = HyperRule.MixUp(settings.Examples), supports,
                 lr = schedule.BaseLr, batch = HyperRule.BatchSize, momentum = HyperRule.Momentum, weight_decay = HyperRule.WeightDecay, steps = total,
@@ -63,7 +64,7 @@ public sealed class HyperRuleCommand : Command<HyperRuleCommand.Settings>
         table.AddRow("steps", $"{total} (warmup {warmup}, ÷10 at {string.Join(", ", decays)})");
         table.AddRow("learning rate", $"{schedule.BaseLr} at batch {HyperRule.BatchSize}, momentum {HyperRule.Momentum}, no weight decay");
         table.AddRow("MixUp α", HyperRule.MixUp(settings.Examples).ToString());
-        AnsiConsole.Write(table);
+        console.Write(table);
         return 0;
     }
 }

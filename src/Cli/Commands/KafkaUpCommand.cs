@@ -1,12 +1,14 @@
 using System.ComponentModel;
 using System.Runtime.InteropServices;
+using BitActors.Cli.Terminal;
 using BitActors.Streams.Kafka;
 using Serilog;
+using Spectre.Console;
 using Spectre.Console.Cli;
 
 namespace BitActors.Cli.Commands;
 
-public sealed class KafkaUpCommand : AsyncCommand<KafkaUpCommand.Settings>
+public sealed class KafkaUpCommand(IAnsiConsole console) : AsyncCommand<KafkaUpCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {
@@ -23,8 +25,7 @@ public sealed class KafkaUpCommand : AsyncCommand<KafkaUpCommand.Settings>
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
         using var kafka = new EmbeddedKafka(settings.Brokers);
         var serving = TopicRequests.ServeAsync(kafka, spec => Log.Information("created topic {Topic} ({Partitions} partitions)", spec.Name, spec.Partitions), stop.Token);
-        System.Console.Out.WriteLine($"bootstrap={kafka.BootstrapServers}");
-        System.Console.Out.Flush();
+        console.WritePlainLine($"bootstrap={kafka.BootstrapServers}");
         Log.Information("embedded Kafka: {Brokers} broker(s) at {Bootstrap}; topics are created on request (publish does it); Ctrl-C stops",
             settings.Brokers, kafka.BootstrapServers);
         try { await Task.Delay(Timeout.Infinite, stop.Token); }

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Text.Json;
+using BitActors.Cli.Terminal;
 using BitActors.Model.Architecture;
 using BitActors.Model.Checkpoints;
 using Spectre.Console;
@@ -10,7 +11,7 @@ using static TorchSharp.torch;
 namespace BitActors.Cli.Commands;
 
 /// <summary>Writes a model's weights in any of the three formats: converted from a checkpoint, or freshly initialised.</summary>
-public sealed class ModelExportCommand : Command<ModelExportCommand.Settings>
+public sealed class ModelExportCommand(IAnsiConsole console) : Command<ModelExportCommand.Settings>
 {
     public sealed class Settings : ModelSettings
     {
@@ -44,7 +45,7 @@ public sealed class ModelExportCommand : Command<ModelExportCommand.Settings>
         var saved = CheckpointFiles.Save(model, settings.Output);
         if (settings.Json)
         {
-            System.Console.Out.WriteLine(JsonSerializer.Serialize(new
+            console.WritePlainLine(JsonSerializer.Serialize(new
             {
                 output = saved.Path, format = saved.Format, bytes = saved.Bytes, sha256 = saved.Sha256,
                 source = loaded?.Path, source_format = loaded?.Format, arch = model.Config.Name, classes = model.NumClasses,
@@ -53,7 +54,7 @@ public sealed class ModelExportCommand : Command<ModelExportCommand.Settings>
         }
         else
         {
-            AnsiConsole.MarkupLineInterpolated($"wrote {saved.Path} ({saved.Format}, {saved.Bytes / 1e6:F1} MB, sha256 {saved.Sha256[..16]}…) in {clock.Elapsed.TotalSeconds:F1} s");
+            console.MarkupLineInterpolated($"wrote {saved.Path} ({saved.Format}, {saved.Bytes / 1e6:F1} MB, sha256 {saved.Sha256[..16]}…) in {clock.Elapsed.TotalSeconds:F1} s");
         }
         return 0;
     }

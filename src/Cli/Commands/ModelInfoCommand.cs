@@ -1,12 +1,13 @@
 using System.ComponentModel;
 using System.Text.Json;
+using BitActors.Cli.Terminal;
 using BitActors.Model.Architecture;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
 namespace BitActors.Cli.Commands;
 
-public sealed class ModelInfoCommand : Command<ModelInfoCommand.Settings>
+public sealed class ModelInfoCommand(IAnsiConsole console) : Command<ModelInfoCommand.Settings>
 {
     public sealed class Settings : ModelSettings
     {
@@ -24,7 +25,7 @@ public sealed class ModelInfoCommand : Command<ModelInfoCommand.Settings>
         var bytes = model.state_dict().Values.Sum(t => t.NumberOfElements * t.ElementSize);
         if (settings.Json)
         {
-            System.Console.Out.WriteLine(JsonSerializer.Serialize(new
+            console.WritePlainLine(JsonSerializer.Serialize(new
             {
                 arch = config.Name, classes = settings.Classes, parameters, units = config.Units, width_factor = config.WidthFactor,
                 base_width = config.BaseWidth, groups = config.Groups, norm = config.NormLabel, in_channels = config.InChannels,
@@ -43,7 +44,7 @@ public sealed class ModelInfoCommand : Command<ModelInfoCommand.Settings>
         table.AddRow("classes", settings.Classes.ToString());
         table.AddRow("parameters", parameters.ToString("N0"));
         table.AddRow("checkpoint size (fp32)", $"{bytes / 1e6:F1} MB in {tensors} tensors");
-        AnsiConsole.Write(table);
+        console.Write(table);
         return 0;
     }
 }

@@ -2,16 +2,16 @@ using System.ComponentModel;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using BitActors.Cli.Console;
+using BitActors.Cli.Terminal;
 using BitActors.Streams.Datasets;
 using BitActors.Streams.Kafka;
-using Confluent.Kafka;
 using Serilog;
+using Spectre.Console;
 using Spectre.Console.Cli;
 
 namespace BitActors.Cli.Commands;
 
-public sealed class ModelsWatchCommand : AsyncCommand<ModelsWatchCommand.Settings>
+public sealed class ModelsWatchCommand(IAnsiConsole console) : AsyncCommand<ModelsWatchCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {
@@ -31,43 +31,33 @@ public sealed class ModelsWatchCommand : AsyncCommand<ModelsWatchCommand.Setting
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         using var kafka = KafkaConnection.Open(settings.BootstrapServers);
-        using var admin = KafkaClients.CreateAdmin(kafka.BootstrapServers);
-        while (KafkaClients.PartitionCount(admin, Topics.Models, TimeSpan.FromSeconds(10)) == 0)
-        {
-            Log.Information("waiting for {Topic} to exist at {Bootstrap}", Topics.Models, kafka.BootstrapServers);
-            await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
-        }
-        var partitions = KafkaClients.PartitionCount(admin, Topics.Models, TimeSpan.FromSeconds(10));
-        using var consumer = KafkaClients.CreateConsumer(kafka.BootstrapServers, $"bitactors-models-watch-{Guid.NewGuid():N}");
-        consumer.Assign(Enumerable.Range(0, partitions).Select(p => new TopicPartitionOffset(Topics.Models, p, Offset.Beginning)));
-        if (!settings.Json) System.Console.Out.WriteLine($"{"time",-24} {"type",-24} {"subject",-36} {"top-1",8}  checkpoint");
+        if (!settings.Json) console.WritePlainLine($"{"time",-24} {"type",-24} {"subject",-36} {"top-1",8}  checkpoint");
         int seen = 0;
         await Task.Run(() =>
         {
-            while (!cancellationToken.IsCancellationRequested && (settings.Max is null || seen < settings.Max))
+            using var events = ModelEventsLog.Follow(kafka.BootstrapServers, cancellationToken,
+                () => Log.Information("waiting for {Topic} to exist at {Bootstrap}", Topics.Models, kafka.BootstrapServers)).GetEnumerator();
+            // --max is checked before the next event is waited for.
+            while ((settings.Max is null || seen < settings.Max) && events.MoveNext())
             {
-                var record = consumer.Consume(TimeSpan.FromMilliseconds(500));
-                if (record?.Message is null) continue;
+                var e = events.Current;
                 seen++;
-                var attributes = CloudEvents.Attributes(record.Message.Headers);
                 JsonNode? data;
-                try { data = JsonNode.Parse(Encoding.UTF8.GetString(record.Message.Value)); }
-                catch (JsonException e) { Log.Warning("{Topic}@{Offset}: data is not JSON: {Error}", Topics.Models, record.Offset.Value, e.Message); continue; }
+                try { data = JsonNode.Parse(Encoding.UTF8.GetString(e.Data)); }
+                catch (JsonException notJson) { Log.Warning("{Topic}@{Offset}: data is not JSON: {Error}", Topics.Models, e.Offset, notJson.Message); continue; }
                 if (settings.Json)
                 {
-                    var line = new JsonObject(attributes.Select(a => KeyValuePair.Create(a.Key, (JsonNode?)JsonValue.Create(a.Value)))) { ["data"] = data };
-                    System.Console.Out.WriteLine(line.ToJsonString());
+                    var line = new JsonObject(e.Attributes.Select(a => KeyValuePair.Create(a.Key, (JsonNode?)JsonValue.Create(a.Value)))) { ["data"] = data };
+                    console.WritePlainLine(line.ToJsonString());
                 }
                 else
                 {
                     var top1 = data?["metrics"]?["top1"]?.GetValue<double>() is double t ? t.ToString("P2") : "-";
                     var uri = data?["checkpoint"]?["uri"]?.GetValue<string>() ?? "-";
-                    System.Console.Out.WriteLine($"{attributes.GetValueOrDefault("time", "?"),-24} {attributes.GetValueOrDefault("type", "?"),-24} {attributes.GetValueOrDefault("subject", "?"),-36} {top1,8}  {uri}");
+                    console.WritePlainLine($"{e.Attributes.GetValueOrDefault("time", "?"),-24} {e.Type ?? "?",-24} {e.Subject ?? "?",-36} {top1,8}  {uri}");
                 }
-                System.Console.Out.Flush();
             }
         }, CancellationToken.None);
-        consumer.Close();
         return 0;
     }
 }

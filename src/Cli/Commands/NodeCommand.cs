@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Akka.Actor;
 using BitActors.Actors.Cluster;
 using BitActors.Actors.Hosting;
+using BitActors.Cli.Terminal;
 using BitActors.Streams.Datasets;
 using BitActors.Streams.Kafka;
 using Serilog;
@@ -16,7 +17,7 @@ namespace BitActors.Cli.Commands;
 /// trainer (one task per device, pulled from the coordinator). Serves until SIGINT/SIGTERM, then leaves the cluster
 /// gracefully (its running tasks go to other nodes and resume from their last checkpoint).
 /// </summary>
-public sealed class NodeCommand : AsyncCommand<NodeCommand.Settings>
+public sealed class NodeCommand(IAnsiConsole console) : AsyncCommand<NodeCommand.Settings>
 {
     /// <summary>Containers set the advertised address here (infra/entrypoint.sh: the container's IP).</summary>
     public const string PublicHostnameVariable = "BITACTORS_PUBLIC_HOSTNAME";
@@ -94,8 +95,7 @@ public sealed class NodeCommand : AsyncCommand<NodeCommand.Settings>
         member.RegisterOnMemberUp(() => Log.Information("node {Address} is up with roles {Roles}", member.SelfAddress, string.Join(",", cluster.Roles)));
         ClusterNode.Start(system, cluster, job, bootstrap, fineTune, store, BitActorsConfig.Upstream(config));
         await ClusterMembership.JoinAsync(system, cluster);
-        System.Console.Out.WriteLine($"node={member.SelfAddress}");
-        System.Console.Out.Flush();
+        console.WritePlainLine($"node={member.SelfAddress}");
         Log.Information("node {Address}: roles {Roles}, {Membership}, artifacts {Artifacts}{Job}", member.SelfAddress, string.Join(",", cluster.Roles),
             cluster.Discovery.UsesBootstrap ? $"discovery {cluster.Discovery.Method}" : $"seed nodes {string.Join(" ", cluster.SeedNodes)}",
             store.Uri, job is null ? "" : $", run {job.RunId} ({job.Tasks.Count} tasks)");

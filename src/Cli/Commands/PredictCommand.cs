@@ -1,12 +1,11 @@
 using System.ComponentModel;
 using System.Text.Json;
-using BitActors.Model.Architecture;
-using BitActors.Model.Checkpoints;
+using BitActors.Cli.Terminal;
+using BitActors.Model.Inference;
 using BitActors.Model.Recipe;
 using BitActors.Streams.Images;
 using Spectre.Console;
 using Spectre.Console.Cli;
-using static TorchSharp.torch;
 
 namespace BitActors.Cli.Commands;
 
@@ -14,7 +13,7 @@ namespace BitActors.Cli.Commands;
 /// Classifies image files with a checkpoint, using BiT's evaluation preprocessing: resize to the
 /// resolution (no resampling when the image already has it), scale to [-1, 1].
 /// </summary>
-public sealed class PredictCommand : Command<PredictCommand.Settings>
+public sealed class PredictCommand(IAnsiConsole console) : Command<PredictCommand.Settings>
 {
     public sealed class Settings : ModelSettings
     {
@@ -61,7 +60,7 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
 
     private sealed record Ranked(int Class, string? Label, float Logit, float Probability);
 
-    private sealed record Prediction(string Image, int Width, int Height, int Resolution, float[] Logits, IReadOnlyList<Ranked> Top);
+    private sealed record Classified(string Image, int Width, int Height, int Resolution, float[] Logits, IReadOnlyList<Ranked> Top);
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
@@ -70,17 +69,16 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
             throw new InvalidDataException($"--labels {settings.Labels} names {labels.Length} classes; the model has {settings.Classes}");
 
         var config = settings.Config();
-        using var model = new ResNetV2(config, settings.Classes);
-        var load = CheckpointFiles.Load(model, settings.Checkpoint, HeadPolicy.Require);
-        model.eval();
+        using var predictor = Predictor.Load(config, settings.Classes, settings.Checkpoint);
+        var load = predictor.Checkpoint;
 
-        var predictions = new List<Prediction>();
+        var predictions = new List<Classified>();
         var errors = new List<(string Image, string Error)>();
         foreach (var path in settings.Images)
         {
             try
             {
-                predictions.Add(Predict(model, path, settings, labels));
+                predictions.Add(Classify(predictor, path, settings, labels));
             }
             catch (Exception e) when (e is CorruptImageException or IOException or UnauthorizedAccessException)
             {
@@ -90,7 +88,7 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
 
         if (settings.Json)
         {
-            System.Console.Out.WriteLine(JsonSerializer.Serialize(new
+            console.WritePlainLine(JsonSerializer.Serialize(new
             {
                 checkpoint = load.Path, format = load.Format, arch = config.Name, norm = config.NormLabel, classes = settings.Classes,
                 predictions = predictions.Select(p => new
@@ -108,29 +106,21 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
                 foreach (var (r, i) in p.Top.Select((r, i) => (r, i)))
                     table.AddRow(i == 0 ? Markup.Escape(p.Image) : "", i == 0 ? $"{p.Width}x{p.Height}→{p.Resolution}" : "",
                         r.Class.ToString(), Markup.Escape(r.Label ?? ""), r.Logit.ToString("F3"), r.Probability.ToString("P1"));
-            AnsiConsole.Write(table);
+            console.Write(table);
         }
         foreach (var (image, error) in errors) Serilog.Log.Error("{Image}: {Error}", image, error);
         return errors.Count == 0 ? 0 : 1;
     }
 
-    private static Prediction Predict(ResNetV2 model, string path, Settings settings, string[]? labels)
+    // Decoding and BiT's eval transform happen here (BitActors.Streams.Images); the predictor sees model input only.
+    private static Classified Classify(Predictor predictor, string path, Settings settings, string[]? labels)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"image not found: {path}", path);
         using var bitmap = ImageCodec.Decode(File.ReadAllBytes(path));
         int resolution = settings.Resolution ?? HyperRule.ResolutionFor(bitmap.Height, bitmap.Width).Crop;
-        var pixels = Augment.Eval(bitmap, new AugmentSettings(resolution, resolution, model.Config.InChannels, Flip: false));
-
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        var x = tensor(pixels, [1, model.Config.InChannels, resolution, resolution]);
-        var logits = model.forward(x)[0];
-        var probabilities = logits.softmax(0);
-        var k = Math.Min(settings.Top, model.NumClasses);
-        var (values, indices) = logits.topk(k);
-        var logitArray = logits.data<float>().ToArray();
-        var probabilityArray = probabilities.data<float>().ToArray();
-        var top = indices.data<long>().ToArray().Select(i => new Ranked((int)i, labels?[i], logitArray[i], probabilityArray[i])).ToList();
-        return new Prediction(path, bitmap.Width, bitmap.Height, resolution, logitArray, top);
+        var pixels = Augment.Eval(bitmap, new AugmentSettings(resolution, resolution, predictor.Config.InChannels, Flip: false));
+        var prediction = predictor.Predict(pixels, resolution, settings.Top);
+        var top = prediction.Top.Select(r => new Ranked(r.Class, labels?[r.Class], r.Logit, r.Probability)).ToList();
+        return new Classified(path, bitmap.Width, bitmap.Height, resolution, prediction.Logits, top);
     }
 }

@@ -1,7 +1,7 @@
 using System.ComponentModel;
 using Akka.Streams;
 using BitActors.Actors.Hosting;
-using BitActors.Cli.Console;
+using BitActors.Cli.Terminal;
 using BitActors.Streams.Datasets;
 using Serilog;
 using Spectre.Console;
@@ -9,7 +9,7 @@ using Spectre.Console.Cli;
 
 namespace BitActors.Cli.Commands;
 
-public sealed class PublishCommand : AsyncCommand<PublishCommand.Settings>
+public sealed class PublishCommand(IAnsiConsole console) : AsyncCommand<PublishCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {
@@ -66,18 +66,18 @@ public sealed class PublishCommand : AsyncCommand<PublishCommand.Settings>
         var system = host.System;
         var options = new PublishOptions(settings.ResizeOversized);
         var result = await ProgressDisplay.RunAsync(display =>
-            new DatasetPublisher(kafka.Admin, system.Materializer(), new Progress<PublishProgress>(display.Show), options).PublishAsync(dataset, cancellationToken));
+            new DatasetPublisher(kafka.Admin, system.Materializer(), new Progress<PublishProgress>(display.Show), options).PublishAsync(dataset, cancellationToken), console);
         await host.StopAsync();
 
         var table = new Table().AddColumns("split", "topic", "partitions", "records");
         foreach (var split in result.Manifest.Splits)
             table.AddRow(split.Name, split.Topic, split.Partitions.ToString(), split.Records.ToString("N0"));
-        AnsiConsole.Write(table);
-        AnsiConsole.WriteLine(result.AlreadyPublished
+        console.Write(table);
+        console.WriteLine(result.AlreadyPublished
             ? $"{settings.Dataset}: already published with the same content ({result.Manifest.ContentHash[..12]}…); nothing added"
             : $"{settings.Dataset}: published and verified; manifest on {Topics.Datasets}");
         if (!result.AlreadyPublished)
-            AnsiConsole.WriteLine($"throughput: {result.RecordsSent:N0} images, {result.BytesSent / 1e6:F1} MB in {result.Elapsed.TotalSeconds:F2} s: " +
+            console.WriteLine($"throughput: {result.RecordsSent:N0} images, {result.BytesSent / 1e6:F1} MB in {result.Elapsed.TotalSeconds:F2} s: " +
                 $"{result.ImagesPerSecond:F0} images/s, {result.MegabytesPerSecond:F1} MB/s");
         if (kafka.IsEmbedded) Log.Warning("the embedded broker stops with this command: use `bitactors kafka up` and --bootstrap-servers to keep the data");
         return 0;

@@ -3,9 +3,10 @@ using System.ComponentModel;
 using System.Diagnostics;
 using System.Text.Json;
 using BitActors.Actors;
+using BitActors.Actors.FineTuning;
 using BitActors.Actors.Hosting;
 using BitActors.Actors.Training;
-using BitActors.Cli.Console;
+using BitActors.Cli.Terminal;
 using BitActors.Cli.Reports;
 using BitActors.Model.Architecture;
 using BitActors.Streams.Datasets;
@@ -21,7 +22,7 @@ namespace BitActors.Cli.Commands;
 /// (<c>--backbone</c>: Google's BiT .npz, timm safetensors, or a native checkpoint), then one fine-tune task
 /// per (shots, seed), each with the HyperRule; events on bit.models, metrics in the run folder.
 /// </summary>
-public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
+public sealed class RunCommand(IAnsiConsole console) : AsyncCommand<RunCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {
@@ -58,7 +59,7 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
         public string? Classes { get; init; }
 
         [CommandOption("--shots <K,…>")]
-        [Description("Examples per class, comma-separated; 0 = all (default 0).")]
+        [Description("Examples per class, comma-separated; 0 or 'all' = all (default 0).")]
         [DefaultValue("0")]
         public string Shots { get; init; } = "0";
 
@@ -102,14 +103,8 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
         using var kafka = KafkaConnection.Open(settings.BootstrapServers);
         var manifest = DatasetCatalog.Read(kafka.BootstrapServers, settings.Dataset);
         var classes = settings.Classes is null ? ClassSubset.Range(0, manifest.Classes.Count) : new ClassSubset(Numbers(settings.Classes, "--classes"));
-        var seeds = Numbers(settings.Seeds, "--seeds");
-        var tasks = Numbers(settings.Shots, "--shots").SelectMany(k =>
-        {
-            int? shots = k == 0 ? null : k;
-            var name = k == 0 ? "all" : $"{k}shot";
-            var transfer = FineTuneTask.ForSeeds($"transfer-{name}", settings.Dataset, classes, shots, seeds, fromScratch: false);
-            return settings.Scratch ? transfer.Concat(FineTuneTask.ForSeeds($"scratch-{name}", settings.Dataset, classes, shots, seeds, fromScratch: true)) : transfer;
-        }).ToList();
+        var tasks = new TaskPlan(settings.Dataset, classes, TaskPlan.ParseShots([settings.Shots], "--shots"), TaskPlan.ParseSeeds([settings.Seeds], "--seeds"))
+            { Scratch = settings.Scratch }.Tasks();
 
         var upstream = BitActorsConfig.Upstream(config);
         var runId = $"run-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
@@ -120,7 +115,7 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
             tasks, ResumeFrom: settings.Resume is null ? null : Path.GetFullPath(settings.Resume), Device: settings.Device ?? config.GetString("bitactors.device"), Backbone: backbone);
 
         using var host = BitActorsHost.Start(config, "run");
-        var (done, exitCode) = await RunSession.RunAsync(host, run, cancellationToken);
+        var (done, exitCode) = await RunSession.RunAsync(host, run, console, cancellationToken);
         await host.StopAsync();
         if (done is not { } completed) return exitCode;
 
@@ -129,10 +124,10 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
             table.AddRow(c.Task.Name, c.Task.FromScratch ? "scratch" : "backbone", c.Task.Shots?.ToString() ?? "all", c.Task.Seed.ToString(),
                 c.Examples.ToString(), c.Steps.ToString(), c.Test.Top1.ToString("P2"), Markup.Escape(c.Checkpoint.Path));
         foreach (var f in completed.Failed) table.AddRow(f.Task.Name, "[red]failed[/]", "", "", "", "", "", Markup.Escape(f.Reason));
-        AnsiConsole.Write(table);
-        foreach (var s in completed.Summaries) AnsiConsole.WriteLine($"{s.Group}: median top-1 {s.MedianTop1:P2} over {s.PerSeed.Count} seed(s)");
-        AnsiConsole.WriteLine($"run {runId}: {completed.Completed.Count} task(s) done, {completed.Failed.Count} failed, {wall.Elapsed.TotalSeconds:F0} s");
-        global::System.Console.Out.WriteLine($"run folder: {output} ({RunFolder.SummaryFile}, {MetricsLog.File}, {RunPlots.Folder}/, {Logging.RunLogFile}, checkpoints/)");
+        console.Write(table);
+        foreach (var s in completed.Summaries) console.WriteLine($"{s.Group}: median top-1 {s.MedianTop1:P2} over {s.PerSeed.Count} seed(s)");
+        console.WriteLine($"run {runId}: {completed.Completed.Count} task(s) done, {completed.Failed.Count} failed, {wall.Elapsed.TotalSeconds:F0} s");
+        console.WritePlainLine($"run folder: {output} ({RunFolder.SummaryFile}, {MetricsLog.File}, {RunPlots.Folder}/, {Logging.RunLogFile}, checkpoints/)");
         return completed.Failed.Count == 0 ? 0 : 2;
     }
 }

@@ -1,5 +1,6 @@
 using Akka.Configuration;
 using BitActors.Actors;
+using BitActors.Actors.FineTuning;
 using BitActors.Actors.Hosting;
 using BitActors.Model.Architecture;
 using BitActors.Streams.Pipelines;
@@ -44,9 +45,8 @@ public static class NormStudy
             upstream.Data.Augment.Channels);
         var fineTune = studyFineTune with { Recipe = studyFineTune.Recipe with { MicroBatch = microBatch } };
         var classes = new ClassSubset(config.GetIntList("bitactors.demo.downstream-classes").ToArray());
-        var tasks = DemoPlan.Tasks("fashion-mnist", classes, DemoPlan.ParseShots(study.GetStringList("shots")),
-            DemoPlan.ParseSeeds(study.GetStringList("seeds")), DemoPlan.ParseSeeds(study.GetStringList("seeds")))
-            .Where(t => !t.FromScratch).ToList();
+        var tasks = new TaskPlan("fashion-mnist", classes, TaskPlan.ParseShots(study.GetStringList("shots")), TaskPlan.ParseSeeds(study.GetStringList("seeds")))
+            { SeedInEveryName = true }.Tasks();
         return Variants.Select(v =>
         {
             var runId = $"{studyId}-{v.Label.Replace("+", "", StringComparison.Ordinal).ToLowerInvariant()}";

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using BitActors.Actors;
+using BitActors.Cli.Terminal;
 using Serilog;
 
 namespace BitActors.Cli.Reports;
@@ -78,7 +79,7 @@ public static class RunFolder
         md.AppendLine().AppendLine("## Files").AppendLine();
         md.AppendLine($"- `{MetricsLog.File}`: {metrics.Count(m => !m.IsTest)} progress lines, {metrics.Count(m => m.IsTest)} test results");
         foreach (var p in plots) md.AppendLine($"- `{p}`");
-        md.AppendLine($"- `{BitActors.Cli.Console.Logging.RunLogFile}`: the run's log, one JSON event per line");
+        md.AppendLine($"- `{Logging.RunLogFile}`: the run's log, one JSON event per line");
         md.AppendLine("- `checkpoints/`: resumable upstream checkpoints, the backbone and every task's model, each with a `.sha256`");
         return md.ToString();
     }

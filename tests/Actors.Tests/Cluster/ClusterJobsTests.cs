@@ -30,6 +30,20 @@ public sealed class ClusterJobsTests : IDisposable
     }
 
     [Fact]
+    public void AllAndZeroAreTheSameShotCountOfAJob()
+    {
+        var backbone = Path.Combine(dir.FullName, "b.bin");
+        File.WriteAllBytes(backbone, [1, 2, 3]);
+        var zero = Job($"bitactors.cluster.job {{ backbone = \"{backbone}\", dataset = d, classes = [5], shots = [0, 5], seeds = [1], scratch = true }}")!;
+        var all = Job($"bitactors.cluster.job {{ backbone = \"{backbone}\", dataset = d, classes = [5], shots = [all, 5], seeds = [1], scratch = true }}")!;
+        Assert.Equal(["transfer-all", "scratch-all", "transfer-5shot", "scratch-5shot"], zero.Tasks.Select(t => t.Name));
+        Assert.Equal(zero.Tasks.Select(t => t.Name), all.Tasks.Select(t => t.Name));
+        Assert.Equal(zero.RunId, all.RunId);
+        Assert.Contains("bitactors.cluster.job.shots: 'x'",
+            Assert.Throws<InvalidDataException>(() => Job($"bitactors.cluster.job {{ backbone = \"{backbone}\", dataset = d, classes = [5], shots = [x] }}")).Message);
+    }
+
+    [Fact]
     public void AnUpstreamJobRunsTheUpstreamFirstAsOneMoreTask()
     {
         var job = Job("bitactors.cluster.job { upstream = true, dataset = d, classes = [5, 6], shots = [2], seeds = [0] }")!;

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using BitActors.Actors.Cluster;
+using BitActors.Actors.FineTuning;
 using BitActors.Actors.Hosting;
 using BitActors.Model.Architecture;
 using BitActors.Model.Checkpoints;
@@ -9,7 +10,6 @@ using BitActors.Model.Training;
 using BitActors.Streams.Datasets;
 using BitActors.Streams.Kafka;
 using BitActors.Streams.Pipelines;
-using Confluent.Kafka;
 
 namespace BitActors.Actors.Tests.Cluster;
 
@@ -20,7 +20,7 @@ namespace BitActors.Actors.Tests.Cluster;
 public abstract class CoordinatorTestKit() : TestKit(BitActorsConfig.Reference())
 {
     /// <summary>Two 2-shot tasks of the held-out classes: <c>transfer-2shot-seed0</c> and <c>transfer-2shot-seed1</c>.</summary>
-    protected static readonly IReadOnlyList<FineTuneTask> Tasks = ClusterJobs.Tasks("tiny", ClassSubset.Range(5, 5), [2], [0, 1], scratch: false);
+    protected static readonly IReadOnlyList<FineTuneTask> Tasks = new TaskPlan("tiny", ClassSubset.Range(5, 5), [2], [0, 1]).Tasks();
 
     private readonly DirectoryInfo dir = Directory.CreateTempSubdirectory("bitactors-coordinator");
     protected readonly EmbeddedKafka Kafka = new();
@@ -66,20 +66,7 @@ public abstract class CoordinatorTestKit() : TestKit(BitActorsConfig.Reference()
     protected List<(string Type, string Subject, JsonElement Data)> Announced() => Announced(Kafka.BootstrapServers);
 
     /// <summary>Every event on bit.models (one partition), as (type, subject, data).</summary>
-    public static List<(string Type, string Subject, JsonElement Data)> Announced(string bootstrapServers)
-    {
-        using var consumer = KafkaClients.CreateConsumer(bootstrapServers, $"test-{Guid.NewGuid():N}");
-        var tp = new TopicPartition(Topics.Models, 0);
-        var end = consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(10)).High.Value;
-        var events = new List<(string, string, JsonElement)>();
-        if (end == 0) return events;
-        consumer.Assign(new TopicPartitionOffset(tp, Offset.Beginning));
-        while (events.Count < end)
-        {
-            var r = consumer.Consume(TimeSpan.FromSeconds(10)) ?? throw new TimeoutException("reading bit.models");
-            var attributes = CloudEvents.Attributes(r.Message.Headers);
-            events.Add((attributes["type"], attributes["subject"], JsonDocument.Parse(r.Message.Value).RootElement.Clone()));
-        }
-        return events;
-    }
+    public static List<(string Type, string Subject, JsonElement Data)> Announced(string bootstrapServers) =>
+        ModelEventsLog.ReadToEnd(bootstrapServers, TimeSpan.FromSeconds(10))
+            .Select(e => (e.Type!, e.Subject!, JsonDocument.Parse(e.Data).RootElement.Clone())).ToList();
 }

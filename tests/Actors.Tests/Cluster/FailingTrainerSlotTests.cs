@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using BitActors.Actors.Cluster;
+using BitActors.Actors.FineTuning;
 using BitActors.Actors.Hosting;
 using BitActors.Actors.Tests.Fakes;
 using BitActors.Actors.Training;
@@ -41,7 +42,7 @@ public sealed class FailingTrainerSlotTests() : TestKit(BitActorsConfig.Referenc
 
         // 15 examples: the HyperRule's 500 steps squeezed into 12: checkpoints before steps 2, 6, 8 and 11 (phase changes) and 5 and 10.
         var job = new ClusterJob("run-s", new GivenBackbone(backbone, "Tiny", 1),
-            ClusterJobs.Tasks("slots", ClassSubset.Range(5, 5), [3], [0, 1, 2], scratch: false), MaxAttempts: 2);
+            new TaskPlan("slots", ClassSubset.Range(5, 5), [3], [0, 1, 2]).Tasks(), MaxAttempts: 2);
         var fineTune = new FineTuneSettings { Recipe = new() { BatchSize = 8, BaseLr = 0.003, MaxSteps = 12 }, Data = new() { Augment = new AugmentSettings(16, 16, 1), ShuffleBuffer = 16, DecodeParallelism = 1, EvalBatchSize = 64 }, Loop = new() { ProgressEvery = 100, MaxRestarts = 2, RestartBackoffSeconds = 0.05 } }; // restarts in place are the one-process worker's: a device does none
         var coordinator = Sys.ActorOf(FineTuneCoordinator.Props(job, data.Kafka.BootstrapServers, store), "coordinator");
         foreach (var (node, device) in new[] { ("node-a", "cuda:0"), ("node-b", "cuda:1") })

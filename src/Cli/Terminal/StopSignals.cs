@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Serilog;
 
-namespace BitActors.Cli.Console;
+namespace BitActors.Cli.Terminal;
 
 /// <summary>
 /// The first SIGINT (Ctrl+C) or SIGTERM asks for a graceful stop (the run checkpoints, then ends); a second

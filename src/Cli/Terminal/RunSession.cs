@@ -3,8 +3,9 @@ using Akka.Actor;
 using BitActors.Actors;
 using BitActors.Actors.Hosting;
 using BitActors.Cli.Reports;
+using Spectre.Console;
 
-namespace BitActors.Cli.Console;
+namespace BitActors.Cli.Terminal;
 
 /// <summary>
 /// A run as the CLI drives it: the supervisor and a reporter in the actor system, progress shown live or as
@@ -14,7 +15,8 @@ namespace BitActors.Cli.Console;
 public static class RunSession
 {
     /// <returns>The completed run, or null with the exit code of a stop (its advice already printed). A failed run throws <see cref="RunFailedException"/>.</returns>
-    public static async Task<(RunCompleted? Completed, int ExitCode)> RunAsync(BitActorsHost host, RunSpec run, CancellationToken cancellationToken)
+    public static async Task<(RunCompleted? Completed, int ExitCode)> RunAsync(BitActorsHost host, RunSpec run, IAnsiConsole console,
+        CancellationToken cancellationToken)
     {
         var wall = Stopwatch.StartNew();
         Logging.AddRunLog(run.OutputDir);
@@ -30,15 +32,15 @@ public static class RunSession
                 var supervisor = host.StartRun(run, RunReporter.Props(outcome, Path.Combine(run.OutputDir, MetricsLog.File), journal, display));
                 using var signals = new StopSignals(reason => supervisor.Tell(new StopRun(reason), ActorRefs.NoSender));
                 return await outcome.Task.WaitAsync(cancellationToken);
-            });
+            }, console);
             WriteFolder(new RunFolder.Ending());
             return (completed, 0);
         }
         catch (RunInterrupted stopped)
         {
             WriteFolder(new RunFolder.Ending(Stopped: stopped.Stopped));
-            global::System.Console.Out.WriteLine(stopped.Advice(args));  // plain: Spectre would fold the path
-            global::System.Console.Out.WriteLine($"run folder: {run.OutputDir}");
+            console.WritePlainLine(stopped.Advice(args));
+            console.WritePlainLine($"run folder: {run.OutputDir}");
             return (null, StopSignals.ExitCode(stopped.Stopped.Reason));
         }
         catch (RunFailedException failed)

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace BitActors.Cli.Console;
+namespace BitActors.Cli.Terminal;
 
 /// <summary>
 /// Caps glibc's malloc arenas for this process, as <c>MALLOC_ARENA_MAX</c> does. glibc gives threads that meet

@@ -1,6 +1,6 @@
 using BitActors.Actors;
 
-namespace BitActors.Cli.Console;
+namespace BitActors.Cli.Terminal;
 
 /// <summary>A run that stopped on request before it finished; <see cref="Stopped"/> names what to resume from.</summary>
 public sealed class RunInterrupted(RunStopped stopped) : Exception($"run {stopped.RunId} stopped ({stopped.Reason}) at step {stopped.Step}")

@@ -4,7 +4,7 @@ using BitActors.Actors.Training;
 using BitActors.Cli.Reports;
 using Serilog;
 
-namespace BitActors.Cli.Console;
+namespace BitActors.Cli.Terminal;
 
 /// <summary>
 /// Follows a run for the command: shows its progress (<see cref="ProgressDisplay"/>), logs what happens,

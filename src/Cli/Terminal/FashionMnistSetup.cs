@@ -2,7 +2,7 @@ using System.Diagnostics;
 using BitActors.Streams.Datasets;
 using Serilog;
 
-namespace BitActors.Cli.Console;
+namespace BitActors.Cli.Terminal;
 
 /// <summary>
 /// Fashion-MNIST comes from the Debian package <c>dataset-fashion-mnist</c>. When it is missing and we

@@ -1,7 +1,7 @@
 using BitActors.Streams.Kafka;
 using Serilog;
 
-namespace BitActors.Cli.Console;
+namespace BitActors.Cli.Terminal;
 
 /// <summary>The broker a command talks to: the one named, or an embedded one owned by this process.</summary>
 public sealed class KafkaConnection : IDisposable

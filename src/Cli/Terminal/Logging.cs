@@ -3,7 +3,7 @@ using Serilog.Core;
 using Serilog.Events;
 using Serilog.Formatting.Compact;
 
-namespace BitActors.Cli.Console;
+namespace BitActors.Cli.Terminal;
 
 /// <summary>
 /// Logs (Serilog; Akka's own logs arrive through Akka.Logger.Serilog) go to stderr; results (tables, JSON,

@@ -5,7 +5,7 @@ using Serilog.Events;
 using Spectre.Console;
 using Spectre.Console.Rendering;
 
-namespace BitActors.Cli.Console;
+namespace BitActors.Cli.Terminal;
 
 /// <summary>
 /// How a command shows progress: live Spectre.Console bars (step, images/s, loss, lr, ETA) when the terminal
@@ -27,20 +27,20 @@ public abstract class ProgressDisplay
     public static ProgressDisplay Lines() => new LineProgress();
 
     /// <summary>Bars need a terminal on both stdout (Spectre draws there) and stderr (the logs).</summary>
-    public static bool Interactive =>
-        AnsiConsole.Profile.Capabilities.Interactive && !System.Console.IsOutputRedirected && !System.Console.IsErrorRedirected
+    public static bool Interactive(IAnsiConsole console) =>
+        console.Profile.Capabilities.Interactive && !Console.IsOutputRedirected && !Console.IsErrorRedirected
         && Environment.GetEnvironmentVariable("BITACTORS_PROGRESS") != "lines";
 
     /// <summary>Runs <paramref name="work"/> with live bars when <see cref="Interactive"/>, with plain lines otherwise.</summary>
-    /// <param name="console">Where bars are drawn (default: the terminal; tests pass their own, with <paramref name="live"/>).</param>
-    public static async Task<T> RunAsync<T>(Func<ProgressDisplay, Task<T>> work, IAnsiConsole? console = null, bool? live = null)
+    /// <param name="console">Where bars are drawn: the command's console (tests pass their own, with <paramref name="live"/>).</param>
+    public static async Task<T> RunAsync<T>(Func<ProgressDisplay, Task<T>> work, IAnsiConsole console, bool? live = null)
     {
-        if (!(live ?? Interactive)) return await work(Lines());
+        if (!(live ?? Interactive(console))) return await work(Lines());
         var level = Logging.ConsoleLevel.MinimumLevel;
         Logging.ConsoleLevel.MinimumLevel = LogEventLevel.Warning;
         try
         {
-            return await (console ?? AnsiConsole.Console).Progress()
+            return await console.Progress()
                 .AutoClear(false)
                 .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new StepColumn(), new PercentageColumn(),
                     new RemainingTimeColumn(), new SpinnerColumn())

@@ -1,0 +1,64 @@
+using BitActors.Streams.Pipelines;
+
+namespace BitActors.Actors.FineTuning;
+
+/// <summary>
+/// The fine-tune tasks of a run, as <c>run</c>, <c>demo</c> and cluster jobs plan them: by shot count (examples per
+/// class; null is every example), the tasks from the backbone, then with <see cref="Scratch"/> the same from scratch,
+/// one task per seed. A group (<c>transfer-5shot</c>, <c>scratch-all</c>) names its tasks <c>{group}-seed{s}</c>, or
+/// just <c>{group}</c> when it has one seed, unless <see cref="SeedInEveryName"/>.
+/// </summary>
+public sealed record TaskPlan(string Dataset, ClassSubset Classes, IReadOnlyList<int?> Shots, IReadOnlyList<int> Seeds)
+{
+    /// <summary>Every task also from scratch, for comparison.</summary>
+    public bool Scratch { get; init; }
+
+    /// <summary>
+    /// Seeds of the all-examples groups (default: <see cref="Seeds"/>). The demo uses fewer there: the draw is the
+    /// whole set, a seed only changes initialisation and data order, and each run costs as much as many few-shot ones.
+    /// </summary>
+    public IReadOnlyList<int>? AllExamplesSeeds { get; init; }
+
+    /// <summary><c>-seed{s}</c> in every task's name, also in a group of one seed (the demo's names).</summary>
+    public bool SeedInEveryName { get; init; }
+
+    /// <summary>Group name of a shot count: <c>transfer-10shot</c>, <c>scratch-all</c>.</summary>
+    public static string GroupName(int? shots, bool fromScratch) => $"{(fromScratch ? "scratch" : "transfer")}-{(shots is int k ? $"{k}shot" : "all")}";
+
+    /// <summary>The tasks in the order they run: by shot count, transfer then scratch, every seed of a group.</summary>
+    public IReadOnlyList<FineTuneTask> Tasks() =>
+        Shots.SelectMany(k => (Scratch ? new[] { false, true } : [false]).SelectMany(fromScratch => Group(k, fromScratch))).ToList();
+
+    private IEnumerable<FineTuneTask> Group(int? shots, bool fromScratch)
+    {
+        var name = GroupName(shots, fromScratch);
+        var seeds = shots is null ? AllExamplesSeeds ?? Seeds : Seeds;
+        return SeedInEveryName
+            ? seeds.Select(s => new FineTuneTask($"{name}-seed{s}", Dataset, Classes, shots, s, fromScratch, name))
+            : FineTuneTask.ForSeeds(name, Dataset, Classes, shots, seeds, fromScratch);
+    }
+
+    /// <summary>
+    /// Shot counts: positive numbers, or <c>all</c> or <c>0</c> (null) for every example; "1,5,10,all" or the items of
+    /// a HOCON list. <paramref name="what"/> names the option or key in errors.
+    /// </summary>
+    public static IReadOnlyList<int?> ParseShots(IEnumerable<string> items, string what = "shots")
+    {
+        int? Shot(string raw) =>
+            raw.Equals("all", StringComparison.OrdinalIgnoreCase) ? null
+            : int.TryParse(raw, out var k) && k >= 0 ? (k == 0 ? null : k)
+            : throw new InvalidDataException($"{what}: '{raw}' is neither a number of examples per class nor 'all' (or 0)");
+        var shots = Items(items).Select(Shot).Distinct().ToList();
+        return shots.Count > 0 ? shots : throw new InvalidDataException($"{what}: at least one shot count (or 'all') is needed");
+    }
+
+    /// <summary>Seeds: numbers, "0,1,2" or the items of a HOCON list.</summary>
+    public static IReadOnlyList<int> ParseSeeds(IEnumerable<string> items, string what = "seeds")
+    {
+        var seeds = Items(items).Select(t => int.TryParse(t, out var v) ? v : throw new InvalidDataException($"{what}: '{t}' is not a number")).Distinct().ToList();
+        return seeds.Count > 0 ? seeds : throw new InvalidDataException($"{what}: at least one seed is needed");
+    }
+
+    private static IEnumerable<string> Items(IEnumerable<string> items) =>
+        items.SelectMany(i => i.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+}

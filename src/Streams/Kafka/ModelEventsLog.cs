@@ -1,0 +1,85 @@
+using BitActors.Streams.Datasets;
+using Confluent.Kafka;
+
+namespace BitActors.Streams.Kafka;
+
+/// <summary>One record of <c>bit.models</c>: its CloudEvent attributes (<c>ce_*</c> headers, unprefixed), its data (JSON) and offset.</summary>
+public sealed record ModelEventRecord(IReadOnlyDictionary<string, string> Attributes, byte[] Data, long Offset)
+{
+    public string? Type => Attributes.GetValueOrDefault("type");
+
+    public string? Subject => Attributes.GetValueOrDefault("subject");
+
+    /// <summary>The task part of a subject <c>{runId}/{task}</c> when the event belongs to <paramref name="runId"/>, else null.</summary>
+    public string? TaskOf(string runId) =>
+        Subject is { } s && s.StartsWith(runId + "/", StringComparison.Ordinal) ? s[(runId.Length + 1)..] : null;
+}
+
+/// <summary>
+/// The one reader of <c>bit.models</c>: every partition from its start, either to the end it has now (what a
+/// run has announced so far) or following new events as they come. Partitions are assigned, not subscribed,
+/// and no offset is committed: every read sees the whole log.
+/// </summary>
+public static class ModelEventsLog
+{
+    /// <summary>Every event on the topic now, partition by partition in offset order; none when the topic does not exist.</summary>
+    /// <param name="timeout">For each broker answer, and for each record still to come.</param>
+    public static IReadOnlyList<ModelEventRecord> ReadToEnd(string bootstrapServers, TimeSpan timeout)
+    {
+        var events = new List<ModelEventRecord>();
+        int partitions;
+        using (var admin = KafkaClients.CreateAdmin(bootstrapServers))
+            partitions = KafkaClients.PartitionCount(admin, Topics.Models, timeout);
+        if (partitions == 0) return events;
+        using var consumer = Consumer(bootstrapServers);
+        var ends = new Dictionary<int, long>();   // partition → its high watermark when the read began
+        for (int p = 0; p < partitions; p++)
+        {
+            var w = consumer.QueryWatermarkOffsets(new TopicPartition(Topics.Models, p), timeout);
+            if (w.High > w.Low) ends[p] = w.High.Value;
+        }
+        if (ends.Count == 0) return events;
+        consumer.Assign(ends.Keys.Select(p => new TopicPartitionOffset(Topics.Models, p, Offset.Beginning)));
+        while (ends.Count > 0)
+        {
+            var r = consumer.Consume(timeout) ?? throw new TimeoutException($"reading {Topics.Models} at {bootstrapServers} timed out");
+            if (r.Offset.Value >= ends.GetValueOrDefault(r.Partition.Value, long.MaxValue) - 1) ends.Remove(r.Partition.Value);
+            events.Add(Of(r));
+        }
+        consumer.Close();
+        return events;
+    }
+
+    /// <summary>
+    /// Every event from the start, then new ones as they come, until <paramref name="stop"/>. Waits for the topic
+    /// to exist first, calling <paramref name="waiting"/> before each pause.
+    /// </summary>
+    public static IEnumerable<ModelEventRecord> Follow(string bootstrapServers, CancellationToken stop, Action? waiting = null)
+    {
+        var timeout = TimeSpan.FromSeconds(10);
+        int partitions;
+        using (var admin = KafkaClients.CreateAdmin(bootstrapServers))
+            while ((partitions = KafkaClients.PartitionCount(admin, Topics.Models, timeout)) == 0)
+            {
+                waiting?.Invoke();
+                stop.WaitHandle.WaitOne(TimeSpan.FromSeconds(2));
+                stop.ThrowIfCancellationRequested();
+            }
+        using var consumer = Consumer(bootstrapServers);
+        consumer.Assign(Enumerable.Range(0, partitions).Select(p => new TopicPartitionOffset(Topics.Models, p, Offset.Beginning)));
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var r = consumer.Consume(TimeSpan.FromMilliseconds(500));
+                if (r?.Message is not null) yield return Of(r);
+            }
+        }
+        finally { consumer.Close(); }   // also when the caller stops early
+    }
+
+    private static IConsumer<string, byte[]> Consumer(string bootstrapServers) =>
+        KafkaClients.CreateConsumer(bootstrapServers, $"bitactors-models-{Guid.NewGuid():N}");
+
+    private static ModelEventRecord Of(ConsumeResult<string, byte[]> r) => new(CloudEvents.Attributes(r.Message.Headers), r.Message.Value, r.Offset.Value);
+}

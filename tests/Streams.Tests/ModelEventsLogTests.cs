@@ -1,0 +1,65 @@
+using System.Text;
+using System.Text.Json;
+using BitActors.Streams.Datasets;
+using BitActors.Streams.Kafka;
+using Confluent.Kafka;
+
+namespace BitActors.Streams.Tests;
+
+public sealed class ModelEventsLogTests : IDisposable
+{
+    private readonly EmbeddedKafka kafka = new();
+
+    public void Dispose() => kafka.Dispose();
+
+    private async Task AnnounceAsync(int partition, string type, string subject)
+    {
+        using var producer = KafkaClients.CreateProducer(kafka.BootstrapServers);
+        var message = CloudEvents.ToMessage(Guid.NewGuid().ToString(), "test", type, subject, DateTimeOffset.UtcNow, new { subject }, JsonSerializerOptions.Default);
+        await producer.ProduceAsync(new TopicPartition(Topics.Models, partition), message);
+    }
+
+    [Fact]
+    public async Task ReadToEndGivesEveryPartitionsEventsWithTheirAttributesAndData()
+    {
+        Assert.Empty(ModelEventsLog.ReadToEnd(kafka.BootstrapServers, TimeSpan.FromSeconds(10))); // no topic yet
+        kafka.CreateTopic(Topics.Models, 2);
+        Assert.Empty(ModelEventsLog.ReadToEnd(kafka.BootstrapServers, TimeSpan.FromSeconds(10))); // an empty topic
+        await AnnounceAsync(0, "bit.backbone.ready", "run-1/upstream");
+        await AnnounceAsync(1, "bit.finetune.completed", "run-1/transfer-5shot");
+        await AnnounceAsync(1, "bit.finetune.completed", "run-2/transfer-5shot");
+
+        var events = ModelEventsLog.ReadToEnd(kafka.BootstrapServers, TimeSpan.FromSeconds(10));
+
+        Assert.Equal(3, events.Count);
+        Assert.Equal(["run-1/transfer-5shot", "run-1/upstream", "run-2/transfer-5shot"], events.Select(e => e.Subject!).Order(StringComparer.Ordinal));
+        var completed = events.Single(e => e.Subject == "run-2/transfer-5shot");
+        Assert.Equal("bit.finetune.completed", completed.Type);
+        Assert.Equal(CloudEvents.SpecVersion, completed.Attributes["specversion"]);
+        Assert.Equal("""{"subject":"run-2/transfer-5shot"}""", Encoding.UTF8.GetString(completed.Data));
+        Assert.Equal(["transfer-5shot", "upstream"], events.Select(e => e.TaskOf("run-1")).OfType<string>().Order(StringComparer.Ordinal));
+        Assert.Null(completed.TaskOf("run-"));   // a run id is matched whole, not as a prefix
+    }
+
+    [Fact]
+    public async Task FollowWaitsForTheTopicThenGivesOldAndNewEventsUntilStopped()
+    {
+        using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        int waits = 0;
+        using var events = ModelEventsLog.Follow(kafka.BootstrapServers, stop.Token, () => waits++).GetEnumerator();
+        var first = Task.Run(events.MoveNext);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.False(first.IsCompleted);
+        kafka.CreateTopic(Topics.Models, 1);
+        await AnnounceAsync(0, "bit.backbone.ready", "run-1/upstream");
+        Assert.True(await first);
+        Assert.Equal("run-1/upstream", events.Current.Subject);
+        Assert.True(waits > 0);
+
+        await AnnounceAsync(0, "bit.finetune.failed", "run-1/scratch-all");
+        Assert.True(await Task.Run(events.MoveNext));
+        Assert.Equal("bit.finetune.failed", events.Current.Type);
+        stop.Cancel();
+        Assert.False(await Task.Run(events.MoveNext));
+    }
+}
