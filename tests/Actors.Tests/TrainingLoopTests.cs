@@ -24,7 +24,7 @@ public sealed class TrainingLoopTests() : TestKit(BitActorsConfig.Reference())
 
     private readonly List<int> _fedFrom = new();
 
-    private TrainingPlan Plan(LoopSettings settings) => new("loop-run", "loop-task", new TrainerSpec("Tiny", 2, 1, null, false, 3), Schedule, settings,
+    private TrainingPlan Plan(LoopSettings settings) => new("loop-run", "loop-task", new TrainerSpec { Model = new("Tiny"), InChannels = 1, Classes = 2, Training = new(Seed: 3) }, Schedule, settings,
         from =>
         {
             lock (_fedFrom) _fedFrom.Add(from);

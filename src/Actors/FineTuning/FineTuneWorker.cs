@@ -101,10 +101,13 @@ public sealed class FineTuneWorker : ReceiveActor
         _augment = Settings.Data.Augment is { } set ? set with { Channels = _backbone.InChannels } : new AugmentSettings(resolution.Precrop, resolution.Crop, _backbone.InChannels);
         _rule = HyperRule.Schedule(_examples, Settings.Recipe.BaseLr);
         _schedule = Settings.Recipe.MaxSteps > 0 ? _rule.ScaledTo(Settings.Recipe.MaxSteps) : _rule;
-        var trainer = new TrainerSpec(_backbone.Arch, _task.Classes.Count, _backbone.InChannels,
-            _task.FromScratch ? null : _backbone.Path, ZeroHead: !_task.FromScratch, _task.Seed,
-            HyperRule.Momentum, HyperRule.WeightDecay, HyperRule.MixUp(_examples), Settings.Recipe.MicroBatch, _attempt.Device,
-            Norm: _backbone.Norm, WeightStandardization: _backbone.WeightStandardization);
+        var trainer = new TrainerSpec
+        {
+            Model = new ModelChoice(_backbone.Arch, _backbone.Norm, _backbone.WeightStandardization), InChannels = _backbone.InChannels,
+            Classes = _task.Classes.Count, Backbone = _task.FromScratch ? null : _backbone.Path, ZeroHead = !_task.FromScratch,
+            Training = new TrainingOptions(HyperRule.Momentum, HyperRule.WeightDecay, HyperRule.MixUp(_examples), Settings.Recipe.MicroBatch, _task.Seed),
+            Device = _attempt.Device,
+        };
         var start = _attempt.StartFrom is { } from ? (from.Path, from.NextStep) : ((string?)null, 0);
         var plan = new TrainingPlan(_attempt.RunId, _task.Name, trainer, _schedule,
             Settings.Loop,

@@ -5,13 +5,25 @@ using BitActors.Streams.Pipelines;
 namespace BitActors.Actors.Training;
 
 /// <summary>
-/// What a trainer builds: architecture, classes, the backbone to start from (null = random init), and how
-/// it trains; <c>MultiLabel</c> set = the data is multi-label and learned with that loss.
+/// What a trainer builds and how it trains: the model (<see cref="Model"/>, its input channels and classes), where
+/// it starts (<c>Backbone</c> weights, null = random init, with a zero-initialised head when <c>ZeroHead</c>; or a
+/// resumable checkpoint, <c>ResumeFrom</c>), the SGD options (<see cref="Training"/>, whose seed seeds everything)
+/// on <c>Device</c>; <c>MultiLabel</c>: the data is multi-label, learned with <c>Training.MultiLabel</c>'s loss.
 /// </summary>
-public sealed record TrainerSpec(string Arch, int Classes, int InChannels, string? Backbone, bool ZeroHead, int Seed,
-    double Momentum = 0.9, double WeightDecay = 0.0, double MixUpAlpha = 0.0, int MicroBatch = 0, string Device = "cpu",
-    MultiLabelLoss? MultiLabel = null, string? ResumeFrom = null,
-    BitActors.Model.Architecture.NormKind Norm = BitActors.Model.Architecture.NormKind.GroupNorm, bool WeightStandardization = true);
+public sealed record TrainerSpec
+{
+    public required ModelChoice Model { get; init; }
+    public required int InChannels { get; init; }
+    public required int Classes { get; init; }
+    public string? Backbone { get; init; }
+    public bool ZeroHead { get; init; }
+    public string? ResumeFrom { get; init; }
+    public TrainingOptions Training { get; init; } = new();
+    public bool MultiLabel { get; init; }
+    public string Device { get; init; } = "cpu";
+
+    public int Seed => Training.Seed;
+}
 
 /// <summary>Run one SGD step on <paramref name="Batch"/> at <paramref name="LearningRate"/>; the trainer replies with a <see cref="StepResult"/>.</summary>
 public sealed record TrainOn(ImageBatch Batch, int Step, double LearningRate);

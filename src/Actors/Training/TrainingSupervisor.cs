@@ -156,9 +156,13 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
     {
         _manifest = manifest;
         _schedule = Schedule();
-        var trainer = new TrainerSpec(Upstream.Model.Arch, Upstream.Data.Classes.Count, Upstream.Data.Augment.Channels, null, false, Upstream.Seed, WeightDecay: Upstream.Optimizer.WeightDecay,
-            MixUpAlpha: Upstream.Optimizer.MixUpAlpha, MicroBatch: Upstream.Optimizer.MicroBatch, Device: _run.Device,
-            MultiLabel: manifest.MultiLabel ? Upstream.Optimizer.MultiLabelLoss : null, Norm: Upstream.Model.Norm, WeightStandardization: Upstream.Model.WeightStandardization);
+        var trainer = new TrainerSpec
+        {
+            Model = Upstream.Model, InChannels = Upstream.Data.Augment.Channels, Classes = Upstream.Data.Classes.Count,
+            Training = new TrainingOptions(WeightDecay: Upstream.Optimizer.WeightDecay, MixUpAlpha: Upstream.Optimizer.MixUpAlpha,
+                MicroBatch: Upstream.Optimizer.MicroBatch, Seed: Upstream.Seed, MultiLabel: Upstream.Optimizer.MultiLabelLoss),
+            MultiLabel = manifest.MultiLabel, Device = _run.Device,
+        };
         var plan = new TrainingPlan(_run.RunId, "upstream", trainer, _schedule,
             Upstream.Loop,
             Batches, next => CheckpointPath($"step{next}"), Position, _lastCheckpoint,
