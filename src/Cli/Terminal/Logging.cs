@@ -14,16 +14,16 @@ public static class Logging
     /// <summary>The run folder's log: compact JSON (CLEF), one event per line, rolled over at 50 MB.</summary>
     public const string RunLogFile = "log.json";
 
-    private static LogEventLevel _level = LogEventLevel.Information;
+    /// <summary>The level of every sink: <c>BITACTORS_LOG_LEVEL</c> (Verbose … Fatal), Information by default.</summary>
+    private static readonly LogEventLevel Level =
+        Environment.GetEnvironmentVariable("BITACTORS_LOG_LEVEL") is { } l && Enum.TryParse<LogEventLevel>(l, true, out var parsed) ? parsed : LogEventLevel.Information;
 
     /// <summary>The console's minimum level; a live progress display raises it to Warning while it runs.</summary>
     public static readonly LoggingLevelSwitch ConsoleLevel = new();
 
     public static void Configure()
     {
-        _level = Environment.GetEnvironmentVariable("BITACTORS_LOG_LEVEL") is { } l && Enum.TryParse<LogEventLevel>(l, true, out var parsed)
-            ? parsed : LogEventLevel.Information;
-        ConsoleLevel.MinimumLevel = _level;
+        ConsoleLevel.MinimumLevel = Level;
         Log.Logger = Base().CreateLogger();
         // Broker trouble (unreachable, retrying) is said in the same log as the progress it delays.
         BitActors.Streams.Kafka.KafkaDiagnostics.Warning += message => Log.Warning("{Message}", message);
@@ -44,7 +44,7 @@ public static class Logging
     }
 
     private static LoggerConfiguration Base() => new LoggerConfiguration()
-        .MinimumLevel.Is(_level)
+        .MinimumLevel.Is(Level)
         .WriteTo.Console(standardErrorFromLevel: LogEventLevel.Verbose, outputTemplate: "{Timestamp:HH:mm:ss} {Level:u3} {Message:lj}{NewLine}{Exception}",
             levelSwitch: ConsoleLevel);
 
