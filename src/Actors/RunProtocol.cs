@@ -1,6 +1,7 @@
 using BitActors.Model.Checkpoints;
 using BitActors.Model.Training;
 using BitActors.Streams.Images;
+using BitActors.Streams.Kafka;
 using BitActors.Streams.Pipelines;
 
 namespace BitActors.Actors;
@@ -25,7 +26,7 @@ public sealed record FineTuneTask(string Name, string Dataset, ClassSubset Class
 /// checkpoint of an earlier run with the same settings, to continue from its step. <c>Device</c>: where
 /// trainers run (<c>cpu</c>, <c>cuda</c>, <c>cuda:N</c>).
 /// </summary>
-public sealed record RunSpec(string RunId, string BootstrapServers, string OutputDir, UpstreamSettings Upstream, FineTuneSettings FineTune,
+public sealed record RunSpec(string RunId, KafkaEndpoint Kafka, string OutputDir, UpstreamSettings Upstream, FineTuneSettings FineTune,
     IReadOnlyList<FineTuneTask> Tasks, string? ResumeFrom = null, string Device = "cpu", GivenBackbone? Backbone = null);
 
 /// <summary>

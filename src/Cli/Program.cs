@@ -50,13 +50,11 @@ app.Configure(config =>
 });
 try
 {
-    // Kafka client settings (bitactors.kafka.client, BITACTORS_KAFKA_*) for every command; --config adds its own.
-    BitActors.Actors.Hosting.BitActorsConfig.Load();
     return await app.RunAsync(args);
 }
 catch (Exception e)
 {
-    Logging.Fatal(e);
+    Logging.Fatal(e, Logging.KafkaRedaction(args));
     return 1;
 }
 finally

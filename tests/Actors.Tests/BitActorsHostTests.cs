@@ -3,6 +3,7 @@ using Akka.Actor;
 using BitActors.Actors.Hosting;
 using BitActors.Actors.Training;
 using BitActors.Streams.Images;
+using BitActors.Streams.Kafka;
 using BitActors.Streams.Pipelines;
 
 namespace BitActors.Actors.Tests;
@@ -24,7 +25,7 @@ public class BitActorsHostTests
 
         // A run whose given backbone is missing fails at once, without Kafka: enough to see the wiring.
         var missing = Path.Combine(Path.GetTempPath(), $"no-such-backbone-{Guid.NewGuid():N}.npz");
-        var run = new RunSpec("hosted-run", "127.0.0.1:1", Path.GetTempPath(),
+        var run = new RunSpec("hosted-run", new KafkaEndpoint("127.0.0.1:1"), Path.GetTempPath(),
             new UpstreamSettings
             {
                 Data = new() { Dataset = "d", Classes = ClassSubset.Range(0, 2), Augment = new AugmentSettings(16, 16, 1), ShuffleBuffer = 8, DecodeParallelism = 1 },

@@ -58,7 +58,7 @@ public sealed class BrokerOutageTrainingTests() : TestKit(BitActorsConfig.Refere
         // 80 images, 40 of them in classes 0-4; batch 8 and 10 steps = exactly 2 epochs; no shuffling, so
         // the first 80 samples are those two epochs.
         await using var data = await PublishedDataset.CreateAsync(Sys, "outage", train: 80, test: 20);
-        var spec = new RunSpec("outage", data.Kafka.BootstrapServers, data.Output.FullName,
+        var spec = new RunSpec("outage", data.Kafka.Endpoint, data.Output.FullName,
             new UpstreamSettings
             {
                 Data = new() { Dataset = data.Name, Classes = ClassSubset.Range(0, 5), Augment = new AugmentSettings(16, 16, 1), ShuffleBuffer = 1, DecodeParallelism = 2 },

@@ -27,7 +27,7 @@ public sealed class EndToEndRunTests() : TestKit(BitActorsConfig.Reference())
         var output = data.Output;
 
         var augment = new AugmentSettings(18, 16, 1);
-        var run = new RunSpec("test-run", kafka.BootstrapServers, output.FullName,
+        var run = new RunSpec("test-run", kafka.Endpoint, output.FullName,
             new UpstreamSettings
             {
                 Data = new() { Dataset = "synthetic", Classes = ClassSubset.Range(0, 5), Augment = augment, ShuffleBuffer = 64, DecodeParallelism = 2 },
@@ -90,7 +90,7 @@ public sealed class EndToEndRunTests() : TestKit(BitActorsConfig.Reference())
     {
         await using var data = await PublishedDataset.CreateAsync(Sys, "synthetic-all", train: 200, test: 50);
         var augment = new AugmentSettings(18, 16, 1);
-        var run = new RunSpec("all-run", data.Kafka.BootstrapServers, data.Output.FullName,
+        var run = new RunSpec("all-run", data.Kafka.Endpoint, data.Output.FullName,
             new UpstreamSettings
             {
                 Data = new() { Dataset = "synthetic-all", Classes = ClassSubset.Range(0, 5), Augment = augment, ShuffleBuffer = 64, DecodeParallelism = 2 },
@@ -121,7 +121,7 @@ public sealed class EndToEndRunTests() : TestKit(BitActorsConfig.Reference())
 
     private static List<Event> ReadEvents(string bootstrap)
     {
-        using var consumer = KafkaClients.CreateConsumer(bootstrap, "events-test");
+        using var consumer = KafkaClients.CreateConsumer(new KafkaEndpoint(bootstrap), "events-test");
         var tp = new TopicPartition(Topics.Models, 0);
         var high = consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(10)).High.Value;
         consumer.Assign(new TopicPartitionOffset(tp, 0));

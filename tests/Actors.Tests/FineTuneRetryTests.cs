@@ -35,7 +35,7 @@ public sealed class FineTuneRetryTests() : TestKit(BitActorsConfig.Reference())
         var augment = new AugmentSettings(16, 16, 1);
         var tasks = new[] { 0, 1, 2 }.Select(seed => new FineTuneTask($"task-{seed}", "retry", ClassSubset.Range(5, 5), 3, seed, FromScratch: false)).ToArray();
         // 15 examples: the HyperRule's 500 steps squeezed into 12: warmup 2, ÷10 after 5, 7 and 10; checkpoints before steps 2, 6, 8 and 11.
-        var run = new RunSpec("retry-run", data.Kafka.BootstrapServers, data.Output.FullName,
+        var run = new RunSpec("retry-run", data.Kafka.Endpoint, data.Output.FullName,
             new UpstreamSettings
             {
                 Data = new() { Dataset = "retry", Classes = ClassSubset.Range(0, 5), Augment = augment, ShuffleBuffer = 16, DecodeParallelism = 1 },

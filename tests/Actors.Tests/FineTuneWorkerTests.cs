@@ -3,6 +3,7 @@ using BitActors.Actors.FineTuning;
 using BitActors.Actors.Hosting;
 using BitActors.Actors.Tests.Fakes;
 using BitActors.Streams.Images;
+using BitActors.Streams.Kafka;
 using BitActors.Streams.Pipelines;
 
 namespace BitActors.Actors.Tests;
@@ -23,7 +24,7 @@ public sealed class FineTuneWorkerTests() : TestKit(BitActorsConfig.Reference())
         var folder = Directory.CreateTempSubdirectory("bitactors-worker");
         var task = new FineTuneTask("transfer-3shot", "memory", ClassSubset.Range(5, 5), 3, 0, FromScratch: false);
         var augment = new AugmentSettings(16, 16, 1);
-        var attempt = new FineTuneAttempt("worker-run", "unused:9092",
+        var attempt = new FineTuneAttempt("worker-run", new KafkaEndpoint("unused:9092"),
             new FineTuneSettings
             {
                 Recipe = new() { BatchSize = 8, BaseLr = 0.003, MaxSteps = 12 },

@@ -42,7 +42,7 @@ public sealed class GivenBackboneTests() : TestKit(BitActorsConfig.Reference())
             new FineTuneTask("transfer-3shot-s1", "given", ClassSubset.Range(5, 5), 3, 1, FromScratch: false),
             new FineTuneTask("transfer-all", "given", ClassSubset.Range(0, 10), null, 0, FromScratch: false),
         };
-        var run = new RunSpec("given-run", data.Kafka.BootstrapServers, data.Output.FullName, upstream,
+        var run = new RunSpec("given-run", data.Kafka.Endpoint, data.Output.FullName, upstream,
             new FineTuneSettings { Recipe = new() { BatchSize = 8, BaseLr = 0.003, MaxSteps = 30 }, Data = new() { Augment = augment, ShuffleBuffer = 32, DecodeParallelism = 2, EvalBatchSize = 64 } }, tasks, Backbone: new GivenBackbone(npz, "Tiny", 1));
         var reporter = CreateTestProbe();
         Sys.ActorOf(TrainingSupervisor.Props(run, reporter.Ref), "supervisor");

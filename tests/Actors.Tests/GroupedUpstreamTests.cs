@@ -18,7 +18,7 @@ public sealed class GroupedUpstreamTests() : TestKit(BitActorsConfig.Reference()
     {
         await using var data = await PublishedDataset.CreateAsync(Sys, "grouped", train: 200, test: 50);
         var augment = new AugmentSettings(18, 16, 1);
-        var run = new RunSpec("grouped-run", data.Kafka.BootstrapServers, data.Output.FullName,
+        var run = new RunSpec("grouped-run", data.Kafka.Endpoint, data.Output.FullName,
             new UpstreamSettings
             {
                 Data = new() { Dataset = "grouped", Classes = ClassSubset.Range(0, 5), Augment = augment, ShuffleBuffer = 32, DecodeParallelism = 2, ConsumerGroup = "trainers" },
@@ -37,7 +37,7 @@ public sealed class GroupedUpstreamTests() : TestKit(BitActorsConfig.Reference()
         Assert.Equal(10, completed.Backbone.Steps);
 
         // 10 steps of 16 take 160 of the 100 records of classes 0-4 a pass: epoch 0 is done and committed whole.
-        using var probe = KafkaClients.CreateConsumer(data.Kafka.BootstrapServers, GroupEpochReaderName("trainers", 0));
+        using var probe = KafkaClients.CreateConsumer(data.Kafka.Endpoint, GroupEpochReaderName("trainers", 0));
         var committed = probe.Committed([new TopicPartition("bit.data.grouped.train", 0)], TimeSpan.FromSeconds(10)).Single();
         Assert.Equal(200, committed.Offset.Value);
     }

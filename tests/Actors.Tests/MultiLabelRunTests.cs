@@ -55,7 +55,7 @@ public sealed class MultiLabelRunTests() : TestKit(BitActorsConfig.Reference())
             Assert.True(published.Manifest.MultiLabel);
 
             // What the trainer is fed: two ids per image become two ones in its target row.
-            var records = KafkaRecordSource.Create(kafka.BootstrapServers, published.Manifest.Split("train").Topic);
+            var records = KafkaRecordSource.Create(kafka.Endpoint, published.Manifest.Split("train").Topic);
             var augment = new AugmentSettings(18, 16, 3);
             var batch = (await Akka.Streams.Dsl.SourceOperations.Take(ImagePipelines.Train(records, ClassSubset.Range(0, 4), augment,
                     batchSize: 8, shuffleBuffer: 1, seed: 0, parallelism: 1, multiLabel: true), 1)
@@ -77,7 +77,7 @@ public sealed class MultiLabelRunTests() : TestKit(BitActorsConfig.Reference())
                 Schedule = reference.Schedule with { BatchSize = 8, Steps = 12 },
                 Loop = reference.Loop with { ProgressEvery = 1, CheckpointEvery = 0 },
             };
-            var run = new RunSpec("multi-label-run", kafka.BootstrapServers, output.FullName, upstream,
+            var run = new RunSpec("multi-label-run", kafka.Endpoint, output.FullName, upstream,
                 new FineTuneSettings { Recipe = new() { BatchSize = 8, BaseLr = 0.003, MaxSteps = 5 }, Data = new() { Augment = augment, ShuffleBuffer = 16, DecodeParallelism = 2, EvalBatchSize = 16 }, Loop = new() { ProgressEvery = 250, MaxRestarts = 2 } },
                 [new FineTuneTask("tagged-2shot", "tagged", ClassSubset.Range(0, 4), 2, 0, FromScratch: false)]);
             var reporter = CreateTestProbe();

@@ -31,9 +31,9 @@ public sealed class ResumeTests(ITestOutputHelper output) : TestKit(BitActorsCon
         };
         var fineTune = new FineTuneSettings { Recipe = new() { BatchSize = 8, BaseLr = 0.003 }, Data = new() { Augment = null, ShuffleBuffer = 8, DecodeParallelism = 1, EvalBatchSize = 64 } };
 
-        var full = Run(new RunSpec("full", kafka.BootstrapServers, outputDir.FullName, upstream, fineTune, []), out var checkpoints);
+        var full = Run(new RunSpec("full", kafka.Endpoint, outputDir.FullName, upstream, fineTune, []), out var checkpoints);
         var checkpoint = checkpoints.Single(c => c.NextStep == 8).Path;
-        var resumed = Run(new RunSpec("resumed", kafka.BootstrapServers, outputDir.FullName, upstream, fineTune, [], ResumeFrom: checkpoint), out _);
+        var resumed = Run(new RunSpec("resumed", kafka.Endpoint, outputDir.FullName, upstream, fineTune, [], ResumeFrom: checkpoint), out _);
 
         Assert.Equal(Enumerable.Range(1, 16), full.Keys.Order());
         Assert.Equal(Enumerable.Range(9, 8), resumed.Keys.Order());   // steps 9..16 after resuming at 8
@@ -47,7 +47,7 @@ public sealed class ResumeTests(ITestOutputHelper output) : TestKit(BitActorsCon
 
         // The checkpoint remembers its schedule and data: a run with another batch size may not continue it.
         var probe = CreateTestProbe();
-        Sys.ActorOf(TrainingSupervisor.Props(new RunSpec("other", kafka.BootstrapServers, outputDir.FullName, upstream with { Schedule = upstream.Schedule with { BatchSize = 8 } }, fineTune, [],
+        Sys.ActorOf(TrainingSupervisor.Props(new RunSpec("other", kafka.Endpoint, outputDir.FullName, upstream with { Schedule = upstream.Schedule with { BatchSize = 8 } }, fineTune, [],
             ResumeFrom: checkpoint), probe.Ref), "supervisor-other");
         var refused = probe.FishForMessage<RunFailed>(m => m is RunFailed, TimeSpan.FromMinutes(1));
         Assert.Contains("batch 16 vs 8", refused.Reason);

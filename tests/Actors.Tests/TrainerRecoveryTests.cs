@@ -45,7 +45,7 @@ public sealed class TrainerRecoveryTests() : TestKit(BitActorsConfig.Reference()
         }
     }
 
-    private RunSpec Spec(PublishedDataset data, string runId) => new(runId, data.Kafka.BootstrapServers, data.Output.FullName,
+    private RunSpec Spec(PublishedDataset data, string runId) => new(runId, data.Kafka.Endpoint, data.Output.FullName,
         new UpstreamSettings
         {
             Data = new() { Dataset = data.Name, Classes = ClassSubset.Range(0, 5), Augment = new AugmentSettings(16, 16, 1), ShuffleBuffer = 16, DecodeParallelism = 2 },

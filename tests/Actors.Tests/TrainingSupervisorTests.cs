@@ -4,6 +4,7 @@ using BitActors.Actors.Hosting;
 using BitActors.Actors.Tests.Fakes;
 using BitActors.Actors.Training;
 using BitActors.Streams.Images;
+using BitActors.Streams.Kafka;
 using BitActors.Streams.Pipelines;
 
 namespace BitActors.Actors.Tests;
@@ -16,7 +17,7 @@ public sealed class TrainingSupervisorTests() : TestKit(BitActorsConfig.Referenc
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
 
-    private static RunSpec Spec(string runId, int checkpointEvery = 0, double datasetWait = 0) => new(runId, "unused:9092",
+    private static RunSpec Spec(string runId, int checkpointEvery = 0, double datasetWait = 0) => new(runId, new KafkaEndpoint("unused:9092"),
         Path.Combine(Path.GetTempPath(), "bitactors-supervisor-tests"),
         new UpstreamSettings
         {

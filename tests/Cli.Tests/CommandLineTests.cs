@@ -31,8 +31,8 @@ public class CommandLineTests
             Assert.Equal(40, keys.Length);
 
             // A model event produced now is followed by `models watch --json` in another process.
-            await new BitActors.Streams.Kafka.KafkaTopicAdmin(bootstrap).EnsureTopicAsync(new BitActors.Streams.Kafka.TopicSpec("bit.models", 1));
-            using (var producer = BitActors.Streams.Kafka.KafkaClients.CreateProducer(bootstrap))
+            await new BitActors.Streams.Kafka.KafkaTopicAdmin(new BitActors.Streams.Kafka.KafkaEndpoint(bootstrap)).EnsureTopicAsync(new BitActors.Streams.Kafka.TopicSpec("bit.models", 1));
+            using (var producer = BitActors.Streams.Kafka.KafkaClients.CreateProducer(new BitActors.Streams.Kafka.KafkaEndpoint(bootstrap)))
                 await producer.ProduceAsync("bit.models", BitActors.Streams.Kafka.CloudEvents.ToMessage("id-1", "test", "bit.finetune.completed", "run/task",
                     DateTimeOffset.UtcNow, new { metrics = new { top1 = 0.5 } }, new JsonSerializerOptions()));
             var watch = await CliProcess.RunAsync(Timeout, "models", "watch", "--json", "--max", "1", "--bootstrap-servers", bootstrap);

@@ -4,6 +4,7 @@ using BitActors.Actors.FineTuning;
 using BitActors.Cli.Demo;
 using BitActors.Model.Training;
 using BitActors.Streams.Images;
+using BitActors.Streams.Kafka;
 using BitActors.Streams.Pipelines;
 using SkiaSharp;
 
@@ -31,7 +32,7 @@ public class DemoReportTests
             Task(10, 0, true, 0.80), Task(10, 1, true, 0.83), Task(10, 2, true, 0.81),
             Task(null, 0, false, 0.95, steps: 1500), Task(null, 0, true, 0.94, steps: 1500),
         };
-        var spec = new RunSpec("run-1", "127.0.0.1:1", "/tmp/out",
+        var spec = new RunSpec("run-1", new KafkaEndpoint("127.0.0.1:1"), "/tmp/out",
             new UpstreamSettings
             {
                 Data = new() { Dataset = "fashion-mnist", Classes = ClassSubset.Range(0, 5), Augment = augment, ShuffleBuffer = 2048, DecodeParallelism = 4 },

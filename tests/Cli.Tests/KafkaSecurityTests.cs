@@ -46,3 +46,23 @@ public sealed class KafkaSecurityTests : IDisposable
 
     public void Dispose() => work.Delete(true);
 }
+
+/// <summary>The redaction a fatal failure is logged with, read from the command line alone.</summary>
+public sealed class FatalRedactionTests : IDisposable
+{
+    private readonly string config = Path.Combine(Path.GetTempPath(), $"bitactors-redaction-{Guid.NewGuid():N}.conf");
+
+    [Fact]
+    public void SecretsOfTheConfigFileAndTheSetFlagsAreRedactedAndABadLayerIsLeftOut()
+    {
+        File.WriteAllText(config, "bitactors.kafka.client { sasl.password = from-the-file }");
+        var redact = BitActors.Cli.Terminal.Logging.KafkaRedaction(["run", "--config", config, "--set", "bitactors.kafka.client.sasl.password=from-set"]);
+        Assert.Equal("[redacted] from-the-file", redact("from-set from-the-file"));
+        Assert.Equal("[redacted]", BitActors.Cli.Terminal.Logging.KafkaRedaction(["run", $"--config={config}"])("from-the-file"));
+        // An unknown key in --set fails the command; the file's secrets are still hidden from its message.
+        Assert.Equal("[redacted]", BitActors.Cli.Terminal.Logging.KafkaRedaction(["run", "--config", config, "--set", "bitactors.nope=1"])("from-the-file"));
+        Assert.Equal("nothing secret", BitActors.Cli.Terminal.Logging.KafkaRedaction(["run", "--config", "/no/such/file"])("nothing secret"));
+    }
+
+    public void Dispose() => File.Delete(config);
+}

@@ -102,9 +102,9 @@ public sealed class BadInputPublishTests : IDisposable
         Assert.Contains("train #4: label -1 is outside", e.Message);
         Assert.Contains("train #5: empty image", e.Message);
         Assert.Contains("nothing was published", e.Message);
-        using var admin = KafkaClients.CreateAdmin(kafka.BootstrapServers);
+        using var admin = KafkaClients.CreateAdmin(kafka.Endpoint);
         Assert.Equal(0, KafkaClients.PartitionCount(admin, "bit.data.checked.train", TimeSpan.FromSeconds(5)));
-        Assert.Null(DatasetCatalog.TryRead(kafka.BootstrapServers, "checked"));
+        Assert.Null(DatasetCatalog.TryRead(kafka.Endpoint, "checked"));
     }
 
     public void Dispose()

@@ -55,16 +55,16 @@ public sealed class BadInputTrainingTests : IDisposable
         // Another task's record (class 5 of 10): neither trained on nor a dead letter.
         messages.Add(Record("other-task", BadImages.Png(), "5", 200));
         messages.AddRange(bad.Select(b => b.Message));
-        using (var producer = KafkaClients.CreateProducer(kafka.BootstrapServers))
+        using (var producer = KafkaClients.CreateProducer(kafka.Endpoint))
             for (int i = 0; i < messages.Count; i++)
                 await producer.ProduceAsync(new TopicPartition(Topic, i % 2), messages[i]);
 
         var classes = ClassSubset.Range(0, 3);
         var rejected = new List<RejectedRecord>();
         IReadOnlyList<ImageBatch> batches;
-        using (var deadLetters = new DeadLetters(kafka.BootstrapServers))
+        using (var deadLetters = new DeadLetters(kafka.Endpoint))
         {
-            var records = KafkaRecordSource.Create(kafka.BootstrapServers, Topic, epochs: 2, accept: classes.AcceptFrom(DatasetClasses), ordered: true);
+            var records = KafkaRecordSource.Create(kafka.Endpoint, Topic, epochs: 2, accept: classes.AcceptFrom(DatasetClasses), ordered: true);
             batches = await ImagePipelines.Train(records, classes, new AugmentSettings(24, 24, 3), batchSize: 4, shuffleBuffer: 1, seed: 0, parallelism: 2,
                     onRejected: r => { lock (rejected) rejected.Add(r); deadLetters.Send(r); })
                 .RunWith(Sink.Seq<ImageBatch>(), system.Materializer());
@@ -84,12 +84,12 @@ public sealed class BadInputTrainingTests : IDisposable
         }
 
         // The dead-letter topic holds each bad record once, with its reason, key and source position.
-        using var consumer = KafkaClients.CreateConsumer(kafka.BootstrapServers, "corpus-dead-letters");
+        using var consumer = KafkaClients.CreateConsumer(kafka.Endpoint, "corpus-dead-letters");
         consumer.Assign(new TopicPartitionOffset(Topics.DeadLetter, 0, 0));
         var letters = new List<ConsumeResult<string, byte[]>>();
         while (letters.Count < bad.Length && consumer.Consume(TimeSpan.FromSeconds(10)) is { } letter) letters.Add(letter);
         Assert.Equal(bad.Select(b => b.Message.Key).Order(), letters.Select(l => l.Message.Key).Order());
-        Assert.Equal(bad.Length, DatasetCatalog.CountRecords(kafka.BootstrapServers, Topics.DeadLetter, 1).Single());
+        Assert.Equal(bad.Length, DatasetCatalog.CountRecords(kafka.Endpoint, Topics.DeadLetter, 1).Single());
         foreach (var (message, reason) in bad)
         {
             var letter = letters.Single(l => l.Message.Key == message.Key && Encoding.UTF8.GetString(l.Message.Headers.GetLastBytes(Topics.Headers.Index)) ==

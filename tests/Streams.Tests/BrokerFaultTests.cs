@@ -42,7 +42,7 @@ public sealed class BrokerFaultTests : IDisposable
 
     private static void AssertTopicHoldsExactly(EmbeddedKafka kafka, string topic, int partitions, int records)
     {
-        var counts = DatasetCatalog.CountRecords(kafka.BootstrapServers, topic, partitions);
+        var counts = DatasetCatalog.CountRecords(kafka.Endpoint, topic, partitions);
         var expected = Enumerable.Range(0, partitions).Select(p => (long)Enumerable.Range(0, records).Count(i => i % partitions == p));
         Assert.Equal(expected, counts);
     }
@@ -61,7 +61,7 @@ public sealed class BrokerFaultTests : IDisposable
     private async Task<IReadOnlyList<ImageRecord>> ReadEpochsAsync(EmbeddedKafka kafka, string topic, int epochs, Action<int>? onRecord = null)
     {
         int seen = 0;
-        return await KafkaRecordSource.Create(kafka.BootstrapServers, topic, epochs, buffer: 16)
+        return await KafkaRecordSource.Create(kafka.Endpoint, topic, epochs, buffer: 16)
             .Select(r => { onRecord?.Invoke(++seen); return r; })
             .RunWith(Sink.Seq<ImageRecord>(), system.Materializer())
             .WaitAsync(TimeSpan.FromSeconds(90));
@@ -79,7 +79,7 @@ public sealed class BrokerFaultTests : IDisposable
     {
         using var kafka = new EmbeddedKafka();
         kafka.CreateTopic("down-publish", 3);
-        using var producer = KafkaClients.CreateProducer(kafka.BootstrapServers);
+        using var producer = KafkaClients.CreateProducer(kafka.Endpoint);
         await ProduceAsync(producer, "down-publish", 3, 0, Records / 2);
         kafka.SetBrokerDown(1);
         var restore = Task.Delay(Outage).ContinueWith(_ => kafka.SetBrokerUp(1));
@@ -94,7 +94,7 @@ public sealed class BrokerFaultTests : IDisposable
     {
         using var kafka = new EmbeddedKafka(brokers: 3);
         kafka.CreateTopic("all-down-publish", 3, replicationFactor: 3);
-        using var producer = KafkaClients.CreateProducer(kafka.BootstrapServers);
+        using var producer = KafkaClients.CreateProducer(kafka.Endpoint);
         await ProduceAsync(producer, "all-down-publish", 3, 0, Records / 2);
         kafka.SetAllBrokersDown();
         var restore = Task.Delay(Outage).ContinueWith(_ => kafka.SetAllBrokersUp());
@@ -141,7 +141,7 @@ public sealed class BrokerFaultTests : IDisposable
     {
         using var kafka = new EmbeddedKafka();
         kafka.CreateTopic("produce-errors", 2);
-        using var producer = KafkaClients.CreateProducer(kafka.BootstrapServers);
+        using var producer = KafkaClients.CreateProducer(kafka.Endpoint);
         await ProduceAsync(producer, "produce-errors", 2, 0, 100);
         kafka.PushRequestErrors(KafkaApi.Produce,
             ErrorCode.NotEnoughReplicas, ErrorCode.RequestTimedOut, ErrorCode.NotLeaderForPartition, ErrorCode.LeaderNotAvailable, ErrorCode.NotEnoughReplicasAfterAppend);
@@ -155,7 +155,7 @@ public sealed class BrokerFaultTests : IDisposable
     {
         using var kafka = new EmbeddedKafka(brokers: 3);
         kafka.CreateTopic("leader-publish", 3, replicationFactor: 3);
-        using var producer = KafkaClients.CreateProducer(kafka.BootstrapServers);
+        using var producer = KafkaClients.CreateProducer(kafka.Endpoint);
         await ProduceAsync(producer, "leader-publish", 3, 0, Records / 2);
         for (int p = 0; p < 3; p++) kafka.MovePartitionLeader("leader-publish", p, (p + 1) % 3 + 1);
         await ProduceAsync(producer, "leader-publish", 3, Records / 2, Records);
@@ -168,7 +168,7 @@ public sealed class BrokerFaultTests : IDisposable
         using var kafka = new EmbeddedKafka();
         kafka.CreateTopic("slow", 2);
         kafka.SetRoundTripTime(TimeSpan.FromMilliseconds(300));
-        using (var producer = KafkaClients.CreateProducer(kafka.BootstrapServers))
+        using (var producer = KafkaClients.CreateProducer(kafka.Endpoint))
             await ProduceAsync(producer, "slow", 2, 0, Records);
         AssertTopicHoldsExactly(kafka, "slow", 2, Records);
         AssertExactEpochs(await ReadEpochsAsync(kafka, "slow", 2), 2, Records);
@@ -178,7 +178,7 @@ public sealed class BrokerFaultTests : IDisposable
     {
         var kafka = new EmbeddedKafka(brokers);
         kafka.CreateTopic(topic, 3, replicationFactor: brokers);
-        using var producer = KafkaClients.CreateProducer(kafka.BootstrapServers);
+        using var producer = KafkaClients.CreateProducer(kafka.Endpoint);
         await ProduceAsync(producer, topic, 3, 0, Records);
         return kafka;
     }
@@ -191,11 +191,11 @@ public sealed class BrokerFaultTests : IDisposable
         var published = await new DatasetPublisher(kafka, system.Materializer()).PublishAsync(IdxDataset.Load("catalogued", source.FullName));
         // Fetch errors: each one failed the catalog's read before it went through BrokerRetry.
         kafka.PushRequestErrors(KafkaApi.Fetch, ErrorCode.NotLeaderForPartition, ErrorCode.RequestTimedOut, ErrorCode.KafkaStorageError);
-        Assert.Equal(published.Manifest.ContentHash, DatasetCatalog.Read(kafka.BootstrapServers, "catalogued").ContentHash);
+        Assert.Equal(published.Manifest.ContentHash, DatasetCatalog.Read(kafka.Endpoint, "catalogued").ContentHash);
         // The broker down when the read starts: it waits, then reads.
         var outage = OutageAsync(() => kafka.SetBrokerDown(1), () => kafka.SetBrokerUp(1));
         await Task.Delay(200);
-        Assert.Equal(published.Manifest.ContentHash, (await Task.Run(() => DatasetCatalog.Read(kafka.BootstrapServers, "catalogued"))).ContentHash);
+        Assert.Equal(published.Manifest.ContentHash, (await Task.Run(() => DatasetCatalog.Read(kafka.Endpoint, "catalogued"))).ContentHash);
         await outage;
         Assert.Equal([30, 10], published.Manifest.Splits.Select(s => (int)s.Records));
     }
@@ -212,10 +212,10 @@ public sealed class BrokerFaultTests : IDisposable
         {
             var serving = TopicRequests.ServeAsync(kafka, null, cts.Token);
             kafka.PushRequestErrors(KafkaApi.Fetch, ErrorCode.NotLeaderForPartition, ErrorCode.RequestTimedOut);
-            using (var producer = KafkaClients.CreateProducer(kafka.BootstrapServers))
+            using (var producer = KafkaClients.CreateProducer(kafka.Endpoint))
                 await producer.ProduceAsync(TopicRequests.Topic, new Message<string, byte[]> { Key = "junk", Value = Encoding.UTF8.GetBytes("{not json") });
-            await TopicRequests.SendAsync(kafka.BootstrapServers, new TopicSpec("after-junk", 6), CancellationToken.None);
-            using var admin = KafkaClients.CreateAdmin(kafka.BootstrapServers);
+            await TopicRequests.SendAsync(kafka.Endpoint, new TopicSpec("after-junk", 6), CancellationToken.None);
+            using var admin = KafkaClients.CreateAdmin(kafka.Endpoint);
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
             while (KafkaClients.PartitionCount(admin, "after-junk", TimeSpan.FromSeconds(5)) != 6 && DateTime.UtcNow < deadline) await Task.Delay(100);
             Assert.Equal(6, KafkaClients.PartitionCount(admin, "after-junk", TimeSpan.FromSeconds(5)));

@@ -21,7 +21,7 @@ public sealed class ConsumerGroupEpochTests(ITestOutputHelper output) : IDisposa
     private async Task<SplitManifest> PublishAsync()
     {
         kafka.CreateTopic(Topic, Partitions);
-        using var producer = KafkaClients.CreateProducer(kafka.BootstrapServers);
+        using var producer = KafkaClients.CreateProducer(kafka.Endpoint);
         await Task.WhenAll(Enumerable.Range(0, Records).Select(i => producer.ProduceAsync(new TopicPartition(Topic, i % Partitions),
             DatasetPublisher.ToMessage("grouped", "train", new LabelledImage(i, [i % 10], BitConverter.GetBytes(i))))));
         return new SplitManifest("train", Topic, Partitions, Records, Enumerable.Repeat((long)Records / Partitions, Partitions).ToArray(), new long[Partitions]);
@@ -32,7 +32,7 @@ public sealed class ConsumerGroupEpochTests(ITestOutputHelper output) : IDisposa
     /// <summary>A member that takes a little time per record (so that the others join while it reads); <paramref name="hold"/> may stall it.</summary>
     private Task Member(SplitManifest split, string group, int epochs, ConcurrentBag<(int Member, ImageRecord Record)> seen, int member,
         Func<ImageRecord, Task>? hold = null, int? take = null) =>
-        KafkaRecordSource.CreateInGroup(kafka.BootstrapServers, split, group, epochs, buffer: 8)
+        KafkaRecordSource.CreateInGroup(kafka.Endpoint, split, group, epochs, buffer: 8)
             .Take(take ?? long.MaxValue)
             .SelectAsync(1, async r =>
             {
@@ -104,21 +104,21 @@ public sealed class ConsumerGroupEpochTests(ITestOutputHelper output) : IDisposa
     public async Task AConsumerThatStopsMidEpochIsFollowedFromItsCommittedOffsetsWithNothingSkippedOrRepeated()
     {
         var split = await PublishAsync();
-        var (left, taken) = KafkaRecordSource.CreateInGroup(kafka.BootstrapServers, split, "resumable", epochs: 2, buffer: 16)
+        var (left, taken) = KafkaRecordSource.CreateInGroup(kafka.Endpoint, split, "resumable", epochs: 2, buffer: 16)
             .Take(70)
             .ToMaterialized(Sink.Seq<ImageRecord>(), Keep.Both)
             .Run(system.Materializer());
         var first = await taken;
         await left.WaitAsync(TimeSpan.FromSeconds(30)); // committed and out of the group
         Assert.Equal(70, first.Count);
-        using (var probe = KafkaClients.CreateConsumer(kafka.BootstrapServers, GroupEpochProgress("resumable", 0)))
+        using (var probe = KafkaClients.CreateConsumer(kafka.Endpoint, GroupEpochProgress("resumable", 0)))
         {
             var committed = probe.Committed(Enumerable.Range(0, Partitions).Select(p => new TopicPartition(Topic, p)), TimeSpan.FromSeconds(10));
             Assert.Equal(70, committed.Sum(c => c.Offset == Offset.Unset ? 0 : c.Offset.Value));
         }
 
         // A new member (the same node restarted) picks up where the group stands.
-        var rest = await KafkaRecordSource.CreateInGroup(kafka.BootstrapServers, split, "resumable", epochs: 2, buffer: 16)
+        var rest = await KafkaRecordSource.CreateInGroup(kafka.Endpoint, split, "resumable", epochs: 2, buffer: 16)
             .RunWith(Sink.Seq<ImageRecord>(), system.Materializer());
         output.WriteLine($"first member: {first.Count} records of epoch 0; after restart: {rest.Count(r => r.Epoch == 0)} of epoch 0, {rest.Count(r => r.Epoch == 1)} of epoch 1");
 
@@ -128,7 +128,7 @@ public sealed class ConsumerGroupEpochTests(ITestOutputHelper output) : IDisposa
         Assert.Equal(AllKeys, rest.Where(r => r.Epoch == 1).Select(r => r.Key).Order(StringComparer.Ordinal));
 
         // The group is done: a member joining now reads nothing more.
-        var after = await KafkaRecordSource.CreateInGroup(kafka.BootstrapServers, split, "resumable", epochs: 2)
+        var after = await KafkaRecordSource.CreateInGroup(kafka.Endpoint, split, "resumable", epochs: 2)
             .RunWith(Sink.Seq<ImageRecord>(), system.Materializer());
         Assert.Empty(after);
     }
@@ -138,7 +138,7 @@ public sealed class ConsumerGroupEpochTests(ITestOutputHelper output) : IDisposa
     {
         var split = await PublishAsync();
         var promisingMore = split with { RecordsPerPartition = [48, 48, 60, 48, 48] };
-        var e = await Assert.ThrowsAsync<DataLossException>(() => KafkaRecordSource.CreateInGroup(kafka.BootstrapServers, promisingMore, "lossy")
+        var e = await Assert.ThrowsAsync<DataLossException>(() => KafkaRecordSource.CreateInGroup(kafka.Endpoint, promisingMore, "lossy")
             .RunWith(Sink.Seq<ImageRecord>(), system.Materializer()));
         Assert.Contains("partition 2 holds offsets [0, 48) but the manifest promises [0, 60)", e.Message);
     }

@@ -20,14 +20,14 @@ public sealed class DatasetPublisherTests : IDisposable
         var result = await new DatasetPublisher(kafka, system.Materializer()).PublishAsync(dataset);
 
         Assert.False(result.AlreadyPublished);
-        var manifest = DatasetCatalog.Read(kafka.BootstrapServers, "tiny-fashion");
+        var manifest = DatasetCatalog.Read(kafka.Endpoint, "tiny-fashion");
         Assert.Equal(300, manifest.Split("train").Records);
         Assert.Equal(100, manifest.Split("test").Records);
         Assert.Equal("bit.data.tiny-fashion.train", manifest.Split("train").Topic);
         Assert.Equal(new ImageSize(28, 28, 1), manifest.ImageSize);
         Assert.Equal("Ankle boot", manifest.Classes[9]);
 
-        var records = await KafkaRecordSource.Create(kafka.BootstrapServers, "bit.data.tiny-fashion.train")
+        var records = await KafkaRecordSource.Create(kafka.Endpoint, "bit.data.tiny-fashion.train")
             .RunWith(Sink.Seq<ImageRecord>(), system.Materializer());
         Assert.Equal(300, records.Count);
         Assert.Equal(Enumerable.Range(0, 300).Select(i => (long)i), records.Select(r => r.Index).Order());
@@ -44,7 +44,7 @@ public sealed class DatasetPublisherTests : IDisposable
         await publisher.PublishAsync(dataset);
         var again = await publisher.PublishAsync(dataset);
         Assert.True(again.AlreadyPublished);
-        Assert.Equal(300, DatasetCatalog.CountRecords(kafka.BootstrapServers, "bit.data.twice.train", again.Manifest.Split("train").Partitions).Sum());
+        Assert.Equal(300, DatasetCatalog.CountRecords(kafka.Endpoint, "bit.data.twice.train", again.Manifest.Split("train").Partitions).Sum());
     }
 
     [Fact]
@@ -52,7 +52,7 @@ public sealed class DatasetPublisherTests : IDisposable
     {
         var dataset = IdxDataset.Load("epochs", source.FullName);
         await new DatasetPublisher(kafka, system.Materializer()).PublishAsync(dataset);
-        var records = await KafkaRecordSource.Create(kafka.BootstrapServers, "bit.data.epochs.test", epochs: 3, accept: l => l[0] < 5)
+        var records = await KafkaRecordSource.Create(kafka.Endpoint, "bit.data.epochs.test", epochs: 3, accept: l => l[0] < 5)
             .RunWith(Sink.Seq<ImageRecord>(), system.Materializer());
         Assert.Equal(150, records.Count);
         foreach (var epoch in records.GroupBy(r => r.Epoch))
@@ -64,14 +64,14 @@ public sealed class DatasetPublisherTests : IDisposable
     {
         kafka.CreateTopic("ordered", 4);
         var images = IdxDataset.Load("ordered", source.FullName).Splits[0].Images.Take(200).ToList();
-        using (var producer = KafkaClients.CreateProducer(kafka.BootstrapServers))
+        using (var producer = KafkaClients.CreateProducer(kafka.Endpoint))
         {
             // Partition = index mod 4, produced partition 3 first, 0 last.
             foreach (var p in new[] { 3, 2, 1, 0 })
                 foreach (var image in images.Where(i => i.Index % 4 == p))
                     await producer.ProduceAsync(new Confluent.Kafka.TopicPartition("ordered", p), DatasetPublisher.ToMessage("ordered", "train", image));
         }
-        var records = await KafkaRecordSource.Create(kafka.BootstrapServers, "ordered", epochs: 2, accept: l => l[0] % 2 == 0, ordered: true)
+        var records = await KafkaRecordSource.Create(kafka.Endpoint, "ordered", epochs: 2, accept: l => l[0] % 2 == 0, ordered: true)
             .RunWith(Sink.Seq<ImageRecord>(), system.Materializer());
         var expected = images.Where(i => i.Labels[0] % 2 == 0).Select(i => i.Index).ToArray();
         Assert.Equal(expected.Concat(expected), records.Select(r => r.Index));

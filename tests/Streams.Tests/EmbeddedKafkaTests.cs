@@ -10,7 +10,7 @@ public class EmbeddedKafkaTests
     {
         using var kafka = new EmbeddedKafka();
         kafka.CreateTopic("roundtrip", 3);
-        using (var producer = KafkaClients.CreateProducer(kafka.BootstrapServers))
+        using (var producer = KafkaClients.CreateProducer(kafka.Endpoint))
         {
             var deliveries = Enumerable.Range(0, 100).Select(i => producer.ProduceAsync(
                 new TopicPartition("roundtrip", i % 3),
@@ -18,7 +18,7 @@ public class EmbeddedKafkaTests
             await Task.WhenAll(deliveries);
         }
 
-        using var consumer = KafkaClients.CreateConsumer(kafka.BootstrapServers, "roundtrip-test");
+        using var consumer = KafkaClients.CreateConsumer(kafka.Endpoint, "roundtrip-test");
         consumer.Subscribe("roundtrip");
         var seen = new HashSet<int>();
         var deadline = DateTime.UtcNow.AddSeconds(30);
@@ -40,9 +40,9 @@ public class EmbeddedKafkaTests
         using var kafka = new EmbeddedKafka();
         using var cts = new CancellationTokenSource();
         var serving = TopicRequests.ServeAsync(kafka, null, cts.Token);
-        var admin = new KafkaTopicAdmin(kafka.BootstrapServers);
+        var admin = new KafkaTopicAdmin(kafka.Endpoint);
         await admin.EnsureTopicAsync(new TopicSpec("requested", 6)); // not 4: the embedded broker auto-creates with 4
-        using var client = KafkaClients.CreateAdmin(kafka.BootstrapServers);
+        using var client = KafkaClients.CreateAdmin(kafka.Endpoint);
         Assert.Equal(6, KafkaClients.PartitionCount(client, "requested", TimeSpan.FromSeconds(5)));
         cts.Cancel();
         await serving;
@@ -53,7 +53,7 @@ public class EmbeddedKafkaTests
     {
         using var kafka = new EmbeddedKafka();
         kafka.CreateTopic("narrow", 2);
-        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => new KafkaTopicAdmin(kafka.BootstrapServers).EnsureTopicAsync(new TopicSpec("narrow", 8)));
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => new KafkaTopicAdmin(kafka.Endpoint).EnsureTopicAsync(new TopicSpec("narrow", 8)));
         Assert.Contains("2 partitions", e.Message);
     }
 
@@ -62,10 +62,10 @@ public class EmbeddedKafkaTests
     {
         using var kafka = new EmbeddedKafka();
         kafka.CreateTopic("huge", 1);
-        var config = KafkaClients.Producer(kafka.BootstrapServers);
+        var config = KafkaClients.Producer(kafka.Endpoint);
         config.MessageMaxBytes = 16_000_000; // past the producer's own limit, to see what the broker does
         using var producer = new ProducerBuilder<string, byte[]>(config).Build();
-        using var consumer = KafkaClients.CreateConsumer(kafka.BootstrapServers, "huge-test");
+        using var consumer = KafkaClients.CreateConsumer(kafka.Endpoint, "huge-test");
         (long, long) Watermarks()
         {
             var w = consumer.QueryWatermarkOffsets(new TopicPartition("huge", 0), TimeSpan.FromSeconds(10));
@@ -84,7 +84,7 @@ public class EmbeddedKafkaTests
     [Fact]
     public void AnUnreachableBrokerIsReportedByAddress()
     {
-        var e = Assert.Throws<KafkaUnreachableException>(() => KafkaClients.CheckReachable("127.0.0.1:1", TimeSpan.FromSeconds(2)));
+        var e = Assert.Throws<KafkaUnreachableException>(() => KafkaClients.CheckReachable(new KafkaEndpoint("127.0.0.1:1"), TimeSpan.FromSeconds(2)));
         Assert.Contains("127.0.0.1:1", e.Message);
     }
 

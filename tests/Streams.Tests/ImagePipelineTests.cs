@@ -68,14 +68,14 @@ public sealed class ImagePipelineTests : IDisposable
         using var kafka = new EmbeddedKafka();
         kafka.CreateTopic(BitActors.Streams.Datasets.Topics.DeadLetter, 1);
         var corrupt = Record(7, 5, 0) with { Value = [1, 2, 3], Topic = "bit.data.x.train", Offset = 42 };
-        using (var deadLetters = new DeadLetters(kafka.BootstrapServers))
+        using (var deadLetters = new DeadLetters(kafka.Endpoint))
         {
             await ImagePipelines.Train(Source.From(new[] { corrupt, Record(8, 5, 0) }), ClassSubset.Range(5, 5), new AugmentSettings(28, 28, 1),
                     batchSize: 1, shuffleBuffer: 1, seed: 0, parallelism: 1, onRejected: deadLetters.Send)
                 .RunWith(Sink.Ignore<ImageBatch>(), system.Materializer());
             Assert.Equal(1, deadLetters.Sent);
         }
-        using var consumer = KafkaClients.CreateConsumer(kafka.BootstrapServers, "dead-letter-test");
+        using var consumer = KafkaClients.CreateConsumer(kafka.Endpoint, "dead-letter-test");
         consumer.Assign(new Confluent.Kafka.TopicPartitionOffset(BitActors.Streams.Datasets.Topics.DeadLetter, 0, 0));
         var letter = consumer.Consume(TimeSpan.FromSeconds(10));
         Assert.NotNull(letter);

@@ -54,28 +54,24 @@ public class KafkaClientSettingsTests
     }
 }
 
-/// <summary>Changes the process-wide settings, so it runs alone: no other test builds a client meanwhile.</summary>
-[CollectionDefinition(nameof(ProcessWideKafkaSettings), DisableParallelization = true)]
-public sealed class ProcessWideKafkaSettings;
-
-[Collection(nameof(ProcessWideKafkaSettings))]
 public class KafkaClientsSettingsTests
 {
     [Fact]
-    public void EveryClientConfigKafkaClientsBuildsCarriesTheProcessSettings()
+    public void EveryClientConfigKafkaClientsBuildsCarriesItsEndpointsSettings()
     {
-        KafkaClientSettings.Current = KafkaClientSettings.From([new("security.protocol", "SASL_SSL"), new("sasl.password", "hush")], new System.Collections.Hashtable());
-        try
+        var endpoint = new KafkaEndpoint("b:9092",
+            KafkaClientSettings.From([new("security.protocol", "SASL_SSL"), new("sasl.password", "hush")], new Hashtable()));
+        foreach (ClientConfig config in new ClientConfig[]
+            { KafkaClients.Producer(endpoint), KafkaClients.Consumer(endpoint, "g"), KafkaClients.Admin(endpoint) })
         {
-            foreach (Confluent.Kafka.ClientConfig config in new Confluent.Kafka.ClientConfig[]
-                { KafkaClients.Producer("b:9092"), KafkaClients.Consumer("b:9092", "g"), KafkaClients.Admin("b:9092") })
-            {
-                Assert.Equal("SASL_SSL", config.Get("security.protocol"));
-                Assert.Equal("hush", config.Get("sasl.password"));
-                Assert.Equal("b:9092", config.BootstrapServers);
-            }
-            Assert.DoesNotContain("hush", new KafkaUnreachableException("b:9092", "login hush refused").Message);
+            Assert.Equal("SASL_SSL", config.Get("security.protocol"));
+            Assert.Equal("hush", config.Get("sasl.password"));
+            Assert.Equal("b:9092", config.BootstrapServers);
         }
-        finally { KafkaClientSettings.Current = KafkaClientSettings.Empty; }
+        Assert.DoesNotContain("hush", new KafkaUnreachableException(endpoint, "login hush refused").Message);
+        // Printed, an endpoint is its servers: never its settings.
+        Assert.Equal("b:9092", endpoint.ToString());
+        // An endpoint without settings gives its clients none: nothing is shared between endpoints.
+        Assert.Null(KafkaClients.Producer(new KafkaEndpoint("b:9092")).Get("sasl.password"));
     }
 }

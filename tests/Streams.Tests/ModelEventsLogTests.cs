@@ -14,7 +14,7 @@ public sealed class ModelEventsLogTests : IDisposable
 
     private async Task AnnounceAsync(int partition, string type, string subject)
     {
-        using var producer = KafkaClients.CreateProducer(kafka.BootstrapServers);
+        using var producer = KafkaClients.CreateProducer(kafka.Endpoint);
         var message = CloudEvents.ToMessage(Guid.NewGuid().ToString(), "test", type, subject, DateTimeOffset.UtcNow, new { subject }, JsonSerializerOptions.Default);
         await producer.ProduceAsync(new TopicPartition(Topics.Models, partition), message);
     }
@@ -22,14 +22,14 @@ public sealed class ModelEventsLogTests : IDisposable
     [Fact]
     public async Task ReadToEndGivesEveryPartitionsEventsWithTheirAttributesAndData()
     {
-        Assert.Empty(ModelEventsLog.ReadToEnd(kafka.BootstrapServers, TimeSpan.FromSeconds(10))); // no topic yet
+        Assert.Empty(ModelEventsLog.ReadToEnd(kafka.Endpoint, TimeSpan.FromSeconds(10))); // no topic yet
         kafka.CreateTopic(Topics.Models, 2);
-        Assert.Empty(ModelEventsLog.ReadToEnd(kafka.BootstrapServers, TimeSpan.FromSeconds(10))); // an empty topic
+        Assert.Empty(ModelEventsLog.ReadToEnd(kafka.Endpoint, TimeSpan.FromSeconds(10))); // an empty topic
         await AnnounceAsync(0, "bit.backbone.ready", "run-1/upstream");
         await AnnounceAsync(1, "bit.finetune.completed", "run-1/transfer-5shot");
         await AnnounceAsync(1, "bit.finetune.completed", "run-2/transfer-5shot");
 
-        var events = ModelEventsLog.ReadToEnd(kafka.BootstrapServers, TimeSpan.FromSeconds(10));
+        var events = ModelEventsLog.ReadToEnd(kafka.Endpoint, TimeSpan.FromSeconds(10));
 
         Assert.Equal(3, events.Count);
         Assert.Equal(["run-1/transfer-5shot", "run-1/upstream", "run-2/transfer-5shot"], events.Select(e => e.Subject!).Order(StringComparer.Ordinal));
@@ -46,7 +46,7 @@ public sealed class ModelEventsLogTests : IDisposable
     {
         using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(1));
         int waits = 0;
-        using var events = ModelEventsLog.Follow(kafka.BootstrapServers, stop.Token, () => waits++).GetEnumerator();
+        using var events = ModelEventsLog.Follow(kafka.Endpoint, stop.Token, () => waits++).GetEnumerator();
         var first = Task.Run(events.MoveNext);
         await Task.Delay(TimeSpan.FromSeconds(1));
         Assert.False(first.IsCompleted);

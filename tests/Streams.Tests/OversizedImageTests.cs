@@ -45,7 +45,7 @@ public sealed class OversizedImageTests : IDisposable
         Assert.Matches(@"dog/huge\.png \(1,[0-9]{3},[0-9]{3} bytes\)", e.Message); // the image's record size
         Assert.Contains("--resize-oversized", e.Message);
         Assert.DoesNotContain("small.png", e.Message);
-        Assert.Null(DatasetCatalog.TryRead(kafka.BootstrapServers, "oversized"));
+        Assert.Null(DatasetCatalog.TryRead(kafka.Endpoint, "oversized"));
     }
 
     [Fact]
@@ -58,7 +58,7 @@ public sealed class OversizedImageTests : IDisposable
 
         Assert.NotEqual(dataset.ContentHash, result.Manifest.ContentHash); // not the unresized dataset
         Assert.Equal(2, result.RecordsSent);
-        var records = await KafkaRecordSource.Create(kafka.BootstrapServers, "bit.data.resized.train").RunWith(Sink.Seq<ImageRecord>(), system.Materializer());
+        var records = await KafkaRecordSource.Create(kafka.Endpoint, "bit.data.resized.train").RunWith(Sink.Seq<ImageRecord>(), system.Materializer());
         Assert.Equal(File.ReadAllBytes(Path.Combine(root.FullName, "cat/small.png")), records.Single(r => r.Index == 0).Value);
         using var resized = ImageCodec.Decode(records.Single(r => r.Index == 1).Value);
         Assert.Equal((256, 256), (resized.Width, resized.Height));
@@ -71,7 +71,7 @@ public sealed class OversizedImageTests : IDisposable
         var message = new Message<string, byte[]> { Key = "key", Value = [], Headers = [new Header("bit.labels", "1,2"u8.ToArray())] };
         message.Value = new byte[KafkaClients.MaxMessageBytes - MessageLimits.SizeOf(message)];
         Assert.Equal(KafkaClients.MaxMessageBytes, MessageLimits.SizeOf(message));
-        using var producer = KafkaClients.CreateProducer(kafka.BootstrapServers);
+        using var producer = KafkaClients.CreateProducer(kafka.Endpoint);
         var report = await producer.ProduceAsync("limit", message); // at the estimated limit: accepted
         Assert.Equal(PersistenceStatus.Persisted, report.Status);
     }

@@ -5,6 +5,7 @@ using BitActors.Actors.FineTuning;
 using BitActors.Actors.Hosting;
 using BitActors.Model.Checkpoints;
 using BitActors.Streams.Datasets;
+using BitActors.Streams.Kafka;
 using BitActors.Streams.Pipelines;
 
 namespace BitActors.Actors.Cluster;
@@ -16,7 +17,7 @@ namespace BitActors.Actors.Cluster;
 /// </summary>
 public static class ClusterJobs
 {
-    public static ClusterJob? From(Config config, string bootstrapServers)
+    public static ClusterJob? From(Config config, KafkaEndpoint kafka)
     {
         var c = config.GetConfig("bitactors.cluster.job");
         var path = c.GetString("backbone");
@@ -32,8 +33,8 @@ public static class ClusterJobs
         var channels = upstreamFirst ? upstream.Data.Augment.Channels : c.GetInt("channels") is > 0 and var ch ? ch : upstream.Data.Augment.Channels;
         var classes = c.GetIntList("classes") is { Count: > 0 } ids
             ? new ClassSubset(ids.ToArray())
-            : ClassSubset.Range(0, (DatasetCatalog.TryRead(bootstrapServers, dataset)
-                ?? throw new InvalidDataException($"dataset '{dataset}' is not published at {bootstrapServers} (see `bitactors publish`)")).Classes.Count);
+            : ClassSubset.Range(0, (DatasetCatalog.TryRead(kafka, dataset)
+                ?? throw new InvalidDataException($"dataset '{dataset}' is not published at {kafka} (see `bitactors publish`)")).Classes.Count);
         var scratch = c.GetBoolean("scratch");
         var plan = new TaskPlan(dataset, classes, TaskPlan.ParseShots(c.GetStringList("shots"), "bitactors.cluster.job.shots"),
             TaskPlan.ParseSeeds(c.GetStringList("seeds"), "bitactors.cluster.job.seeds")) { Scratch = scratch };

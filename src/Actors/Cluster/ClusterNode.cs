@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Cluster.Tools.Singleton;
+using BitActors.Streams.Kafka;
 
 namespace BitActors.Actors.Cluster;
 
@@ -14,18 +15,18 @@ public static class ClusterNode
 {
     public const string CoordinatorName = "coordinator";
 
-    public static void Start(ActorSystem system, ClusterSettings cluster, ClusterJob? job, string bootstrapServers, FineTuneSettings fineTune, ArtifactStore store,
+    public static void Start(ActorSystem system, ClusterSettings cluster, ClusterJob? job, KafkaEndpoint kafka, FineTuneSettings fineTune, ArtifactStore store,
         UpstreamSettings? upstream = null)
     {
         if (cluster.Has(ClusterSettings.CoordinatorRole))
             system.ActorOf(ClusterSingletonManager.Props(
-                job is null ? Akka.Actor.Props.Create(() => new IdleCoordinator()) : FineTuneCoordinator.Props(job, bootstrapServers, store),
+                job is null ? Akka.Actor.Props.Create(() => new IdleCoordinator()) : FineTuneCoordinator.Props(job, kafka, store),
                 PoisonPill.Instance, ClusterSingletonManagerSettings.Create(system).WithRole(ClusterSettings.CoordinatorRole)), CoordinatorName);
         var proxy = system.ActorOf(ClusterSingletonProxy.Props($"/user/{CoordinatorName}",
             ClusterSingletonProxySettings.Create(system).WithRole(ClusterSettings.CoordinatorRole).WithBufferSize(1000)), $"{CoordinatorName}-proxy");
         if (!cluster.Has(ClusterSettings.TrainerRole)) return;
         var node = $"{cluster.PublicHostnameOrHost}:{Akka.Cluster.Cluster.Get(system).SelfAddress.Port}";
-        var settings = new TrainerNodeSettings(node, bootstrapServers, fineTune, store, cluster.CheckpointEvery, cluster.RequestInterval, upstream);
+        var settings = new TrainerNodeSettings(node, kafka, fineTune, store, cluster.CheckpointEvery, cluster.RequestInterval, upstream);
         for (int i = 0; i < cluster.Devices.Count; i++)
             system.ActorOf(DeviceSlot.Props(proxy, cluster.Devices[i], settings), $"device-{i}-{cluster.Devices[i].Replace(':', '-')}");
     }

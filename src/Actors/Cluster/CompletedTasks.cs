@@ -9,8 +9,8 @@ namespace BitActors.Actors.Cluster;
 /// </summary>
 public static class CompletedTasks
 {
-    public static IReadOnlySet<string> Read(string bootstrapServers, string runId, TimeSpan timeout) =>
-        ModelEventsLog.ReadToEnd(bootstrapServers, timeout)
+    public static IReadOnlySet<string> Read(KafkaEndpoint kafka, string runId, TimeSpan timeout) =>
+        ModelEventsLog.ReadToEnd(kafka, timeout)
             .Where(e => e.Type is ModelEvent.FineTuneCompletedType or ModelEvent.FineTuneFailedType)
             .Select(e => e.TaskOf(runId)).OfType<string>().ToHashSet();
 }

@@ -6,11 +6,12 @@ using BitActors.Actors.Events;
 using BitActors.Actors.FineTuning;
 using BitActors.Actors.Training;
 using BitActors.Model.Training;
+using BitActors.Streams.Kafka;
 
 namespace BitActors.Actors.Cluster;
 
 /// <summary>How a trainer node trains the tasks it is given (the same on every node: one configuration file).</summary>
-public sealed record TrainerNodeSettings(string Node, string BootstrapServers, FineTuneSettings FineTune, ArtifactStore Store,
+public sealed record TrainerNodeSettings(string Node, KafkaEndpoint Kafka, FineTuneSettings FineTune, ArtifactStore Store,
     int CheckpointEvery, TimeSpan RequestInterval, UpstreamSettings? Upstream = null);
 
 /// <summary>
@@ -112,7 +113,7 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
     {
         var work = f.Work;
         var props = work.Task.IsUpstream
-            ? UpstreamAttempt.Of(work.RunId, work.Attempt, _settings.Upstream!, _settings.FineTune, _settings.BootstrapServers, _device, _settings.Store,
+            ? UpstreamAttempt.Of(work.RunId, work.Attempt, _settings.Upstream!, _settings.FineTune, _settings.Kafka, _device, _settings.Store,
                 _settings.CheckpointEvery, f.Resume?.Path).Props(Self, _trainerProps)
             : FineTuneWorker.Props(Attempt(work, f.Backbone!, f.Resume), Self, _trainerProps);
         _worker = Context.Watch(Context.ActorOf(props, $"task-{work.Attempt}-{Sanitize(work.Task.Id)}"));
@@ -126,7 +127,7 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
     private FineTuneAttempt Attempt(WorkAssigned work, string backbone, (string Path, int Step)? resume)
     {
         var (store, prefix) = (_settings.Store, $"{work.RunId}/tasks/{work.Task.Id}/attempt{work.Attempt}");
-        return new FineTuneAttempt(work.RunId, _settings.BootstrapServers, _settings.FineTune with { Loop = _settings.FineTune.Loop with { CheckpointEvery = _settings.CheckpointEvery, MaxRestarts = 0 } },
+        return new FineTuneAttempt(work.RunId, _settings.Kafka, _settings.FineTune with { Loop = _settings.FineTune.Loop with { CheckpointEvery = _settings.CheckpointEvery, MaxRestarts = 0 } },
             _device, work.Task.ToFineTuneTask(), work.Backbone!.At(backbone),
             next => store.PathOf($"{prefix}-step{next}.bin"), store.PathOf($"{work.RunId}/models/{work.Task.Id}-attempt{work.Attempt}.bin"),
             work.Attempt, resume, ReportCheckpoints: true);

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Akka.Actor;
 using Akka.Event;
 using BitActors.Actors.Events;
+using BitActors.Streams.Kafka;
 
 namespace BitActors.Actors.Cluster;
 
@@ -28,7 +29,7 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly ClusterJob _job;
-    private readonly string _bootstrapServers;
+    private readonly KafkaEndpoint _kafka;
     private readonly ArtifactStore _store;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly TaskQueue _queue = new();
@@ -45,9 +46,9 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
     private ClusterBackbone? _backbone;
     private IReadOnlySet<string> _done = new HashSet<string>();
 
-    public FineTuneCoordinator(ClusterJob job, string bootstrapServers, ArtifactStore store)
+    public FineTuneCoordinator(ClusterJob job, KafkaEndpoint kafka, ArtifactStore store)
     {
-        (_job, _bootstrapServers, _store) = (job, bootstrapServers, store);
+        (_job, _kafka, _store) = (job, kafka, store);
         Receive<PreparedJob>(Start);
         Receive<Status.Failure>(f =>
         {
@@ -63,14 +64,14 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
 
     private static readonly TimeSpan RetryPrepare = TimeSpan.FromSeconds(10);
 
-    private void StartPreparing() => Task.Run(() => PreparedJob.Read(_job, _bootstrapServers, _store)).PipeTo(Self, failure: e => new Status.Failure(e));
+    private void StartPreparing() => Task.Run(() => PreparedJob.Read(_job, _kafka, _store)).PipeTo(Self, failure: e => new Status.Failure(e));
 
-    public static Props Props(ClusterJob job, string bootstrapServers, ArtifactStore store) =>
-        Akka.Actor.Props.Create(() => new FineTuneCoordinator(job, bootstrapServers, store));
+    public static Props Props(ClusterJob job, KafkaEndpoint kafka, ArtifactStore store) =>
+        Akka.Actor.Props.Create(() => new FineTuneCoordinator(job, kafka, store));
 
     protected override void PreStart()
     {
-        _events = Context.ActorOf(ModelEventsPublisher.Props(_bootstrapServers), "model-events");
+        _events = Context.ActorOf(ModelEventsPublisher.Props(_kafka), "model-events");
         StartPreparing();
     }
 

@@ -1,5 +1,6 @@
 using BitActors.Model.Checkpoints;
 using BitActors.Model.Training;
+using BitActors.Streams.Kafka;
 
 namespace BitActors.Actors.Cluster;
 
@@ -19,11 +20,11 @@ internal sealed record PreparedJob(ClusterBackbone? Backbone, BackboneReady? Giv
     public string? Resuming => Checkpoints.Where(c => !Done.Contains(c.Key) && !(c.Key == ClusterTask.UpstreamId && Backbone is not null))
         .Select(c => $"{c.Key} from step {c.Value.NextStep}").ToList() is { Count: > 0 } resuming ? string.Join(", ", resuming) : null;
 
-    public static PreparedJob Read(ClusterJob job, string bootstrapServers, ArtifactStore store)
+    public static PreparedJob Read(ClusterJob job, KafkaEndpoint kafka, ArtifactStore store)
     {
         var warnings = new List<string>();
         var progress = TaskProgress.ReadAll(store, job.RunId, warnings.Add).ToDictionary(p => p.Key, p => p.Value.Verified(warnings.Add));
-        var done = CompletedTasks.Read(bootstrapServers, job.RunId, TimeSpan.FromSeconds(15));
+        var done = CompletedTasks.Read(kafka, job.RunId, TimeSpan.FromSeconds(15));
         if (job.Backbone is not { } given)
             return new PreparedJob(progress.GetValueOrDefault(ClusterTask.UpstreamId)?.Backbone, null, done, progress, warnings);
         var saved = CheckpointFiles.Describe(given.Path);

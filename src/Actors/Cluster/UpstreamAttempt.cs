@@ -1,5 +1,6 @@
 using Akka.Actor;
 using BitActors.Actors.Training;
+using BitActors.Streams.Kafka;
 
 namespace BitActors.Actors.Cluster;
 
@@ -12,13 +13,13 @@ namespace BitActors.Actors.Cluster;
 public sealed record UpstreamAttempt(RunSpec Run)
 {
     /// <param name="resumeFrom">A verified local training checkpoint of an earlier attempt, or null.</param>
-    public static UpstreamAttempt Of(string runId, int attempt, UpstreamSettings upstream, FineTuneSettings fineTune, string bootstrapServers, string device,
+    public static UpstreamAttempt Of(string runId, int attempt, UpstreamSettings upstream, FineTuneSettings fineTune, KafkaEndpoint kafka, string device,
         ArtifactStore store, int checkpointEvery, string? resumeFrom)
     {
         var output = store.PathOf($"{runId}/upstream/attempt{attempt}/run");
         Directory.CreateDirectory(output);
         var settings = upstream.Loop.CheckpointEvery > 0 ? upstream : upstream with { Loop = upstream.Loop with { CheckpointEvery = checkpointEvery } };
-        return new UpstreamAttempt(new RunSpec(runId, bootstrapServers, output, settings, fineTune, [], resumeFrom, device));
+        return new UpstreamAttempt(new RunSpec(runId, kafka, output, settings, fineTune, [], resumeFrom, device));
     }
 
     /// <summary>The supervisor of this attempt, reporting to <paramref name="reporter"/> (its device slot).</summary>

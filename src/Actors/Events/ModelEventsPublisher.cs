@@ -17,13 +17,13 @@ public sealed class ModelEventsPublisher : ReceiveActor
     // NaN (a class without test images) is written as "NaN" rather than failing the event.
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly string _bootstrapServers;
+    private readonly KafkaEndpoint _kafka;
     private readonly List<Task> _inFlight = new();
     private IProducer<string, byte[]>? _producer;
 
-    public ModelEventsPublisher(string bootstrapServers)
+    public ModelEventsPublisher(KafkaEndpoint kafka)
     {
-        _bootstrapServers = bootstrapServers;
+        _kafka = kafka;
         Receive<ModelEvent>(e =>
         {
             var id = e.Id;
@@ -47,9 +47,9 @@ public sealed class ModelEventsPublisher : ReceiveActor
         });
     }
 
-    public static Props Props(string bootstrapServers) => Akka.Actor.Props.Create(() => new ModelEventsPublisher(bootstrapServers));
+    public static Props Props(KafkaEndpoint kafka) => Akka.Actor.Props.Create(() => new ModelEventsPublisher(kafka));
 
-    private IProducer<string, byte[]> Producer => _producer ??= KafkaClients.CreateProducer(_bootstrapServers);
+    private IProducer<string, byte[]> Producer => _producer ??= KafkaClients.CreateProducer(_kafka);
 
     protected override void PostStop()
     {

@@ -1,3 +1,5 @@
+using BitActors.Streams.Kafka;
+
 namespace BitActors.Actors.FineTuning;
 
 /// <summary>
@@ -10,14 +12,14 @@ namespace BitActors.Actors.FineTuning;
 /// every checkpoint (a <see cref="TrainingCheckpointed"/>) and keeps them for a later attempt elsewhere.
 /// </summary>
 public sealed record FineTuneAttempt(
-    string RunId, string BootstrapServers, FineTuneSettings Settings, string Device, FineTuneTask Task, GivenBackbone Backbone,
+    string RunId, KafkaEndpoint Kafka, FineTuneSettings Settings, string Device, FineTuneTask Task, GivenBackbone Backbone,
     Func<int, string> StepCheckpoint, string Model, int Attempt = 0, (string Path, int NextStep)? StartFrom = null, bool ReportCheckpoints = false)
 {
     /// <summary>A task of a one-process run, from <paramref name="backbone"/>: files under the run's output folder.</summary>
     public static FineTuneAttempt InRun(RunSpec run, FineTuneTask task, BackboneReady backbone)
     {
         var checkpoints = Path.Combine(run.OutputDir, "checkpoints");
-        return new FineTuneAttempt(run.RunId, run.BootstrapServers, run.FineTune, run.Device, task,
+        return new FineTuneAttempt(run.RunId, run.Kafka, run.FineTune, run.Device, task,
             new GivenBackbone(backbone.Checkpoint.Path, backbone.Arch, backbone.InChannels, backbone.Norm, backbone.WeightStandardization),
             next => Path.Combine(checkpoints, $"{run.RunId}-{task.Name}-step{next}.bin"), Path.Combine(checkpoints, $"{run.RunId}-{task.Name}.bin"));
     }

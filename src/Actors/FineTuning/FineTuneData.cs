@@ -29,14 +29,14 @@ public interface IFineTuneData : IDisposable
 }
 
 /// <summary>Fine-tune data from Kafka: the manifest on bit.datasets, the split topics, rejects on bit.deadletter.</summary>
-public sealed class KafkaFineTuneData(string bootstrapServers, FineTuneSettings settings, ILoggingAdapter log) : IFineTuneData
+public sealed class KafkaFineTuneData(KafkaEndpoint kafka, FineTuneSettings settings, ILoggingAdapter log) : IFineTuneData
 {
-    private readonly Lazy<DeadLetters> _deadLetters = new(() => new DeadLetters(bootstrapServers, e => log.Warning(e)));
+    private readonly Lazy<DeadLetters> _deadLetters = new(() => new DeadLetters(kafka, e => log.Warning(e)));
 
     public async Task<(DatasetManifest Manifest, IReadOnlyList<ImageRecord> Train)> ReadTrainingSetAsync(FineTuneTask task, IMaterializer materializer)
     {
-        var manifest = await Task.Run(() => DatasetCatalog.Read(bootstrapServers, task.Dataset));
-        var train = await KafkaRecordSource.Create(bootstrapServers, manifest.Split("train").Topic, epochs: 1, accept: task.Classes.AcceptFrom(manifest.Classes.Count))
+        var manifest = await Task.Run(() => DatasetCatalog.Read(kafka, task.Dataset));
+        var train = await KafkaRecordSource.Create(kafka, manifest.Split("train").Topic, epochs: 1, accept: task.Classes.AcceptFrom(manifest.Classes.Count))
             .RunWith(Sink.Seq<ImageRecord>(), materializer);
         return (manifest, train);
     }
@@ -44,7 +44,7 @@ public sealed class KafkaFineTuneData(string bootstrapServers, FineTuneSettings 
     public void Reject(RejectedRecord rejected) => _deadLetters.Value.Send(rejected);
 
     public Task<EvaluationResult> EvaluateAsync(DatasetManifest manifest, FineTuneTask task, AugmentSettings augment, IActorRef trainer, IMaterializer materializer) =>
-        TrainerEvaluation.RunAsync(bootstrapServers, manifest.Split("test").Topic, task.Classes, augment,
+        TrainerEvaluation.RunAsync(kafka, manifest.Split("test").Topic, task.Classes, augment,
             settings.Data.EvalBatchSize, settings.Data.DecodeParallelism, trainer, materializer);
 
     public void Dispose()

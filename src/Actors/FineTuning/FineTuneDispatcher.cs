@@ -65,7 +65,7 @@ public sealed class FineTuneDispatcher : ReceiveActor
     public static Props Props(RunSpec run, IActorRef reporter, Func<TrainerSpec, Props>? trainerProps = null) =>
         Akka.Actor.Props.Create(() => new FineTuneDispatcher(run, reporter, trainerProps));
 
-    protected override void PreStart() => _events = Context.ActorOf(ModelEventsPublisher.Props(_run.BootstrapServers), "model-events");
+    protected override void PreStart() => _events = Context.ActorOf(ModelEventsPublisher.Props(_run.Kafka), "model-events");
 
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
     {

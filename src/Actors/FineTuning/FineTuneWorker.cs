@@ -48,7 +48,7 @@ public sealed class FineTuneWorker : ReceiveActor
     {
         (_attempt, _task, _backbone, _reporter) = (attempt, attempt.Task, attempt.Backbone, reporter);
         _trainerProps = trainerProps ?? GpuTrainer.Props;
-        _data = data ?? new KafkaFineTuneData(attempt.BootstrapServers, attempt.Settings, _log);
+        _data = data ?? new KafkaFineTuneData(attempt.Kafka, attempt.Settings, _log);
         Receive<DataReady>(m => StartTraining(m.Manifest, m.Train));
         Receive<Status.Failure>(f => Fail($"loading data failed: {f.Cause.Message}"));
     }

@@ -27,8 +27,7 @@ public static class BitActorsConfig
     /// flags), environment variables (<c>BITACTORS__UPSTREAM__BATCH_SIZE=32</c> is <c>bitactors.upstream.batch-size = 32</c>:
     /// <c>__</c> separates path segments, <c>_</c> stands for <c>-</c>), <paramref name="userFile"/> (<c>--config</c>),
     /// then the reference (hocon/bitactors.conf). A <c>bitactors.*</c> key that the reference lacks is refused in every
-    /// layer, naming where it came from. The Kafka client properties it names (with the environment's)
-    /// become every client's (<see cref="KafkaClientSettings.Current"/>).
+    /// layer, naming where it came from. The Kafka client properties it names: <see cref="KafkaClient"/>.
     /// </summary>
     public static Config Load(string? userFile = null, IEnumerable<string>? settings = null, IDictionary<string, string>? environment = null)
     {
@@ -50,7 +49,6 @@ public static class BitActorsConfig
             if (eq <= 0) throw new InvalidDataException($"--set '{setting}': expected KEY=VALUE, e.g. bitactors.upstream.steps=200");
             config = Override(config, setting[..eq].Trim(), setting[(eq + 1)..].Trim(), $"--set {setting}");
         }
-        KafkaClientSettings.Current = KafkaClientSettings.From(KafkaClientProperties(config), Environment.GetEnvironmentVariables());
         return config;
     }
 
@@ -96,6 +94,13 @@ public static class BitActorsConfig
         }
         if (file.HasPath("bitactors")) Walk("bitactors", file.GetValue("bitactors"));
     }
+
+    /// <summary>
+    /// The client properties every Kafka client of a command gets: <c>bitactors.kafka.client</c> of
+    /// <paramref name="config"/> under the <c>BITACTORS_KAFKA_*</c> environment variables.
+    /// </summary>
+    public static KafkaClientSettings KafkaClient(Config config) =>
+        KafkaClientSettings.From(KafkaClientProperties(config), Environment.GetEnvironmentVariables());
 
     /// <summary>
     /// <c>bitactors.kafka.client</c> as librdkafka properties: nested keys joined with dots, so

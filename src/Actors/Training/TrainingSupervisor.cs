@@ -102,13 +102,13 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
             {
                 Fail(m.Error is not null
                     ? $"cannot read dataset '{Upstream.Data.Dataset}': {m.Error.Message}"
-                    : $"dataset '{Upstream.Data.Dataset}' is not published at {_run.BootstrapServers}" +
+                    : $"dataset '{Upstream.Data.Dataset}' is not published at {_run.Kafka}" +
                       (Upstream.Data.DatasetWaitSeconds > 0 ? $" (waited {Upstream.Data.DatasetWaitSeconds:F0} s)" : "") +
                       $": run `bitactors publish --dataset {Upstream.Data.Dataset} …` first");
                 return;
             }
             if (m.Error is not null) _log.Warning("reading dataset {0}: {1}; trying again", Upstream.Data.Dataset, m.Error.Message);
-            else _log.Info("waiting for dataset {0} to be published at {1}", Upstream.Data.Dataset, _run.BootstrapServers);
+            else _log.Info("waiting for dataset {0} to be published at {1}", Upstream.Data.Dataset, _run.Kafka);
             Timers.StartSingleTimer("poll-dataset", new PollDataset(), TimeSpan.FromSeconds(Math.Clamp(Upstream.Data.DatasetWaitSeconds / 10, 0.05, 2)));
         });
         Receive<PollDataset>(_ => ReadManifest());

@@ -34,24 +34,24 @@ public sealed class KafkaUpstreamData(RunSpec run, ILoggingAdapter log) : IUpstr
 
     private UpstreamSettings Upstream => run.Upstream;
 
-    public DatasetManifest? TryReadManifest() => DatasetCatalog.TryRead(run.BootstrapServers, Upstream.Data.Dataset);
+    public DatasetManifest? TryReadManifest() => DatasetCatalog.TryRead(run.Kafka, Upstream.Data.Dataset);
 
     public Source<ImageBatch, NotUsed> TrainBatches(DatasetManifest manifest)
     {
-        _deadLetters ??= new DeadLetters(run.BootstrapServers, e => log.Warning(e));
+        _deadLetters ??= new DeadLetters(run.Kafka, e => log.Warning(e));
         // In a consumer group the members share the partitions and the group's commits say where it stands;
         // alone, every epoch is read whole from the start.
         var accept = Upstream.Data.Classes.AcceptFrom(manifest.Classes.Count);
         var records = Upstream.Data.ConsumerGroup.Length > 0
-            ? KafkaRecordSource.CreateInGroup(run.BootstrapServers, manifest.Split("train"), Upstream.Data.ConsumerGroup, epochs: null, accept: accept)
+            ? KafkaRecordSource.CreateInGroup(run.Kafka, manifest.Split("train"), Upstream.Data.ConsumerGroup, epochs: null, accept: accept)
                 .MapMaterializedValue(_ => NotUsed.Instance)
-            : KafkaRecordSource.Create(run.BootstrapServers, manifest.Split("train").Topic, epochs: null, accept: accept, ordered: Upstream.Data.OrderedData);
+            : KafkaRecordSource.Create(run.Kafka, manifest.Split("train").Topic, epochs: null, accept: accept, ordered: Upstream.Data.OrderedData);
         return ImagePipelines.Train(records, Upstream.Data.Classes, Upstream.Data.Augment, Upstream.Schedule.BatchSize, Upstream.Data.ShuffleBuffer,
             Upstream.Seed, Upstream.Data.DecodeParallelism, Reject, multiLabel: manifest.MultiLabel);
     }
 
     public Task<EvaluationResult> EvaluateAsync(DatasetManifest manifest, IActorRef trainer, IMaterializer materializer) =>
-        TrainerEvaluation.RunAsync(run.BootstrapServers, manifest.Split("test").Topic, Upstream.Data.Classes, Upstream.Data.Augment,
+        TrainerEvaluation.RunAsync(run.Kafka, manifest.Split("test").Topic, Upstream.Data.Classes, Upstream.Data.Augment,
             256, Upstream.Data.DecodeParallelism, trainer, materializer);
 
     /// <summary>A record the pipeline could not use: logged and kept on bit.deadletter with the reason.</summary>

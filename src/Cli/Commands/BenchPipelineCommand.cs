@@ -73,7 +73,7 @@ public sealed class BenchPipelineCommand(IAnsiConsole console) : AsyncCommand<Be
         var cases = settings.Cases.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
             .Select(n => Known.FirstOrDefault(c => c.Name == n) ?? throw new InvalidDataException($"--cases: unknown case '{n}' (png32, jpeg256)")).ToList();
         var config = BitActorsConfig.Load(null);
-        using var kafka = KafkaConnection.Open(null, config.GetInt("bitactors.kafka.embedded-brokers"));
+        using var kafka = KafkaConnection.Open(null, config, config.GetInt("bitactors.kafka.embedded-brokers"));
         using var host = BitActorsHost.Start(config, "bench");
         var materializer = host.System.Materializer();
         var table = new Table().AddColumns("case", "(a) plain loop img/s", "(b) pipeline img/s", "(c) torchvision img/s", "b/a", "b/c");
@@ -90,7 +90,7 @@ public sealed class BenchPipelineCommand(IAnsiConsole console) : AsyncCommand<Be
                 var source = new DatasetSource($"bench-{c.Name}", ["a", "b"], c.Size, c.Size, 3, false, Guid.NewGuid().ToString("N"),
                     [new DatasetSplit("train", images.Select((bytes, i) => new LabelledImage(i, [i % 2], bytes, c.Format == SKEncodedImageFormat.Png ? "image/png" : "image/jpeg")).ToList())]);
                 var published = await new DatasetPublisher(kafka.Admin, materializer).PublishAsync(source, cancellationToken);
-                var b = await PipelineBenchmark.FromKafka(kafka.BootstrapServers, published.Manifest.Split("train").Topic, ClassSubset.Range(0, 2), augment,
+                var b = await PipelineBenchmark.FromKafka(kafka.Endpoint, published.Manifest.Split("train").Topic, ClassSubset.Range(0, 2), augment,
                     workers, settings.Batch, settings.ShuffleBuffer ?? Math.Min(1024, images.Count / 4), materializer, cancellationToken);
                 var (peer, peerError) = Peer(settings, folder, c, workers);
                 var result = new

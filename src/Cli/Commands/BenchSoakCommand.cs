@@ -83,7 +83,7 @@ public sealed class BenchSoakCommand(IAnsiConsole console) : AsyncCommand<BenchS
     {
         var config = BitActorsConfig.Load(null);
         var source = settings.Source ?? FashionMnistSetup.EnsureInstalled();
-        using var kafka = KafkaConnection.Open(null, config.GetInt("bitactors.kafka.embedded-brokers"));
+        using var kafka = KafkaConnection.Open(null, config, config.GetInt("bitactors.kafka.embedded-brokers"));
         using var host = BitActorsHost.Start(config, "soak");
         var data = IdxDataset.Load("soak", source, null, settings.Limit);
         var published = await new DatasetPublisher(kafka.Admin, host.System.Materializer()).PublishAsync(data, cancellationToken);
@@ -102,7 +102,7 @@ public sealed class BenchSoakCommand(IAnsiConsole console) : AsyncCommand<BenchS
             Schedule = configured.Schedule with { BatchSize = settings.Batch, Steps = (int)Math.Clamp(settings.Minutes * 60 * 100, 10_000, 10_000_000) },
             Loop = configured.Loop with { CheckpointEvery = 0, ProgressEvery = 100 },
         };
-        var run = new RunSpec($"soak-{DateTime.UtcNow:yyyyMMdd-HHmmss}", kafka.BootstrapServers, output, upstream, BitActorsConfig.FineTune(config), []);
+        var run = new RunSpec($"soak-{DateTime.UtcNow:yyyyMMdd-HHmmss}", kafka.Endpoint, output, upstream, BitActorsConfig.FineTune(config), []);
         var outcome = new TaskCompletionSource<RunCompleted>(TaskCreationOptions.RunContinuationsAsynchronously);
         var metrics = Path.Combine(output, "metrics.jsonl");
         host.StartRun(run, RunReporter.Props(outcome, metrics));

@@ -87,7 +87,7 @@ public sealed class BenchUpstreamCommand(IAnsiConsole console) : AsyncCommand<Be
         var wall = Stopwatch.StartNew();
         var config = BitActorsConfig.Load(null);
         var source = settings.Source ?? FashionMnistSetup.EnsureInstalled();
-        using var kafka = KafkaConnection.Open(null, config.GetInt("bitactors.kafka.embedded-brokers"));
+        using var kafka = KafkaConnection.Open(null, config, config.GetInt("bitactors.kafka.embedded-brokers"));
         using var host = BitActorsHost.Start(config, "bench");
         var data = IdxDataset.Load("fashion-mnist", source, IdxDataset.FashionMnistClasses, settings.Limit);
         var published = await new DatasetPublisher(kafka.Admin, host.System.Materializer()).PublishAsync(data, cancellationToken);
@@ -108,7 +108,7 @@ public sealed class BenchUpstreamCommand(IAnsiConsole console) : AsyncCommand<Be
             Loop = configured.Loop with { ProgressEvery = 10, CheckpointEvery = 0 },
         };
         var fineTune = BitActorsConfig.FineTune(config);
-        var run = new RunSpec($"bench-{DateTime.UtcNow:yyyyMMdd-HHmmss}", kafka.BootstrapServers, output, upstream, fineTune, [], Device: settings.Device);
+        var run = new RunSpec($"bench-{DateTime.UtcNow:yyyyMMdd-HHmmss}", kafka.Endpoint, output, upstream, fineTune, [], Device: settings.Device);
         var outcome = new TaskCompletionSource<RunCompleted>(TaskCreationOptions.RunContinuationsAsynchronously);
         var metrics = Path.Combine(output, "metrics.jsonl");
         var trainingClock = Stopwatch.StartNew();

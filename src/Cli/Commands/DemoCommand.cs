@@ -96,8 +96,8 @@ public sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoCommand
         const string dataset = "fashion-mnist";
 
         using var kafka = KafkaConnection.Open(settings.BootstrapServers ?? config.GetString("bitactors.kafka.bootstrap-servers"),
-            config.GetInt("bitactors.kafka.embedded-brokers"));
-        var run = Spec(config, settings, kafka.BootstrapServers);
+            config, config.GetInt("bitactors.kafka.embedded-brokers"));
+        var run = Spec(config, settings, kafka.Endpoint);
         foreach (var topic in new[] { Topics.Models, Topics.DeadLetter })
             await kafka.Admin.EnsureTopicAsync(new TopicSpec(topic, 1), cancellationToken);
 
@@ -110,7 +110,7 @@ public sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoCommand
         foreach (var split in published.Manifest.Splits)
             Log.Information("[publish] {Topic}: {Records:N0} records in {Partitions} partitions, verified", split.Topic, split.Records, split.Partitions);
 
-        if (settings.Study is not null) return await StudyAsync(host, config, settings, kafka.BootstrapServers, wall, cancellationToken);
+        if (settings.Study is not null) return await StudyAsync(host, config, settings, kafka.Endpoint, wall, cancellationToken);
 
         Log.Information("[demo] {Tasks} downstream tasks: {Groups}", run.Tasks.Count,
             string.Join(", ", run.Tasks.GroupBy(t => t.GroupName).Select(g => $"{g.Key} × {g.Count()} seeds")));
@@ -121,7 +121,7 @@ public sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoCommand
             return exitCode;
         }
 
-        var events = ModelEventsLog.ReadToEnd(kafka.BootstrapServers, TimeSpan.FromSeconds(10))
+        var events = ModelEventsLog.ReadToEnd(kafka.Endpoint, TimeSpan.FromSeconds(10))
             .Where(e => e.TaskOf(run.RunId) is not null).CountBy(e => e.Type ?? "?").ToDictionary();
         await host.StopAsync();
         var report = new DemoReport(completed, run, dataset, IdxDataset.FashionMnistClasses, wall.Elapsed, events, CommandLine(),
@@ -145,12 +145,12 @@ public sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoCommand
 
     private static string CommandLine() => string.Join(' ', new[] { "bitactors" }.Concat(Environment.GetCommandLineArgs().Skip(1)));
 
-    private async Task<int> StudyAsync(BitActorsHost host, Config config, Settings settings, string bootstrapServers, Stopwatch wall,
+    private async Task<int> StudyAsync(BitActorsHost host, Config config, Settings settings, KafkaEndpoint kafka, Stopwatch wall,
         CancellationToken cancellationToken)
     {
         var studyId = $"study-norm-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
         var folder = Path.GetFullPath(Path.Combine(settings.Output ?? config.GetString("bitactors.output-dir"), studyId));
-        var specs = NormStudy.Specs(config, studyId, bootstrapServers, folder, settings.Device ?? config.GetString("bitactors.device"), settings.Steps);
+        var specs = NormStudy.Specs(config, studyId, kafka, folder, settings.Device ?? config.GetString("bitactors.device"), settings.Steps);
         var results = new List<(NormStudy.Variant, RunSpec, RunCompleted)>();
         foreach (var (variant, spec) in specs)
         {
@@ -172,7 +172,7 @@ public sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoCommand
         return results.All(r => r.Item3.Failed.Count == 0) ? 0 : 2;
     }
 
-    private static RunSpec Spec(Config config, Settings settings, string bootstrapServers)
+    private static RunSpec Spec(Config config, Settings settings, KafkaEndpoint kafka)
     {
         var runId = $"demo{(settings.Full ? "-full" : "")}-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
         var output = Path.GetFullPath(Path.Combine(settings.Output ?? config.GetString("bitactors.output-dir"), runId));
@@ -203,7 +203,7 @@ public sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoCommand
         if (settings.Backbone is not null && !File.Exists(settings.Backbone)) throw new FileNotFoundException($"--backbone: checkpoint not found: {settings.Backbone}");
         var backbone = settings.Backbone is null ? null
             : new GivenBackbone(Path.GetFullPath(settings.Backbone), upstream.Model.Arch, upstream.Data.Augment.Channels, upstream.Model.Norm, upstream.Model.WeightStandardization);
-        return new RunSpec(runId, bootstrapServers, output, upstream, fineTune, tasks, settings.Resume is null ? null : Path.GetFullPath(settings.Resume),
+        return new RunSpec(runId, kafka, output, upstream, fineTune, tasks, settings.Resume is null ? null : Path.GetFullPath(settings.Resume),
             settings.Device ?? config.GetString("bitactors.device"), backbone);
     }
 }

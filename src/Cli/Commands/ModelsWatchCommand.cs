@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using BitActors.Actors.Hosting;
 using BitActors.Cli.Terminal;
 using BitActors.Streams.Datasets;
 using BitActors.Streams.Kafka;
@@ -30,13 +31,14 @@ public sealed class ModelsWatchCommand(IAnsiConsole console) : AsyncCommand<Mode
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
-        using var kafka = KafkaConnection.Open(settings.BootstrapServers);
+        // No --config here: the reference configuration under the environment (Kafka client settings included).
+        using var kafka = KafkaConnection.Open(settings.BootstrapServers, BitActorsConfig.Load());
         if (!settings.Json) console.WritePlainLine($"{"time",-24} {"type",-24} {"subject",-36} {"top-1",8}  checkpoint");
         int seen = 0;
         await Task.Run(() =>
         {
-            using var events = ModelEventsLog.Follow(kafka.BootstrapServers, cancellationToken,
-                () => Log.Information("waiting for {Topic} to exist at {Bootstrap}", Topics.Models, kafka.BootstrapServers)).GetEnumerator();
+            using var events = ModelEventsLog.Follow(kafka.Endpoint, cancellationToken,
+                () => Log.Information("waiting for {Topic} to exist at {Bootstrap}", Topics.Models, kafka.Endpoint.BootstrapServers)).GetEnumerator();
             // --max is checked before the next event is waited for.
             while ((settings.Max is null || seen < settings.Max) && events.MoveNext())
             {

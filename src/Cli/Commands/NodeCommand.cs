@@ -77,13 +77,14 @@ public sealed class NodeCommand(IAnsiConsole console) : AsyncCommand<NodeCommand
         var bootstrap = settings.BootstrapServers ?? config.GetString("bitactors.kafka.bootstrap-servers");
         if (string.IsNullOrWhiteSpace(bootstrap))
             throw new InvalidDataException("a cluster node needs a shared Kafka: give --bootstrap-servers or bitactors.kafka.bootstrap-servers (`kafka up` serves one for trials)");
-        KafkaClients.CheckReachable(bootstrap, TimeSpan.FromSeconds(15));
+        var kafka = new KafkaEndpoint(bootstrap, BitActorsConfig.KafkaClient(config));
+        KafkaClients.CheckReachable(kafka, TimeSpan.FromSeconds(15));
         var store = ArtifactStore.At(config.GetString("bitactors.cluster.artifacts"));
         ClusterJob? job = null;
         if (cluster.Has(ClusterSettings.CoordinatorRole))
         {
-            job = ClusterJobs.From(config, bootstrap);
-            await new KafkaTopicAdmin(bootstrap).EnsureTopicAsync(new TopicSpec(Topics.Models, 1), cancellationToken);
+            job = ClusterJobs.From(config, kafka);
+            await new KafkaTopicAdmin(kafka).EnsureTopicAsync(new TopicSpec(Topics.Models, 1), cancellationToken);
         }
         var fineTune = BitActorsConfig.FineTune(config, null, job?.Backbone?.InChannels ?? BitActorsConfig.Upstream(config).Data.Augment.Channels);
 
@@ -93,7 +94,7 @@ public sealed class NodeCommand(IAnsiConsole console) : AsyncCommand<NodeCommand
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; Leave(system); });
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; Leave(system); });
         member.RegisterOnMemberUp(() => Log.Information("node {Address} is up with roles {Roles}", member.SelfAddress, string.Join(",", cluster.Roles)));
-        ClusterNode.Start(system, cluster, job, bootstrap, fineTune, store, BitActorsConfig.Upstream(config));
+        ClusterNode.Start(system, cluster, job, kafka, fineTune, store, BitActorsConfig.Upstream(config));
         await ClusterMembership.JoinAsync(system, cluster);
         console.WritePlainLine($"node={member.SelfAddress}");
         Log.Information("node {Address}: roles {Roles}, {Membership}, artifacts {Artifacts}{Job}", member.SelfAddress, string.Join(",", cluster.Roles),

@@ -61,8 +61,9 @@ public sealed class PublishCommand(IAnsiConsole console) : AsyncCommand<PublishC
             _ => IdxDataset.Load(settings.Dataset, source, classes),
         };
 
-        using var kafka = KafkaConnection.Open(settings.BootstrapServers);
-        using var host = BitActorsHost.Start(BitActorsConfig.Load(), "publish");
+        var config = BitActorsConfig.Load();
+        using var kafka = KafkaConnection.Open(settings.BootstrapServers, config);
+        using var host = BitActorsHost.Start(config, "publish");
         var system = host.System;
         var options = new PublishOptions(settings.ResizeOversized);
         var result = await ProgressDisplay.RunAsync(display =>

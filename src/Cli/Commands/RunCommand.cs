@@ -100,8 +100,8 @@ public sealed class RunCommand(IAnsiConsole console) : AsyncCommand<RunCommand.S
     {
         var wall = Stopwatch.StartNew();
         var config = BitActorsConfig.Load(settings.Config, settings.Set);
-        using var kafka = KafkaConnection.Open(settings.BootstrapServers);
-        var manifest = DatasetCatalog.Read(kafka.BootstrapServers, settings.Dataset);
+        using var kafka = KafkaConnection.Open(settings.BootstrapServers, config);
+        var manifest = DatasetCatalog.Read(kafka.Endpoint, settings.Dataset);
         var classes = settings.Classes is null ? ClassSubset.Range(0, manifest.Classes.Count) : new ClassSubset(Numbers(settings.Classes, "--classes"));
         var tasks = new TaskPlan(settings.Dataset, classes, TaskPlan.ParseShots([settings.Shots], "--shots"), TaskPlan.ParseSeeds([settings.Seeds], "--seeds"))
             { Scratch = settings.Scratch }.Tasks();
@@ -111,7 +111,7 @@ public sealed class RunCommand(IAnsiConsole console) : AsyncCommand<RunCommand.S
         var output = Path.GetFullPath(Path.Combine(settings.Output ?? config.GetString("bitactors.output-dir"), runId));
         var backbone = settings.Backbone is null ? null
             : new GivenBackbone(settings.Backbone, settings.Arch ?? upstream.Model.Arch, settings.Channels ?? upstream.Data.Augment.Channels, upstream.Model.Norm, upstream.Model.WeightStandardization);
-        var run = new RunSpec(runId, kafka.BootstrapServers, output, upstream, BitActorsConfig.FineTune(config, null, backbone?.InChannels ?? upstream.Data.Augment.Channels),
+        var run = new RunSpec(runId, kafka.Endpoint, output, upstream, BitActorsConfig.FineTune(config, null, backbone?.InChannels ?? upstream.Data.Augment.Channels),
             tasks, ResumeFrom: settings.Resume is null ? null : Path.GetFullPath(settings.Resume), Device: settings.Device ?? config.GetString("bitactors.device"), Backbone: backbone);
 
         using var host = BitActorsHost.Start(config, "run");

@@ -3,6 +3,7 @@ using BitActors.Actors;
 using BitActors.Actors.FineTuning;
 using BitActors.Actors.Hosting;
 using BitActors.Model.Architecture;
+using BitActors.Streams.Kafka;
 using BitActors.Streams.Pipelines;
 
 namespace BitActors.Cli.Demo;
@@ -27,7 +28,7 @@ public static class NormStudy
     ];
 
     /// <summary>One run per variant: upstream with that normalisation, then the study's downstream tasks.</summary>
-    public static IReadOnlyList<(Variant Variant, RunSpec Spec)> Specs(Config config, string studyId, string bootstrapServers, string outputRoot,
+    public static IReadOnlyList<(Variant Variant, RunSpec Spec)> Specs(Config config, string studyId, KafkaEndpoint kafka, string outputRoot,
         string device, int? steps)
     {
         var study = config.GetConfig("bitactors.demo.study-norm")
@@ -50,7 +51,7 @@ public static class NormStudy
         return Variants.Select(v =>
         {
             var runId = $"{studyId}-{v.Label.Replace("+", "", StringComparison.Ordinal).ToLowerInvariant()}";
-            var spec = new RunSpec(runId, bootstrapServers, Path.Combine(outputRoot, runId),
+            var spec = new RunSpec(runId, kafka, Path.Combine(outputRoot, runId),
                 upstream with { Model = upstream.Model with { Norm = v.Norm, WeightStandardization = v.WeightStandardization } }, fineTune, tasks, Device: device);
             return (v, spec);
         }).ToList();

@@ -1,3 +1,5 @@
+using Akka.Configuration;
+using BitActors.Actors.Hosting;
 using BitActors.Streams.Kafka;
 using Serilog;
 
@@ -16,23 +18,24 @@ public sealed class KafkaConnection : IDisposable
 
     public ITopicAdmin Admin { get; }
 
-    public string BootstrapServers => Admin.BootstrapServers;
+    /// <summary>The broker and the client settings every client of the command gets.</summary>
+    public KafkaEndpoint Endpoint => Admin.Endpoint;
 
     public bool IsEmbedded => embedded is not null;
 
-    public static KafkaConnection Open(string? bootstrapServers, int embeddedBrokers = 1)
+    /// <param name="bootstrapServers">The broker named; none: an embedded one.</param>
+    /// <param name="config">The command's configuration: its Kafka client settings (<see cref="BitActorsConfig.KafkaClient"/>).</param>
+    public static KafkaConnection Open(string? bootstrapServers, Config config, int embeddedBrokers = 1)
     {
+        var client = BitActorsConfig.KafkaClient(config);
         if (!string.IsNullOrWhiteSpace(bootstrapServers))
         {
-            if (!KafkaClientSettings.Current.IsEmpty) Log.Information("Kafka client settings: {Settings}", KafkaClientSettings.Current.Describe());
-            KafkaClients.CheckReachable(bootstrapServers, TimeSpan.FromSeconds(15));
-            return new KafkaConnection(new KafkaTopicAdmin(bootstrapServers), null);
+            if (!client.IsEmpty) Log.Information("Kafka client settings: {Settings}", client.Describe());
+            var endpoint = new KafkaEndpoint(bootstrapServers, client);
+            KafkaClients.CheckReachable(endpoint, TimeSpan.FromSeconds(15));
+            return new KafkaConnection(new KafkaTopicAdmin(endpoint), null);
         }
-        if (!KafkaClientSettings.Current.IsEmpty)
-        {
-            Log.Warning("the embedded broker takes no client settings: ignoring {Settings}", KafkaClientSettings.Current.Describe());
-            KafkaClientSettings.Current = KafkaClientSettings.Empty;
-        }
+        if (!client.IsEmpty) Log.Warning("the embedded broker takes no client settings: ignoring {Settings}", client.Describe());
         var kafka = new EmbeddedKafka(embeddedBrokers);
         Log.Information("embedded Kafka: {Brokers} broker(s) at {Bootstrap} (lives as long as this command)", embeddedBrokers, kafka.BootstrapServers);
         return new KafkaConnection(kafka, kafka);

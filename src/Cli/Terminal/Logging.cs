@@ -1,3 +1,5 @@
+using BitActors.Actors.Hosting;
+using BitActors.Streams.Kafka;
 using Serilog;
 using Serilog.Core;
 using Serilog.Events;
@@ -26,9 +28,9 @@ public static class Logging
         ConsoleLevel.MinimumLevel = Level;
         Log.Logger = Base().CreateLogger();
         // Broker trouble (unreachable, retrying) is said in the same log as the progress it delays.
-        BitActors.Streams.Kafka.KafkaDiagnostics.Warning += message => Log.Warning("{Message}", message);
+        KafkaDiagnostics.Warning += message => Log.Warning("{Message}", message);
         // librdkafka's own lines (the warnings above already say what they mean) are kept for whoever debugs.
-        BitActors.Streams.Kafka.KafkaDiagnostics.ClientLog += (level, line) => Log.Write(level <= 2 ? LogEventLevel.Error : LogEventLevel.Debug, "{KafkaLog}", line);
+        KafkaDiagnostics.ClientLog += (level, line) => Log.Write(level <= 2 ? LogEventLevel.Error : LogEventLevel.Debug, "{KafkaLog}", line);
     }
 
     /// <summary>From now on, every event is also written to <c>folder/log.json</c> (with all its properties).</summary>
@@ -49,13 +51,44 @@ public static class Logging
             levelSwitch: ConsoleLevel);
 
     /// <summary>A failure the user can act on: its message, without a stack trace unless asked for.</summary>
-    public static void Fatal(Exception e)
+    /// <param name="redact">Hides the Kafka secrets the command may have had (<see cref="KafkaRedaction"/>).</param>
+    public static void Fatal(Exception e, Func<string, string> redact)
     {
         var inner = e is AggregateException a ? a.GetBaseException() : e;
-        var redact = BitActors.Streams.Kafka.KafkaClientSettings.Current.Redact;
         // With BITACTORS_DEBUG=1 the whole exception (type, inner exceptions, stack), redacted like the message:
         // a Kafka secret may be part of any of them.
         if (Environment.GetEnvironmentVariable("BITACTORS_DEBUG") == "1") Log.Fatal("bitactors failed: {Exception}", redact(inner.ToString()));
         else Log.Fatal("bitactors failed: {Message}", redact(inner.Message));
+    }
+
+    /// <summary>
+    /// The last line of defence for <see cref="Fatal"/>: the secrets of the Kafka client settings the command on
+    /// <paramref name="args"/> could have been given (environment, its <c>--config</c> file, its <c>--set</c> flags),
+    /// read here as well because a failure may come before or outside the command's own reading. A layer that cannot
+    /// be read is left out (the command itself says why).
+    /// </summary>
+    public static Func<string, string> KafkaRedaction(IReadOnlyList<string> args)
+    {
+        string? file = null;
+        var sets = new List<string>();
+        for (int i = 0; i < args.Count; i++)
+        {
+            if (Option(args, ref i, "--config") is { } f) file = f;
+            else if (Option(args, ref i, "--set") is { } s) sets.Add(s);
+        }
+        foreach (var (configFile, settings) in new[] { (file, sets), (file, []), (null, []) })
+        {
+            try { return BitActorsConfig.KafkaClient(BitActorsConfig.Load(configFile, settings)).Redact; }
+            catch (Exception) { }
+        }
+        try { return KafkaClientSettings.From([], Environment.GetEnvironmentVariables()).Redact; }
+        catch (Exception) { return text => text; }
+    }
+
+    // "--name value" or "--name=value".
+    private static string? Option(IReadOnlyList<string> args, ref int i, string name)
+    {
+        if (args[i] == name && i + 1 < args.Count) return args[++i];
+        return args[i].StartsWith(name + "=", StringComparison.Ordinal) ? args[i][(name.Length + 1)..] : null;
     }
 }

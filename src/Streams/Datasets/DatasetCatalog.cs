@@ -11,24 +11,24 @@ public static class DatasetCatalog
     /// waited for (<see cref="BrokerRetry"/>, at most <see cref="BrokerRetry.Patience"/>); only a topic that stays
     /// unreadable that long is an error.
     /// </summary>
-    public static DatasetManifest? TryRead(string bootstrapServers, string dataset)
+    public static DatasetManifest? TryRead(KafkaEndpoint endpoint, string dataset)
     {
-        using var consumer = KafkaClients.CreateConsumer(bootstrapServers, $"bitactors-catalog-{Guid.NewGuid():N}");
+        using var consumer = KafkaClients.CreateConsumer(endpoint, $"bitactors-catalog-{Guid.NewGuid():N}");
         using (var admin = new DependentAdminClientBuilder(consumer.Handle).Build())
             if (KafkaClients.PartitionCount(admin, Topics.Datasets, TimeSpan.FromSeconds(10)) == 0) return null;
         var tp = new TopicPartition(Topics.Datasets, 0);
-        var w = BrokerRetry.Watermarks(consumer, tp, CancellationToken.None);
+        var w = BrokerRetry.Watermarks(consumer, tp, endpoint.Client, CancellationToken.None);
         if (w.High <= w.Low) return null;
         consumer.Assign(new TopicPartitionOffset(tp, w.Low));
         DatasetManifest? latest = null;
         var deadline = DateTime.UtcNow + BrokerRetry.Patience;
         while (true)
         {
-            var r = BrokerRetry.Consume(consumer, TimeSpan.FromSeconds(10));
+            var r = BrokerRetry.Consume(consumer, endpoint.Client, TimeSpan.FromSeconds(10));
             if (r is null)
             {
                 if (DateTime.UtcNow > deadline)
-                    throw new TimeoutException($"reading {Topics.Datasets} at {bootstrapServers} failed for {BrokerRetry.Patience.TotalMinutes:0} minutes: offsets {w.Low}–{w.High} could not be read");
+                    throw new TimeoutException($"reading {Topics.Datasets} at {endpoint} failed for {BrokerRetry.Patience.TotalMinutes:0} minutes: offsets {w.Low}–{w.High} could not be read");
                 continue;
             }
             if (r.Message.Key == dataset)
@@ -39,21 +39,21 @@ public static class DatasetCatalog
         return latest;
     }
 
-    public static DatasetManifest Read(string bootstrapServers, string dataset) =>
-        TryRead(bootstrapServers, dataset)
-        ?? throw new InvalidOperationException($"dataset '{dataset}' is not published at {bootstrapServers}: run `bitactors publish --dataset {dataset} …` first");
+    public static DatasetManifest Read(KafkaEndpoint endpoint, string dataset) =>
+        TryRead(endpoint, dataset)
+        ?? throw new InvalidOperationException($"dataset '{dataset}' is not published at {endpoint}: run `bitactors publish --dataset {dataset} …` first");
 
     /// <summary>Records per partition now on the topic (high − low watermark).</summary>
-    public static long[] CountRecords(string bootstrapServers, string topic, int partitions) =>
-        Watermarks(bootstrapServers, topic, partitions).Select(w => w.High - w.Low).ToArray();
+    public static long[] CountRecords(KafkaEndpoint endpoint, string topic, int partitions) =>
+        Watermarks(endpoint, topic, partitions).Select(w => w.High - w.Low).ToArray();
 
     /// <summary>Low and high watermark of every partition (first offset held, next offset to be written).</summary>
-    public static (long Low, long High)[] Watermarks(string bootstrapServers, string topic, int partitions)
+    public static (long Low, long High)[] Watermarks(KafkaEndpoint endpoint, string topic, int partitions)
     {
-        using var consumer = KafkaClients.CreateConsumer(bootstrapServers, $"bitactors-count-{Guid.NewGuid():N}");
+        using var consumer = KafkaClients.CreateConsumer(endpoint, $"bitactors-count-{Guid.NewGuid():N}");
         return Enumerable.Range(0, partitions).Select(p =>
         {
-            var w = BrokerRetry.Watermarks(consumer, new TopicPartition(topic, p), CancellationToken.None);
+            var w = BrokerRetry.Watermarks(consumer, new TopicPartition(topic, p), endpoint.Client, CancellationToken.None);
             return (w.Low.Value, w.High.Value);
         }).ToArray();
     }

@@ -40,7 +40,7 @@ public sealed class DatasetPublisher(ITopicAdmin admin, IMaterializer materializ
     public async Task<PublishResult> PublishAsync(DatasetSource dataset, CancellationToken cancellationToken = default)
     {
         DatasetChecks.Validate(dataset);
-        var bootstrap = admin.BootstrapServers;
+        var bootstrap = admin.Endpoint;
         KafkaClients.CheckReachable(bootstrap, TimeSpan.FromSeconds(15));
         await admin.EnsureTopicAsync(new TopicSpec(Topics.Datasets, 1, Compacted: true), cancellationToken);
         // Every image is checked against the record limit before anything is sent: all or nothing.
@@ -77,7 +77,7 @@ public sealed class DatasetPublisher(ITopicAdmin admin, IMaterializer materializ
         int partitions = TopicSizing.PartitionsFor(split.Images.Count, payload);
         await admin.EnsureTopicAsync(new TopicSpec(topic, partitions), cancellationToken);
 
-        var before = DatasetCatalog.Watermarks(admin.BootstrapServers, topic, partitions);
+        var before = DatasetCatalog.Watermarks(admin.Endpoint, topic, partitions);
         var held = before.Sum(w => w.High - w.Low);
         if (held > 0)
             throw new InvalidOperationException($"topic '{topic}' already holds {held} records but no manifest names them (an interrupted publish?); delete the topic or publish under another name");
@@ -98,14 +98,14 @@ public sealed class DatasetPublisher(ITopicAdmin admin, IMaterializer materializ
         foreach (var image in split.Images) expected[image.Index % partitions]++;
         // The records of partition p are offsets [start, start + count): the epochs a consumer reads end there.
         var manifest = new SplitManifest(split.Name, topic, partitions, split.Images.Count, expected, before.Select(w => w.High).ToArray());
-        Verify(admin.BootstrapServers, manifest);
+        Verify(admin.Endpoint, manifest);
         return manifest;
     }
 
     /// <summary>Every partition must hold exactly the records the manifest counts.</summary>
-    public static void Verify(string bootstrapServers, SplitManifest split)
+    public static void Verify(KafkaEndpoint endpoint, SplitManifest split)
     {
-        var actual = DatasetCatalog.CountRecords(bootstrapServers, split.Topic, split.Partitions);
+        var actual = DatasetCatalog.CountRecords(endpoint, split.Topic, split.Partitions);
         for (int p = 0; p < split.Partitions; p++)
             if (actual[p] != split.RecordsPerPartition[p])
                 throw new DataLossException($"topic '{split.Topic}' partition {p} holds {actual[p]} records, expected {split.RecordsPerPartition[p]}: the broker lost or duplicated data");

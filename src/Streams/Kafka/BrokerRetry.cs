@@ -14,7 +14,8 @@ public static class BrokerRetry
     private static readonly TimeSpan Pause = TimeSpan.FromMilliseconds(250);
 
     /// <summary>The partition's low and high watermarks, waiting for its leader when it is unreachable.</summary>
-    public static WatermarkOffsets Watermarks(IConsumer<string, byte[]> consumer, TopicPartition partition, CancellationToken stop)
+    /// <param name="settings">The consumer's settings: their secrets are redacted from the warning.</param>
+    public static WatermarkOffsets Watermarks(IConsumer<string, byte[]> consumer, TopicPartition partition, KafkaClientSettings settings, CancellationToken stop)
     {
         var deadline = DateTime.UtcNow + Patience;
         while (true)
@@ -23,7 +24,7 @@ public static class BrokerRetry
             catch (KafkaException e) when (!e.Error.IsFatal && DateTime.UtcNow < deadline)
             {
                 KafkaDiagnostics.Warn($"watermarks/{partition.Topic}",
-                    $"Kafka: the leader of {partition} is not answering ({e.Error.Reason}); retrying");
+                    $"Kafka: the leader of {partition} is not answering ({e.Error.Reason}); retrying", settings);
                 stop.WaitHandle.WaitOne(Pause);
                 stop.ThrowIfCancellationRequested();
             }
@@ -31,24 +32,24 @@ public static class BrokerRetry
     }
 
     /// <summary>The next record within <paramref name="timeout"/>, or null when none came or a fetch failed (see below).</summary>
-    public static ConsumeResult<string, byte[]>? Consume(IConsumer<string, byte[]> consumer, TimeSpan timeout) =>
-        Retriable(() => consumer.Consume(timeout));
+    public static ConsumeResult<string, byte[]>? Consume(IConsumer<string, byte[]> consumer, KafkaClientSettings settings, TimeSpan timeout) =>
+        Retriable(() => consumer.Consume(timeout), settings);
 
     /// <summary>
     /// The next record, or null after a non-fatal consume error (a failed fetch: the client fetches the
     /// same offsets again, so nothing is skipped or repeated).
     /// </summary>
-    public static ConsumeResult<string, byte[]>? Consume(IConsumer<string, byte[]> consumer, CancellationToken stop) =>
-        Retriable(() => consumer.Consume(stop));
+    public static ConsumeResult<string, byte[]>? Consume(IConsumer<string, byte[]> consumer, KafkaClientSettings settings, CancellationToken stop) =>
+        Retriable(() => consumer.Consume(stop), settings);
 
     // A failed fetch is said once as a warning and reads as "no record yet"; a fatal error or a record that cannot be
     // deserialised is not a broker fault and goes to the caller.
-    private static ConsumeResult<string, byte[]>? Retriable(Func<ConsumeResult<string, byte[]>?> consume)
+    private static ConsumeResult<string, byte[]>? Retriable(Func<ConsumeResult<string, byte[]>?> consume, KafkaClientSettings settings)
     {
         try { return consume(); }
         catch (ConsumeException e) when (!e.Error.IsFatal && e.Error.Code is not (ErrorCode.Local_KeyDeserialization or ErrorCode.Local_ValueDeserialization))
         {
-            KafkaDiagnostics.Warn($"consume/{e.Error.Code}", $"Kafka: fetch failed ({e.Error.Reason}); retrying");
+            KafkaDiagnostics.Warn($"consume/{e.Error.Code}", $"Kafka: fetch failed ({e.Error.Reason}); retrying", settings);
             return null;
         }
     }

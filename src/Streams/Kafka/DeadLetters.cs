@@ -11,11 +11,11 @@ namespace BitActors.Streams.Kafka;
 /// <c>bit.source.partition</c>, <c>bit.source.offset</c>). Thread-safe (decode threads call it);
 /// delivery failures are reported to <c>onError</c>, never thrown into the data path.
 /// </summary>
-public sealed class DeadLetters(string bootstrapServers, Action<string>? onError = null) : IDisposable
+public sealed class DeadLetters(KafkaEndpoint endpoint, Action<string>? onError = null) : IDisposable
 {
     public const string ReasonHeader = "bit.reason";
 
-    private readonly IProducer<string, byte[]> producer = KafkaClients.CreateProducer(bootstrapServers);
+    private readonly IProducer<string, byte[]> producer = KafkaClients.CreateProducer(endpoint);
     private readonly HashSet<(string Topic, int Partition, long Offset)> sentPositions = new();
     private long sent;
 

@@ -35,9 +35,13 @@ public sealed class EmbeddedKafka : ITopicAdmin, IDisposable
         }
         Brokers = brokers;
         BootstrapServers = Marshal.PtrToStringAnsi(Native.rd_kafka_mock_cluster_bootstraps(cluster))!;
+        Endpoint = new KafkaEndpoint(BootstrapServers);
     }
 
     public string BootstrapServers { get; }
+
+    /// <summary>The clients' view of it: the mock cluster speaks no security protocol, so no client settings.</summary>
+    public KafkaEndpoint Endpoint { get; }
 
     public int Brokers { get; }
 

@@ -41,7 +41,8 @@ internal sealed class GroupEpochReader
     /// <summary>A fetched record (or a filtered-out one: null, it still advances the position) of a partition's assignment generation.</summary>
     private sealed record Item(int Partition, long Offset, int Generation, ImageRecord? Record);
 
-    private readonly string bootstrapServers, group;
+    private readonly KafkaEndpoint endpoint;
+    private readonly string group;
     private readonly SplitManifest split;
     private readonly int? epochs;
     private readonly Func<int[], bool>? accept;
@@ -67,10 +68,10 @@ internal sealed class GroupEpochReader
     private bool backpressure;
     private DateTime lastCommit = DateTime.UtcNow;
 
-    private GroupEpochReader(string bootstrapServers, SplitManifest split, string group, int? epochs, Func<int[], bool>? accept, int buffer)
+    private GroupEpochReader(KafkaEndpoint endpoint, SplitManifest split, string group, int? epochs, Func<int[], bool>? accept, int buffer)
     {
         if (string.IsNullOrWhiteSpace(group)) throw new ArgumentException("a consumer group id is required", nameof(group));
-        (this.bootstrapServers, this.split, this.group, this.epochs, this.accept, this.buffer) = (bootstrapServers, split, group, epochs, accept, Math.Max(2, buffer));
+        (this.endpoint, this.split, this.group, this.epochs, this.accept, this.buffer) = (endpoint, split, group, epochs, accept, Math.Max(2, buffer));
         int n = split.Partitions;
         (generation, pulled, next, committed, pausedState) = (new int[n], new long[n], new long[n], new long[n], new bool?[n]);
         channel = Channel.CreateBounded<Item>(new BoundedChannelOptions(this.buffer) { SingleReader = true, SingleWriter = true });
@@ -80,9 +81,9 @@ internal sealed class GroupEpochReader
     /// <summary>Completes when the member has committed what the stream pulled and left the group (or failed).</summary>
     public Task Left => left.Task;
 
-    public static GroupEpochReader Start(string bootstrapServers, SplitManifest split, string group, int? epochs, Func<int[], bool>? accept, int buffer)
+    public static GroupEpochReader Start(KafkaEndpoint endpoint, SplitManifest split, string group, int? epochs, Func<int[], bool>? accept, int buffer)
     {
-        var reader = new GroupEpochReader(bootstrapServers, split, group, epochs, accept, buffer);
+        var reader = new GroupEpochReader(endpoint, split, group, epochs, accept, buffer);
         reader.thread.Start();
         return reader;
     }
@@ -127,7 +128,7 @@ internal sealed class GroupEpochReader
             CheckTopicHoldsTheManifestsRecords();
             epoch = 0;
             while ((epochs is null || epoch < epochs) && EpochDone(epoch)) epoch++;
-            var config = KafkaClients.Consumer(bootstrapServers, group);
+            var config = KafkaClients.Consumer(endpoint, group);
             // The thread polls at least every 100 ms, so a member that stops heartbeating for 10 s is gone:
             // its partitions move on sooner than after the default 45 s.
             (config.SessionTimeoutMs, config.HeartbeatIntervalMs) = (10_000, 1_000);
@@ -167,7 +168,7 @@ internal sealed class GroupEpochReader
 
     private void CheckTopicHoldsTheManifestsRecords()
     {
-        var marks = DatasetCatalog.Watermarks(bootstrapServers, split.Topic, split.Partitions);
+        var marks = DatasetCatalog.Watermarks(endpoint, split.Topic, split.Partitions);
         for (int p = 0; p < split.Partitions; p++)
             if (marks[p].Low > split.StartOffset(p) || marks[p].High < split.EndOffset(p))
                 throw new DataLossException($"topic '{split.Topic}' partition {p} holds offsets [{marks[p].Low}, {marks[p].High}) but the manifest promises " +
@@ -191,7 +192,7 @@ internal sealed class GroupEpochReader
                 progress[old].Dispose();
                 progress.Remove(old);
             }
-            progress[e] = consumer = KafkaClients.CreateConsumer(bootstrapServers, ProgressGroup(group, e));
+            progress[e] = consumer = KafkaClients.CreateConsumer(endpoint, ProgressGroup(group, e));
         }
         return consumer;
     }

@@ -20,9 +20,6 @@ public sealed class KafkaClientSettings
 
     public static readonly KafkaClientSettings Empty = new(new Dictionary<string, string>());
 
-    /// <summary>What the clients of this process get; set by the host from its configuration.</summary>
-    public static KafkaClientSettings Current { get; set; } = Empty;
-
     private KafkaClientSettings(IReadOnlyDictionary<string, string> properties) => Properties = properties;
 
     public IReadOnlyDictionary<string, string> Properties { get; }

@@ -3,8 +3,8 @@ using Confluent.Kafka;
 namespace BitActors.Streams.Kafka;
 
 /// <summary>
-/// Client configuration in one place; every client built here loads the bundled librdkafka and gets the
-/// process's <see cref="KafkaClientSettings"/> (security and other client properties).
+/// Client configuration in one place; every client built here loads the bundled librdkafka and gets its
+/// endpoint's <see cref="KafkaClientSettings"/> (security and other client properties).
 /// </summary>
 public static class KafkaClients
 {
@@ -13,9 +13,9 @@ public static class KafkaClients
     /// <summary>The producer's <c>message.max.bytes</c> (librdkafka's default, stated): the largest record it sends.</summary>
     public const int MaxMessageBytes = 1_000_000;
 
-    public static ProducerConfig Producer(string bootstrapServers) => WithSettings(new ProducerConfig
+    public static ProducerConfig Producer(KafkaEndpoint endpoint) => WithSettings(endpoint, new ProducerConfig
     {
-        BootstrapServers = bootstrapServers,
+        BootstrapServers = endpoint.BootstrapServers,
         // Idempotence: a retried batch is never written twice; acks=all is implied.
         EnableIdempotence = true,
         LingerMs = 20,
@@ -26,9 +26,9 @@ public static class KafkaClients
         ClientId = "bitactors-producer",
     });
 
-    public static ConsumerConfig Consumer(string bootstrapServers, string groupId) => WithSettings(new ConsumerConfig
+    public static ConsumerConfig Consumer(KafkaEndpoint endpoint, string groupId) => WithSettings(endpoint, new ConsumerConfig
     {
-        BootstrapServers = bootstrapServers,
+        BootstrapServers = endpoint.BootstrapServers,
         GroupId = groupId,
         EnableAutoCommit = false,
         AutoOffsetReset = AutoOffsetReset.Earliest,
@@ -36,25 +36,30 @@ public static class KafkaClients
         ClientId = "bitactors-consumer",
     });
 
-    public static AdminClientConfig Admin(string bootstrapServers) => WithSettings(new AdminClientConfig { BootstrapServers = bootstrapServers });
+    public static AdminClientConfig Admin(KafkaEndpoint endpoint) =>
+        WithSettings(endpoint, new AdminClientConfig { BootstrapServers = endpoint.BootstrapServers });
 
-    private static T WithSettings<T>(T config) where T : ClientConfig
+    private static T WithSettings<T>(KafkaEndpoint endpoint, T config) where T : ClientConfig
     {
-        KafkaClientSettings.Current.ApplyTo(config);
+        endpoint.Client.ApplyTo(config);
         return config;
     }
 
-    public static IProducer<string, byte[]> CreateProducer(string bootstrapServers) =>
-        new ProducerBuilder<string, byte[]>(Producer(bootstrapServers))
-            .SetErrorHandler(KafkaDiagnostics.OnError).SetLogHandler(KafkaDiagnostics.OnLog).Build();
+    // The handlers redact what the clients say with the secrets of the settings they were given.
+    public static IProducer<string, byte[]> CreateProducer(KafkaEndpoint endpoint) =>
+        new ProducerBuilder<string, byte[]>(Producer(endpoint))
+            .SetErrorHandler((c, e) => KafkaDiagnostics.OnError(c, e, endpoint.Client))
+            .SetLogHandler((c, m) => KafkaDiagnostics.OnLog(c, m, endpoint.Client)).Build();
 
-    public static IConsumer<string, byte[]> CreateConsumer(string bootstrapServers, string groupId) =>
-        new ConsumerBuilder<string, byte[]>(Consumer(bootstrapServers, groupId))
-            .SetErrorHandler(KafkaDiagnostics.OnError).SetLogHandler(KafkaDiagnostics.OnLog).Build();
+    public static IConsumer<string, byte[]> CreateConsumer(KafkaEndpoint endpoint, string groupId) =>
+        new ConsumerBuilder<string, byte[]>(Consumer(endpoint, groupId))
+            .SetErrorHandler((c, e) => KafkaDiagnostics.OnError(c, e, endpoint.Client))
+            .SetLogHandler((c, m) => KafkaDiagnostics.OnLog(c, m, endpoint.Client)).Build();
 
-    public static IAdminClient CreateAdmin(string bootstrapServers) =>
-        new AdminClientBuilder(Admin(bootstrapServers))
-            .SetErrorHandler(KafkaDiagnostics.OnError).SetLogHandler(KafkaDiagnostics.OnLog).Build();
+    public static IAdminClient CreateAdmin(KafkaEndpoint endpoint) =>
+        new AdminClientBuilder(Admin(endpoint))
+            .SetErrorHandler((c, e) => KafkaDiagnostics.OnError(c, e, endpoint.Client))
+            .SetLogHandler((c, m) => KafkaDiagnostics.OnLog(c, m, endpoint.Client)).Build();
 
     /// <summary>Partition count of a topic, or 0 when it does not exist (yet).</summary>
     /// <remarks>
@@ -68,21 +73,21 @@ public static class KafkaClients
         return t is null || t.Error.IsError ? 0 : t.Partitions.Count;
     }
 
-    /// <summary>Fails fast with a clear message when no broker answers at <paramref name="bootstrapServers"/>.</summary>
-    public static void CheckReachable(string bootstrapServers, TimeSpan timeout)
+    /// <summary>Fails fast with a clear message when no broker answers at <paramref name="endpoint"/>.</summary>
+    public static void CheckReachable(KafkaEndpoint endpoint, TimeSpan timeout)
     {
-        using var admin = CreateAdmin(bootstrapServers);
+        using var admin = CreateAdmin(endpoint);
         try
         {
             var metadata = admin.GetMetadata(timeout);
-            if (metadata.Brokers.Count == 0) throw new KafkaUnreachableException(bootstrapServers, "no brokers in metadata");
+            if (metadata.Brokers.Count == 0) throw new KafkaUnreachableException(endpoint, "no brokers in metadata");
         }
         catch (KafkaException e)
         {
-            throw new KafkaUnreachableException(bootstrapServers, e.Error.Reason);
+            throw new KafkaUnreachableException(endpoint, e.Error.Reason);
         }
     }
 }
 
-public sealed class KafkaUnreachableException(string bootstrapServers, string reason)
-    : Exception(KafkaClientSettings.Current.Redact($"Kafka at '{bootstrapServers}' is unreachable: {reason}"));
+public sealed class KafkaUnreachableException(KafkaEndpoint endpoint, string reason)
+    : Exception(endpoint.Client.Redact($"Kafka at '{endpoint.BootstrapServers}' is unreachable: {reason}"));

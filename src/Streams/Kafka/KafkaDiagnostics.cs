@@ -19,7 +19,7 @@ public static class KafkaDiagnostics
     /// <summary>Receives each warning; the CLI routes it to its log. None attached: stderr.</summary>
     public static event Action<string>? Warning;
 
-    internal static void OnError(IClient client, Error error)
+    internal static void OnError(IClient client, Error error, KafkaClientSettings settings)
     {
         var what = error.Code switch
         {
@@ -28,7 +28,7 @@ public static class KafkaDiagnostics
             _ => error.IsFatal ? "fatal client error" : "client error",
         };
         var retrying = error.IsFatal ? "" : "; retrying";
-        Say($"{NameOf(client)}/{error.Code}", $"Kafka: {what} ({error.Reason}){retrying}");
+        Say($"{NameOf(client)}/{error.Code}", $"Kafka: {what} ({error.Reason}){retrying}", settings);
     }
 
     /// <summary>Receives librdkafka's log lines: syslog level (0 emergency … 7 debug) and the line. None attached: dropped.</summary>
@@ -36,19 +36,20 @@ public static class KafkaDiagnostics
 
     /// <summary>The clients' log handler. It runs on librdkafka's threads, also while a client is being built, so it
     /// must not touch the client (its handle may not exist yet): what it says comes from the message alone.</summary>
-    internal static void OnLog(IClient _, LogMessage message)
+    internal static void OnLog(IClient _, LogMessage message, KafkaClientSettings settings)
     {
         try
         {
             var sink = ClientLog;
             if (sink is null) return;
-            sink((int)message.Level, KafkaClientSettings.Current.Redact($"librdkafka {message.Name} {message.Facility}: {message.Message}"));
+            sink((int)message.Level, settings.Redact($"librdkafka {message.Name} {message.Facility}: {message.Message}"));
         }
         catch (Exception) { }
     }
 
-    /// <summary>Also gives a warning to the same sink (the record source says it is waiting for a broker).</summary>
-    public static void Warn(string kind, string text) => Say(kind, text);
+    /// <summary>Also gives a warning to the same sink (the record source says it is waiting for a broker), redacted with
+    /// <paramref name="settings"/> when the text holds what a client said.</summary>
+    public static void Warn(string kind, string text, KafkaClientSettings? settings = null) => Say(kind, text, settings ?? KafkaClientSettings.Empty);
 
     // Handlers run on the clients' threads: nothing may throw out of them, it would take the process down.
     private static string NameOf(IClient client)
@@ -57,14 +58,15 @@ public static class KafkaDiagnostics
         catch (Exception) { return "kafka"; }
     }
 
-    private static void Say(string kind, string text)
+    /// <param name="settings">The settings of the client that speaks: their secrets are redacted.</param>
+    private static void Say(string kind, string text, KafkaClientSettings settings)
     {
         try
         {
             var now = DateTime.UtcNow;
             if (lastSaid.TryGetValue(kind, out var last) && now - last < Quiet) return;
             lastSaid[kind] = now;
-            text = KafkaClientSettings.Current.Redact(text);
+            text = settings.Redact(text);
             var sink = Warning;
             if (sink is null) Console.Error.WriteLine(text);
             else sink(text);

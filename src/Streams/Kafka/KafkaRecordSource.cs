@@ -32,10 +32,10 @@ public static class KafkaRecordSource
     /// that is index order). Records that arrive early wait in memory, so this costs some buffering;
     /// it is what makes a run repeatable and resumable.
     /// </param>
-    public static Source<ImageRecord, NotUsed> Create(string bootstrapServers, string topic, int? epochs = 1, Func<int[], bool>? accept = null,
+    public static Source<ImageRecord, NotUsed> Create(KafkaEndpoint endpoint, string topic, int? epochs = 1, Func<int[], bool>? accept = null,
         int buffer = 1024, bool ordered = false) =>
         Source.UnfoldResourceAsync<ImageRecord, EpochReader>(
-            () => Task.FromResult(EpochReader.Start(bootstrapServers, topic, epochs, accept, buffer, ordered)),
+            () => Task.FromResult(EpochReader.Start(endpoint, topic, epochs, accept, buffer, ordered)),
             reader => reader.ReadAsync(),
             reader => reader.StopAsync());
 
@@ -47,9 +47,9 @@ public static class KafkaRecordSource
     /// </summary>
     /// <param name="epochs">Number of passes of the whole group; null = until the stream is cancelled.</param>
     /// <returns>The records; materializes a task that completes when this member has committed what the stream pulled and left the group.</returns>
-    public static Source<ImageRecord, Task> CreateInGroup(string bootstrapServers, SplitManifest split, string group, int? epochs = 1,
+    public static Source<ImageRecord, Task> CreateInGroup(KafkaEndpoint endpoint, SplitManifest split, string group, int? epochs = 1,
         Func<int[], bool>? accept = null, int buffer = 1024) =>
-        Source.FromGraph(new GroupRecordSource(() => GroupEpochReader.Start(bootstrapServers, split, group, epochs, accept, buffer)));
+        Source.FromGraph(new GroupRecordSource(() => GroupEpochReader.Start(endpoint, split, group, epochs, accept, buffer)));
 
     public static int[] ParseLabels(Headers? headers, string topic, long offset)
     {
@@ -81,21 +81,22 @@ public static class KafkaRecordSource
         private readonly Channel<ImageRecord> channel;
         private readonly CancellationTokenSource stop = new();
         private readonly Thread thread;
-        private readonly string bootstrapServers, topic;
+        private readonly KafkaEndpoint endpoint;
+        private readonly string topic;
         private readonly int? epochs;
         private readonly Func<int[], bool>? accept;
         private readonly bool ordered;
 
-        private EpochReader(string bootstrapServers, string topic, int? epochs, Func<int[], bool>? accept, int buffer, bool ordered)
+        private EpochReader(KafkaEndpoint endpoint, string topic, int? epochs, Func<int[], bool>? accept, int buffer, bool ordered)
         {
-            (this.bootstrapServers, this.topic, this.epochs, this.accept, this.ordered) = (bootstrapServers, topic, epochs, accept, ordered);
+            (this.endpoint, this.topic, this.epochs, this.accept, this.ordered) = (endpoint, topic, epochs, accept, ordered);
             channel = Channel.CreateBounded<ImageRecord>(new BoundedChannelOptions(buffer) { SingleReader = true, SingleWriter = true });
             thread = new Thread(Run) { IsBackground = true, Name = $"kafka-reader:{topic}" };
         }
 
-        public static EpochReader Start(string bootstrapServers, string topic, int? epochs, Func<int[], bool>? accept, int buffer, bool ordered)
+        public static EpochReader Start(KafkaEndpoint endpoint, string topic, int? epochs, Func<int[], bool>? accept, int buffer, bool ordered)
         {
-            var reader = new EpochReader(bootstrapServers, topic, epochs, accept, buffer, ordered);
+            var reader = new EpochReader(endpoint, topic, epochs, accept, buffer, ordered);
             reader.thread.Start();
             return reader;
         }
@@ -119,7 +120,7 @@ public static class KafkaRecordSource
         {
             try
             {
-                using var consumer = KafkaClients.CreateConsumer(bootstrapServers, $"bitactors-reader-{Guid.NewGuid():N}");
+                using var consumer = KafkaClients.CreateConsumer(endpoint, $"bitactors-reader-{Guid.NewGuid():N}");
                 var partitions = Partitions(consumer);
                 for (int epoch = 0; epochs is null || epoch < epochs; epoch++)
                 {
@@ -136,7 +137,7 @@ public static class KafkaRecordSource
         {
             using var admin = new DependentAdminClientBuilder(consumer.Handle).Build();
             var count = KafkaClients.PartitionCount(admin, topic, TimeSpan.FromSeconds(30));
-            if (count == 0) throw new InvalidOperationException($"topic '{topic}' does not exist at {bootstrapServers}; publish the dataset first");
+            if (count == 0) throw new InvalidOperationException($"topic '{topic}' does not exist at {endpoint}; publish the dataset first");
             return Enumerable.Range(0, count).Select(p => new TopicPartition(topic, p)).ToList();
         }
 
@@ -146,7 +147,7 @@ public static class KafkaRecordSource
             var starts = new List<TopicPartitionOffset>();
             foreach (var tp in partitions)
             {
-                var w = BrokerRetry.Watermarks(consumer, tp, stop.Token);
+                var w = BrokerRetry.Watermarks(consumer, tp, endpoint.Client, stop.Token);
                 if (w.High > w.Low)
                 {
                     ends[tp.Partition.Value] = w.High.Value;
@@ -178,7 +179,7 @@ public static class KafkaRecordSource
                         continue;
                     }
                 }
-                var result = BrokerRetry.Consume(consumer, stop.Token);
+                var result = BrokerRetry.Consume(consumer, endpoint.Client, stop.Token);
                 if (result is null) continue;
                 int partition = result.Partition.Value;
                 if (!ends.TryGetValue(partition, out var end) || result.Offset.Value >= end) continue;

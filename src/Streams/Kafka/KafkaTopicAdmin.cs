@@ -11,15 +11,15 @@ namespace BitActors.Streams.Kafka;
 /// its control topic (<see cref="TopicRequests.Topic"/>) and this waits until the topic appears.
 /// An existing topic with too few partitions is an error, never silently used.
 /// </summary>
-public sealed class KafkaTopicAdmin(string bootstrapServers) : ITopicAdmin
+public sealed class KafkaTopicAdmin(KafkaEndpoint endpoint) : ITopicAdmin
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
-    public string BootstrapServers { get; } = bootstrapServers;
+    public KafkaEndpoint Endpoint { get; } = endpoint;
 
     public async Task EnsureTopicAsync(TopicSpec spec, CancellationToken cancellationToken = default)
     {
-        using var admin = KafkaClients.CreateAdmin(BootstrapServers);
+        using var admin = KafkaClients.CreateAdmin(Endpoint);
         var existing = KafkaClients.PartitionCount(admin, spec.Name, Timeout);
         if (existing >= spec.Partitions) return;
         if (existing > 0)
@@ -28,14 +28,14 @@ public sealed class KafkaTopicAdmin(string bootstrapServers) : ITopicAdmin
         // not implement CreateTopics (a request to it only times out), so ask its owner instead.
         if (KafkaClients.PartitionCount(admin, TopicRequests.Topic, Timeout) > 0)
         {
-            await TopicRequests.SendAsync(BootstrapServers, spec, cancellationToken);
+            await TopicRequests.SendAsync(Endpoint, spec, cancellationToken);
             var deadline = DateTime.UtcNow + Timeout;
             while (DateTime.UtcNow < deadline)
             {
                 if (KafkaClients.PartitionCount(admin, spec.Name, TimeSpan.FromSeconds(5)) >= spec.Partitions) return;
                 await Task.Delay(50, cancellationToken);
             }
-            throw new InvalidOperationException($"the embedded broker at {BootstrapServers} did not create topic '{spec.Name}' within {Timeout.TotalSeconds:F0} s");
+            throw new InvalidOperationException($"the embedded broker at {Endpoint} did not create topic '{spec.Name}' within {Timeout.TotalSeconds:F0} s");
         }
         try
         {
@@ -47,7 +47,7 @@ public sealed class KafkaTopicAdmin(string bootstrapServers) : ITopicAdmin
         }
         catch (KafkaException e)
         {
-            throw new InvalidOperationException($"could not create topic '{spec.Name}' with {spec.Partitions} partitions at {BootstrapServers}: {e.Error.Reason}", e);
+            throw new InvalidOperationException($"could not create topic '{spec.Name}' with {spec.Partitions} partitions at {Endpoint}: {e.Error.Reason}", e);
         }
     }
 }
@@ -57,9 +57,9 @@ public static class TopicRequests
 {
     public const string Topic = "bit.control.topics";
 
-    public static async Task SendAsync(string bootstrapServers, TopicSpec spec, CancellationToken cancellationToken)
+    public static async Task SendAsync(KafkaEndpoint endpoint, TopicSpec spec, CancellationToken cancellationToken)
     {
-        using var producer = KafkaClients.CreateProducer(bootstrapServers);
+        using var producer = KafkaClients.CreateProducer(endpoint);
         var value = JsonSerializer.SerializeToUtf8Bytes(spec);
         await producer.ProduceAsync(Topic, new Message<string, byte[]> { Key = spec.Name, Value = value }, cancellationToken);
     }
@@ -73,13 +73,13 @@ public static class TopicRequests
         kafka.CreateTopic(Topic, 1);
         return Task.Factory.StartNew(() =>
         {
-            using var consumer = KafkaClients.CreateConsumer(kafka.BootstrapServers, "bitactors-topic-requests");
+            using var consumer = KafkaClients.CreateConsumer(kafka.Endpoint, "bitactors-topic-requests");
             consumer.Assign(new TopicPartitionOffset(Topic, 0, Offset.Beginning));
             while (!cancellationToken.IsCancellationRequested)
             {
                 // A failed fetch (the broker down, an injected error) is fetched again; a bad request is said and skipped:
                 // neither ends the serving.
-                var record = BrokerRetry.Consume(consumer, TimeSpan.FromMilliseconds(200));
+                var record = BrokerRetry.Consume(consumer, kafka.Endpoint.Client, TimeSpan.FromMilliseconds(200));
                 if (record?.Message?.Value is null) continue;
                 if (Parse(record.Message.Value) is not { } spec)
                 {

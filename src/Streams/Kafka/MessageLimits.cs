@@ -27,16 +27,16 @@ public static class MessageLimits
     }
 
     /// <summary>
-    /// The largest record the producer and the broker at <paramref name="bootstrapServers"/> both take: the
+    /// The largest record the producer and the broker at <paramref name="endpoint"/> both take: the
     /// producer's limit, lowered to the broker's <c>message.max.bytes</c> where the broker reports it
     /// (DescribeConfigs; the embedded broker does not implement it, and sets no limit).
     /// </summary>
-    public static int MaxRecordBytes(string bootstrapServers)
+    public static int MaxRecordBytes(KafkaEndpoint endpoint)
     {
         int limit = KafkaClients.MaxMessageBytes;
         try
         {
-            using var admin = KafkaClients.CreateAdmin(bootstrapServers);
+            using var admin = KafkaClients.CreateAdmin(endpoint);
             var broker = admin.GetMetadata(TimeSpan.FromSeconds(10)).Brokers.FirstOrDefault();
             if (broker is null) return limit;
             var described = admin.DescribeConfigsAsync(

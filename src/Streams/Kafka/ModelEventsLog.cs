@@ -24,14 +24,14 @@ public static class ModelEventsLog
 {
     /// <summary>Every event on the topic now, partition by partition in offset order; none when the topic does not exist.</summary>
     /// <param name="timeout">For each broker answer, and for each record still to come.</param>
-    public static IReadOnlyList<ModelEventRecord> ReadToEnd(string bootstrapServers, TimeSpan timeout)
+    public static IReadOnlyList<ModelEventRecord> ReadToEnd(KafkaEndpoint endpoint, TimeSpan timeout)
     {
         var events = new List<ModelEventRecord>();
         int partitions;
-        using (var admin = KafkaClients.CreateAdmin(bootstrapServers))
+        using (var admin = KafkaClients.CreateAdmin(endpoint))
             partitions = KafkaClients.PartitionCount(admin, Topics.Models, timeout);
         if (partitions == 0) return events;
-        using var consumer = Consumer(bootstrapServers);
+        using var consumer = Consumer(endpoint);
         var ends = new Dictionary<int, long>();   // partition → its high watermark when the read began
         for (int p = 0; p < partitions; p++)
         {
@@ -42,7 +42,7 @@ public static class ModelEventsLog
         consumer.Assign(ends.Keys.Select(p => new TopicPartitionOffset(Topics.Models, p, Offset.Beginning)));
         while (ends.Count > 0)
         {
-            var r = consumer.Consume(timeout) ?? throw new TimeoutException($"reading {Topics.Models} at {bootstrapServers} timed out");
+            var r = consumer.Consume(timeout) ?? throw new TimeoutException($"reading {Topics.Models} at {endpoint} timed out");
             if (r.Offset.Value >= ends.GetValueOrDefault(r.Partition.Value, long.MaxValue) - 1) ends.Remove(r.Partition.Value);
             events.Add(Of(r));
         }
@@ -54,18 +54,18 @@ public static class ModelEventsLog
     /// Every event from the start, then new ones as they come, until <paramref name="stop"/>. Waits for the topic
     /// to exist first, calling <paramref name="waiting"/> before each pause.
     /// </summary>
-    public static IEnumerable<ModelEventRecord> Follow(string bootstrapServers, CancellationToken stop, Action? waiting = null)
+    public static IEnumerable<ModelEventRecord> Follow(KafkaEndpoint endpoint, CancellationToken stop, Action? waiting = null)
     {
         var timeout = TimeSpan.FromSeconds(10);
         int partitions;
-        using (var admin = KafkaClients.CreateAdmin(bootstrapServers))
+        using (var admin = KafkaClients.CreateAdmin(endpoint))
             while ((partitions = KafkaClients.PartitionCount(admin, Topics.Models, timeout)) == 0)
             {
                 waiting?.Invoke();
                 stop.WaitHandle.WaitOne(TimeSpan.FromSeconds(2));
                 stop.ThrowIfCancellationRequested();
             }
-        using var consumer = Consumer(bootstrapServers);
+        using var consumer = Consumer(endpoint);
         consumer.Assign(Enumerable.Range(0, partitions).Select(p => new TopicPartitionOffset(Topics.Models, p, Offset.Beginning)));
         try
         {
@@ -78,8 +78,8 @@ public static class ModelEventsLog
         finally { consumer.Close(); }   // also when the caller stops early
     }
 
-    private static IConsumer<string, byte[]> Consumer(string bootstrapServers) =>
-        KafkaClients.CreateConsumer(bootstrapServers, $"bitactors-models-{Guid.NewGuid():N}");
+    private static IConsumer<string, byte[]> Consumer(KafkaEndpoint endpoint) =>
+        KafkaClients.CreateConsumer(endpoint, $"bitactors-models-{Guid.NewGuid():N}");
 
     private static ModelEventRecord Of(ConsumeResult<string, byte[]> r) => new(CloudEvents.Attributes(r.Message.Headers), r.Message.Value, r.Offset.Value);
 }

@@ -34,10 +34,10 @@ public static class PipelineBenchmark
         return new Throughput(encoded.Count - batchSize, clock.Elapsed.TotalSeconds);
     }
 
-    public static async Task<Throughput> FromKafka(string bootstrapServers, string topic, ClassSubset classes, AugmentSettings augment,
+    public static async Task<Throughput> FromKafka(KafkaEndpoint endpoint, string topic, ClassSubset classes, AugmentSettings augment,
         int workers, int batchSize, int shuffleBuffer, IMaterializer materializer, CancellationToken cancellationToken = default)
     {
-        var records = KafkaRecordSource.Create(bootstrapServers, topic, epochs: 1);
+        var records = KafkaRecordSource.Create(endpoint, topic, epochs: 1);
         var batches = ImagePipelines.Train(records, classes, augment, batchSize, shuffleBuffer, seed: 0, workers);
         Stopwatch? clock = null;
         long images = 0;

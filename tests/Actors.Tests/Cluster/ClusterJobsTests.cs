@@ -1,6 +1,7 @@
 using Akka.Configuration;
 using BitActors.Actors.Cluster;
 using BitActors.Actors.Hosting;
+using BitActors.Streams.Kafka;
 
 namespace BitActors.Actors.Tests.Cluster;
 
@@ -11,7 +12,7 @@ public sealed class ClusterJobsTests : IDisposable
     public void Dispose() => dir.Delete(recursive: true);
 
     private static ClusterJob? Job(string hocon) =>
-        ClusterJobs.From(ConfigurationFactory.ParseString(hocon).WithFallback(BitActorsConfig.Reference()), "127.0.0.1:1");
+        ClusterJobs.From(ConfigurationFactory.ParseString(hocon).WithFallback(BitActorsConfig.Reference()), new KafkaEndpoint("127.0.0.1:1"));
 
     [Fact]
     public void AGivenBackboneIsFannedOutToShotsTimesSeedsUnderARunIdTheSameJobKeeps()

@@ -44,7 +44,7 @@ public abstract class CoordinatorTestKit() : TestKit(BitActorsConfig.Reference()
         return new GivenBackbone(path, "Tiny", 1);
     }
 
-    protected IActorRef Coordinator(ClusterJob job, string name) => Sys.ActorOf(FineTuneCoordinator.Props(job, Kafka.BootstrapServers, Store), name);
+    protected IActorRef Coordinator(ClusterJob job, string name) => Sys.ActorOf(FineTuneCoordinator.Props(job, Kafka.Endpoint, Store), name);
 
     /// <summary>Stops a coordinator, as its node going would, and waits until it has stopped.</summary>
     protected void Stop(IActorRef coordinator)
@@ -67,6 +67,6 @@ public abstract class CoordinatorTestKit() : TestKit(BitActorsConfig.Reference()
 
     /// <summary>Every event on bit.models (one partition), as (type, subject, data).</summary>
     public static List<(string Type, string Subject, JsonElement Data)> Announced(string bootstrapServers) =>
-        ModelEventsLog.ReadToEnd(bootstrapServers, TimeSpan.FromSeconds(10))
+        ModelEventsLog.ReadToEnd(new KafkaEndpoint(bootstrapServers), TimeSpan.FromSeconds(10))
             .Select(e => (e.Type!, e.Subject!, JsonDocument.Parse(e.Data).RootElement.Clone())).ToList();
 }

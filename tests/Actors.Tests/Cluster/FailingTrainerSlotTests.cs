@@ -44,10 +44,10 @@ public sealed class FailingTrainerSlotTests() : TestKit(BitActorsConfig.Referenc
         var job = new ClusterJob("run-s", new GivenBackbone(backbone, "Tiny", 1),
             new TaskPlan("slots", ClassSubset.Range(5, 5), [3], [0, 1, 2]).Tasks(), MaxAttempts: 2);
         var fineTune = new FineTuneSettings { Recipe = new() { BatchSize = 8, BaseLr = 0.003, MaxSteps = 12 }, Data = new() { Augment = new AugmentSettings(16, 16, 1), ShuffleBuffer = 16, DecodeParallelism = 1, EvalBatchSize = 64 }, Loop = new() { ProgressEvery = 100, MaxRestarts = 2, RestartBackoffSeconds = 0.05 } }; // restarts in place are the one-process worker's: a device does none
-        var coordinator = Sys.ActorOf(FineTuneCoordinator.Props(job, data.Kafka.BootstrapServers, store), "coordinator");
+        var coordinator = Sys.ActorOf(FineTuneCoordinator.Props(job, data.Kafka.Endpoint, store), "coordinator");
         foreach (var (node, device) in new[] { ("node-a", "cuda:0"), ("node-b", "cuda:1") })
             Sys.ActorOf(DeviceSlot.Props(coordinator, device,
-                new TrainerNodeSettings(node, data.Kafka.BootstrapServers, fineTune, store, CheckpointEvery: 5, TimeSpan.FromSeconds(1)), trainers), $"slot-{node}");
+                new TrainerNodeSettings(node, data.Kafka.Endpoint, fineTune, store, CheckpointEvery: 5, TimeSpan.FromSeconds(1)), trainers), $"slot-{node}");
 
         await AwaitAssertAsync(() => Assert.Equal(4, Announced(data.Kafka.BootstrapServers).Count), TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(500));
         await Task.Delay(1000);
