@@ -34,11 +34,17 @@ public sealed record ImageSize(int Height, int Width, int Channels);
 /// A split's topic, partition count and exact record count (per partition too). <c>StartOffsets</c>: the
 /// offset of each partition's first record (absent in manifests written before it was recorded: 0), so
 /// partition p's records are offsets [start, start + count) — the end offsets an epoch reads to.
+/// <c>ClassCounts</c>: images per class id (an image counts once for each of its labels; absent in older
+/// manifests). <c>Skipped</c>: source files left out by <c>publish --skip-invalid</c>. <c>OrderSeed</c>: the
+/// seed of the random order the records were written in (absent: written in index order by an older version).
 /// </summary>
 public sealed record SplitManifest(string Name, string Topic, int Partitions, long Records, IReadOnlyList<long> RecordsPerPartition,
-    IReadOnlyList<long>? StartOffsets = null)
+    IReadOnlyList<long>? StartOffsets = null, IReadOnlyList<long>? ClassCounts = null, long Skipped = 0, int? OrderSeed = null)
 {
     public long StartOffset(int partition) => StartOffsets is { } starts ? starts[partition] : 0;
 
     public long EndOffset(int partition) => StartOffset(partition) + RecordsPerPartition[partition];
+
+    /// <summary>Images of the given classes in this split (null when the manifest does not count classes).</summary>
+    public long? ImagesOf(IEnumerable<int> classIds) => ClassCounts is { } counts ? classIds.Sum(c => c >= 0 && c < counts.Count ? counts[c] : 0) : null;
 }
