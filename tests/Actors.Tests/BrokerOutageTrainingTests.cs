@@ -48,7 +48,7 @@ public sealed class BrokerOutageTrainingTests() : TestKit(BitActorsConfig.Refere
                 Sender.Tell(new StepResult(m.Step, m.LearningRate, 1.0, 0.5, m.Batch.Count));
             });
             Receive<SaveCheckpoint>(m => Sender.Tell(new CheckpointSaved(new CheckpointFiles.Saved(m.Path, 1, new string('0', 64), "fake"), m.NextStep)));
-            Receive<EvaluateOn>(m => Sender.Tell(EvaluationPartial.Of(new BatchEvaluation(0, 0, 0, new long[m.Batch.Count]), m.Batch.Labels, spec.Classes)));
+            Receive<EvaluateOn>(m => Sender.Tell(EvaluationPartial.Of(new BatchEvaluation(0, 0, 0, new long[m.Batch.Count]), m.Batch.Labels)));
         }
     }
 

@@ -26,7 +26,7 @@ public sealed class GpuTrainer : ReceiveActor
         _spec = spec;
         Receive<TrainOn>(m => Sender.Tell(Classifier.Step(m.Step, m.Batch.Pixels, m.Batch.Shape, m.Batch.Labels, m.LearningRate, m.Batch.Targets)));
         Receive<EvaluateOn>(m => Sender.Tell(EvaluationPartial.Of(
-            Classifier.EvaluateBatch(m.Batch.Pixels, m.Batch.Shape, m.Batch.Labels), m.Batch.Labels, _spec.Classes)));
+            Classifier.EvaluateBatch(m.Batch.Pixels, m.Batch.Shape, m.Batch.Labels), m.Batch.Labels)));
         Receive<SaveCheckpoint>(m => Sender.Tell(m.NextStep is int next
             ? new CheckpointSaved(Classifier.SaveTrainingState(m.Path, next, m.Position), next)
             : new CheckpointSaved(CheckpointFiles.Save(Classifier.Model, m.Path))));

@@ -10,18 +10,19 @@ namespace BitActors.Actors.Training;
 
 /// <summary>
 /// Streams one pass over a split's records of <paramref name="classes"/> (eval transform: resize straight
-/// to the crop) through a trainer, one batch at a time, and sums the results.
+/// to the crop) through a trainer, one batch at a time, and sums the results in one <see cref="EvaluationTally"/>
+/// (memory O(classes); the confusion matrix only up to <paramref name="confusionMaxClasses"/> classes).
 /// </summary>
 public static class TrainerEvaluation
 {
     public static async Task<EvaluationResult> RunAsync(
         KafkaEndpoint kafka, string topic, ClassSubset classes, AugmentSettings augment, int batchSize, int parallelism,
-        IActorRef trainer, IMaterializer materializer)
+        IActorRef trainer, IMaterializer materializer, int confusionMaxClasses = EvaluationTally.DefaultConfusionMaxClasses)
     {
         var records = KafkaRecordSource.Create(kafka, topic, epochs: 1, accept: classes.Contains);
         var total = await ImagePipelines.Eval(records, classes, augment, batchSize, parallelism)
             .SelectAsync(1, batch => trainer.Ask<EvaluationPartial>(new EvaluateOn(batch), TimeSpan.FromMinutes(5)))
-            .RunAggregate(EvaluationPartial.Empty(classes.Count), (sum, p) => sum.Add(p), materializer);
+            .RunAggregate(new EvaluationTally(classes.Count, confusionMaxClasses), (tally, p) => p.AddTo(tally), materializer);
         return total.ToResult();
     }
 }

@@ -31,26 +31,15 @@ public sealed record TrainOn(ImageBatch Batch, int Step, double LearningRate);
 /// <summary>Evaluate one batch; the trainer replies with an <see cref="EvaluationPartial"/>.</summary>
 public sealed record EvaluateOn(ImageBatch Batch);
 
-/// <summary>Sums over the batches evaluated so far; <c>Confusion[true][predicted]</c> counts images.</summary>
-public sealed record EvaluationPartial(long Top1, long Top5, double LossSum, int Examples, long[][] Confusion)
+/// <summary>
+/// One evaluated batch, as the trainer answers <see cref="EvaluateOn"/>: correct top-1/top-5 counts, loss sum, and per
+/// image its true and predicted class — O(batch); the evaluation sums them in one <see cref="EvaluationTally"/>.
+/// </summary>
+public sealed record EvaluationPartial(long Top1, long Top5, double LossSum, int[] Labels, long[] Predicted)
 {
-    public static EvaluationPartial Empty(int classes) =>
-        new(0, 0, 0, 0, Enumerable.Range(0, classes).Select(_ => new long[classes]).ToArray());
+    public static EvaluationPartial Of(BatchEvaluation b, int[] labels) => new(b.Top1, b.Top5, b.LossSum, labels, b.Predicted);
 
-    public static EvaluationPartial Of(BatchEvaluation b, int[] labels, int classes)
-    {
-        var partial = Empty(classes);
-        for (int i = 0; i < labels.Length; i++) partial.Confusion[labels[i]][b.Predicted[i]]++;
-        return partial with { Top1 = b.Top1, Top5 = b.Top5, LossSum = b.LossSum, Examples = labels.Length };
-    }
-
-    public EvaluationPartial Add(EvaluationPartial o) => new(Top1 + o.Top1, Top5 + o.Top5, LossSum + o.LossSum, Examples + o.Examples,
-        Confusion.Zip(o.Confusion, (a, b) => a.Zip(b, (x, y) => x + y).ToArray()).ToArray());
-
-    public EvaluationResult ToResult() => Examples == 0
-        ? throw new InvalidOperationException("evaluation saw no examples")
-        : new(Top1 / (double)Examples, Top5 / (double)Examples, LossSum / Examples, Examples,
-            Confusion.Select((row, c) => row.Sum() == 0 ? double.NaN : row[c] / (double)row.Sum()).ToArray(), Confusion);
+    public EvaluationTally AddTo(EvaluationTally tally) => tally.Add(Top1, Top5, LossSum, Labels, Predicted);
 }
 
 /// <summary>

@@ -55,7 +55,7 @@ internal sealed class FakeTrainer : ReceiveActor
             }
             Sender.Tell(new CheckpointSaved(new CheckpointFiles.Saved(m.Path, 1, new string('0', 64), "fake"), m.NextStep));
         });
-        Receive<EvaluateOn>(m => Sender.Tell(EvaluationPartial.Of(new BatchEvaluation(0, 0, 0, new long[m.Batch.Count]), m.Batch.Labels, spec.Classes)));
+        Receive<EvaluateOn>(m => Sender.Tell(EvaluationPartial.Of(new BatchEvaluation(0, 0, 0, new long[m.Batch.Count]), m.Batch.Labels)));
     }
 
     public static Func<TrainerSpec, Props> Factory(TrainerLog log) => spec => Props.Create(() => new FakeTrainer(spec, log));
