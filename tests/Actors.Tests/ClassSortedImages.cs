@@ -1,0 +1,96 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+using MathNet.Numerics.Distributions;
+using SkiaSharp;
+
+namespace BitActors.Actors.Tests;
+
+/// <summary>
+/// A 10-class set of 16×16 grayscale images (class c: a bright 4×4 square at one of ten places, under heavy noise)
+/// written twice with the same pixels: as an ImageFolder sorted by class (train/&lt;class&gt;/*.png, test/…), the way
+/// users' folders come, and as IDX files in mixed class order (as Fashion-MNIST's). Plus the chi-square test of
+/// whether a batch's class counts look uniform.
+/// </summary>
+internal static class ClassSortedImages
+{
+    public const int Size = 16;
+    public const int Classes = 10;
+
+    /// <summary>The pixels of image <paramref name="i"/> of a split (seeded by split and index: the same in both formats).</summary>
+    public static byte[] Pixels(int label, int i, int splitSeed)
+    {
+        var random = new Random(splitSeed * 1_000_003 + i);
+        var pixels = new byte[Size * Size];
+        int top = label / 5 * 8 + random.Next(0, 5), left = label % 5 * 3;
+        for (int y = 0; y < Size; y++)
+            for (int x = 0; x < Size; x++)
+            {
+                bool square = y >= top && y < top + 4 && x >= left && x < left + 4;
+                pixels[y * Size + x] = (byte)Math.Clamp((square ? 150 : 60) + (int)(Normal.Sample(random, 0, 45)), 0, 255);
+            }
+        return pixels;
+    }
+
+    /// <summary>Label of image i of a split: every class equally often, interleaved (the IDX order).</summary>
+    public static int Label(int i) => i % Classes;
+
+    public static DirectoryInfo WriteImageFolder(int trainPerClass, int testPerClass)
+    {
+        var root = Directory.CreateTempSubdirectory("bitactors-sorted");
+        foreach (var (split, perClass, seed) in new[] { ("train", trainPerClass, 1), ("test", testPerClass, 2) })
+            for (int i = 0; i < perClass * Classes; i++)
+            {
+                var folder = Directory.CreateDirectory(Path.Combine(root.FullName, split, $"class{Label(i)}"));
+                using var bitmap = new SKBitmap(new SKImageInfo(Size, Size, SKColorType.Gray8, SKAlphaType.Opaque));
+                System.Runtime.InteropServices.Marshal.Copy(Pixels(Label(i), i, seed), 0, bitmap.GetPixels(), Size * Size);
+                using var png = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+                File.WriteAllBytes(Path.Combine(folder.FullName, $"{i:D6}.png"), png.ToArray());
+            }
+        return root;
+    }
+
+    public static DirectoryInfo WriteIdx(int trainPerClass, int testPerClass)
+    {
+        var dir = Directory.CreateTempSubdirectory("bitactors-mixed");
+        WriteIdx(dir.FullName, "train", trainPerClass * Classes, 1);
+        WriteIdx(dir.FullName, "t10k", testPerClass * Classes, 2);
+        return dir;
+    }
+
+    private static void WriteIdx(string dir, string prefix, int count, int seed)
+    {
+        var images = new byte[16 + count * Size * Size];
+        BinaryPrimitives.WriteInt32BigEndian(images, 0x803);
+        BinaryPrimitives.WriteInt32BigEndian(images.AsSpan(4), count);
+        BinaryPrimitives.WriteInt32BigEndian(images.AsSpan(8), Size);
+        BinaryPrimitives.WriteInt32BigEndian(images.AsSpan(12), Size);
+        var labels = new byte[8 + count];
+        BinaryPrimitives.WriteInt32BigEndian(labels, 0x801);
+        BinaryPrimitives.WriteInt32BigEndian(labels.AsSpan(4), count);
+        for (int i = 0; i < count; i++)
+        {
+            labels[8 + i] = (byte)Label(i);
+            Pixels(Label(i), i, seed).CopyTo(images.AsSpan(16 + i * Size * Size));
+        }
+        File.WriteAllBytes(Path.Combine(dir, $"{prefix}-images-idx3-ubyte.gz"), Gzip(images));
+        File.WriteAllBytes(Path.Combine(dir, $"{prefix}-labels-idx1-ubyte.gz"), Gzip(labels));
+    }
+
+    private static byte[] Gzip(byte[] data)
+    {
+        using var memory = new MemoryStream();
+        using (var gzip = new GZipStream(memory, CompressionLevel.Fastest)) gzip.Write(data);
+        return memory.ToArray();
+    }
+
+    /// <summary>P-value of Pearson's chi-square test of a batch's class counts against a uniform draw from <paramref name="classes"/> classes.</summary>
+    public static double UniformityPValue(IEnumerable<int> labels, int classes)
+    {
+        var counts = new int[classes];
+        int n = 0;
+        foreach (var label in labels) { counts[label]++; n++; }
+        double expected = n / (double)classes;
+        double statistic = counts.Sum(c => (c - expected) * (c - expected) / expected);
+        return 1 - ChiSquared.CDF(classes - 1, statistic);
+    }
+}
