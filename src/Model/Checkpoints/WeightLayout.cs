@@ -27,6 +27,19 @@ public abstract partial class WeightLayout
     /// <summary>True when a tensor of <paramref name="dims"/> dimensions is stored transposed (so it cannot be read straight into the model).</summary>
     public virtual bool Transposes(int dims) => false;
 
+    /// <summary>The model's shape of a stored array of <paramref name="stored"/> (the inverse of <see cref="StoredShape"/>).</summary>
+    public virtual long[] ModelShape(long[] stored) => stored;
+
+    /// <summary>The stage and unit (both from 1) a file's key belongs to; null for the root, the head and unknown keys.</summary>
+    public (int Stage, int Unit)? UnitOf(string key) =>
+        UnitKey().Match(key) is { Success: true } m ? (int.Parse(m.Groups[1].Value) + UnitBase, int.Parse(m.Groups[2].Value) + UnitBase) : null;
+
+    /// <summary>How this layout writes stage and unit numbers in keys: captures the stage, then the unit.</summary>
+    protected abstract Regex UnitKey();
+
+    /// <summary>1 where the layout numbers stages and units from 0 (timm), else 0.</summary>
+    protected virtual int UnitBase => 0;
+
     /// <summary>BitActors' own names (TorchSharp's native format).</summary>
     public static readonly WeightLayout Native = new NativeLayout();
 
@@ -39,15 +52,27 @@ public abstract partial class WeightLayout
     [GeneratedRegex(@"^body\.block(\d+)\.unit(\d+)\.(gn1|gn2|gn3|conv1|conv2|conv3|downsample)\.(\w+)$")]
     protected static partial Regex UnitPattern();
 
+    [GeneratedRegex(@"^body\.block(\d+)\.unit(\d+)\.")]
+    private static partial Regex NativeUnitKey();
+
+    [GeneratedRegex(@"^stages\.(\d+)\.blocks\.(\d+)\.")]
+    private static partial Regex TimmUnitKey();
+
+    [GeneratedRegex(@"^resnet/block(\d+)/unit(\d+)/")]
+    private static partial Regex NpzUnitKey();
+
     private sealed class NativeLayout : WeightLayout
     {
         public override string Name => "bitactors";
         public override string? KeyFor(string name) => name;
+        protected override Regex UnitKey() => NativeUnitKey();
     }
 
     private sealed class TimmLayout : WeightLayout
     {
         public override string Name => "timm";
+        protected override Regex UnitKey() => TimmUnitKey();
+        protected override int UnitBase => 1;
 
         public override string? KeyFor(string name)
         {
@@ -70,6 +95,7 @@ public abstract partial class WeightLayout
     private sealed class BitNpzLayout : WeightLayout
     {
         public override string Name => "bit-npz";
+        protected override Regex UnitKey() => NpzUnitKey();
 
         public override string? KeyFor(string name)
         {
@@ -107,5 +133,8 @@ public abstract partial class WeightLayout
         public override Tensor ToStored(string name, Tensor value) => value.dim() == 4 ? value.permute(2, 3, 1, 0) : value;
 
         public override bool Transposes(int dims) => dims == 4;
+
+        public override long[] ModelShape(long[] stored) =>
+            stored.Length == 4 ? [stored[3], stored[2], stored[0], stored[1]] : stored;
     }
 }
