@@ -58,6 +58,7 @@ internal sealed class KafkaEpochReader
         try
         {
             using var consumer = KafkaClients.CreateConsumer(endpoint, $"bitactors-reader-{Guid.NewGuid():N}");
+            SplitCheck.CheckPartitions(split, consumer, endpoint);
             for (int epoch = 0; options.Epochs is null || epoch < options.Epochs; epoch++)
             {
                 // Every epoch: retention may delete records while a long run goes on.

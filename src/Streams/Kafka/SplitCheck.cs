@@ -31,13 +31,19 @@ public static class SplitCheck
         }
     }
 
-    /// <summary>Reads the topic's watermarks with <paramref name="consumer"/> (waiting out a broker fault) and verifies them.</summary>
-    public static void Verify(SplitManifest split, IConsumer<string, byte[]> consumer, KafkaEndpoint endpoint, CancellationToken stop)
+    /// <summary>Whether the split's topic exists with all its partitions (a metadata request).</summary>
+    public static void CheckPartitions(SplitManifest split, IConsumer<string, byte[]> consumer, KafkaEndpoint endpoint)
     {
         using var admin = new DependentAdminClientBuilder(consumer.Handle).Build();
         var count = KafkaClients.PartitionCount(admin, split.Topic, TimeSpan.FromSeconds(30));
         if (count == 0) throw new InvalidOperationException($"topic '{split.Topic}' does not exist at {endpoint}; publish the dataset first");
-        var marks = Enumerable.Range(0, Math.Min(count, split.Partitions)).Select(p =>
+        if (count < split.Partitions) Verify(split, new (long, long)[count]);
+    }
+
+    /// <summary>Reads the topic's watermarks with <paramref name="consumer"/> (waiting out a broker fault) and verifies them.</summary>
+    public static void Verify(SplitManifest split, IConsumer<string, byte[]> consumer, KafkaEndpoint endpoint, CancellationToken stop)
+    {
+        var marks = Enumerable.Range(0, split.Partitions).Select(p =>
         {
             var w = BrokerRetry.Watermarks(consumer, new TopicPartition(split.Topic, p), endpoint.Client, stop);
             return (w.Low.Value, w.High.Value);
