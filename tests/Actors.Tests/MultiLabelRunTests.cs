@@ -55,7 +55,7 @@ public sealed class MultiLabelRunTests() : TestKit(BitActorsConfig.Reference())
             Assert.True(published.Manifest.MultiLabel);
 
             // What the trainer is fed: two ids per image become two ones in its target row.
-            var records = KafkaRecordSource.Create(kafka.Endpoint, published.Manifest.Split("train").Topic);
+            var records = KafkaRecordSource.Create(kafka.Endpoint, published.Manifest.Split("train"));
             var augment = new AugmentSettings(18, 16, 3);
             var batch = (await Akka.Streams.Dsl.SourceOperations.Take(ImagePipelines.Train(records, ClassSubset.Range(0, 4), augment,
                     batchSize: 8, shuffleBuffer: 1, seed: 0, parallelism: 1, multiLabel: true), 1)

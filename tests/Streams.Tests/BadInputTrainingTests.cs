@@ -64,7 +64,7 @@ public sealed class BadInputTrainingTests : IDisposable
         IReadOnlyList<ImageBatch> batches;
         using (var deadLetters = new DeadLetters(kafka.Endpoint))
         {
-            var records = KafkaRecordSource.Create(kafka.Endpoint, Topic, epochs: 2, accept: classes.AcceptFrom(DatasetClasses), ordered: true);
+            var records = KafkaRecordSource.Create(kafka.Endpoint, TopicSplits.WholeTopic(kafka.Endpoint, Topic), epochs: 2, accept: classes.AcceptFrom(DatasetClasses), ordered: true);
             batches = await ImagePipelines.Train(records, classes, new AugmentSettings(24, 24, 3), batchSize: 4, shuffleBuffer: 1, seed: 0, parallelism: 2,
                     onRejected: r => { lock (rejected) rejected.Add(r); deadLetters.Send(r); })
                 .RunWith(Sink.Seq<ImageBatch>(), system.Materializer());

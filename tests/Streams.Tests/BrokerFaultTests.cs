@@ -58,10 +58,13 @@ public sealed class BrokerFaultTests : IDisposable
         }
     }
 
-    private async Task<IReadOnlyList<ImageRecord>> ReadEpochsAsync(EmbeddedKafka kafka, string topic, int epochs, Action<int>? onRecord = null)
+    private Task<IReadOnlyList<ImageRecord>> ReadEpochsAsync(EmbeddedKafka kafka, string topic, int epochs, Action<int>? onRecord = null) =>
+        ReadEpochsAsync(kafka, TopicSplits.WholeTopic(kafka.Endpoint, topic), epochs, onRecord);
+
+    private async Task<IReadOnlyList<ImageRecord>> ReadEpochsAsync(EmbeddedKafka kafka, SplitManifest split, int epochs, Action<int>? onRecord = null)
     {
         int seen = 0;
-        return await KafkaRecordSource.Create(kafka.Endpoint, topic, epochs, buffer: 16)
+        return await KafkaRecordSource.Create(kafka.Endpoint, split, epochs, buffer: 16)
             .Select(r => { onRecord?.Invoke(++seen); return r; })
             .RunWith(Sink.Seq<ImageRecord>(), system.Materializer())
             .WaitAsync(TimeSpan.FromSeconds(90));
@@ -231,8 +234,9 @@ public sealed class BrokerFaultTests : IDisposable
     public async Task EpochsStartedWhileTheBrokerIsDownBeginWhenItReturnsAndAreExact()
     {
         using var kafka = await PublishedAsync("down-at-start");
+        var split = TopicSplits.WholeTopic(kafka.Endpoint, "down-at-start");
         var outage = OutageAsync(() => kafka.SetBrokerDown(1), () => kafka.SetBrokerUp(1));
-        var read = await ReadEpochsAsync(kafka, "down-at-start", 2);
+        var read = await ReadEpochsAsync(kafka, split, 2);
         await outage;
         AssertExactEpochs(read, 2, Records);
     }

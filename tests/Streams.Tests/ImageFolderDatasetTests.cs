@@ -38,8 +38,8 @@ public sealed class ImageFolderDatasetTests : IDisposable
         Assert.Equal((40, 40), (dataset.ImageHeight, dataset.ImageWidth));
 
         using var kafka = new EmbeddedKafka();
-        await new DatasetPublisher(kafka, system.Materializer()).PublishAsync(dataset);
-        var records = await KafkaRecordSource.Create(kafka.Endpoint, "bit.data.pets.train").RunWith(Sink.Seq<ImageRecord>(), system.Materializer());
+        var published = await new DatasetPublisher(kafka, system.Materializer()).PublishAsync(dataset);
+        var records = await KafkaRecordSource.Create(kafka.Endpoint, published.Manifest.Split("train")).RunWith(Sink.Seq<ImageRecord>(), system.Materializer());
         Assert.Equal(File.ReadAllBytes(Path.Combine(root.FullName, "train/cat/a.jpg")), records.Single(r => r.Index == 0).Value);
         using var decoded = ImageCodec.Decode(records.Single(r => r.Index == 2).Value);
         Assert.Equal(40, decoded.Width);
@@ -84,9 +84,9 @@ public sealed class ImageFolderDatasetTests : IDisposable
             using var kafka = new EmbeddedKafka();
             var result = await new DatasetPublisher(kafka, system.Materializer()).PublishAsync(dataset);
             Assert.True(DatasetCatalog.Read(kafka.Endpoint, "multi").MultiLabel);
-            var train = await KafkaRecordSource.Create(kafka.Endpoint, result.Manifest.Split("train").Topic).RunWith(Sink.Seq<ImageRecord>(), system.Materializer());
+            var train = await KafkaRecordSource.Create(kafka.Endpoint, result.Manifest.Split("train")).RunWith(Sink.Seq<ImageRecord>(), system.Materializer());
             Assert.Equal(new[] { "0,2", "1,2,0", "2" }, train.OrderBy(r => r.Index).Select(r => string.Join(',', r.Labels)));
-            var val = await KafkaRecordSource.Create(kafka.Endpoint, result.Manifest.Split("val").Topic).RunWith(Sink.Seq<ImageRecord>(), system.Materializer());
+            var val = await KafkaRecordSource.Create(kafka.Endpoint, result.Manifest.Split("val")).RunWith(Sink.Seq<ImageRecord>(), system.Materializer());
             Assert.Equal(new[] { 1, 0, 2 }, val.Single().Labels);
         }
         finally { File.Delete(labels); }

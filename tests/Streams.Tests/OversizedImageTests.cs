@@ -58,7 +58,7 @@ public sealed class OversizedImageTests : IDisposable
 
         Assert.NotEqual(dataset.ContentHash, result.Manifest.ContentHash); // not the unresized dataset
         Assert.Equal(2, result.RecordsSent);
-        var records = await KafkaRecordSource.Create(kafka.Endpoint, "bit.data.resized.train").RunWith(Sink.Seq<ImageRecord>(), system.Materializer());
+        var records = await KafkaRecordSource.Create(kafka.Endpoint, result.Manifest.Split("train")).RunWith(Sink.Seq<ImageRecord>(), system.Materializer());
         Assert.Equal(File.ReadAllBytes(Path.Combine(root.FullName, "cat/small.png")), records.Single(r => r.Index == 0).Value);
         using var resized = ImageCodec.Decode(records.Single(r => r.Index == 1).Value);
         Assert.Equal((256, 256), (resized.Width, resized.Height));

@@ -1,3 +1,4 @@
+using Akka;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Streams;
@@ -12,14 +13,22 @@ using BitActors.Streams.Pipelines;
 namespace BitActors.Actors.FineTuning;
 
 /// <summary>
-/// Where a <see cref="FineTuneWorker"/> gets its data: the dataset's manifest with the training records of the task's
-/// classes (read once; the worker draws its examples from them), a place for the records the pipeline refuses, and one
-/// evaluation pass over the test split. The worker only decides; this moves the data (tests give it records in memory).
+/// Where a <see cref="FineTuneWorker"/> gets its data: the dataset's manifest, the training records of the task's classes
+/// streamed epoch after epoch (never held whole: see <see cref="FineTuneFeed"/> for what is kept), a place for the records
+/// the pipeline refuses, and one evaluation pass over the test split. The worker only decides; this moves the data
+/// (tests give it records in memory).
 /// </summary>
 public interface IFineTuneData : IDisposable
 {
-    /// <summary>The manifest and every training record of <paramref name="task"/>'s classes, in any order.</summary>
-    Task<(DatasetManifest Manifest, IReadOnlyList<ImageRecord> Train)> ReadTrainingSetAsync(FineTuneTask task, IMaterializer materializer);
+    /// <summary>The manifest of the task's dataset.</summary>
+    Task<DatasetManifest> ReadManifestAsync(FineTuneTask task);
+
+    /// <summary>
+    /// The training records of <paramref name="task"/>'s classes (and those with labels outside the dataset, for the
+    /// pipeline to refuse by name), <paramref name="epochs"/> passes (null: without end), each epoch in an order that
+    /// repeats for the task's seed and changes from epoch to epoch; <see cref="ImageRecord.Epoch"/> says which pass.
+    /// </summary>
+    Source<ImageRecord, NotUsed> TrainRecords(DatasetManifest manifest, FineTuneTask task, int? epochs);
 
     /// <summary>A record the pipeline could not use; called from the stream's threads.</summary>
     void Reject(RejectedRecord rejected);
@@ -33,18 +42,17 @@ public sealed class KafkaFineTuneData(KafkaEndpoint kafka, FineTuneSettings sett
 {
     private readonly Lazy<DeadLetters> _deadLetters = new(() => new DeadLetters(kafka, e => log.Warning(e)));
 
-    public async Task<(DatasetManifest Manifest, IReadOnlyList<ImageRecord> Train)> ReadTrainingSetAsync(FineTuneTask task, IMaterializer materializer)
-    {
-        var manifest = await Task.Run(() => DatasetCatalog.Read(kafka, task.Dataset));
-        var train = await KafkaRecordSource.Create(kafka, manifest.Split("train").Topic, epochs: 1, accept: task.Classes.AcceptFrom(manifest.Classes.Count))
-            .RunWith(Sink.Seq<ImageRecord>(), materializer);
-        return (manifest, train);
-    }
+    public Task<DatasetManifest> ReadManifestAsync(FineTuneTask task) => Task.Run(() => DatasetCatalog.Read(kafka, task.Dataset));
+
+    /// <summary>Ordered mode, seeded by the task: the same records in the same order run after run, so a resumed task replays its steps exactly.</summary>
+    public Source<ImageRecord, NotUsed> TrainRecords(DatasetManifest manifest, FineTuneTask task, int? epochs) =>
+        KafkaRecordSource.Create(kafka, manifest.Split("train"), epochs, task.Classes.AcceptFrom(manifest.Classes.Count),
+            buffer: settings.Data.ShuffleBuffer, ordered: true, seed: task.Seed);
 
     public void Reject(RejectedRecord rejected) => _deadLetters.Value.Send(rejected);
 
     public Task<EvaluationResult> EvaluateAsync(DatasetManifest manifest, FineTuneTask task, AugmentSettings augment, IActorRef trainer, IMaterializer materializer) =>
-        TrainerEvaluation.RunAsync(kafka, manifest.Split("test").Topic, task.Classes, augment,
+        TrainerEvaluation.RunAsync(kafka, manifest.Split("test"), task.Classes, augment,
             settings.Data.EvalBatchSize, settings.Data.DecodeParallelism, trainer, materializer);
 
     public void Dispose()

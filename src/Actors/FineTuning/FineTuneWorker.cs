@@ -25,7 +25,7 @@ namespace BitActors.Actors.FineTuning;
 /// </summary>
 public sealed class FineTuneWorker : ReceiveActor
 {
-    private sealed record DataReady(DatasetManifest Manifest, IReadOnlyList<ImageRecord> Train);
+    private sealed record DataReady(DatasetManifest Manifest, FineTuneExamples Examples);
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly FineTuneAttempt _attempt;
@@ -49,7 +49,7 @@ public sealed class FineTuneWorker : ReceiveActor
         (_attempt, _task, _backbone, _reporter) = (attempt, attempt.Task, attempt.Backbone, reporter);
         _trainerProps = trainerProps ?? GpuTrainer.Props;
         _data = data ?? new KafkaFineTuneData(attempt.Kafka, attempt.Settings, _log);
-        Receive<DataReady>(m => StartTraining(m.Manifest, m.Train));
+        Receive<DataReady>(m => StartTraining(m.Manifest, m.Examples));
         Receive<Status.Failure>(f => Fail($"loading data failed: {f.Cause.Message}"));
     }
 
@@ -69,34 +69,18 @@ public sealed class FineTuneWorker : ReceiveActor
         return Directive.Stop;
     });
 
-    protected override void PreStart() =>
-        _data.ReadTrainingSetAsync(_task, _materializer)
-            .PipeTo(Self, success: d => new DataReady(d.Manifest, Chosen(_task, d.Train)), failure: e => new Status.Failure(e));
+    protected override void PreStart() => PrepareAsync().PipeTo(Self, failure: e => new Status.Failure(e));
 
-    /// <summary>
-    /// The records a task trains on, in an order that depends only on the dataset: by index, however the partitions'
-    /// records interleaved as they were read (the seeded shuffle then repeats run after run). Few-shot draws come from
-    /// usable records only; with all examples, the pipeline refuses the others by name.
-    /// </summary>
-    public static IReadOnlyList<ImageRecord> Chosen(FineTuneTask task, IEnumerable<ImageRecord> read)
+    /// <summary>The manifest, then the examples: counted (all) or drawn (few-shot), see <see cref="FineTuneFeed.PrepareAsync"/>.</summary>
+    private async Task<DataReady> PrepareAsync()
     {
-        var all = read.OrderBy(r => r.Index).ThenBy(r => r.Key, StringComparer.Ordinal).ToList();
-        return task.Shots is int k
-            ? FewShotSampler.Sample(all.Where(r => r.Defect is null && task.Classes.Contains(r.Labels)).ToList(), r => r.Index, r => r.Labels[0], k, task.Seed)
-            : all;
+        var manifest = await _data.ReadManifestAsync(_task);
+        return new DataReady(manifest, await FineTuneFeed.PrepareAsync(_data, manifest, _task, _materializer));
     }
 
-    /// <summary>
-    /// The examples a task trains on, which the HyperRule sizes its run by: with all examples, records already known
-    /// to be unusable (bad or missing labels, empty values, labels outside the task) are fed only to be
-    /// dead-lettered, so they do not count; a few-shot draw holds usable records only.
-    /// </summary>
-    public static int UsableExamples(FineTuneTask task, IReadOnlyList<ImageRecord> train) =>
-        task.Shots is null ? train.Count(r => r.Defect is null && task.Classes.Contains(r.Labels)) : train.Count;
-
-    private void StartTraining(DatasetManifest manifest, IReadOnlyList<ImageRecord> train)
+    private void StartTraining(DatasetManifest manifest, FineTuneExamples examples)
     {
-        _examples = UsableExamples(_task, train);
+        _examples = examples.ForHyperRule;
         var resolution = HyperRule.ResolutionFor(manifest.ImageSize.Height, manifest.ImageSize.Width, Settings.Data.PaperResolution);
         _augment = Settings.Data.Augment is { } set ? set with { Channels = _backbone.InChannels } : new AugmentSettings(resolution.Precrop, resolution.Crop, _backbone.InChannels);
         _rule = HyperRule.Schedule(_examples, Settings.Recipe.BaseLr);
@@ -111,31 +95,24 @@ public sealed class FineTuneWorker : ReceiveActor
         var start = _attempt.StartFrom is { } from ? (from.Path, from.NextStep) : ((string?)null, 0);
         var plan = new TrainingPlan(_attempt.RunId, _task.Name, trainer, _schedule,
             Settings.Loop,
-            from => Batches(train, from), _attempt.StepCheckpoint,
+            from => Batches(manifest, examples, from), _attempt.StepCheckpoint,
             next => new TrainingPosition(_schedule, Settings.Recipe.BatchSize, (long)next * Settings.Recipe.BatchSize, $"{_task.Dataset} task {_task.Name}", _task.Seed),
             start, (t, materializer) => _data.EvaluateAsync(manifest, _task, _augment, t, materializer), _attempt.Model);
         _loop = Context.Watch(Context.ActorOf(TrainingLoop.Props(plan, _reporter, _trainerProps), "training"));
-        _log.Info($"task {_attempt.Label}: {_examples} examples{(_examples < train.Count ? $" ({train.Count - _examples} unusable records dead-lettered)" : "")}, {_schedule.TotalSteps} steps, " +
+        _log.Info($"task {_attempt.Label}: {_examples} examples{(examples.Shots is null ? " streamed from Kafka each epoch" : " drawn, held in memory")}, {_schedule.TotalSteps} steps, " +
             (start.Item1 is { } path ? $"resumed from step {start.Item2} ({path})" : "from step 0") +
             $"; classes {_task.Classes}, {(_task.FromScratch ? "from scratch" : "from backbone")}, " +
             $"HyperRule{(ReferenceEquals(_schedule, _rule) ? "" : $"'s {_rule.TotalSteps} steps scaled to max-steps")}, batch {Settings.Recipe.BatchSize}, resize {_augment.Precrop} crop {_augment.Crop}");
         Become(Training);
     }
 
-    /// <summary>The chosen examples, epoch after epoch, each epoch with fresh augmentation, from <paramref name="fromStep"/> (replayed to it).</summary>
-    private Source<ImageBatch, NotUsed> Batches(IReadOnlyList<ImageRecord> train, int fromStep)
-    {
-        var epochs = Source.From(Enumerable.Range(0, int.MaxValue))
-            .SelectMany(epoch => train.Select(r => r with { Epoch = epoch }));
-        var batches = ImagePipelines.Train(epochs, _task.Classes, _augment, Settings.Recipe.BatchSize,
-            Math.Min(Settings.Data.ShuffleBuffer, Math.Max(1, train.Count)), _task.Seed, Settings.Data.DecodeParallelism,
-            r =>
-            {
-                _log.Warning("task {0}: skipped {1}: {2}", _task.Name, r.Record.Key, r.Reason);
-                _data.Reject(r);
-            });
-        return fromStep > 0 ? batches.Skip(fromStep) : batches;
-    }
+    /// <summary>The task's batches from <paramref name="fromStep"/> (replayed to it); refused records are logged and dead-lettered.</summary>
+    private Source<ImageBatch, NotUsed> Batches(DatasetManifest manifest, FineTuneExamples examples, int fromStep) =>
+        FineTuneFeed.Batches(_data, manifest, _task, examples, _augment, Settings, r =>
+        {
+            _log.Warning("task {0}: skipped {1}: {2}", _task.Name, r.Record.Key, r.Reason);
+            _data.Reject(r);
+        }, fromStep);
 
     private void Training()
     {

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Streams;
 using Akka.Streams.Dsl;
 using BitActors.Model.Training;
+using BitActors.Streams.Datasets;
 using BitActors.Streams.Images;
 using BitActors.Streams.Kafka;
 using BitActors.Streams.Pipelines;
@@ -16,10 +17,10 @@ namespace BitActors.Actors.Training;
 public static class TrainerEvaluation
 {
     public static async Task<EvaluationResult> RunAsync(
-        KafkaEndpoint kafka, string topic, ClassSubset classes, AugmentSettings augment, int batchSize, int parallelism,
+        KafkaEndpoint kafka, SplitManifest split, ClassSubset classes, AugmentSettings augment, int batchSize, int parallelism,
         IActorRef trainer, IMaterializer materializer, int confusionMaxClasses = EvaluationTally.DefaultConfusionMaxClasses)
     {
-        var records = KafkaRecordSource.Create(kafka, topic, epochs: 1, accept: classes.Contains);
+        var records = KafkaRecordSource.Create(kafka, split, epochs: 1, accept: classes.Contains);
         var total = await ImagePipelines.Eval(records, classes, augment, batchSize, parallelism)
             .SelectAsync(1, batch => trainer.Ask<EvaluationPartial>(new EvaluateOn(batch), TimeSpan.FromMinutes(5)))
             .RunAggregate(new EvaluationTally(classes.Count, confusionMaxClasses), (tally, p) => p.AddTo(tally), materializer);

@@ -39,19 +39,27 @@ public sealed class KafkaUpstreamData(RunSpec run, ILoggingAdapter log) : IUpstr
     public Source<ImageBatch, NotUsed> TrainBatches(DatasetManifest manifest)
     {
         _deadLetters ??= new DeadLetters(run.Kafka, e => log.Warning(e));
-        // In a consumer group the members share the partitions and the group's commits say where it stands;
-        // alone, every epoch is read whole from the start.
-        var accept = Upstream.Data.Classes.AcceptFrom(manifest.Classes.Count);
-        var records = Upstream.Data.ConsumerGroup.Length > 0
-            ? KafkaRecordSource.CreateInGroup(run.Kafka, manifest.Split("train"), Upstream.Data.ConsumerGroup, epochs: null, accept: accept)
+        return Feed(run.Kafka, manifest, Upstream, Reject);
+    }
+
+    /// <summary>
+    /// The upstream training feed of a published dataset, without end. In a consumer group the members share the
+    /// partitions and the group's commits say where it stands; alone, every epoch is read whole, in ordered mode
+    /// with a partition order seeded by the run's seed and the epoch. Static, so tests reach it without actors.
+    /// </summary>
+    public static Source<ImageBatch, NotUsed> Feed(KafkaEndpoint kafka, DatasetManifest manifest, UpstreamSettings upstream, Action<RejectedRecord>? onRejected = null)
+    {
+        var accept = upstream.Data.Classes.AcceptFrom(manifest.Classes.Count);
+        var records = upstream.Data.ConsumerGroup.Length > 0
+            ? KafkaRecordSource.CreateInGroup(kafka, manifest.Split("train"), upstream.Data.ConsumerGroup, epochs: null, accept: accept)
                 .MapMaterializedValue(_ => NotUsed.Instance)
-            : KafkaRecordSource.Create(run.Kafka, manifest.Split("train").Topic, epochs: null, accept: accept, ordered: Upstream.Data.OrderedData);
-        return ImagePipelines.Train(records, Upstream.Data.Classes, Upstream.Data.Augment, Upstream.Schedule.BatchSize, Upstream.Data.ShuffleBuffer,
-            Upstream.Seed, Upstream.Data.DecodeParallelism, Reject, multiLabel: manifest.MultiLabel);
+            : KafkaRecordSource.Create(kafka, manifest.Split("train"), epochs: null, accept: accept, ordered: upstream.Data.OrderedData, seed: upstream.Seed);
+        return ImagePipelines.Train(records, upstream.Data.Classes, upstream.Data.Augment, upstream.Schedule.BatchSize, upstream.Data.ShuffleBuffer,
+            upstream.Seed, upstream.Data.DecodeParallelism, onRejected, multiLabel: manifest.MultiLabel);
     }
 
     public Task<EvaluationResult> EvaluateAsync(DatasetManifest manifest, IActorRef trainer, IMaterializer materializer) =>
-        TrainerEvaluation.RunAsync(run.Kafka, manifest.Split("test").Topic, Upstream.Data.Classes, Upstream.Data.Augment,
+        TrainerEvaluation.RunAsync(run.Kafka, manifest.Split("test"), Upstream.Data.Classes, Upstream.Data.Augment,
             256, Upstream.Data.DecodeParallelism, trainer, materializer);
 
     /// <summary>A record the pipeline could not use: logged and kept on bit.deadletter with the reason.</summary>

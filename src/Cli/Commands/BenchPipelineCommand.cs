@@ -90,7 +90,7 @@ public sealed class BenchPipelineCommand(IAnsiConsole console) : AsyncCommand<Be
                 var source = new DatasetSource($"bench-{c.Name}", ["a", "b"], c.Size, c.Size, 3, false, Guid.NewGuid().ToString("N"),
                     [new DatasetSplit("train", images.Select((bytes, i) => new LabelledImage(i, [i % 2], bytes, c.Format == SKEncodedImageFormat.Png ? "image/png" : "image/jpeg")).ToList())]);
                 var published = await new DatasetPublisher(kafka.Admin, materializer).PublishAsync(source, cancellationToken);
-                var b = await PipelineBenchmark.FromKafka(kafka.Endpoint, published.Manifest.Split("train").Topic, ClassSubset.Range(0, 2), augment,
+                var b = await PipelineBenchmark.FromKafka(kafka.Endpoint, published.Manifest.Split("train"), ClassSubset.Range(0, 2), augment,
                     workers, settings.Batch, settings.ShuffleBuffer ?? Math.Min(1024, images.Count / 4), materializer, cancellationToken);
                 var (peer, peerError) = Peer(settings, folder, c, workers);
                 var result = new

@@ -166,14 +166,8 @@ internal sealed class GroupEpochReader
         }
     }
 
-    private void CheckTopicHoldsTheManifestsRecords()
-    {
-        var marks = DatasetCatalog.Watermarks(endpoint, split.Topic, split.Partitions);
-        for (int p = 0; p < split.Partitions; p++)
-            if (marks[p].Low > split.StartOffset(p) || marks[p].High < split.EndOffset(p))
-                throw new DataLossException($"topic '{split.Topic}' partition {p} holds offsets [{marks[p].Low}, {marks[p].High}) but the manifest promises " +
-                    $"[{split.StartOffset(p)}, {split.EndOffset(p)}): the broker lost data");
-    }
+    private void CheckTopicHoldsTheManifestsRecords() =>
+        SplitCheck.Verify(split, DatasetCatalog.Watermarks(endpoint, split.Topic, split.Partitions));
 
     /// <summary>Whether every partition has committed the end of <paramref name="e"/> (partitions without records are always done).</summary>
     private bool EpochDone(int e)

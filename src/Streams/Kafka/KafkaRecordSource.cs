@@ -1,8 +1,6 @@
 using System.Text;
-using System.Threading.Channels;
 using Akka;
 using Akka.Streams.Dsl;
-using Akka.Util;
 using BitActors.Streams.Datasets;
 using Confluent.Kafka;
 
@@ -15,27 +13,31 @@ namespace BitActors.Streams.Kafka;
 public sealed record ImageRecord(string Topic, int Partition, long Offset, string Key, long Index, int[] Labels, byte[] Value, int Epoch, string? Defect = null);
 
 /// <summary>
-/// Source of the records of a data topic, epoch by epoch. An epoch is exactly the records below each
-/// partition's high watermark at the epoch's start, read from the low watermark: no record is missed or
-/// counted twice. The consumer has one owner, a dedicated thread (its calls block), which hands records
-/// to the stream through a bounded channel: when the stream does not pull, the channel fills and the
-/// thread waits, so demand drives consumption. Partitions are assigned, not subscribed: no group
+/// Source of the records of a data split, epoch by epoch. An epoch is exactly the records its manifest promises,
+/// offsets [start, end) of each partition: no record is missed or counted twice, and records appended later are not
+/// part of it. Before the first record the topic is checked against the manifest (<see cref="SplitCheck"/>): a
+/// topic that lost records is refused, not half-read. The consumer has one owner, a dedicated thread (its calls
+/// block), which hands records to the stream through a bounded channel: when the stream does not pull, the channel
+/// fills and the thread waits, so demand drives consumption. Partitions are assigned, not subscribed: no group
 /// membership to lose while waiting. Cancelling the stream stops the thread and closes the consumer.
 /// </summary>
 public static class KafkaRecordSource
 {
+    /// <param name="split">The split to read, from the dataset's manifest.</param>
     /// <param name="epochs">Number of passes; null = until the stream is cancelled.</param>
     /// <param name="accept">Filter on the labels header, applied before any payload leaves the thread.</param>
+    /// <param name="buffer">Records handed over but not yet pulled; in ordered mode also what the partitions' queues hold together (at least 8 each).</param>
     /// <param name="ordered">
-    /// Emit each epoch in a fixed order, whatever order the broker delivers in: offset 0 of every partition,
-    /// then offset 1 of every partition, and so on (for topics published with partition = index mod P,
-    /// that is index order). Records that arrive early wait in memory, so this costs some buffering;
-    /// it is what makes a run repeatable and resumable.
+    /// Emit each epoch in an exact order, whatever order the broker delivers in: the partitions take turns, one
+    /// record each, in a random order drawn from <paramref name="seed"/> and the epoch (a different order each epoch,
+    /// the same one for the same seed). Records that arrive early wait in bounded per-partition queues (a partition
+    /// whose queue is full is paused). It is what makes a run repeatable and resumable. Unordered: broker order.
     /// </param>
-    public static Source<ImageRecord, NotUsed> Create(KafkaEndpoint endpoint, string topic, int? epochs = 1, Func<int[], bool>? accept = null,
-        int buffer = 1024, bool ordered = false) =>
-        Source.UnfoldResourceAsync<ImageRecord, EpochReader>(
-            () => Task.FromResult(EpochReader.Start(endpoint, topic, epochs, accept, buffer, ordered)),
+    /// <param name="seed">Seed of the ordered mode's turn order.</param>
+    public static Source<ImageRecord, NotUsed> Create(KafkaEndpoint endpoint, SplitManifest split, int? epochs = 1, Func<int[], bool>? accept = null,
+        int buffer = 1024, bool ordered = false, int seed = 0) =>
+        Source.UnfoldResourceAsync<ImageRecord, KafkaEpochReader>(
+            () => Task.FromResult(KafkaEpochReader.Start(endpoint, split, new KafkaEpochReader.Options(epochs, accept, buffer, ordered, seed))),
             reader => reader.ReadAsync(),
             reader => reader.StopAsync());
 
@@ -74,132 +76,5 @@ public static class KafkaRecordSource
     {
         var header = headers?.FirstOrDefault(h => h.Key == Topics.Headers.Index);
         return header is not null && long.TryParse(Encoding.UTF8.GetString(header.GetValueBytes()), out var index) ? index : fallback;
-    }
-
-    internal sealed class EpochReader
-    {
-        private readonly Channel<ImageRecord> channel;
-        private readonly CancellationTokenSource stop = new();
-        private readonly Thread thread;
-        private readonly KafkaEndpoint endpoint;
-        private readonly string topic;
-        private readonly int? epochs;
-        private readonly Func<int[], bool>? accept;
-        private readonly bool ordered;
-
-        private EpochReader(KafkaEndpoint endpoint, string topic, int? epochs, Func<int[], bool>? accept, int buffer, bool ordered)
-        {
-            (this.endpoint, this.topic, this.epochs, this.accept, this.ordered) = (endpoint, topic, epochs, accept, ordered);
-            channel = Channel.CreateBounded<ImageRecord>(new BoundedChannelOptions(buffer) { SingleReader = true, SingleWriter = true });
-            thread = new Thread(Run) { IsBackground = true, Name = $"kafka-reader:{topic}" };
-        }
-
-        public static EpochReader Start(KafkaEndpoint endpoint, string topic, int? epochs, Func<int[], bool>? accept, int buffer, bool ordered)
-        {
-            var reader = new EpochReader(endpoint, topic, epochs, accept, buffer, ordered);
-            reader.thread.Start();
-            return reader;
-        }
-
-        public async Task<Option<ImageRecord>> ReadAsync()
-        {
-            // Completion with an error (the thread failed) rethrows here and fails the stream.
-            return await channel.Reader.WaitToReadAsync() && channel.Reader.TryRead(out var record)
-                ? Option<ImageRecord>.Create(record)
-                : Option<ImageRecord>.None;
-        }
-
-        public Task<Done> StopAsync()
-        {
-            stop.Cancel();
-            thread.Join(TimeSpan.FromSeconds(10));
-            return Task.FromResult(Done.Instance);
-        }
-
-        private void Run()
-        {
-            try
-            {
-                using var consumer = KafkaClients.CreateConsumer(endpoint, $"bitactors-reader-{Guid.NewGuid():N}");
-                var partitions = Partitions(consumer);
-                for (int epoch = 0; epochs is null || epoch < epochs; epoch++)
-                {
-                    if (!ReadEpoch(consumer, partitions, epoch)) break;
-                }
-                consumer.Close();
-                channel.Writer.TryComplete();
-            }
-            catch (OperationCanceledException) { channel.Writer.TryComplete(); }
-            catch (Exception e) { channel.Writer.TryComplete(e); }
-        }
-
-        private List<TopicPartition> Partitions(IConsumer<string, byte[]> consumer)
-        {
-            using var admin = new DependentAdminClientBuilder(consumer.Handle).Build();
-            var count = KafkaClients.PartitionCount(admin, topic, TimeSpan.FromSeconds(30));
-            if (count == 0) throw new InvalidOperationException($"topic '{topic}' does not exist at {endpoint}; publish the dataset first");
-            return Enumerable.Range(0, count).Select(p => new TopicPartition(topic, p)).ToList();
-        }
-
-        private bool ReadEpoch(IConsumer<string, byte[]> consumer, List<TopicPartition> partitions, int epoch)
-        {
-            var ends = new Dictionary<int, long>();
-            var starts = new List<TopicPartitionOffset>();
-            foreach (var tp in partitions)
-            {
-                var w = BrokerRetry.Watermarks(consumer, tp, endpoint.Client, stop.Token);
-                if (w.High > w.Low)
-                {
-                    ends[tp.Partition.Value] = w.High.Value;
-                    starts.Add(new TopicPartitionOffset(tp, w.Low));
-                }
-            }
-            if (ends.Count == 0) return false;
-            consumer.Assign(starts);
-            // librdkafka keeps a partition's pause flag across assignments: resume what the last epoch paused.
-            consumer.Resume(starts.Select(s => s.TopicPartition));
-            // In ordered mode, records wait per partition (null: filtered out, but it still takes its turn).
-            var waiting = ends.Keys.ToDictionary(p => p, _ => new Queue<ImageRecord?>());
-            var turns = ends.Keys.Order().ToList();
-            int turn = 0;
-            while (ends.Count > 0 || (ordered && waiting.Values.Any(q => q.Count > 0)))
-            {
-                if (ordered && turns.Count > 0)
-                {
-                    var p = turns[turn % turns.Count];
-                    if (waiting[p].TryDequeue(out var next))
-                    {
-                        if (next is not null) Emit(next);
-                        turn++;
-                        continue;
-                    }
-                    if (!ends.ContainsKey(p))
-                    {
-                        turns.Remove(p); // partition done: the next one takes its place in the rotation
-                        continue;
-                    }
-                }
-                var result = BrokerRetry.Consume(consumer, endpoint.Client, stop.Token);
-                if (result is null) continue;
-                int partition = result.Partition.Value;
-                if (!ends.TryGetValue(partition, out var end) || result.Offset.Value >= end) continue;
-                if (result.Offset.Value == end - 1)
-                {
-                    ends.Remove(partition);
-                    consumer.Pause([result.TopicPartition]);
-                }
-                // A record without usable labels is passed on (whatever the filter) for the pipeline to refuse by name.
-                var (labels, defect) = TryParseLabels(result.Message.Headers, topic, result.Offset.Value);
-                var record = defect is null && accept is not null && !accept(labels) ? null : new ImageRecord(topic, partition, result.Offset.Value,
-                    result.Message.Key ?? "", ParseIndex(result.Message.Headers, result.Offset.Value), labels, result.Message.Value ?? [], epoch, defect);
-                if (ordered) waiting[partition].Enqueue(record);
-                else if (record is not null) Emit(record);
-            }
-            consumer.Unassign();
-            return true;
-        }
-
-        // Blocks this thread (not the stream) while the stream is not asking for more.
-        private void Emit(ImageRecord record) => channel.Writer.WriteAsync(record, stop.Token).AsTask().GetAwaiter().GetResult();
     }
 }

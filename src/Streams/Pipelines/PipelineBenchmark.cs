@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Akka.Streams;
 using Akka.Streams.Dsl;
+using BitActors.Streams.Datasets;
 using BitActors.Streams.Images;
 using BitActors.Streams.Kafka;
 
@@ -34,10 +35,10 @@ public static class PipelineBenchmark
         return new Throughput(encoded.Count - batchSize, clock.Elapsed.TotalSeconds);
     }
 
-    public static async Task<Throughput> FromKafka(KafkaEndpoint endpoint, string topic, ClassSubset classes, AugmentSettings augment,
+    public static async Task<Throughput> FromKafka(KafkaEndpoint endpoint, SplitManifest split, ClassSubset classes, AugmentSettings augment,
         int workers, int batchSize, int shuffleBuffer, IMaterializer materializer, CancellationToken cancellationToken = default)
     {
-        var records = KafkaRecordSource.Create(endpoint, topic, epochs: 1);
+        var records = KafkaRecordSource.Create(endpoint, split, epochs: 1);
         var batches = ImagePipelines.Train(records, classes, augment, batchSize, shuffleBuffer, seed: 0, workers);
         Stopwatch? clock = null;
         long images = 0;

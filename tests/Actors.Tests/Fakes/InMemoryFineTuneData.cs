@@ -1,5 +1,7 @@
+using Akka;
 using Akka.Actor;
 using Akka.Streams;
+using Akka.Streams.Dsl;
 using BitActors.Actors.FineTuning;
 using BitActors.Model.Training;
 using BitActors.Streams.Datasets;
@@ -11,30 +13,44 @@ using SkiaSharp;
 namespace BitActors.Actors.Tests.Fakes;
 
 /// <summary>
-/// Fine-tune data without Kafka: <c>perClass</c> 16×16 PNG records of each of 10 classes, a fixed evaluation result, and
-/// the rejects kept in a list.
+/// Fine-tune data without Kafka: <c>perClass</c> 16×16 PNG records of each of 10 classes, made as they are read (never
+/// held), a fixed evaluation result, and the rejects kept in a list. <c>classCounts</c>: whether the manifest counts
+/// images per class (as publish writes it now) or not (an older manifest).
 /// </summary>
-internal sealed class InMemoryFineTuneData(int perClass = 10) : IFineTuneData
+internal sealed class InMemoryFineTuneData(int perClass = 10, bool classCounts = true) : IFineTuneData
 {
     public static readonly EvaluationResult Evaluation = new(0.6, 1.0, 0.7, 10, [0.6, 0.6, 0.6, 0.6, 0.6], []);
 
     private int _reads;
+    private long _yielded;
 
+    /// <summary>Passes over the training split begun.</summary>
     public int Reads => Volatile.Read(ref _reads);
+
+    /// <summary>Training records handed out so far, all passes together.</summary>
+    public long Yielded => Interlocked.Read(ref _yielded);
 
     public List<RejectedRecord> Rejected { get; } = new();
 
-    public Task<(DatasetManifest Manifest, IReadOnlyList<ImageRecord> Train)> ReadTrainingSetAsync(FineTuneTask task, IMaterializer materializer)
+    public Task<DatasetManifest> ReadManifestAsync(FineTuneTask task) =>
+        Task.FromResult(new DatasetManifest("memory", Enumerable.Range(0, 10).Select(c => $"c{c}").ToList(), false, new ImageSize(16, 16, 1), "hash",
+            [new SplitManifest("train", "bit.data.memory.train", 1, 10 * perClass, [10 * perClass], ClassCounts: classCounts ? Enumerable.Repeat((long)perClass, 10).ToList() : null),
+             new SplitManifest("test", "bit.data.memory.test", 1, 10, [10])],
+            DateTimeOffset.UnixEpoch));
+
+    public Source<ImageRecord, NotUsed> TrainRecords(DatasetManifest manifest, FineTuneTask task, int? epochs) =>
+        Source.From(Records(task, epochs));
+
+    private IEnumerable<ImageRecord> Records(FineTuneTask task, int? epochs)
     {
         Interlocked.Increment(ref _reads);
-        var manifest = new DatasetManifest("memory", Enumerable.Range(0, 10).Select(c => $"c{c}").ToList(), false, new ImageSize(16, 16, 1), "hash",
-            [new SplitManifest("train", "bit.data.memory.train", 1, 10 * perClass, [10 * perClass]), new SplitManifest("test", "bit.data.memory.test", 1, 10, [10])],
-            DateTimeOffset.UnixEpoch);
-        IReadOnlyList<ImageRecord> train = Enumerable.Range(0, 10 * perClass)
-            .Where(i => task.Classes.Contains([i % 10]))
-            .Select(i => new ImageRecord("bit.data.memory.train", 0, i, $"k{i}", i, [i % 10], Png(i), 0))
-            .ToList();
-        return Task.FromResult((manifest, train));
+        for (int epoch = 0; epochs is null || epoch < epochs; epoch++)
+            for (int i = 0; i < 10 * perClass; i++)
+                if (task.Classes.Contains([i % 10]))
+                {
+                    Interlocked.Increment(ref _yielded);
+                    yield return new ImageRecord("bit.data.memory.train", 0, i, $"k{i}", i, [i % 10], Png(i), epoch);
+                }
     }
 
     public void Reject(RejectedRecord rejected)
