@@ -31,10 +31,25 @@ public sealed class ImagePipelineTests : IDisposable
     }
 
     [Fact]
+    public async Task ARecordReadTwiceInAnEpochIsRefusedOnceAndTrainedOnInTheNext()
+    {
+        // Partition 0 redelivered from offset 2 (a rebalance), then the next epoch reads everything once more.
+        var first = Enumerable.Range(0, 6).Select(i => Record(i, 0, 10)).ToList();
+        var records = first.Concat(first.Skip(2).Take(2)).Concat(first.Select(r => r with { Epoch = 1 })).ToList();
+        var rejected = new List<RejectedRecord>();
+
+        var passed = await RereadRecords.Refuse(Source.From(records), r => rejected.Add(r)).RunWith(Sink.Seq<ImageRecord>(), system.Materializer());
+
+        Assert.Equal(12, passed.Count);
+        Assert.Equal(new long[] { 2, 3 }, rejected.Select(r => r.Record.Offset));
+        Assert.Contains("read twice in epoch 0: partition 0 offset 2 (already past offset 5)", rejected[0].Reason);
+    }
+
+    [Fact]
     public async Task TrainBatchesHaveTheCropShapeTaskLabelsAndSkipBadRecords()
     {
         var records = Enumerable.Range(0, 40).Select(i => Record(i, 5 + i % 5, (byte)(i * 5))).ToList();
-        records.Add(records[0] with { Index = 99, Value = [0, 1, 2] });      // corrupt image
+        records.Add(records[0] with { Index = 99, Offset = 99, Value = [0, 1, 2] }); // corrupt image
         records.Add(Record(100, 1, 0));                                        // class outside the task
         var rejected = new List<RejectedRecord>();
         var batches = await ImagePipelines.Train(Source.From(records), ClassSubset.Range(5, 5), new AugmentSettings(36, 32, 1),

@@ -11,7 +11,7 @@ public sealed record RejectedRecord(ImageRecord Record, string Reason);
 /// <summary>
 /// The data path from records to batches: parallel decode + augment (SkiaSharp, off the stream's
 /// threads), a shuffle buffer, and batching into contiguous NCHW arrays. Bad records (defective, corrupt,
-/// a label outside the task, a key already read in the epoch) are reported to <c>onRejected</c> and
+/// a label outside the task, an offset read twice in the epoch) are reported to <c>onRejected</c> and
 /// dropped; they never fail the stream.
 /// </summary>
 public static class ImagePipelines
@@ -20,7 +20,7 @@ public static class ImagePipelines
     public static Source<ImageBatch, NotUsed> Train(
         Source<ImageRecord, NotUsed> records, ClassSubset classes, AugmentSettings augment,
         int batchSize, int shuffleBuffer, int seed, int parallelism, Action<RejectedRecord>? onRejected = null, bool multiLabel = false) =>
-        DuplicateKeys.Refuse(records, onRejected)
+        RereadRecords.Refuse(records, onRejected)
             .SelectAsync(parallelism, record => Task.Run(() => Prepare(record, classes, r =>
             {
                 using var image = ImageCodec.Decode(r.Value);
@@ -38,7 +38,7 @@ public static class ImagePipelines
     public static Source<ImageBatch, NotUsed> Eval(
         Source<ImageRecord, NotUsed> records, ClassSubset classes, AugmentSettings augment,
         int batchSize, int parallelism, Action<RejectedRecord>? onRejected = null) =>
-        DuplicateKeys.Refuse(records, onRejected)
+        RereadRecords.Refuse(records, onRejected)
             .SelectAsync(parallelism, record => Task.Run(() => Prepare(record, classes, r =>
             {
                 using var image = ImageCodec.Decode(r.Value);
