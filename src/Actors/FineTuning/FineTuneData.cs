@@ -53,7 +53,7 @@ public sealed class KafkaFineTuneData(KafkaEndpoint kafka, FineTuneSettings sett
 
     public Task<EvaluationResult> EvaluateAsync(DatasetManifest manifest, FineTuneTask task, AugmentSettings augment, IActorRef trainer, IMaterializer materializer) =>
         TrainerEvaluation.RunAsync(kafka, manifest.Split("test"), task.Classes, augment,
-            settings.Data.EvalBatchSize, settings.Data.DecodeParallelism, trainer, materializer);
+            settings.Data.EvalBatchSize, settings.Data.DecodeParallelism, trainer, materializer, settings.Data.ConfusionMaxClasses);
 
     public void Dispose()
     {

@@ -136,6 +136,7 @@ public static class BitActorsConfig
                 OrderedData = c.GetBoolean("ordered-data"),
                 ConsumerGroup = c.GetString("consumer-group", "").Trim(),
                 DatasetWaitSeconds = c.GetTimeSpan("dataset-wait").TotalSeconds,
+                ConfusionMaxClasses = NonNegative(c, "confusion-max-classes"),
             },
             Model = new ModelChoice(c.GetString("arch"), Norm(c), c.GetBoolean("weight-standardization")),
             Schedule = new UpstreamSchedule
@@ -187,6 +188,7 @@ public static class BitActorsConfig
                 ShuffleBuffer = Positive(c, "shuffle-buffer"),
                 DecodeParallelism = Positive(c, "decode-parallelism"),
                 EvalBatchSize = Positive(c, "eval-batch-size"),
+                ConfusionMaxClasses = NonNegative(c, "confusion-max-classes"),
             },
             Loop = Loop(c),
             MaxConcurrentTasks = Positive(c, "max-concurrent-tasks"),

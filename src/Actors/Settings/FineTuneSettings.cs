@@ -1,3 +1,4 @@
+using BitActors.Model.Training;
 using BitActors.Streams.Images;
 
 namespace BitActors.Actors;
@@ -31,8 +32,8 @@ public sealed record FineTuneRecipe
 
 /// <summary>
 /// A fine-tune task's data: <c>Augment</c> null = the HyperRule's resolution for the dataset (<c>PaperResolution</c>:
-/// the paper's 448/384 instead of the code's 480 for large images); the shuffle buffer, decode parallelism and the
-/// evaluation's batch.
+/// the paper's 448/384 instead of the code's 480 for large images); the shuffle buffer, decode parallelism, the
+/// evaluation's batch, and up to how many classes its confusion matrix is kept (<c>ConfusionMaxClasses</c>).
 /// </summary>
 public sealed record FineTuneDataSettings
 {
@@ -41,4 +42,5 @@ public sealed record FineTuneDataSettings
     public int ShuffleBuffer { get; init; } = 1024;
     public int DecodeParallelism { get; init; } = 4;
     public int EvalBatchSize { get; init; } = 256;
+    public int ConfusionMaxClasses { get; init; } = EvaluationTally.DefaultConfusionMaxClasses;
 }

@@ -27,7 +27,8 @@ public sealed record UpstreamSettings
 /// <c>OrderedData</c>: read partitions in the published order (exact replays); <c>ConsumerGroup</c> (empty: none):
 /// read the training split as a member of this Kafka consumer group, sharing its partitions with the other members
 /// (trainer nodes), every record once per epoch across the group, resuming from the group's commits.
-/// <c>DatasetWaitSeconds</c>: how long to wait for the dataset to be published.
+/// <c>DatasetWaitSeconds</c>: how long to wait for the dataset to be published. <c>ConfusionMaxClasses</c>: up to how
+/// many classes the test evaluation keeps its confusion matrix.
 /// </summary>
 public sealed record UpstreamDataSettings
 {
@@ -39,6 +40,7 @@ public sealed record UpstreamDataSettings
     public bool OrderedData { get; init; } = true;
     public string ConsumerGroup { get; init; } = "";
     public double DatasetWaitSeconds { get; init; }
+    public int ConfusionMaxClasses { get; init; } = EvaluationTally.DefaultConfusionMaxClasses;
 }
 
 /// <summary>A model of the ResNet-v2 family: the architecture's name, its norm layers, weight standardisation.</summary>

@@ -60,7 +60,7 @@ public sealed class KafkaUpstreamData(RunSpec run, ILoggingAdapter log) : IUpstr
 
     public Task<EvaluationResult> EvaluateAsync(DatasetManifest manifest, IActorRef trainer, IMaterializer materializer) =>
         TrainerEvaluation.RunAsync(run.Kafka, manifest.Split("test"), Upstream.Data.Classes, Upstream.Data.Augment,
-            256, Upstream.Data.DecodeParallelism, trainer, materializer);
+            256, Upstream.Data.DecodeParallelism, trainer, materializer, Upstream.Data.ConfusionMaxClasses);
 
     /// <summary>A record the pipeline could not use: logged and kept on bit.deadletter with the reason.</summary>
     private void Reject(RejectedRecord r)
