@@ -63,4 +63,48 @@ public class PublishCommandTests
         }
         finally { root.Delete(true); }
     }
+
+    [Fact]
+    [Trait("Category", "EndToEnd")]
+    public async Task SkipInvalidPublishesTheGoodImagesAndListsTheBadOnesInAFileAndOnStderr()
+    {
+        var root = Directory.CreateTempSubdirectory("bitactors-cli-skip");
+        try
+        {
+            foreach (var (relative, seed) in new[] { ("cat/a.png", 1), ("dog/b.png", 2) })
+            {
+                using var bitmap = new SKBitmap(8, 8);
+                bitmap.Erase(new SKColor((byte)(seed * 60), 10, 10));
+                Directory.CreateDirectory(Path.Combine(root.FullName, Path.GetDirectoryName(relative)!));
+                using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+                File.WriteAllBytes(Path.Combine(root.FullName, relative), data.ToArray());
+            }
+            var fifo = Path.Combine(root.FullName, "dog/pipe.png");
+            Assert.Equal(0, Mono.Unix.Native.Syscall.mkfifo(fifo, Mono.Unix.Native.FilePermissions.DEFFILEMODE));
+
+            var refused = await CliProcess.RunAsync(Timeout, "publish", "--dataset", "pipes", "--format", "imagefolder", "--source", root.FullName);
+            Assert.NotEqual(0, refused.ExitCode);
+            Assert.Contains($"{fifo}: a FIFO (named pipe)", refused.Stderr);
+
+            var list = Path.Combine(root.FullName, "skipped.txt");
+            var (code, stdout, stderr) = await CliProcess.RunAsync(Timeout, "publish", "--dataset", "pipes", "--format", "imagefolder", "--source", root.FullName,
+                "--skip-invalid", "--skipped-file", list, "--seed", "5", "--partitions", "2");
+            Assert.True(code == 0, stderr);
+            Assert.Contains($"skipped {fifo}: a FIFO (named pipe)", stderr);
+            Assert.Contains("1 image(s) skipped", stdout + stderr);
+            Assert.Equal([$"{fifo}: a FIFO (named pipe), not a regular file"], File.ReadAllLines(list));
+            Assert.Contains("throughput: 2 images", stdout);
+        }
+        finally { root.Delete(true); }
+    }
+
+    [Theory]
+    [InlineData("--partitions", "0", "--partitions must be at least 1")]
+    [InlineData("--skipped-file", "x.txt", "--skipped-file works with --skip-invalid only")]
+    public async Task BadPublishOptionsAreRefusedByName(string option, string value, string expected)
+    {
+        var (code, stdout, stderr) = await CliProcess.RunAsync(Timeout, "publish", "--dataset", "x", "--source", "/nonexistent", option, value);
+        Assert.NotEqual(0, code);
+        Assert.Contains(expected, stdout + stderr);
+    }
 }

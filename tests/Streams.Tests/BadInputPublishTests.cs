@@ -107,6 +107,86 @@ public sealed class BadInputPublishTests : IDisposable
         Assert.Null(DatasetCatalog.TryRead(kafka.Endpoint, "checked"));
     }
 
+    /// <summary>Files no publish may hang or crash on: a FIFO (opening it blocks), a symlink loop, a dangling symlink, garbage.</summary>
+    private Dictionary<string, string> WriteHostileFiles()
+    {
+        Write("train/cat/good1.png", BadImages.Png(seed: 1));
+        Write("train/cat/good2.png", BadImages.Png(seed: 2));
+        Write("train/dog/good3.jpg", BadImages.Jpeg(seed: 3));
+        var fifo = Path.Combine(root.FullName, "train/cat/pipe.png");
+        Assert.Equal(0, Mono.Unix.Native.Syscall.mkfifo(fifo, Mono.Unix.Native.FilePermissions.DEFFILEMODE));
+        var loop = Path.Combine(root.FullName, "train/dog/loop.png");
+        File.CreateSymbolicLink(loop, Path.Combine(root.FullName, "train/dog/loop2.png"));
+        File.CreateSymbolicLink(Path.Combine(root.FullName, "train/dog/loop2.png"), loop);
+        var dangling = Path.Combine(root.FullName, "train/dog/gone.png");
+        File.CreateSymbolicLink(dangling, Path.Combine(root.FullName, "train/dog/nothing-here.png"));
+        return new()
+        {
+            [fifo] = "a FIFO (named pipe)",
+            [loop] = "a symlink loop",
+            [Path.Combine(root.FullName, "train/dog/loop2.png")] = "a symlink loop",
+            [dangling] = "a dangling symlink",
+            [Write("train/dog/random.bin", BadImages.RandomBytes())] = "not a decodable image",
+        };
+    }
+
+    [Fact]
+    public async Task FifosSymlinkLoopsAndDanglingLinksAreNamedAndNeverHangThePublish()
+    {
+        var bad = WriteHostileFiles();
+        var e = await Assert.ThrowsAsync<InvalidDataException>(() => Task.Run(() => ImageFolderDataset.Load("hostile", root.FullName)).WaitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains($"{bad.Count} file(s)", e.Message);
+        Assert.Contains("--skip-invalid", e.Message);
+        foreach (var (path, reason) in bad)
+            Assert.True(e.Message.Split("; ").Any(p => p.Contains(path + ": ") && p.Contains(reason)), $"'{path}' should be named for '{reason}': {e.Message}");
+    }
+
+    [Fact]
+    public async Task WithSkipInvalidTheGoodImagesPublishAndEveryBadOneIsListedAndCounted()
+    {
+        var bad = WriteHostileFiles();
+        using var kafka = new EmbeddedKafka();
+        var result = await Task.Run(async () =>
+        {
+            var dataset = ImageFolderDataset.Load("skipping", root.FullName, skipInvalid: true);
+            return await new DatasetPublisher(kafka, system.Materializer(), options: new PublishOptions(SkipInvalid: true)).PublishAsync(dataset);
+        }).WaitAsync(TimeSpan.FromSeconds(90));
+
+        var split = result.Manifest.Split("train");
+        Assert.Equal(3, split.Records);
+        Assert.Equal(bad.Count, split.Skipped);
+        Assert.Equal(new long[] { 2, 1 }, split.ClassCounts!);
+        Assert.Equal(bad.Count, result.Skipped!.Count);
+        foreach (var (path, reason) in bad)
+            Assert.Contains(result.Skipped, s => s.Origin == path && s.Reason.Contains(reason));
+        Assert.Equal(3, DatasetCatalog.CountRecords(kafka.Endpoint, split.Topic, split.Partitions).Sum());
+    }
+
+    [Fact]
+    public async Task WithSkipInvalidImagesOverTheRecordLimitAndBadLabelsAreLeftOutByName()
+    {
+        var small = BadImages.Png(size: 8);
+        var large = BadImages.Png(size: 64);
+        var dataset = Dataset(
+            new LabelledImage(0, [0], small),
+            new LabelledImage(1, [1], large, Origin: "dog/large.png"),   // over the limit set below
+            new LabelledImage(2, [7], small),                             // out of range
+            new LabelledImage(3, [2], small));
+        using var kafka = new EmbeddedKafka();
+        long limit = small.Length + 200;
+        var refused = await Assert.ThrowsAsync<InvalidDataException>(() => new DatasetPublisher(kafka, system.Materializer(), options: new PublishOptions(MaxRecordBytes: limit)).PublishAsync(dataset));
+        Assert.Contains("train #2: label 7 is outside", refused.Message);
+
+        var result = await new DatasetPublisher(kafka, system.Materializer(), options: new PublishOptions(MaxRecordBytes: limit, SkipInvalid: true)).PublishAsync(dataset);
+        var split = result.Manifest.Split("train");
+        Assert.Equal(2, split.Records);
+        Assert.Equal(2, split.Skipped);
+        Assert.Equal(new long[] { 1, 0, 1 }, split.ClassCounts!);
+        Assert.Contains(result.Skipped!, s => s.Origin == "dog/large.png" && s.Reason.StartsWith("over the record limit"));
+        Assert.Contains(result.Skipped!, s => s.Origin == "train image #2" && s.Reason.Contains("label 7"));
+        Assert.NotEqual(dataset.ContentHash, result.Manifest.ContentHash);   // not the whole dataset
+    }
+
     public void Dispose()
     {
         system.Terminate().Wait();

@@ -3,6 +3,7 @@ using Akka.Configuration;
 using Akka.Configuration.Hocon;
 using BitActors.Streams.Kafka;
 using BitActors.Model.Training;
+using BitActors.Streams.Datasets;
 using BitActors.Streams.Images;
 using BitActors.Streams.Pipelines;
 
@@ -118,6 +119,17 @@ public static class BitActorsConfig
         }
         Walk("", config.GetValue("bitactors.kafka.client"));
         return properties;
+    }
+
+    /// <summary><c>bitactors.publish</c>, checked: what <c>publish</c> takes when its options do not say.</summary>
+    public static PublishOptions Publish(Config config)
+    {
+        var c = config.GetConfig("bitactors.publish");
+        int partitions = c.GetInt("partitions"), parallelism = c.GetInt("parallelism"), inFlight = c.GetInt("in-flight-megabytes");
+        if (partitions < 1) throw new ArgumentException($"bitactors.publish.partitions must be at least 1, not {partitions}");
+        if (parallelism < 0) throw new ArgumentException($"bitactors.publish.parallelism must be 0 (one per core) or more, not {parallelism}");
+        if (inFlight < 1) throw new ArgumentException($"bitactors.publish.in-flight-megabytes must be at least 1, not {inFlight}");
+        return new PublishOptions(DefaultPartitions: partitions, Parallelism: parallelism, InFlightMegabytes: inFlight);
     }
 
     /// <summary><c>bitactors.upstream</c>, checked: every key of the section, in its group.</summary>

@@ -7,7 +7,7 @@ namespace BitActors.Streams.Datasets;
 /// CIFAR-10/100 binary version (https://www.cs.toronto.edu/~kriz/cifar.html). CIFAR-10: files
 /// <c>data_batch_1..5.bin</c> (train) and <c>test_batch.bin</c>, records of 1 label byte + 3072 pixel bytes
 /// (32×32, planes R, G, B). CIFAR-100: <c>train.bin</c> and <c>test.bin</c>, records of a coarse and a fine
-/// label byte + 3072 bytes; the fine label (100 classes) is used. Each image is encoded to PNG.
+/// label byte + 3072 bytes; the fine label (100 classes) is used. Each image is encoded to PNG when it is published.
 /// Class names come from <c>batches.meta.txt</c> / <c>fine_label_names.txt</c> when present.
 /// </summary>
 public static class CifarDataset
@@ -25,7 +25,8 @@ public static class CifarDataset
         var splits = new List<DatasetSplit>();
         foreach (var (split, files) in layout)
         {
-            var records = new List<(byte Label, byte[] Chw)>();
+            // The batch files stay in memory (a record is a slice of them); each PNG is encoded when it is read.
+            var records = new List<(byte Label, ReadOnlyMemory<byte> Chw)>();
             foreach (var file in files)
             {
                 var path = Path.Combine(directory, file);
@@ -39,18 +40,16 @@ public static class CifarDataset
                 {
                     var label = bytes[at + labelBytes - 1];
                     if (label >= classes) throw new InvalidDataException($"{path}: record {at / recordSize} has label {label}, outside 0..{classes - 1}");
-                    records.Add((label, bytes.AsSpan(at + labelBytes, Pixels).ToArray()));
+                    records.Add((label, bytes.AsMemory(at + labelBytes, Pixels)));
                 }
             }
             var count = Math.Min(records.Count, limitPerSplit ?? int.MaxValue);
-            var images = new LabelledImage[count];
-            Parallel.For(0, count, i => images[i] = new LabelledImage(i, [records[i].Label], ImageCodec.EncodePng(ToHwc(records[i].Chw), Side, Side, 3)));
-            splits.Add(new DatasetSplit(split, images));
+            splits.Add(new DatasetSplit(split, count, i => new LabelledImage(i, [records[i].Label], ImageCodec.EncodePng(ToHwc(records[i].Chw.Span), Side, Side, 3))));
         }
         return new DatasetSource(name, ClassNames(directory, cifar100, classes), Side, Side, 3, false, Convert.ToHexStringLower(hash.GetHashAndReset()), splits);
     }
 
-    private static byte[] ToHwc(byte[] chw)
+    private static byte[] ToHwc(ReadOnlySpan<byte> chw)
     {
         var hwc = new byte[Pixels];
         const int plane = Side * Side;

@@ -1,46 +1,30 @@
 namespace BitActors.Streams.Datasets;
 
 /// <summary>
-/// What a dataset must satisfy before anything of it is published: every image has bytes and at least
-/// one label, every label is one of the dataset's classes, and no index (hence no record key) appears
-/// twice in a split. A dataset that fails is refused whole, naming the first problems.
+/// What each image must satisfy before anything of its dataset is published: it has bytes and at least one
+/// label, every label is one of the dataset's classes, and its index is greater than the one before it in
+/// the split (so no index, hence no record key, appears twice — checked with nothing but the last index).
 /// </summary>
 public static class DatasetChecks
 {
-    private const int Named = 10;
+    /// <summary>Most problems named in a refusal.</summary>
+    public const int Named = 10;
 
-    public static IReadOnlyList<string> Problems(DatasetSource dataset)
+    /// <summary>What is wrong with the image (empty: nothing); <paramref name="previousIndex"/> is the index before it in the split.</summary>
+    public static IEnumerable<string> Problems(LabelledImage image, long? previousIndex, string dataset, string split, int classes)
     {
-        var problems = new List<string>();
-        int classes = dataset.Classes.Count;
-        foreach (var split in dataset.Splits)
-        {
-            var seen = new HashSet<long>();
-            foreach (var image in split.Images)
-            {
-                if (image is null)
-                {
-                    problems.Add($"{split.Name}: a missing image");
-                    continue;
-                }
-                var where = $"{split.Name} #{image.Index}";
-                if (!seen.Add(image.Index))
-                    problems.Add($"{where}: duplicate index (record key {dataset.Name}/{split.Name}/{image.Index:D8} would be published twice)");
-                if (image.Encoded is null || image.Encoded.Length == 0) problems.Add($"{where}: empty image (no bytes)");
-                if (image.Labels is null || image.Labels.Length == 0) problems.Add($"{where}: no label");
-                else if (image.Labels.Where(l => l < 0 || l >= classes).Select(l => (int?)l).FirstOrDefault() is int bad)
-                    problems.Add($"{where}: label {bad} is outside the dataset's {classes} classes (0–{classes - 1})");
-            }
-        }
-        return problems;
+        if (previousIndex is { } before && image.Index <= before)
+            yield return image.Index == before
+                ? $"duplicate index (record key {dataset}/{split}/{image.Index:D8} would be published twice)"
+                : $"index {image.Index} comes after index {before}: indexes must increase through a split";
+        if (image.Encoded is null || image.Encoded.Length == 0) yield return "empty image (no bytes)";
+        if (image.Labels is null || image.Labels.Length == 0) yield return "no label";
+        else if (image.Labels.Where(l => l < 0 || l >= classes).Select(l => (int?)l).FirstOrDefault() is int bad)
+            yield return $"label {bad} is outside the dataset's {classes} classes (0–{classes - 1})";
     }
 
-    /// <summary>Throws when <see cref="Problems"/> finds any, naming the first ones.</summary>
-    public static void Validate(DatasetSource dataset)
-    {
-        var problems = Problems(dataset);
-        if (problems.Count == 0) return;
-        throw new InvalidDataException($"dataset '{dataset.Name}' has {problems.Count} problem(s); nothing was published: " +
-            string.Join("; ", problems.Take(Named)) + (problems.Count > Named ? "; …" : ""));
-    }
+    /// <summary>The refusal of a dataset with problems, naming the first ones.</summary>
+    public static InvalidDataException Refusal(string dataset, IReadOnlyCollection<string> problems, int count) =>
+        new($"dataset '{dataset}' has {count} problem(s); nothing was published: " +
+            string.Join("; ", problems.Take(Named)) + (count > Named ? "; …" : "") + ". Publish with --skip-invalid to leave them out.");
 }

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text;
 using Akka.Streams;
 using Akka.Streams.Dsl;
@@ -11,9 +12,11 @@ public sealed record PublishProgress(string Split, long Acknowledged, long Total
 
 /// <summary>
 /// What a publish did: the manifest now on <c>bit.datasets</c>, whether it was already there, and what was
-/// sent (records, key + value bytes, time from the first record sent to the last verified; zero when already there).
+/// sent (records, key + value bytes, time from the first record sent to the last verified; zero when already
+/// there); the images left out with <c>--skip-invalid</c> and the warnings said (partitions raised, finite retention).
 /// </summary>
-public sealed record PublishResult(DatasetManifest Manifest, bool AlreadyPublished, long RecordsSent = 0, long BytesSent = 0, TimeSpan Elapsed = default)
+public sealed record PublishResult(DatasetManifest Manifest, bool AlreadyPublished, long RecordsSent = 0, long BytesSent = 0, TimeSpan Elapsed = default,
+    IReadOnlyList<SkippedImage>? Skipped = null, IReadOnlyList<string>? Warnings = null)
 {
     public double ImagesPerSecond => Elapsed > TimeSpan.Zero ? RecordsSent / Elapsed.TotalSeconds : 0;
 
@@ -21,85 +24,166 @@ public sealed record PublishResult(DatasetManifest Manifest, bool AlreadyPublish
 }
 
 /// <summary>
-/// How to publish: <c>ResizeOversized</c> = re-encode images whose record would exceed the largest record
-/// Kafka takes, longer side to this many pixels (null: refuse them); <c>MaxRecordBytes</c> = that largest
-/// record (null: asked of the producer and the broker, <see cref="MessageLimits.MaxRecordBytes"/>).
+/// How to publish. <c>ResizeOversized</c>: re-encode images whose record would exceed the largest record Kafka
+/// takes, longer side to this many pixels (null: refuse them). <c>MaxRecordBytes</c>: that largest record (null:
+/// <see cref="MessageLimits.MaxRecordBytesAsync"/>). <c>Partitions</c>: partitions per data topic (null:
+/// <c>DefaultPartitions</c> on an external broker, capacity-based on the embedded one). <c>Seed</c>: of the random
+/// order records are written in. <c>SkipInvalid</c>: leave bad images out instead of refusing the dataset.
+/// <c>Parallelism</c>: images read and checked at once (0: one per core). <c>InFlightMegabytes</c>: record bytes
+/// queued in the producer at most.
 /// </summary>
-public sealed record PublishOptions(int? ResizeOversized = null, long? MaxRecordBytes = null);
+public sealed record PublishOptions(int? ResizeOversized = null, long? MaxRecordBytes = null, int? Partitions = null, int Seed = 0,
+    bool SkipInvalid = false, int DefaultPartitions = 12, int Parallelism = 0, int InFlightMegabytes = 64);
 
 /// <summary>
-/// Publishes a dataset: one record per image (key = stable sample id, value = encoded image, headers
-/// <c>bit.labels</c>, <c>bit.index</c>, <c>content-type</c>), partitions sized for the broker, then
-/// verifies that every partition holds exactly what was sent before writing the manifest. A shortfall
-/// (a broker that dropped data) is an error, never silent.
+/// Publishes a dataset in two passes over its images, holding a bounded window of them at a time: the first
+/// reads and checks every image (<see cref="SplitCheck"/>: all or nothing unless <c>SkipInvalid</c>), the second
+/// produces them in a seeded random order (<see cref="SeededOrder"/>) — record k of the order goes to partition
+/// k mod P, so partitions are even and each is shuffled; key and <c>bit.index</c> keep the dataset index. Then it
+/// verifies that every partition holds exactly what was sent before writing the manifest: a shortfall (a broker
+/// that dropped data) is an error, never silent.
 /// </summary>
 public sealed class DatasetPublisher(ITopicAdmin admin, IMaterializer materializer, IProgress<PublishProgress>? progress = null, PublishOptions? options = null)
 {
-    private const int InFlight = 1000;
+    private const int MaxInFlightRecords = 1000, MinInFlightRecords = 16;
+    private readonly PublishOptions settings = options ?? new PublishOptions();
+    private readonly List<string> warnings = [];
 
     public async Task<PublishResult> PublishAsync(DatasetSource dataset, CancellationToken cancellationToken = default)
     {
-        DatasetChecks.Validate(dataset);
         var bootstrap = admin.Endpoint;
         KafkaClients.CheckReachable(bootstrap, TimeSpan.FromSeconds(15));
         await admin.EnsureTopicAsync(new TopicSpec(Topics.Datasets, 1, Compacted: true), cancellationToken);
-        // Every image is checked against the record limit before anything is sent: all or nothing.
-        dataset = OversizedImages.Fit(dataset, options?.MaxRecordBytes ?? MessageLimits.MaxRecordBytes(bootstrap), options?.ResizeOversized);
 
+        // The hash describes the images, not their order: the same images are already published whatever the seed.
         var existing = DatasetCatalog.TryRead(bootstrap, dataset.Name);
         if (existing is not null)
         {
-            if (existing.ContentHash != dataset.ContentHash)
+            var resized = settings.ResizeOversized is { } side ? OversizedImages.ResizedHash(dataset.ContentHash, side) : null;
+            if (existing.ContentHash != dataset.ContentHash && existing.ContentHash != resized)
                 throw new InvalidOperationException($"dataset '{dataset.Name}' is already published with other content (hash {existing.ContentHash[..12]}…); publish under another name");
             foreach (var split in existing.Splits) Verify(bootstrap, split);
             return new PublishResult(existing, AlreadyPublished: true);
         }
 
-        using var producer = KafkaClients.CreateProducer(bootstrap);
+        var checks = new List<(SplitCheck Check, long Limit)>();
+        foreach (var split in dataset.Splits)
+        {
+            long limit = settings.MaxRecordBytes ?? await MessageLimits.MaxRecordBytesAsync(admin, Topics.Data(dataset.Name, split.Name), cancellationToken);
+            checks.Add((SplitCheck.Run(dataset, split, limit, settings.ResizeOversized, settings.Parallelism, cancellationToken), limit));
+        }
+        if (!settings.SkipInvalid) Refuse(dataset, checks);
+        if (checks.All(c => c.Check.Good == 0))
+            throw new InvalidDataException($"dataset '{dataset.Name}' has no image that can be published ({checks.Sum(c => c.Check.Skipped.Count)} skipped)");
+        var contentHash = ContentHash(dataset, checks.Select(c => c.Check).ToList());
+
+        using var producer = KafkaClients.CreateProducer(bootstrap, config =>
+        {
+            config.QueueBufferingMaxKbytes = Math.Max(1, settings.InFlightMegabytes) * 1024;
+            config.QueueBufferingMaxMessages = MaxInFlightRecords * 2;
+        });
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var splits = new List<SplitManifest>();
-        foreach (var split in dataset.Splits)
-            splits.Add(await PublishSplitAsync(producer, dataset, split, cancellationToken));
+        long records = 0, bytes = 0;
+        foreach (var (check, limit) in checks)
+        {
+            splits.Add(await PublishSplitAsync(producer, dataset, check, limit, cancellationToken));
+            records += check.Good;
+            bytes += check.PayloadBytes;
+        }
         var elapsed = clock.Elapsed;
-        long records = dataset.Splits.Sum(s => (long)s.Images.Count);
-        long bytes = dataset.Splits.Sum(s => s.Images.Sum(i => (long)i.Encoded.Length + ToMessage(dataset.Name, s.Name, i).Key.Length));
 
         var manifest = new DatasetManifest(dataset.Name, dataset.Classes, dataset.MultiLabel,
-            new ImageSize(dataset.ImageHeight, dataset.ImageWidth, dataset.Channels), dataset.ContentHash, splits, DateTimeOffset.UtcNow);
+            new ImageSize(dataset.ImageHeight, dataset.ImageWidth, dataset.Channels), contentHash, splits, DateTimeOffset.UtcNow);
         await producer.ProduceAsync(Topics.Datasets, new Message<string, byte[]> { Key = dataset.Name, Value = manifest.ToJson() }, cancellationToken);
-        return new PublishResult(manifest, AlreadyPublished: false, records, bytes, elapsed);
+        return new PublishResult(manifest, AlreadyPublished: false, records, bytes, elapsed, checks.SelectMany(c => c.Check.Skipped).ToList(), warnings);
     }
 
-    private async Task<SplitManifest> PublishSplitAsync(IProducer<string, byte[]> producer, DatasetSource dataset, DatasetSplit split, CancellationToken cancellationToken)
+    /// <summary>Without <c>SkipInvalid</c>, any bad image refuses the dataset before anything of it is produced.</summary>
+    private void Refuse(DatasetSource dataset, List<(SplitCheck Check, long Limit)> checks)
     {
+        if (checks.Sum(c => c.Check.ProblemCount) is var problems and > 0)
+            throw DatasetChecks.Refusal(dataset.Name, checks.SelectMany(c => c.Check.Problems).ToList(), problems);
+        if (checks.Sum(c => c.Check.OversizedCount) is var oversized and > 0)
+            throw OversizedImages.Refusal(dataset.Name, checks.Min(c => c.Limit), checks.SelectMany(c => c.Check.Oversized).ToList(), oversized, settings.ResizeOversized);
+    }
+
+    /// <summary>The source's hash, and what changed the images published: resizing, images left out here.</summary>
+    private string ContentHash(DatasetSource dataset, IReadOnlyList<SplitCheck> checks)
+    {
+        var hash = checks.Any(c => c.Resized) ? OversizedImages.ResizedHash(dataset.ContentHash, settings.ResizeOversized!.Value) : dataset.ContentHash;
+        if (checks.All(c => c.LeftOut.Count == 0)) return hash;
+        var leftOut = string.Join(";", checks.Select(c => $"{c.Split.Name}:{string.Join(',', c.LeftOut.Order())}"));
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{hash}\nleft-out={leftOut}")));
+    }
+
+    private void Warn(string kind, string text)
+    {
+        warnings.Add(text);
+        KafkaDiagnostics.Warn(kind, text);
+    }
+
+    private async Task<SplitManifest> PublishSplitAsync(IProducer<string, byte[]> producer, DatasetSource dataset, SplitCheck check, long limit, CancellationToken cancellationToken)
+    {
+        var split = check.Split;
         var topic = Topics.Data(dataset.Name, split.Name);
-        long payload = split.Images.Sum(i => (long)i.Encoded.Length + 32);
-        int partitions = TopicSizing.PartitionsFor(split.Images.Count, payload);
-        await admin.EnsureTopicAsync(new TopicSpec(topic, partitions), cancellationToken);
+        var (partitions, raised) = TopicSizing.Plan(topic, settings.Partitions, settings.DefaultPartitions, admin.IsEmbedded, check.Good, check.PayloadBytes);
+        if (raised is not null) Warn($"partitions/{topic}", raised);
+        await admin.EnsureTopicAsync(new TopicSpec(topic, partitions, KeepForever: true), cancellationToken);
+        if (await admin.DescribeTopicAsync(topic, cancellationToken) is { Expires: true } config)
+            Warn($"retention/{topic}", $"topic '{topic}' deletes its records ({config.DescribeRetention()}): the dataset will expire while its manifest stays; " +
+                $"set retention.ms=-1 and retention.bytes=-1 on it (kafka-configs --alter --entity-type topics --entity-name {topic} --add-config retention.ms=-1,retention.bytes=-1)");
 
         var before = DatasetCatalog.Watermarks(admin.Endpoint, topic, partitions);
         var held = before.Sum(w => w.High - w.Low);
         if (held > 0)
             throw new InvalidOperationException($"topic '{topic}' already holds {held} records but no manifest names them (an interrupted publish?); delete the topic or publish under another name");
 
-        long acknowledged = 0;
-        await Source.From(split.Images)
-            .SelectAsync(InFlight, image => Producing.ProduceAsync(producer,
-                new TopicPartition(topic, (int)(image.Index % partitions)),
-                ToMessage(dataset.Name, split.Name, image)))
+        int workers = settings.Parallelism > 0 ? settings.Parallelism : Environment.ProcessorCount;
+        long average = Math.Max(1, check.PayloadBytes / Math.Max(1, check.Good));
+        int inFlight = (int)Math.Clamp(settings.InFlightMegabytes * 1_048_576L / average, MinInFlightRecords, MaxInFlightRecords);
+        long ordinal = 0, acknowledged = 0;
+        await Source.From(Order(split.Count, check.LeftOut))
+            .SelectAsync(workers, position => Task.Run(() => Prepare(dataset, split, position, limit), cancellationToken))
+            .Select(image => (Partition: new TopicPartition(topic, (int)(ordinal++ % partitions)), Message: ToMessage(dataset.Name, split.Name, image)))
+            .SelectAsync(inFlight, record => Producing.ProduceAsync(producer, record.Partition, record.Message))
             .RunForeach(_ =>
             {
-                if (++acknowledged % 5000 == 0 || acknowledged == split.Images.Count)
-                    progress?.Report(new PublishProgress(split.Name, acknowledged, split.Images.Count));
+                if (++acknowledged % 5000 == 0 || acknowledged == check.Good)
+                    progress?.Report(new PublishProgress(split.Name, acknowledged, check.Good));
             }, materializer)
             .WaitAsync(cancellationToken);
+        if (acknowledged != check.Good)
+            throw new DataLossException($"{topic}: {acknowledged} records acknowledged, {check.Good} expected");
 
-        var expected = new long[partitions];
-        foreach (var image in split.Images) expected[image.Index % partitions]++;
+        // Record k of the order went to partition k mod P.
+        var expected = Enumerable.Range(0, partitions).Select(p => check.Good / partitions + (p < check.Good % partitions ? 1 : 0)).ToArray();
         // The records of partition p are offsets [start, start + count): the epochs a consumer reads end there.
-        var manifest = new SplitManifest(split.Name, topic, partitions, split.Images.Count, expected, before.Select(w => w.High).ToArray());
+        var manifest = new SplitManifest(split.Name, topic, partitions, check.Good, expected, before.Select(w => w.High).ToArray(),
+            check.ClassCounts, check.Skipped.Count, settings.Seed);
         Verify(admin.Endpoint, manifest);
         return manifest;
+
+        IEnumerable<int> Order(int count, HashSet<int> leftOut)
+        {
+            var order = new SeededOrder(count, settings.Seed);
+            for (long k = 0; k < count; k++)
+                if (order.At(k) is var position && !leftOut.Contains((int)position)) yield return (int)position;
+        }
+    }
+
+    /// <summary>The second read of an image, as the first pass checked it (resized if it was).</summary>
+    private LabelledImage Prepare(DatasetSource dataset, DatasetSplit split, int position, long limit)
+    {
+        try
+        {
+            var fit = OversizedImages.Fit(dataset.Name, split.Name, split.Read(position), limit, settings.ResizeOversized);
+            return fit.Image ?? throw new InvalidImageException(split.Name, fit.Reason!);
+        }
+        catch (InvalidImageException e)
+        {
+            throw new InvalidDataException($"{e.Message}: it changed since it was checked; nothing more is published (the topic holds a partial split without a manifest)", e);
+        }
     }
 
     /// <summary>Every partition must hold exactly the records the manifest counts.</summary>
@@ -111,9 +195,11 @@ public sealed class DatasetPublisher(ITopicAdmin admin, IMaterializer materializ
                 throw new DataLossException($"topic '{split.Topic}' partition {p} holds {actual[p]} records, expected {split.RecordsPerPartition[p]}: the broker lost or duplicated data");
     }
 
+    public static string KeyOf(string dataset, string split, long index) => $"{dataset}/{split}/{index:D8}";
+
     public static Message<string, byte[]> ToMessage(string dataset, string split, LabelledImage image) => new()
     {
-        Key = $"{dataset}/{split}/{image.Index:D8}",
+        Key = KeyOf(dataset, split, image.Index),
         Value = image.Encoded,
         Headers =
         [

@@ -7,7 +7,7 @@ namespace BitActors.Streams.Datasets;
 
 /// <summary>
 /// MNIST-style IDX files (images: magic 0x803, labels: magic 0x801), plain or gzip-compressed, as the
-/// Debian package <c>dataset-fashion-mnist</c> installs them. Each image is encoded to PNG for Kafka.
+/// Debian package <c>dataset-fashion-mnist</c> installs them. Each image is encoded to PNG for Kafka when it is published.
 /// </summary>
 public static class IdxDataset
 {
@@ -38,11 +38,10 @@ public static class IdxDataset
             (height, width) = (raw.Height, raw.Width);
             classCount = Math.Max(classCount, raw.Labels.Max() + 1);
             var count = Math.Min(raw.Count, limitPerSplit ?? int.MaxValue);
-            var images = new LabelledImage[count];
             int size = raw.Height * raw.Width;
-            Parallel.For(0, count, i =>
-                images[i] = new LabelledImage(i, [raw.Labels[i]], ImageCodec.EncodePng(raw.Pixels.AsSpan(i * size, size), raw.Width, raw.Height, 1)));
-            splits.Add(new DatasetSplit(split, images));
+            // The raw file stays in memory; each PNG is encoded when it is read (checked, then published), never all at once.
+            splits.Add(new DatasetSplit(split, count, i =>
+                new LabelledImage(i, [raw.Labels[i]], ImageCodec.EncodePng(raw.Pixels.AsSpan(i * size, size), raw.Width, raw.Height, 1))));
         }
         classes ??= Enumerable.Range(0, classCount).Select(i => i.ToString()).ToArray();
         if (classes.Count < classCount)

@@ -7,14 +7,26 @@ namespace BitActors.Streams.Datasets;
 /// <summary>
 /// An ImageFolder tree: <c>ROOT/&lt;split&gt;/&lt;class&gt;/&lt;image&gt;</c> (splits are the sub-folders that hold
 /// class folders, e.g. train/test/val), or <c>ROOT/&lt;class&gt;/&lt;image&gt;</c> as a single <c>train</c> split.
-/// Classes are the folder names in ordinal order (ids 0..K-1, the same in every split). Image bytes are
-/// published as they are (JPEG/PNG/BMP/WebP/GIF); every file is decoded once first (a truncated file or a
-/// decompression bomb is found now), symlinks leading outside the root are refused, and a tree with bad
-/// files is refused with their names and reasons, before anything is published.
+/// Classes are the folder names in ordinal order (ids 0..K-1, the same in every split); indexes are assigned
+/// class folder by class folder. Image bytes are published as they are (JPEG/PNG/BMP/WebP/GIF).
+/// <para>
+/// Loading streams: the files are listed (path, labels, content type per image: the only thing that grows
+/// with the image count), then checked in a first pass — each read and decoded once, <c>parallelism</c> at
+/// a time, in windows, the content hash fed in index order — and the split reads each file again when it is
+/// published. A bad file (undecodable, truncated, a decompression bomb, a FIFO, a symlink loop or leading
+/// outside the root, unreadable) refuses the whole tree naming every one, or with <c>skipInvalid</c> is left
+/// out and listed in <see cref="DatasetSplit.Skipped"/>.
+/// </para>
 /// With a <see cref="LabelFile"/> the dataset is multi-label: each image gets its folder class and the labels listed.
 /// </summary>
 public static class ImageFolderDataset
 {
+    /// <summary>The largest file read as an image (larger ones are named, never read into memory).</summary>
+    public const long MaxFileBytes = 256L << 20;
+
+    /// <summary>Distinct image sizes counted to find the most common one (bounded, whatever the tree).</summary>
+    private const int SizesCounted = 4096;
+
     private static readonly Dictionary<SKEncodedImageFormat, string> ContentTypes = new()
     {
         [SKEncodedImageFormat.Jpeg] = "image/jpeg",
@@ -24,7 +36,13 @@ public static class ImageFolderDataset
         [SKEncodedImageFormat.Gif] = "image/gif",
     };
 
-    public static DatasetSource Load(string name, string root, string? labelsFile = null)
+    /// <summary>A listed file: where it is, its labels and (once checked) its content type.</summary>
+    private sealed record Entry(string File, string Relative, int[] Labels)
+    {
+        public string ContentType { get; set; } = "";
+    }
+
+    public static DatasetSource Load(string name, string root, string? labelsFile = null, bool skipInvalid = false, int parallelism = 0)
     {
         var labelFile = labelsFile is null ? null : LabelFile.Read(labelsFile);
         if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"ImageFolder root not found: {root}");
@@ -36,75 +54,96 @@ public static class ImageFolderDataset
         var classes = splitRoots.SelectMany(s => Directory.GetDirectories(s.Path).Select(Path.GetFileName))
             .Distinct().Order(StringComparer.Ordinal).Select(c => c!).ToList();
         var classIds = classes.Select((c, i) => (c, i)).ToDictionary(x => x.c, x => x.i);
-
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var splits = new List<DatasetSplit>();
-        var bad = new List<string>();
-        var sizes = new Dictionary<(int, int), int>();
         var rootPath = Path.GetFullPath(root);
         var realRoot = RealPath(root);
+
+        // The listing: every split's files in index order, with the bad folders and links found on the way.
+        var listed = new List<(string Split, List<Entry> Files, List<SkippedImage> Bad)>();
         foreach (var (split, path) in splitRoots)
         {
+            var bad = new List<SkippedImage>();
             var classFolders = Directory.GetDirectories(path).OrderBy(d => d, StringComparer.Ordinal).ToList();
-            foreach (var folder in classFolders.Prepend(path).Where(d => Outside(d, realRoot)))
-                bad.Add($"{folder}: a symlink leading outside the root, to {RealPath(folder)}");
-            var files = classFolders.Where(d => !Outside(d, realRoot))
-                .SelectMany(d => Directory.GetFiles(d).OrderBy(f => f, StringComparer.Ordinal).Select(f => (File: f, Label: classIds[Path.GetFileName(d)])))
-                .ToList();
-            var images = new LabelledImage[files.Count];
-            var contents = new byte[files.Count][];
-            for (int i = 0; i < files.Count; i++)
-            {
-                if (Outside(files[i].File, realRoot))
+            foreach (var folder in classFolders.Prepend(path).Where(d => Outside(d, realRoot) is true))
+                bad.Add(new(folder, $"a symlink leading outside the root, to {RealPath(folder)}"));
+            var files = new List<Entry>();
+            foreach (var folder in classFolders.Where(d => Outside(d, realRoot) is false))
+                foreach (var file in Directory.GetFiles(folder).OrderBy(f => f, StringComparer.Ordinal))
                 {
-                    bad.Add($"{files[i].File}: a symlink leading outside the root, to {RealPath(files[i].File)}");
-                    continue;
+                    if (Outside(file, realRoot) is true) bad.Add(new(file, $"a symlink leading outside the root, to {RealPath(file)}"));
+                    else files.Add(new(file, Path.GetRelativePath(rootPath, file).Replace('\\', '/'), [classIds[Path.GetFileName(folder)]]));
                 }
-                contents[i] = File.ReadAllBytes(files[i].File);
-                hash.AppendData(contents[i]);
-            }
-            // Every image is decoded once (in parallel): a truncated file, or a header claiming more pixels than
-            // the pipeline accepts, is found now rather than at training time.
-            var reasons = new string?[files.Count];
-            var found = new (int Height, int Width)[files.Count];
-            Parallel.For(0, files.Count, i =>
-            {
-                if (contents[i] is null) return;
-                using var codec = SKCodec.Create(new SKMemoryStream(contents[i]));
-                if (codec is null || !ContentTypes.TryGetValue(codec.EncodedFormat, out var contentType))
-                {
-                    reasons[i] = "not a decodable image (JPEG/PNG/BMP/WebP/GIF)";
-                    return;
-                }
-                try
-                {
-                    using var bitmap = ImageCodec.Decode(contents[i]);
-                    found[i] = (bitmap.Height, bitmap.Width);
-                    images[i] = new LabelledImage(i, [files[i].Label], contents[i], contentType, Path.GetRelativePath(rootPath, files[i].File).Replace('\\', '/'));
-                }
-                catch (CorruptImageException e) { reasons[i] = e.Message; }
-            });
-            for (int i = 0; i < files.Count; i++)
-            {
-                if (reasons[i] is { } reason) bad.Add($"{files[i].File}: {reason}");
-                else if (images[i] is not null) sizes[found[i]] = sizes.GetValueOrDefault(found[i]) + 1;
-            }
-            splits.Add(new DatasetSplit(split, images));
+            listed.Add((split, files, bad));
         }
-        if (bad.Count > 0)
-            throw new InvalidDataException($"{bad.Count} file(s) under {root} cannot be published; nothing was published: " +
-                string.Join("; ", bad.Take(10)) + (bad.Count > 10 ? "; …" : ""));
-        if (sizes.Count == 0) throw new InvalidDataException($"{root} holds no images");
-        // The manifest's image size (the HyperRule reads it) is the most common one.
-        var (height, width) = sizes.MaxBy(kv => kv.Value).Key;
         if (labelFile is not null)
         {
-            var labels = labelFile.Resolve(splits.SelectMany(s => s.Images).Select(i => (i.Origin!, i.Labels[0])).ToList(), classes);
-            splits = splits.Select(s => s with { Images = s.Images.Select(i => i with { Labels = labels[LabelFile.Normalize(i.Origin!)] }).ToArray() }).ToList();
-            hash.AppendData(File.ReadAllBytes(labelFile.Path));
+            var all = listed.SelectMany(s => s.Files).ToList();
+            var labels = labelFile.Resolve(all.Select(e => (e.Relative, e.Labels[0])).ToList(), classes);
+            foreach (var s in listed)
+                for (int i = 0; i < s.Files.Count; i++) s.Files[i] = s.Files[i] with { Labels = labels[LabelFile.Normalize(s.Files[i].Relative)] };
         }
-        return new DatasetSource(name, classes, height, width, 3, labelFile is not null, Convert.ToHexStringLower(hash.GetHashAndReset()), splits);
+
+        // The first pass: every file read and decoded once; the hash fed in index order, whatever the parallelism.
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var sizes = new Dictionary<(int, int), int>();
+        int workers = parallelism > 0 ? parallelism : Environment.ProcessorCount;
+        var splits = new List<DatasetSplit>();
+        foreach (var (split, files, bad) in listed)
+        {
+            var good = new List<Entry>(files.Count);
+            foreach (var window in files.Chunk(workers * 4))
+            {
+                var checkedFiles = new (byte[]? Bytes, string? Reason, int Height, int Width)[window.Length];
+                Parallel.For(0, window.Length, new ParallelOptions { MaxDegreeOfParallelism = workers }, i => checkedFiles[i] = Check(window[i]));
+                for (int i = 0; i < window.Length; i++)
+                {
+                    var (bytes, reason, height, width) = checkedFiles[i];
+                    if (reason is not null)
+                    {
+                        bad.Add(new(window[i].File, reason));
+                        continue;
+                    }
+                    hash.AppendData(bytes!);
+                    if (sizes.ContainsKey((height, width)) || sizes.Count < SizesCounted) sizes[(height, width)] = sizes.GetValueOrDefault((height, width)) + 1;
+                    good.Add(window[i]);
+                }
+            }
+            var images = good.ToArray();
+            splits.Add(new DatasetSplit(split, images.Length, i => Read(images[i], i), bad));
+        }
+        var skipped = splits.SelectMany(s => s.Skipped!).ToList();
+        if (skipped.Count > 0 && !skipInvalid)
+            throw new InvalidDataException($"{skipped.Count} file(s) under {root} cannot be published; nothing was published: " +
+                string.Join("; ", skipped.Take(10)) + (skipped.Count > 10 ? "; …" : "") + ". Publish with --skip-invalid to leave them out.");
+        if (sizes.Count == 0) throw new InvalidDataException($"{root} holds no images" + (skipped.Count > 0 ? $" that can be published ({skipped.Count} skipped)" : ""));
+        // The manifest's image size (the HyperRule reads it) is the most common one.
+        var (imageHeight, imageWidth) = sizes.MaxBy(kv => kv.Value).Key;
+        if (labelFile is not null) hash.AppendData(File.ReadAllBytes(labelFile.Path));
+        return new DatasetSource(name, classes, imageHeight, imageWidth, 3, labelFile is not null, Convert.ToHexStringLower(hash.GetHashAndReset()), splits);
     }
+
+    /// <summary>Reads and decodes one file: its bytes and size, or why it cannot be published.</summary>
+    private static (byte[]? Bytes, string? Reason, int Height, int Width) Check(Entry entry)
+    {
+        byte[] bytes;
+        try { bytes = SourceFiles.Read(entry.File, MaxFileBytes); }
+        catch (InvalidImageException e) { return (null, e.Reason, 0, 0); }
+        using (var codec = SKCodec.Create(new SKMemoryStream(bytes)))
+        {
+            if (codec is null || !ContentTypes.TryGetValue(codec.EncodedFormat, out var contentType))
+                return (null, "not a decodable image (JPEG/PNG/BMP/WebP/GIF)", 0, 0);
+            entry.ContentType = contentType;
+        }
+        try
+        {
+            using var bitmap = ImageCodec.Decode(bytes);
+            return (bytes, null, bitmap.Height, bitmap.Width);
+        }
+        catch (CorruptImageException e) { return (null, e.Message, 0, 0); }
+    }
+
+    /// <summary>The second read, when the image is published: the bytes checked by the first pass.</summary>
+    private static LabelledImage Read(Entry entry, int index) =>
+        new(index, entry.Labels, SourceFiles.Read(entry.File, MaxFileBytes), entry.ContentType, entry.Relative);
 
     /// <summary>The path with every symlink on the way resolved.</summary>
     private static string RealPath(string path)
@@ -118,10 +157,15 @@ public static class ImageFolderDataset
         return target is null ? here : RealPath(target.FullName);
     }
 
-    /// <summary>A file or folder that is (or passes through) a symlink to somewhere outside the root.</summary>
-    private static bool Outside(string path, string realRoot)
+    /// <summary>
+    /// Whether a file or folder is (or passes through) a symlink to somewhere outside the root; null when the
+    /// link cannot be resolved (a loop): the first pass names it.
+    /// </summary>
+    private static bool? Outside(string path, string realRoot)
     {
-        var real = RealPath(path);
+        string real;
+        try { real = RealPath(path); }
+        catch (IOException) { return null; }
         return real != realRoot && !real.StartsWith(realRoot.TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar, StringComparison.Ordinal);
     }
 }

@@ -58,11 +58,19 @@ public sealed class EmbeddedKafka : ITopicAdmin, IDisposable
         }
     }
 
+    public bool IsEmbedded => true;
+
+    /// <summary>The mock keeps every topic the same way (no retention settings, no size check): it describes none.</summary>
     public Task EnsureTopicAsync(TopicSpec spec, CancellationToken cancellationToken = default)
     {
         CreateTopic(spec.Name, spec.Partitions);
         return Task.CompletedTask;
     }
+
+    /// <summary>The mock does not implement DescribeConfigs: nothing is described.</summary>
+    public Task<TopicConfig?> DescribeTopicAsync(string topic, CancellationToken cancellationToken = default) => Task.FromResult<TopicConfig?>(null);
+
+    public Task<long?> BrokerMaxMessageBytesAsync(CancellationToken cancellationToken = default) => Task.FromResult<long?>(null);
 
     /// <summary>Fault injection: take a broker down (1-based id) or bring it back.</summary>
     public void SetBrokerDown(int brokerId) => Check(Native.rd_kafka_mock_broker_set_down(Cluster, brokerId), "broker down");

@@ -46,10 +46,15 @@ public static class KafkaClients
     }
 
     // The handlers redact what the clients say with the secrets of the settings they were given.
-    public static IProducer<string, byte[]> CreateProducer(KafkaEndpoint endpoint) =>
-        new ProducerBuilder<string, byte[]>(Producer(endpoint))
+    /// <param name="configure">Changes to the configuration for this producer (e.g. bounds on its queue).</param>
+    public static IProducer<string, byte[]> CreateProducer(KafkaEndpoint endpoint, Action<ProducerConfig>? configure = null)
+    {
+        var config = Producer(endpoint);
+        configure?.Invoke(config);
+        return new ProducerBuilder<string, byte[]>(config)
             .SetErrorHandler((c, e) => KafkaDiagnostics.OnError(c, e, endpoint.Client))
             .SetLogHandler((c, m) => KafkaDiagnostics.OnLog(c, m, endpoint.Client)).Build();
+    }
 
     public static IConsumer<string, byte[]> CreateConsumer(KafkaEndpoint endpoint, string groupId) =>
         new ConsumerBuilder<string, byte[]>(Consumer(endpoint, groupId))

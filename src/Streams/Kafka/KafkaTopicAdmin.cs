@@ -6,7 +6,7 @@ using Confluent.Kafka.Admin;
 namespace BitActors.Streams.Kafka;
 
 /// <summary>
-/// Creates topics on a broker reached by address. Real Kafka: the Admin API. An embedded broker in another
+/// Creates and describes topics on a broker reached by address. Real Kafka: the Admin API. An embedded broker in another
 /// process (<c>bitactors kafka up</c>) cannot create topics through the Admin API, so the request goes to
 /// its control topic (<see cref="TopicRequests.Topic"/>) and this waits until the topic appears.
 /// An existing topic with too few partitions is an error, never silently used.
@@ -14,8 +14,51 @@ namespace BitActors.Streams.Kafka;
 public sealed class KafkaTopicAdmin(KafkaEndpoint endpoint) : ITopicAdmin
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+    private bool? embedded;
 
     public KafkaEndpoint Endpoint { get; } = endpoint;
+
+    /// <summary>An embedded broker of another process announces itself with its control topic.</summary>
+    public bool IsEmbedded
+    {
+        get
+        {
+            if (embedded is { } known) return known;
+            using var admin = KafkaClients.CreateAdmin(Endpoint);
+            return (embedded = KafkaClients.PartitionCount(admin, TopicRequests.Topic, Timeout) > 0).Value;
+        }
+    }
+
+    public async Task<TopicConfig?> DescribeTopicAsync(string topic, CancellationToken cancellationToken = default)
+    {
+        using var admin = KafkaClients.CreateAdmin(Endpoint);
+        if (KafkaClients.PartitionCount(admin, topic, Timeout) == 0) return null;
+        var entries = await DescribeAsync(admin, new ConfigResource { Type = ResourceType.Topic, Name = topic });
+        return entries is null ? null : new TopicConfig(Number(entries, "retention.ms"), Number(entries, "retention.bytes"), Number(entries, "max.message.bytes"));
+    }
+
+    public async Task<long?> BrokerMaxMessageBytesAsync(CancellationToken cancellationToken = default)
+    {
+        using var admin = KafkaClients.CreateAdmin(Endpoint);
+        var broker = admin.GetMetadata(TimeSpan.FromSeconds(10)).Brokers.FirstOrDefault();
+        if (broker is null) return null;
+        var entries = await DescribeAsync(admin, new ConfigResource { Type = ResourceType.Broker, Name = broker.BrokerId.ToString() });
+        return entries is null ? null : Number(entries, "message.max.bytes");
+    }
+
+    /// <summary>A resource's configuration; null where the broker does not implement DescribeConfigs (the embedded one) or refuses it (ACLs).</summary>
+    private static async Task<Dictionary<string, ConfigEntryResult>?> DescribeAsync(IAdminClient admin, ConfigResource resource)
+    {
+        try
+        {
+            var described = await admin.DescribeConfigsAsync([resource], new DescribeConfigsOptions { RequestTimeout = TimeSpan.FromSeconds(5) });
+            return described.FirstOrDefault()?.Entries;
+        }
+        catch (KafkaException) { return null; }
+    }
+
+    private static long? Number(Dictionary<string, ConfigEntryResult> entries, string key) =>
+        entries.TryGetValue(key, out var entry) && long.TryParse(entry.Value, out var value) ? value : null;
 
     public async Task EnsureTopicAsync(TopicSpec spec, CancellationToken cancellationToken = default)
     {
@@ -39,7 +82,9 @@ public sealed class KafkaTopicAdmin(KafkaEndpoint endpoint) : ITopicAdmin
         }
         try
         {
-            var config = spec.Compacted ? new Dictionary<string, string> { ["cleanup.policy"] = "compact" } : null;
+            var config = new Dictionary<string, string>();
+            if (spec.Compacted) config["cleanup.policy"] = "compact";
+            if (spec.KeepForever) (config["retention.ms"], config["retention.bytes"]) = ("-1", "-1");
             await admin.CreateTopicsAsync([new TopicSpecification { Name = spec.Name, NumPartitions = spec.Partitions, ReplicationFactor = -1, Configs = config }]);
         }
         catch (CreateTopicsException e) when (e.Results.All(r => r.Error.Code == ErrorCode.TopicAlreadyExists))

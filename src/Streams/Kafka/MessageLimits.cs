@@ -1,15 +1,13 @@
 using Confluent.Kafka;
-using Confluent.Kafka.Admin;
 
 namespace BitActors.Streams.Kafka;
 
 /// <summary>
-/// How large one record may be. The producer refuses records over its <c>message.max.bytes</c>
-/// (<see cref="KafkaClients.MaxMessageBytes"/>, librdkafka's default of 1,000,000 bytes, set explicitly) with
-/// "Message size too large"; a real broker refuses batches over its own <c>message.max.bytes</c> (Kafka's
-/// default 1,048,588). The embedded broker checks no size at all, but keeps only about 5 MiB per partition
-/// and silently drops the oldest data beyond that — a record over 5 MiB is dropped right after its ack.
-/// So the producer's limit is the one that binds there.
+/// How large one record may be: the smallest of the producer's <c>message.max.bytes</c> (librdkafka's default,
+/// <see cref="KafkaClients.MaxMessageBytes"/>, or what <c>bitactors.kafka.client</c> sets), the broker's
+/// <c>message.max.bytes</c> and the topic's <c>max.message.bytes</c> where they are described. The embedded
+/// broker describes none and checks no size, but keeps only about 5 MiB per partition and silently drops the
+/// oldest data beyond that, so the producer's limit is the one that binds there.
 /// </summary>
 public static class MessageLimits
 {
@@ -26,31 +24,21 @@ public static class MessageLimits
         return size;
     }
 
-    /// <summary>
-    /// The largest record the producer and the broker at <paramref name="endpoint"/> both take: the
-    /// producer's limit, lowered to the broker's <c>message.max.bytes</c> where the broker reports it
-    /// (DescribeConfigs; the embedded broker does not implement it, and sets no limit).
-    /// </summary>
-    public static int MaxRecordBytes(KafkaEndpoint endpoint)
+    /// <summary>The producer's <c>message.max.bytes</c> for this endpoint (its client settings may change it).</summary>
+    public static long ProducerMaxBytes(KafkaEndpoint endpoint) => KafkaClients.Producer(endpoint).MessageMaxBytes ?? KafkaClients.MaxMessageBytes;
+
+    /// <summary>The smallest of the limits that are known.</summary>
+    public static long RecordLimit(long producer, long? broker, long? topic) =>
+        Math.Min(producer, Math.Min(broker is > 0 ? broker.Value : long.MaxValue, topic is > 0 ? topic.Value : long.MaxValue));
+
+    /// <summary>The largest record the producer, the broker and <paramref name="topic"/> (where it exists) all take.</summary>
+    public static async Task<long> MaxRecordBytesAsync(ITopicAdmin admin, string? topic, CancellationToken cancellationToken = default)
     {
-        int limit = KafkaClients.MaxMessageBytes;
-        try
-        {
-            using var admin = KafkaClients.CreateAdmin(endpoint);
-            var broker = admin.GetMetadata(TimeSpan.FromSeconds(10)).Brokers.FirstOrDefault();
-            if (broker is null) return limit;
-            var described = admin.DescribeConfigsAsync(
-                    [new ConfigResource { Type = ResourceType.Broker, Name = broker.BrokerId.ToString() }],
-                    new DescribeConfigsOptions { RequestTimeout = TimeSpan.FromSeconds(5) })
-                .GetAwaiter().GetResult();
-            if (described.FirstOrDefault()?.Entries.TryGetValue("message.max.bytes", out var entry) == true
-                && int.TryParse(entry.Value, out var brokerLimit) && brokerLimit > 0)
-                limit = Math.Min(limit, brokerLimit);
-        }
-        catch (KafkaException)
-        {
-            // Not implemented (the embedded broker) or not allowed (ACLs): the producer's limit stands.
-        }
-        return limit;
+        var broker = await admin.BrokerMaxMessageBytesAsync(cancellationToken);
+        var described = topic is null ? null : await admin.DescribeTopicAsync(topic, cancellationToken);
+        return RecordLimit(ProducerMaxBytes(admin.Endpoint), broker, described?.MaxMessageBytes);
     }
+
+    /// <summary>Where the limit comes from, for messages that name it.</summary>
+    public const string Explained = "the smallest of the producer's message.max.bytes, the broker's message.max.bytes and the topic's max.message.bytes";
 }
