@@ -67,8 +67,8 @@ public sealed class PartitionRotationTests
     public void RecordsDeletedBelowTheStartAreRefusedWithTheCountsOfThePartition()
     {
         var split = new SplitManifest("train", "bit.data.x.train", 4, 6_120, [1_530, 1_530, 1_530, 1_530], [0, 0, 0, 0]);
-        var e = Assert.Throws<DataLossException>(() => SplitCheck.Verify(split, [(0, 1_530), (0, 1_530), (0, 1_600), (326, 1_530)]));
+        var e = Assert.Throws<DataLossException>(() => SplitOffsets.Verify(split, [(0, 1_530), (0, 1_530), (0, 1_600), (326, 1_530)]));
         Assert.StartsWith("topic 'bit.data.x.train' partition 3 holds 1,204 of its 1,530 records: records were deleted or expired (retention?)", e.Message);
-        SplitCheck.Verify(split, [(0, 1_530), (0, 1_530), (0, 1_600), (0, 1_530)]); // more than promised is fine: later records are not read
+        SplitOffsets.Verify(split, [(0, 1_530), (0, 1_530), (0, 1_600), (0, 1_530)]); // more than promised is fine: later records are not read
     }
 }

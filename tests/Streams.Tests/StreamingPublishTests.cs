@@ -28,8 +28,8 @@ public sealed class StreamingPublishTests : IDisposable
         }
     }
 
-    private async Task<IReadOnlyList<ImageRecord>> Records(string topic) =>
-        await KafkaRecordSource.Create(kafka.Endpoint, topic).RunWith(Sink.Seq<ImageRecord>(), system.Materializer()).WaitAsync(TimeSpan.FromSeconds(60));
+    private async Task<IReadOnlyList<ImageRecord>> Records(SplitManifest split) =>
+        await KafkaRecordSource.Create(kafka.Endpoint, split).RunWith(Sink.Seq<ImageRecord>(), system.Materializer()).WaitAsync(TimeSpan.FromSeconds(60));
 
     [Fact]
     public async Task RecordsAreWrittenInTheSeededOrderRoundRobinOverPartitionsKeepingTheirIndexes()
@@ -44,7 +44,7 @@ public sealed class StreamingPublishTests : IDisposable
         Assert.Equal(3, split.OrderSeed);
         Assert.Equal(0, split.Skipped);
 
-        var records = await Records(split.Topic);
+        var records = await Records(split);
         Assert.Equal(Enumerable.Range(0, 300).Select(i => (long)i), records.Select(r => r.Index).Order());
         Assert.All(records, r => Assert.Equal((int)(r.Index / PerClass), r.Labels.Single()));   // indexes class folder by class folder
         Assert.All(records, r => Assert.Equal($"sorted/train/{r.Index:D8}", r.Key));

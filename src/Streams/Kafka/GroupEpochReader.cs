@@ -167,7 +167,7 @@ internal sealed class GroupEpochReader
     }
 
     private void CheckTopicHoldsTheManifestsRecords() =>
-        SplitCheck.Verify(split, DatasetCatalog.Watermarks(endpoint, split.Topic, split.Partitions));
+        SplitOffsets.Verify(split, DatasetCatalog.Watermarks(endpoint, split.Topic, split.Partitions));
 
     /// <summary>Whether every partition has committed the end of <paramref name="e"/> (partitions without records are always done).</summary>
     private bool EpochDone(int e)

@@ -58,11 +58,11 @@ internal sealed class KafkaEpochReader
         try
         {
             using var consumer = KafkaClients.CreateConsumer(endpoint, $"bitactors-reader-{Guid.NewGuid():N}");
-            SplitCheck.CheckPartitions(split, consumer, endpoint);
+            SplitOffsets.CheckPartitions(split, consumer, endpoint);
             for (int epoch = 0; options.Epochs is null || epoch < options.Epochs; epoch++)
             {
                 // Every epoch: retention may delete records while a long run goes on.
-                SplitCheck.Verify(split, consumer, endpoint, stop.Token);
+                SplitOffsets.Verify(split, consumer, endpoint, stop.Token);
                 if (!ReadEpoch(consumer, epoch)) break;
             }
             consumer.Close();

@@ -15,7 +15,7 @@ public sealed record ImageRecord(string Topic, int Partition, long Offset, strin
 /// <summary>
 /// Source of the records of a data split, epoch by epoch. An epoch is exactly the records its manifest promises,
 /// offsets [start, end) of each partition: no record is missed or counted twice, and records appended later are not
-/// part of it. Before the first record the topic is checked against the manifest (<see cref="SplitCheck"/>): a
+/// part of it. Before the first record the topic is checked against the manifest (<see cref="SplitOffsets"/>): a
 /// topic that lost records is refused, not half-read. The consumer has one owner, a dedicated thread (its calls
 /// block), which hands records to the stream through a bounded channel: when the stream does not pull, the channel
 /// fills and the thread waits, so demand drives consumption. Partitions are assigned, not subscribed: no group

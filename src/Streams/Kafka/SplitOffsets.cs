@@ -10,7 +10,7 @@ namespace BitActors.Streams.Kafka;
 /// on a stock Kafka), so a topic can hold fewer than its manifest says; training on what is left would quietly
 /// train on another dataset, so the reader refuses instead.
 /// </summary>
-public static class SplitCheck
+public static class SplitOffsets
 {
     /// <param name="marks">Low and high watermark of each of the topic's partitions (as many as it has).</param>
     public static void Verify(SplitManifest split, IReadOnlyList<(long Low, long High)> marks)
