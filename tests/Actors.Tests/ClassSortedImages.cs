@@ -6,7 +6,7 @@ using SkiaSharp;
 namespace BitActors.Actors.Tests;
 
 /// <summary>
-/// A 10-class set of 16×16 grayscale images (class c: a bright 4×4 square at one of ten places, under heavy noise)
+/// A 10-class set of 16×16 grayscale images (class c: a bright bar of one of two widths at one of five heights, under noise)
 /// written twice with the same pixels: as an ImageFolder sorted by class (train/&lt;class&gt;/*.png, test/…), the way
 /// users' folders come, and as IDX files in mixed class order (as Fashion-MNIST's). Plus the chi-square test of
 /// whether a batch's class counts look uniform.
@@ -16,17 +16,21 @@ internal static class ClassSortedImages
     public const int Size = 16;
     public const int Classes = 10;
 
-    /// <summary>The pixels of image <paramref name="i"/> of a split (seeded by split and index: the same in both formats).</summary>
+    /// <summary>
+    /// The pixels of image <paramref name="i"/> of a split (seeded by split and index: the same in both formats). Class c is a
+    /// bright bar centred left to right (so a horizontal flip keeps the class) at one of five heights (c mod 5), narrow or
+    /// wide (c / 5), under noise: easy to learn from mixed batches, impossible from batches of one class.
+    /// </summary>
     public static byte[] Pixels(int label, int i, int splitSeed)
     {
         var random = new Random(splitSeed * 1_000_003 + i);
         var pixels = new byte[Size * Size];
-        int top = label / 5 * 8 + random.Next(0, 5), left = label % 5 * 3;
+        int top = label % 5 * 3, half = label / 5 == 0 ? 1 : 5;
         for (int y = 0; y < Size; y++)
             for (int x = 0; x < Size; x++)
             {
-                bool square = y >= top && y < top + 4 && x >= left && x < left + 4;
-                pixels[y * Size + x] = (byte)Math.Clamp((square ? 150 : 60) + (int)(Normal.Sample(random, 0, 45)), 0, 255);
+                bool bar = y >= top && y < top + 3 && x >= Size / 2 - half && x < Size / 2 + half;
+                pixels[y * Size + x] = (byte)Math.Clamp((bar ? 170 : 60) + (int)Normal.Sample(random, 0, 30), 0, 255);
             }
         return pixels;
     }
