@@ -6,6 +6,7 @@ using BitActors.Actors.Hosting;
 using BitActors.Cli.Terminal;
 using BitActors.Streams.Datasets;
 using BitActors.Streams.Images;
+using BitActors.Streams.Kafka;
 using BitActors.Streams.Pipelines;
 using Serilog;
 using SkiaSharp;
@@ -51,6 +52,10 @@ public sealed class BenchPipelineCommand(IAnsiConsole console) : AsyncCommand<Be
         [DefaultValue("/usr/bin/python3")]
         public string Python { get; init; } = "/usr/bin/python3";
 
+        [CommandOption("--source-order")]
+        [Description("Also (d) the pipeline on the same images published from a class-sorted source (10 classes, as an ImageFolder comes) against (e) an already shuffled one, both read as upstream reads (ordered mode), two interleaved rounds each; prints d/e.")]
+        public bool SourceOrder { get; init; }
+
         [CommandOption("--json")]
         [Description("One JSON object per case: a, b, c in images/s and the ratios b/a and b/c.")]
         public bool Json { get; init; }
@@ -76,7 +81,7 @@ public sealed class BenchPipelineCommand(IAnsiConsole console) : AsyncCommand<Be
         using var kafka = KafkaConnection.Open(null, config, config.GetInt("bitactors.kafka.embedded-brokers"));
         using var host = BitActorsHost.Start(config, "bench");
         var materializer = host.System.Materializer();
-        var table = new Table().AddColumns("case", "(a) plain loop img/s", "(b) pipeline img/s", "(c) torchvision img/s", "b/a", "b/c");
+        var table = new Table().AddColumns("case", "(a) plain loop img/s", "(b) pipeline img/s", "(c) torchvision img/s", "b/a", "b/c", "d/e (sorted/shuffled source)");
         foreach (var c in cases)
         {
             var folder = Directory.CreateTempSubdirectory($"bitactors-bench-{c.Name}").FullName;
@@ -92,6 +97,9 @@ public sealed class BenchPipelineCommand(IAnsiConsole console) : AsyncCommand<Be
                 var published = await new DatasetPublisher(kafka.Admin, materializer).PublishAsync(source, cancellationToken);
                 var b = await PipelineBenchmark.FromKafka(kafka.Endpoint, published.Manifest.Split("train"), ClassSubset.Range(0, 2), augment,
                     workers, settings.Batch, settings.ShuffleBuffer ?? Math.Min(1024, images.Count / 4), materializer, cancellationToken);
+                var (sorted, shuffled) = settings.SourceOrder
+                    ? await SourceOrderAsync(kafka.Admin, kafka.Endpoint, c, images, augment, workers, settings, materializer, cancellationToken)
+                    : (null, null);
                 var (peer, peerError) = Peer(settings, folder, c, workers);
                 var result = new
                 {
@@ -100,16 +108,46 @@ public sealed class BenchPipelineCommand(IAnsiConsole console) : AsyncCommand<Be
                     c_torchvision = peer is null ? (double?)null : Math.Round(peer.Value, 1), c_error = peerError,
                     b_over_a = Math.Round(b.ImagesPerSecond / a.ImagesPerSecond, 3),
                     b_over_c = peer is null ? (double?)null : Math.Round(b.ImagesPerSecond / peer.Value, 3),
+                    d_sorted_source = sorted is null ? (double?)null : Math.Round(sorted.Value, 1),
+                    e_shuffled_source = shuffled is null ? (double?)null : Math.Round(shuffled.Value, 1),
+                    d_over_e = sorted is null || shuffled is null ? (double?)null : Math.Round(sorted.Value / shuffled.Value, 3),
                 };
                 if (settings.Json) console.WritePlainLine(JsonSerializer.Serialize(result, Json.Options));
                 table.AddRow(c.Name, $"{result.a_plain_loop:F0}", $"{result.b_pipeline:F0}", result.c_torchvision?.ToString("F0") ?? "-",
-                    $"{result.b_over_a:F2}", result.b_over_c?.ToString("F2") ?? "-");
+                    $"{result.b_over_a:F2}", result.b_over_c?.ToString("F2") ?? "-", result.d_over_e?.ToString("F2") ?? "-");
             }
             finally { Directory.Delete(folder, recursive: true); }
         }
         await host.StopAsync();
         if (!settings.Json) console.Write(table);
         return 0;
+    }
+
+    /// <summary>
+    /// The pipeline's images/s on the same images published twice with 10 classes: once from a source sorted by class
+    /// (indexes 0..N/10-1 are class 0, …), once from a source already in random class order; both read in ordered mode
+    /// with the upstream shuffle buffer. Two interleaved rounds each (shuffled, sorted, shuffled, sorted); the means.
+    /// </summary>
+    private static async Task<(double? Sorted, double? Shuffled)> SourceOrderAsync(ITopicAdmin admin, KafkaEndpoint endpoint, Case c, List<byte[]> images,
+        AugmentSettings augment, int workers, Settings settings, IMaterializer materializer, CancellationToken cancellationToken)
+    {
+        const int classes = 10;
+        var shuffledLabels = Enumerable.Range(0, images.Count).Select(i => i * classes / images.Count).ToArray();
+        new Random(11).Shuffle(shuffledLabels);
+        var splits = new Dictionary<string, SplitManifest>();
+        foreach (var (name, label) in new (string, Func<int, int>)[] { ("sorted", i => i * classes / images.Count), ("shuffled", i => shuffledLabels[i]) })
+        {
+            var source = new DatasetSource($"bench-{c.Name}-{name}", Enumerable.Range(0, classes).Select(k => $"class{k}").ToList(), c.Size, c.Size, 3, false,
+                Guid.NewGuid().ToString("N"), [new DatasetSplit("train", images.Select((bytes, i) => new LabelledImage(i, [label(i)], bytes, c.Format == SKEncodedImageFormat.Png ? "image/png" : "image/jpeg")).ToList())]);
+            splits[name] = (await new DatasetPublisher(admin, materializer).PublishAsync(source, cancellationToken)).Manifest.Split("train");
+        }
+        var rates = new Dictionary<string, List<double>> { ["sorted"] = [], ["shuffled"] = [] };
+        foreach (var name in new[] { "shuffled", "sorted", "shuffled", "sorted" })
+            rates[name].Add((await PipelineBenchmark.FromKafka(endpoint, splits[name], ClassSubset.Range(0, classes), augment, workers, settings.Batch,
+                settings.ShuffleBuffer ?? Math.Min(2048, images.Count / 4), materializer, cancellationToken, ordered: true)).ImagesPerSecond);
+        Log.Information("[bench] {Case}: class-sorted source {Sorted} img/s, shuffled source {Shuffled} img/s", c.Name,
+            string.Join(" / ", rates["sorted"].Select(r => r.ToString("F0"))), string.Join(" / ", rates["shuffled"].Select(r => r.ToString("F0"))));
+        return (rates["sorted"].Average(), rates["shuffled"].Average());
     }
 
     /// <summary>Synthetic but real images: random rectangles and circles over a gradient, encoded by Skia, also written to <paramref name="folder"/> for the peer.</summary>

@@ -35,10 +35,11 @@ public static class PipelineBenchmark
         return new Throughput(encoded.Count - batchSize, clock.Elapsed.TotalSeconds);
     }
 
+    /// <param name="ordered">Read in ordered mode (partitions take seeded turns, as upstream training reads by default).</param>
     public static async Task<Throughput> FromKafka(KafkaEndpoint endpoint, SplitManifest split, ClassSubset classes, AugmentSettings augment,
-        int workers, int batchSize, int shuffleBuffer, IMaterializer materializer, CancellationToken cancellationToken = default)
+        int workers, int batchSize, int shuffleBuffer, IMaterializer materializer, CancellationToken cancellationToken = default, bool ordered = false)
     {
-        var records = KafkaRecordSource.Create(endpoint, split, epochs: 1);
+        var records = KafkaRecordSource.Create(endpoint, split, epochs: 1, ordered: ordered);
         var batches = ImagePipelines.Train(records, classes, augment, batchSize, shuffleBuffer, seed: 0, workers);
         Stopwatch? clock = null;
         long images = 0;
