@@ -61,6 +61,15 @@ public class ConfigurationTests
     }
 
     [Fact]
+    public void ThePublishSectionGivesTwelvePartitionsOnAnExternalBrokerAndRefusesBadValuesByKey()
+    {
+        var publish = BitActorsConfig.Publish(BitActorsConfig.Reference());
+        Assert.Equal((12, 0, 64), (publish.DefaultPartitions, publish.Parallelism, publish.InFlightMegabytes));
+        var zero = ConfigurationFactory.ParseString("bitactors.publish.partitions = 0").WithFallback(BitActorsConfig.Reference());
+        Assert.Contains("bitactors.publish.partitions", Assert.Throws<InvalidDataException>(() => BitActorsConfig.Publish(zero)).Message);
+    }
+
+    [Fact]
     public void InvalidValuesAreRefusedByKey()
     {
         var config = ConfigurationFactory.ParseString("bitactors.upstream.batch-size = 0").WithFallback(BitActorsConfig.Reference());

@@ -126,9 +126,9 @@ public static class BitActorsConfig
     {
         var c = config.GetConfig("bitactors.publish");
         int partitions = c.GetInt("partitions"), parallelism = c.GetInt("parallelism"), inFlight = c.GetInt("in-flight-megabytes");
-        if (partitions < 1) throw new ArgumentException($"bitactors.publish.partitions must be at least 1, not {partitions}");
-        if (parallelism < 0) throw new ArgumentException($"bitactors.publish.parallelism must be 0 (one per core) or more, not {parallelism}");
-        if (inFlight < 1) throw new ArgumentException($"bitactors.publish.in-flight-megabytes must be at least 1, not {inFlight}");
+        if (partitions < 1) throw new InvalidDataException($"bitactors.publish.partitions must be at least 1, not {partitions}");
+        if (parallelism < 0) throw new InvalidDataException($"bitactors.publish.parallelism must be 0 (one per core) or more, not {parallelism}");
+        if (inFlight < 1) throw new InvalidDataException($"bitactors.publish.in-flight-megabytes must be at least 1, not {inFlight}");
         return new PublishOptions(DefaultPartitions: partitions, Parallelism: parallelism, InFlightMegabytes: inFlight);
     }
 

@@ -24,6 +24,9 @@ public static class ImageFolderDataset
     /// <summary>The largest file read as an image (larger ones are named, never read into memory).</summary>
     public const long MaxFileBytes = 256L << 20;
 
+    /// <summary>Images checked per worker in one window: enough that a slow image rarely idles the others.</summary>
+    private const int Window = 16;
+
     /// <summary>Distinct image sizes counted to find the most common one (bounded, whatever the tree).</summary>
     private const int SizesCounted = 4096;
 
@@ -90,7 +93,7 @@ public static class ImageFolderDataset
         foreach (var (split, files, bad) in listed)
         {
             var good = new List<Entry>(files.Count);
-            foreach (var window in files.Chunk(workers * 4))
+            foreach (var window in files.Chunk(workers * Window))
             {
                 var checkedFiles = new (byte[]? Bytes, string? Reason, int Height, int Width)[window.Length];
                 Parallel.For(0, window.Length, new ParallelOptions { MaxDegreeOfParallelism = workers }, i => checkedFiles[i] = Check(window[i]));

@@ -8,6 +8,9 @@ namespace BitActors.Streams.Datasets;
 /// </summary>
 public sealed class SplitCheck
 {
+    /// <summary>Images checked per worker in one window: enough that a slow image rarely idles the others.</summary>
+    private const int Window = 16;
+
     private SplitCheck(DatasetSplit split, int classes)
     {
         Split = split;
@@ -49,7 +52,7 @@ public sealed class SplitCheck
         var check = new SplitCheck(split, dataset.Classes.Count);
         int workers = parallelism > 0 ? parallelism : Environment.ProcessorCount;
         long? previous = null;
-        var window = new (LabelledImage? Image, (LabelledImage? Image, string? Reason, bool Resized) Fit, string? Failure)[workers * 4];
+        var window = new (LabelledImage? Image, (LabelledImage? Image, string? Reason, bool Resized) Fit, string? Failure)[workers * Window];
         for (int start = 0; start < split.Count; start += window.Length)
         {
             cancellationToken.ThrowIfCancellationRequested();
