@@ -1,6 +1,5 @@
-using System.Buffers.Binary;
-using System.IO.Compression;
 using MathNet.Numerics.Distributions;
+using BitActors.Streams.Tests;
 using SkiaSharp;
 
 namespace BitActors.Actors.Tests;
@@ -56,35 +55,9 @@ internal static class ClassSortedImages
     public static DirectoryInfo WriteIdx(int trainPerClass, int testPerClass)
     {
         var dir = Directory.CreateTempSubdirectory("bitactors-mixed");
-        WriteIdx(dir.FullName, "train", trainPerClass * Classes, 1);
-        WriteIdx(dir.FullName, "t10k", testPerClass * Classes, 2);
+        TestData.WriteIdx(dir.FullName, "train", trainPerClass * Classes, Size, Label, i => Pixels(Label(i), i, 1));
+        TestData.WriteIdx(dir.FullName, "t10k", testPerClass * Classes, Size, Label, i => Pixels(Label(i), i, 2));
         return dir;
-    }
-
-    private static void WriteIdx(string dir, string prefix, int count, int seed)
-    {
-        var images = new byte[16 + count * Size * Size];
-        BinaryPrimitives.WriteInt32BigEndian(images, 0x803);
-        BinaryPrimitives.WriteInt32BigEndian(images.AsSpan(4), count);
-        BinaryPrimitives.WriteInt32BigEndian(images.AsSpan(8), Size);
-        BinaryPrimitives.WriteInt32BigEndian(images.AsSpan(12), Size);
-        var labels = new byte[8 + count];
-        BinaryPrimitives.WriteInt32BigEndian(labels, 0x801);
-        BinaryPrimitives.WriteInt32BigEndian(labels.AsSpan(4), count);
-        for (int i = 0; i < count; i++)
-        {
-            labels[8 + i] = (byte)Label(i);
-            Pixels(Label(i), i, seed).CopyTo(images.AsSpan(16 + i * Size * Size));
-        }
-        File.WriteAllBytes(Path.Combine(dir, $"{prefix}-images-idx3-ubyte.gz"), Gzip(images));
-        File.WriteAllBytes(Path.Combine(dir, $"{prefix}-labels-idx1-ubyte.gz"), Gzip(labels));
-    }
-
-    private static byte[] Gzip(byte[] data)
-    {
-        using var memory = new MemoryStream();
-        using (var gzip = new GZipStream(memory, CompressionLevel.Fastest)) gzip.Write(data);
-        return memory.ToArray();
     }
 
     /// <summary>P-value of Pearson's chi-square test of a batch's class counts against a uniform draw from <paramref name="classes"/> classes.</summary>

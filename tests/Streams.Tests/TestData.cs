@@ -17,6 +17,17 @@ internal static class TestData
     private static void Write(string dir, string prefix, int count, int size, int classes, int seed)
     {
         var random = new Random(seed);
+        WriteIdx(dir, prefix, count, size, i => i % classes, i =>
+        {
+            var pixels = new byte[size * size];
+            for (int p = 0; p < pixels.Length; p++) pixels[p] = (byte)Math.Clamp(i % classes * 25 + random.Next(30), 0, 255);
+            return pixels;
+        });
+    }
+
+    /// <summary>One IDX pair, PREFIX-images-idx3-ubyte.gz and PREFIX-labels-idx1-ubyte.gz: image i has <paramref name="label"/>(i) and <paramref name="pixels"/>(i), called in index order.</summary>
+    public static void WriteIdx(string dir, string prefix, int count, int size, Func<int, int> label, Func<int, byte[]> pixels)
+    {
         var images = new byte[16 + count * size * size];
         BinaryPrimitives.WriteInt32BigEndian(images, 0x803);
         BinaryPrimitives.WriteInt32BigEndian(images.AsSpan(4), count);
@@ -27,10 +38,8 @@ internal static class TestData
         BinaryPrimitives.WriteInt32BigEndian(labels.AsSpan(4), count);
         for (int i = 0; i < count; i++)
         {
-            int label = i % classes;
-            labels[8 + i] = (byte)label;
-            for (int p = 0; p < size * size; p++)
-                images[16 + i * size * size + p] = (byte)Math.Clamp(label * 25 + random.Next(30), 0, 255);
+            labels[8 + i] = (byte)label(i);
+            pixels(i).CopyTo(images.AsSpan(16 + i * size * size));
         }
         File.WriteAllBytes(Path.Combine(dir, $"{prefix}-images-idx3-ubyte.gz"), Gzip(images));
         File.WriteAllBytes(Path.Combine(dir, $"{prefix}-labels-idx1-ubyte.gz"), Gzip(labels));
