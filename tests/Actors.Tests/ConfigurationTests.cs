@@ -27,7 +27,7 @@ public class ConfigurationTests
         var ablation = ConfigurationFactory.ParseString("bitactors.upstream { norm = bn, weight-standardization = false }").WithFallback(config);
         Assert.Equal(BitActors.Model.Architecture.NormKind.BatchNorm, BitActorsConfig.Upstream(ablation).Model.Norm);
         Assert.False(BitActorsConfig.Upstream(ablation).Model.WeightStandardization);
-        Assert.Equal((1000, 1000), (upstream.Data.ConfusionMaxClasses, fineTune.Data.ConfusionMaxClasses));
+        Assert.Equal((100, 100), (upstream.Data.ConfusionMaxClasses, fineTune.Data.ConfusionMaxClasses));
         var noMatrix = ConfigurationFactory.ParseString("bitactors.upstream.confusion-max-classes = 0, bitactors.finetune.confusion-max-classes = 50").WithFallback(config);
         Assert.Equal((0, 50), (BitActorsConfig.Upstream(noMatrix).Data.ConfusionMaxClasses, BitActorsConfig.FineTune(noMatrix).Data.ConfusionMaxClasses));
     }

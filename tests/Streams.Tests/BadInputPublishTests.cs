@@ -185,6 +185,14 @@ public sealed class BadInputPublishTests : IDisposable
         Assert.Contains(result.Skipped!, s => s.Origin == "dog/large.png" && s.Reason.StartsWith("over the record limit"));
         Assert.Contains(result.Skipped!, s => s.Origin == "train image #2" && s.Reason.Contains("label 7"));
         Assert.NotEqual(dataset.ContentHash, result.Manifest.ContentHash);   // not the whole dataset
+
+        // The same publish again is recognised as the one already there (its hash covers what was left out).
+        var again = await new DatasetPublisher(kafka, system.Materializer(), options: new PublishOptions(MaxRecordBytes: limit, SkipInvalid: true)).PublishAsync(dataset);
+        Assert.True(again.AlreadyPublished);
+        Assert.Equal(result.Manifest.ContentHash, again.Manifest.ContentHash);
+        var other = Dataset(new LabelledImage(0, [0], small), new LabelledImage(1, [1], BadImages.Png(size: 9)));
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => new DatasetPublisher(kafka, system.Materializer(), options: new PublishOptions(MaxRecordBytes: limit, SkipInvalid: true)).PublishAsync(other));
+        Assert.Contains("already published with other content", e.Message);
     }
 
     public void Dispose()

@@ -30,7 +30,8 @@ public static class FineTuneFeed
 {
     /// <summary>
     /// The task's examples: few-shot, drawn in one pass; with all examples, counted from the manifest's class counts
-    /// or, for a manifest without them (an older publish), by one pass that holds no record.
+    /// or, for a manifest without them (an older publish) or of multi-label data (where the class counts count an image
+    /// once per label), by one pass that holds no record.
     /// </summary>
     public static async Task<FineTuneExamples> PrepareAsync(IFineTuneData data, DatasetManifest manifest, FineTuneTask task, IMaterializer materializer)
     {
@@ -42,7 +43,7 @@ public static class FineTuneFeed
             var shots = draw.Result(task.Classes.Classes);
             return new FineTuneExamples(shots.Count, shots);
         }
-        var count = manifest.Split("train").ImagesOf(task.Classes.Classes)
+        var count = (manifest.MultiLabel ? null : manifest.Split("train").ImagesOf(task.Classes.Classes))
             ?? await usable.RunAggregate(0L, (n, _) => n + 1, materializer);
         return new FineTuneExamples(count, null);
     }
@@ -53,7 +54,8 @@ public static class FineTuneFeed
     {
         var records = examples.Shots is { } shots ? Permuted(shots, task.Seed) : data.TrainRecords(manifest, task, epochs: null);
         var batches = ImagePipelines.Train(records, task.Classes, augment, settings.Recipe.BatchSize,
-            (int)Math.Clamp(examples.Count, 1, settings.Data.ShuffleBuffer), task.Seed, settings.Data.DecodeParallelism, onRejected);
+            (int)Math.Clamp(examples.Count, 1, settings.Data.ShuffleBuffer), task.Seed, settings.Data.DecodeParallelism, onRejected,
+            fromKafka: examples.Shots is null);
         return fromStep > 0 ? batches.Skip(fromStep) : batches;
     }
 

@@ -96,12 +96,12 @@ public sealed class FineTuneWorker : ReceiveActor
         var plan = new TrainingPlan(_attempt.RunId, _task.Name, trainer, _schedule,
             Settings.Loop,
             from => Batches(manifest, examples, from), _attempt.StepCheckpoint,
-            next => new TrainingPosition(_schedule, Settings.Recipe.BatchSize, (long)next * Settings.Recipe.BatchSize, $"{_task.Dataset} task {_task.Name}", _task.Seed),
+            next => new TrainingPosition(_schedule, Settings.Recipe.BatchSize, (long)next * Settings.Recipe.BatchSize, $"{_task.Dataset} ({manifest.Split("train").Layout}) task {_task.Name}", _task.Seed),
             start, (t, materializer) => _data.EvaluateAsync(manifest, _task, _augment, t, materializer), _attempt.Model);
         _loop = Context.Watch(Context.ActorOf(TrainingLoop.Props(plan, _reporter, _trainerProps), "training"));
-        _log.Info($"task {_attempt.Label}: {_examples} examples{(examples.Shots is null ? " streamed from Kafka each epoch" : " drawn, held in memory")}, {_schedule.TotalSteps} steps, " +
+        _log.Info($"task {_attempt.Label}: {_examples} examples, {_schedule.TotalSteps} steps, " +
             (start.Item1 is { } path ? $"resumed from step {start.Item2} ({path})" : "from step 0") +
-            $"; classes {_task.Classes}, {(_task.FromScratch ? "from scratch" : "from backbone")}, " +
+            $"; examples {(examples.Shots is null ? "streamed from Kafka each epoch" : "drawn, held in memory")}; classes {_task.Classes}, {(_task.FromScratch ? "from scratch" : "from backbone")}, " +
             $"HyperRule{(ReferenceEquals(_schedule, _rule) ? "" : $"'s {_rule.TotalSteps} steps scaled to max-steps")}, batch {Settings.Recipe.BatchSize}, resize {_augment.Precrop} crop {_augment.Crop}");
         Become(Training);
     }

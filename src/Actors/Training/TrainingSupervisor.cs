@@ -191,7 +191,7 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
     /// <summary>Where the run stands before <paramref name="nextStep"/>: its schedule and the examples consumed in the data's order.</summary>
     private TrainingPosition Position(int nextStep) =>
         new(_schedule, Upstream.Schedule.BatchSize, (long)nextStep * Upstream.Schedule.BatchSize,
-            $"{_manifest.Split("train").Topic} classes {Upstream.Data.Classes}{(Grouped ? $" group {Upstream.Data.ConsumerGroup}" : Upstream.Data.OrderedData ? " ordered" : "")}", Upstream.Seed);
+            $"{_manifest.Split("train").Topic} ({_manifest.Split("train").Layout}) classes {Upstream.Data.Classes}{(Grouped ? $" group {Upstream.Data.ConsumerGroup}" : Upstream.Data.OrderedData ? " ordered" : "")}", Upstream.Seed);
 
     private bool Grouped => Upstream.Data.ConsumerGroup.Length > 0;
 

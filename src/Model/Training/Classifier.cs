@@ -155,7 +155,7 @@ public sealed class Classifier : IDisposable
         _ => targets.div(targets.sum(1, keepdim: true)).mul(nn.functional.log_softmax(logits, 1)).sum(1).mean().neg(),
     };
 
-    /// <summary>Correct top-1 and top-5, loss sum and the confusion counts (true × predicted) of one batch.</summary>
+    /// <summary>Correct top-1 and top-5, loss sum and each image's top-1 prediction, of one batch (the caller tallies them).</summary>
     public BatchEvaluation EvaluateBatch(float[] pixels, long[] shape, int[] labels)
     {
         using var scope = NewDisposeScope();

@@ -3,12 +3,13 @@ namespace BitActors.Model.Training;
 /// <summary>
 /// Sums evaluated batches into an <see cref="EvaluationResult"/> in memory that is O(K) for K classes: images and
 /// correct top-1 per class, and the K×K confusion matrix (rows: true class, columns: predicted) only while K is at
-/// most <c>confusionMaxClasses</c> (1,000 classes take 8 MB; ImageNet-21k's 21,843 would take 3.8 GB). Above
+/// most <c>confusionMaxClasses</c> (by default 100, whose matrix fits a Kafka event: 1,000 classes would take 8 MB here
+/// and several MB of JSON; ImageNet-21k's 21,843 would take 3.8 GB). Above
 /// that the result has per-class top-1 but no matrix. One tally per evaluation; batches never carry a matrix.
 /// </summary>
 public sealed class EvaluationTally
 {
-    public const int DefaultConfusionMaxClasses = 1000;
+    public const int DefaultConfusionMaxClasses = 100;
 
     private readonly long[] _images;
     private readonly long[] _correct;

@@ -45,6 +45,9 @@ public sealed record SplitManifest(string Name, string Topic, int Partitions, lo
 
     public long EndOffset(int partition) => StartOffset(partition) + RecordsPerPartition[partition];
 
+    /// <summary>How the records lie on the topic (partitions, write order): a resume must find the same, or it would replay other batches.</summary>
+    public string Layout => $"{Partitions} partitions, written {(OrderSeed is int seed ? $"in the order of seed {seed}" : "in index order")}";
+
     /// <summary>Images of the given classes in this split (null when the manifest does not count classes).</summary>
     public long? ImagesOf(IEnumerable<int> classIds) => ClassCounts is { } counts ? classIds.Sum(c => c >= 0 && c < counts.Count ? counts[c] : 0) : null;
 }

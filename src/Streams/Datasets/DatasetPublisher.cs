@@ -60,10 +60,9 @@ public sealed class DatasetPublisher(ITopicAdmin admin, IMaterializer materializ
         if (existing is not null)
         {
             var resized = settings.ResizeOversized is { } side ? OversizedImages.ResizedHash(dataset.ContentHash, side) : null;
-            if (existing.ContentHash != dataset.ContentHash && existing.ContentHash != resized)
-                throw new InvalidOperationException($"dataset '{dataset.Name}' is already published with other content (hash {existing.ContentHash[..12]}…); publish under another name");
-            foreach (var split in existing.Splits) Verify(bootstrap, split);
-            return new PublishResult(existing, AlreadyPublished: true);
+            if (existing.ContentHash == dataset.ContentHash || existing.ContentHash == resized) return AlreadyPublished(existing);
+            // A publish that left images out hashed what it published: only the check below can tell whether this is it.
+            if (existing.Splits.All(s => s.Skipped == 0)) throw OtherContent(existing);
         }
 
         var checks = new List<(SplitCheck Check, long Limit)>();
@@ -76,6 +75,7 @@ public sealed class DatasetPublisher(ITopicAdmin admin, IMaterializer materializ
         if (checks.All(c => c.Check.Good == 0))
             throw new InvalidDataException($"dataset '{dataset.Name}' has no image that can be published ({checks.Sum(c => c.Check.Skipped.Count)} skipped)");
         var contentHash = ContentHash(dataset, checks.Select(c => c.Check).ToList());
+        if (existing is not null) return existing.ContentHash == contentHash ? AlreadyPublished(existing) : throw OtherContent(existing);
 
         using var producer = KafkaClients.CreateProducer(bootstrap, config =>
         {
@@ -98,6 +98,15 @@ public sealed class DatasetPublisher(ITopicAdmin admin, IMaterializer materializ
         await producer.ProduceAsync(Topics.Datasets, new Message<string, byte[]> { Key = dataset.Name, Value = manifest.ToJson() }, cancellationToken);
         return new PublishResult(manifest, AlreadyPublished: false, records, bytes, elapsed, checks.SelectMany(c => c.Check.Skipped).ToList(), warnings);
     }
+
+    private PublishResult AlreadyPublished(DatasetManifest existing)
+    {
+        foreach (var split in existing.Splits) Verify(admin.Endpoint, split);
+        return new PublishResult(existing, AlreadyPublished: true);
+    }
+
+    private static InvalidOperationException OtherContent(DatasetManifest existing) =>
+        new($"dataset '{existing.Name}' is already published with other content (hash {existing.ContentHash[..12]}…); publish under another name");
 
     /// <summary>Without <c>SkipInvalid</c>, any bad image refuses the dataset before anything of it is produced.</summary>
     private void Refuse(DatasetSource dataset, List<(SplitCheck Check, long Limit)> checks)

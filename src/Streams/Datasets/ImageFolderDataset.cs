@@ -70,7 +70,7 @@ public static class ImageFolderDataset
                 bad.Add(new(folder, $"a symlink leading outside the root, to {RealPath(folder)}"));
             var files = new List<Entry>();
             foreach (var folder in classFolders.Where(d => Outside(d, realRoot) is false))
-                foreach (var file in Directory.GetFiles(folder).OrderBy(f => f, StringComparer.Ordinal))
+                foreach (var file in FilesOf(folder, bad))
                 {
                     if (Outside(file, realRoot) is true) bad.Add(new(file, $"a symlink leading outside the root, to {RealPath(file)}"));
                     else files.Add(new(file, Path.GetRelativePath(rootPath, file).Replace('\\', '/'), [classIds[Path.GetFileName(folder)]]));
@@ -147,6 +147,17 @@ public static class ImageFolderDataset
     /// <summary>The second read, when the image is published: the bytes checked by the first pass.</summary>
     private static LabelledImage Read(Entry entry, int index) =>
         new(index, entry.Labels, SourceFiles.Read(entry.File, MaxFileBytes), entry.ContentType, entry.Relative);
+
+    /// <summary>A class folder's files in ordinal order; a folder that cannot be listed is named among the bad ones.</summary>
+    private static IEnumerable<string> FilesOf(string folder, List<SkippedImage> bad)
+    {
+        try { return Directory.GetFiles(folder).OrderBy(f => f, StringComparer.Ordinal).ToList(); }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            bad.Add(new(folder, $"the folder cannot be listed: {e.Message}"));
+            return [];
+        }
+    }
 
     /// <summary>The path with every symlink on the way resolved.</summary>
     private static string RealPath(string path)

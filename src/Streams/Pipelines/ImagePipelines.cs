@@ -17,10 +17,15 @@ public sealed record RejectedRecord(ImageRecord Record, string Reason);
 public static class ImagePipelines
 {
     /// <param name="multiLabel">Build the multi-hot <see cref="ImageBatch.Targets"/> from every label of a record.</param>
+    /// <param name="fromKafka">
+    /// The records come from a reader, partitions read forward: refuse one read twice in an epoch. False for examples
+    /// held in memory (a few-shot draw), which are unique already and replayed in any order.
+    /// </param>
     public static Source<ImageBatch, NotUsed> Train(
         Source<ImageRecord, NotUsed> records, ClassSubset classes, AugmentSettings augment,
-        int batchSize, int shuffleBuffer, int seed, int parallelism, Action<RejectedRecord>? onRejected = null, bool multiLabel = false) =>
-        RereadRecords.Refuse(records, onRejected)
+        int batchSize, int shuffleBuffer, int seed, int parallelism, Action<RejectedRecord>? onRejected = null, bool multiLabel = false,
+        bool fromKafka = true) =>
+        (fromKafka ? RereadRecords.Refuse(records, onRejected) : records)
             .SelectAsync(parallelism, record => Task.Run(() => Prepare(record, classes, r =>
             {
                 using var image = ImageCodec.Decode(r.Value);
