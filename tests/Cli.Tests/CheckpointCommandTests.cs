@@ -69,7 +69,15 @@ public class CheckpointCommandTests
 
             (code, _, stderr) = await CliProcess.RunAsync(Timeout, "predict", "--checkpoint", npz, "--arch", "Tiny", "--classes", "7", "--channels", "1", a);
             Assert.Equal(1, code);
-            Assert.Contains("resnet/head/conv2d/kernel [1, 1, 512, 10] (model needs [1, 1, 512, 7])", stderr);
+            Assert.Contains("--classes 7 disagrees with", stderr);
+            Assert.Contains("which holds 10 (from its metadata)", stderr);
+
+            // The file says what it is: no model option is needed, and the answer is the same.
+            (code, stdout, stderr) = await CliProcess.RunAsync(Timeout, "predict", "--checkpoint", npz, "--json", a);
+            Assert.True(code == 0, stderr);
+            using var bare = JsonDocument.Parse(stdout);
+            Assert.Equal(("Tiny", 10, 1, "metadata"), (bare.RootElement.GetProperty("arch").GetString(), bare.RootElement.GetProperty("classes").GetInt32(),
+                bare.RootElement.GetProperty("channels").GetInt32(), bare.RootElement.GetProperty("described_by").GetString()));
         }
         finally { Directory.Delete(dir, recursive: true); }
     }

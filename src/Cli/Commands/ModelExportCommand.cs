@@ -16,7 +16,7 @@ public sealed class ModelExportCommand(IAnsiConsole console) : Command<ModelExpo
     public sealed class Settings : ModelSettings
     {
         [CommandOption("--checkpoint <FILE>")]
-        [Description("Weights to convert (.npz in Google's BiT layout, .safetensors with timm's names, or a native checkpoint). Without it the model is freshly initialised.")]
+        [Description("Weights to convert (.npz in Google's BiT layout, .safetensors with timm's names, or a native checkpoint); the model and its metadata come from the file. Without it the model is freshly initialised from the options.")]
         public string? Checkpoint { get; init; }
 
         [CommandOption("--output <FILE>")]
@@ -40,9 +40,12 @@ public sealed class ModelExportCommand(IAnsiConsole console) : Command<ModelExpo
     {
         var clock = Stopwatch.StartNew();
         manual_seed(settings.Seed);
-        using var model = new ResNetV2(settings.Config(), settings.Classes);
+        var source = settings.Checkpoint is null ? null : settings.FromCheckpoint(settings.Checkpoint, needsHead: true);
+        using var model = new ResNetV2(source?.Config ?? settings.Config(), source?.Classes ?? settings.ClassCount);
         LoadReport? loaded = settings.Checkpoint is null ? null : CheckpointFiles.Load(model, settings.Checkpoint, HeadPolicy.Require);
-        var saved = CheckpointFiles.Save(model, settings.Output);
+        // The source's metadata travels with the weights (class names, dataset, run, task).
+        var metadata = source?.Info.FromMetadata == true ? source.Metadata : CheckpointMetadata.Of(model);
+        var saved = CheckpointFiles.Save(model, settings.Output, metadata: metadata);
         if (settings.Json)
         {
             console.WritePlainLine(JsonSerializer.Serialize(new

@@ -19,7 +19,7 @@ public sealed class ModelInfoCommand(IAnsiConsole console) : Command<ModelInfoCo
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         var config = settings.Config();
-        using var model = new ResNetV2(config, settings.Classes);
+        using var model = new ResNetV2(config, settings.ClassCount);
         var parameters = model.parameters().Sum(p => p.numel());
         var tensors = model.state_dict().Count;
         var bytes = model.state_dict().Values.Sum(t => t.NumberOfElements * t.ElementSize);
@@ -27,7 +27,7 @@ public sealed class ModelInfoCommand(IAnsiConsole console) : Command<ModelInfoCo
         {
             console.WritePlainLine(JsonSerializer.Serialize(new
             {
-                arch = config.Name, classes = settings.Classes, parameters, units = config.Units, width_factor = config.WidthFactor,
+                arch = config.Name, classes = settings.ClassCount, parameters, units = config.Units, width_factor = config.WidthFactor,
                 base_width = config.BaseWidth, groups = config.Groups, norm = config.NormLabel, in_channels = config.InChannels,
                 feature_width = config.FeatureWidth, tensors, bytes_fp32 = bytes,
             }, Json.Options));
@@ -41,7 +41,7 @@ public sealed class ModelInfoCommand(IAnsiConsole console) : Command<ModelInfoCo
         table.AddRow("normalisation", config.NormLabel);
         table.AddRow("input channels", config.InChannels.ToString());
         table.AddRow("feature width", config.FeatureWidth.ToString());
-        table.AddRow("classes", settings.Classes.ToString());
+        table.AddRow("classes", settings.ClassCount.ToString());
         table.AddRow("parameters", parameters.ToString("N0"));
         table.AddRow("checkpoint size (fp32)", $"{bytes / 1e6:F1} MB in {tensors} tensors");
         console.Write(table);

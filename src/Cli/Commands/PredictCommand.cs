@@ -18,7 +18,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
     public sealed class Settings : ModelSettings
     {
         [CommandOption("--checkpoint <FILE>")]
-        [Description("Weights: .npz (Google's BiT layout), .safetensors (timm's names) or a native checkpoint. Its head must have --classes outputs.")]
+        [Description("Weights: .npz (Google's BiT layout), .safetensors (timm's names) or a native checkpoint. The project's files say their architecture, classes, channels and class names; for others they are inferred from the arrays.")]
         public string Checkpoint { get; init; } = "";
 
         [CommandOption("--image <FILE>")]
@@ -30,11 +30,11 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
         public string[] More { get; init; } = [];
 
         [CommandOption("--resolution <R>")]
-        [Description("Side of the square the images are resized to. Default: the HyperRule's test resolution for each image (128 under 96x96 pixels, else 480).")]
+        [Description("Side of the square the images are resized to. Default: the resolution the checkpoint was trained at (its metadata), else the HyperRule's test resolution for each image (128 under 96x96 pixels, else 480).")]
         public int? Resolution { get; init; }
 
         [CommandOption("--labels <FILE>")]
-        [Description("Class names, one per line in class order, shown beside the indices.")]
+        [Description("Class names, one per line in class order, shown beside the indices (default: the checkpoint's own class names, if it has them).")]
         public string? Labels { get; init; }
 
         [CommandOption("--top <K>")]
@@ -58,18 +58,20 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
         }
     }
 
-    private sealed record Ranked(int Class, string? Label, float Logit, float Probability);
+    private sealed record Ranked(int Class, string? Label, int? DatasetClass, float Logit, float Probability);
 
     private sealed record Classified(string Image, int Width, int Height, int Resolution, float[] Logits, IReadOnlyList<Ranked> Top);
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
-        var labels = settings.Labels is null ? null : File.ReadAllLines(settings.Labels).Where(l => l.Length > 0).ToArray();
-        if (labels is not null && labels.Length != settings.Classes)
-            throw new InvalidDataException($"--labels {settings.Labels} names {labels.Length} classes; the model has {settings.Classes}");
+        var model = settings.FromCheckpoint(settings.Checkpoint, needsHead: true);
+        var metadata = model.Metadata;
+        var labels = settings.Labels is null ? metadata.ClassNames?.ToArray() : File.ReadAllLines(settings.Labels).Where(l => l.Length > 0).ToArray();
+        if (labels is not null && labels.Length != model.Classes)
+            throw new InvalidDataException($"--labels {settings.Labels} names {labels.Length} classes; the model has {model.Classes}");
 
-        var config = settings.Config();
-        using var predictor = Predictor.Load(config, settings.Classes, settings.Checkpoint);
+        var config = model.Config;
+        using var predictor = Predictor.Load(config, model.Classes, settings.Checkpoint);
         var load = predictor.Checkpoint;
 
         var predictions = new List<Classified>();
@@ -78,7 +80,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
         {
             try
             {
-                predictions.Add(Classify(predictor, path, settings, labels));
+                predictions.Add(Classify(predictor, path, settings.Resolution ?? metadata.Crop, settings.Top, labels, metadata.ClassIds));
             }
             catch (Exception e) when (e is CorruptImageException or IOException or UnauthorizedAccessException)
             {
@@ -90,11 +92,13 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
         {
             console.WritePlainLine(JsonSerializer.Serialize(new
             {
-                checkpoint = load.Path, format = load.Format, arch = config.Name, norm = config.NormLabel, classes = settings.Classes,
+                checkpoint = load.Path, format = load.Format, arch = config.Name, norm = config.NormLabel, channels = config.InChannels, classes = model.Classes,
+                described_by = model.Info.FromMetadata ? "metadata" : "arrays",
+                class_names = labels, dataset = metadata.Dataset, run = metadata.Run, task = metadata.Task,
                 predictions = predictions.Select(p => new
                 {
                     image = p.Image, width = p.Width, height = p.Height, resolution = p.Resolution, logits = p.Logits,
-                    top = p.Top.Select(r => new { @class = r.Class, label = r.Label, logit = r.Logit, probability = r.Probability }),
+                    top = p.Top.Select(r => new { @class = r.Class, label = r.Label, dataset_class = r.DatasetClass, logit = r.Logit, probability = r.Probability }),
                 }),
                 errors = errors.Select(e => new { image = e.Image, error = e.Error }),
             }, Json.Options));
@@ -113,14 +117,14 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
     }
 
     // Decoding and BiT's eval transform happen here (BitActors.Streams.Images); the predictor sees model input only.
-    private static Classified Classify(Predictor predictor, string path, Settings settings, string[]? labels)
+    private static Classified Classify(Predictor predictor, string path, int? resolution, int topK, string[]? labels, IReadOnlyList<int>? datasetClasses)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"image not found: {path}", path);
         using var bitmap = ImageCodec.Decode(File.ReadAllBytes(path));
-        int resolution = settings.Resolution ?? HyperRule.ResolutionFor(bitmap.Height, bitmap.Width).Crop;
-        var pixels = Augment.Eval(bitmap, new AugmentSettings(resolution, resolution, predictor.Config.InChannels, Flip: false));
-        var prediction = predictor.Predict(pixels, resolution, settings.Top);
-        var top = prediction.Top.Select(r => new Ranked(r.Class, labels?[r.Class], r.Logit, r.Probability)).ToList();
-        return new Classified(path, bitmap.Width, bitmap.Height, resolution, prediction.Logits, top);
+        int side = resolution ?? HyperRule.ResolutionFor(bitmap.Height, bitmap.Width).Crop;
+        var pixels = Augment.Eval(bitmap, new AugmentSettings(side, side, predictor.Config.InChannels, Flip: false));
+        var prediction = predictor.Predict(pixels, side, topK);
+        var top = prediction.Top.Select(r => new Ranked(r.Class, labels?[r.Class], datasetClasses?[r.Class], r.Logit, r.Probability)).ToList();
+        return new Classified(path, bitmap.Width, bitmap.Height, side, prediction.Logits, top);
     }
 }

@@ -128,9 +128,16 @@ public static class CheckpointFiles
         catch (FileNotFoundException) { return null; }
     }
 
-    /// <summary>Writes the model in the format its extension names, atomically, with a sha256 beside it.</summary>
-    public static Saved Save(ResNetV2 model, string path, CheckpointFormat? format = null)
+    /// <summary>
+    /// Writes the model in the format its extension names, atomically, with a sha256 beside it, and
+    /// <paramref name="metadata"/> (default: the model's own description) inside it.
+    /// </summary>
+    public static Saved Save(ResNetV2 model, string path, CheckpointFormat? format = null, CheckpointMetadata? metadata = null)
     {
+        metadata ??= CheckpointMetadata.Of(model);
+        if (metadata.Arch != model.Config.Name || metadata.Classes != model.NumClasses || metadata.Channels != model.Config.InChannels)
+            throw new ArgumentException($"metadata ({metadata.Arch}, {metadata.Channels} channel(s), {metadata.Classes} classes) does not describe {model.Config} with {model.NumClasses} classes");
+        var strings = metadata.ToStrings();
         var chosen = format ?? FormatFor(path);
         var full = System.IO.Path.GetFullPath(path);
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
@@ -140,14 +147,15 @@ public static class CheckpointFiles
         {
             case CheckpointFormat.Native:
                 model.save(tmp);
+                NativeArchive.AppendMetadata(tmp, strings);
                 break;
             case CheckpointFormat.Npz:
                 if (!model.Config.IsBit)
                     throw new NotSupportedException($"the BiT .npz layout holds GroupNorm + weight-standardised models; {model.Config} needs .safetensors or the native format");
-                NpzArchive.Write(tmp, Tensors(model, WeightLayout.BitNpz));
+                NpzArchive.Write(tmp, Tensors(model, WeightLayout.BitNpz), strings);
                 break;
             case CheckpointFormat.Safetensors:
-                SafetensorsArchive.Write(tmp, [.. Tensors(model, WeightLayout.Timm)], Metadata(model));
+                SafetensorsArchive.Write(tmp, [.. Tensors(model, WeightLayout.Timm)], strings);
                 break;
         }
         var (sha, bytes) = Hash(tmp);
@@ -184,12 +192,30 @@ public static class CheckpointFiles
         }
     }
 
-    private static Dictionary<string, string> Metadata(ResNetV2 model) => new()
+    /// <summary>
+    /// What a checkpoint holds, before any weight is read: its own metadata where the project wrote it, else the
+    /// architecture inferred from its arrays' names and shapes (Google's .npz files carry none).
+    /// </summary>
+    public static CheckpointInfo Inspect(string path)
     {
-        ["format"] = "pt",
-        ["bitactors.arch"] = model.Config.Name,
-        ["bitactors.classes"] = model.NumClasses.ToString(),
-        ["bitactors.in_channels"] = model.Config.InChannels.ToString(),
-        ["bitactors.norm"] = model.Config.NormLabel,
-    };
+        var format = Detect(path);
+        using var archive = Open(path, format);
+        if (CheckpointMetadata.FromStrings(archive.Metadata, path) is { } metadata) return new CheckpointInfo(path, Name(format), metadata, FromMetadata: true);
+        var inferred = ArchitectureInference.Infer(archive, LayoutOf(format));
+        return new CheckpointInfo(path, Name(format), new CheckpointMetadata
+        {
+            Arch = inferred.Config.Name, Norm = inferred.Config.Norm, WeightStandardization = inferred.Config.WeightStandardization,
+            Channels = inferred.Config.InChannels, Classes = inferred.Classes ?? 0,
+        }, FromMetadata: false);
+    }
+}
+
+/// <summary>
+/// A checkpoint's description: from its metadata (<c>FromMetadata</c>), or inferred from its arrays, in which case
+/// <c>Classes</c> is the head's size (0: no head) and the norm and weight standardisation are BiT's unless running
+/// statistics say BatchNorm.
+/// </summary>
+public sealed record CheckpointInfo(string Path, string Format, CheckpointMetadata Metadata, bool FromMetadata)
+{
+    public string Source => FromMetadata ? "its metadata" : "its arrays' shapes";
 }

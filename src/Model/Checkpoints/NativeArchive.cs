@@ -36,7 +36,37 @@ public sealed class NativeArchive : IWeightArchive
 
     public IReadOnlyList<StoredTensor> Entries { get; }
 
-    public IReadOnlyDictionary<string, string> Metadata { get; } = new Dictionary<string, string>();
+    /// <summary>The trailer's metadata (see <see cref="AppendMetadata"/>); empty in files without one.</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; private set; } = new Dictionary<string, string>();
+
+    /// <summary>Marks the metadata trailer that follows the tensors (TorchSharp's loader stops after its entries and never reads it).</summary>
+    private static readonly byte[] TrailerMagic = "BITAMETA"u8.ToArray();
+
+    /// <summary>Appends <paramref name="metadata"/> to a native file: the magic, a 4-byte little-endian length, the JSON.</summary>
+    public static void AppendMetadata(string path, IReadOnlyDictionary<string, string> metadata)
+    {
+        var json = CheckpointMetadata.ToJson(metadata);
+        using var file = new FileStream(path, FileMode.Append, FileAccess.Write);
+        file.Write(TrailerMagic);
+        Span<byte> length = stackalloc byte[4];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(length, json.Length);
+        file.Write(length);
+        file.Write(json);
+    }
+
+    private void ReadTrailer()
+    {
+        long left = file.Length - file.Position;
+        if (left < TrailerMagic.Length + 4) return;
+        Span<byte> head = stackalloc byte[12];
+        file.ReadExactly(head);
+        if (!head[..8].SequenceEqual(TrailerMagic)) return;
+        int length = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(head[8..]);
+        if (length < 0 || length != left - 12) throw new CorruptCheckpointException($"{Path}: its metadata trailer claims {length} bytes, {left - 12} remain");
+        var json = new byte[length];
+        file.ReadExactly(json);
+        Metadata = CheckpointMetadata.FromJson(json, Path);
+    }
 
     private List<StoredTensor> Scan()
     {
@@ -71,6 +101,7 @@ public sealed class NativeArchive : IWeightArchive
                 file.Seek(bytes, SeekOrigin.Current);
                 entries.Add(entry);
             }
+            ReadTrailer();
         }
         catch (EndOfStreamException)
         {

@@ -36,6 +36,14 @@ public sealed class NpzArchive : IWeightArchive
             var entries = new List<StoredTensor>();
             foreach (var entry in zip.Entries)
             {
+                if (entry.FullName == MetadataMember)
+                {
+                    if (entry.Length > 16 << 20) throw new CorruptCheckpointException($"{path}: {MetadataMember} is {entry.Length} bytes");
+                    using var json = new MemoryStream();
+                    using (var data = Open(entry, $"{path} {MetadataMember}")) data.CopyTo(json);
+                    Metadata = CheckpointMetadata.FromJson(json.ToArray(), path);
+                    continue;
+                }
                 if (!entry.FullName.EndsWith(".npy", StringComparison.Ordinal))
                     throw new CorruptCheckpointException($"{path}: entry '{entry.FullName}' is not a .npy array");
                 var key = entry.FullName[..^4];
@@ -72,7 +80,11 @@ public sealed class NpzArchive : IWeightArchive
 
     public IReadOnlyList<StoredTensor> Entries { get; }
 
-    public IReadOnlyDictionary<string, string> Metadata { get; } = new Dictionary<string, string>();
+    /// <summary>The <c>bitactors.json</c> member's key/values (numpy's <c>np.load</c> returns it as bytes); empty in Google's files.</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; private set; } = new Dictionary<string, string>();
+
+    /// <summary>The zip member holding the metadata as one JSON object of strings.</summary>
+    public const string MetadataMember = "bitactors.json";
 
     public void ReadInto(StoredTensor stored, Tensor destination)
     {
@@ -125,10 +137,15 @@ public sealed class NpzArchive : IWeightArchive
     }
 
     /// <summary>Writes arrays as an uncompressed .npz, one at a time (each tensor's bytes are written straight from its memory).</summary>
-    public static void Write(string path, IEnumerable<(string Key, Tensor Value)> arrays)
+    public static void Write(string path, IEnumerable<(string Key, Tensor Value)> arrays, IReadOnlyDictionary<string, string>? metadata = null)
     {
         using var file = File.Create(path);
         using var zip = new ZipArchive(file, ZipArchiveMode.Create);
+        if (metadata is not null)
+        {
+            using var stream = zip.CreateEntry(MetadataMember, CompressionLevel.NoCompression).Open();
+            stream.Write(CheckpointMetadata.ToJson(metadata));
+        }
         foreach (var (key, value) in arrays)
         {
             using var scope = NewDisposeScope();

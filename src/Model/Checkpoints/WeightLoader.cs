@@ -18,7 +18,7 @@ public enum HeadPolicy
 }
 
 /// <summary>What a load did.</summary>
-public sealed record LoadReport(string Path, string Format, string Layout, int Tensors, long Bytes, bool HeadTaken, string? RootAdapted);
+public sealed record LoadReport(string Path, string Format, string Layout, int Tensors, long Bytes, bool HeadTaken);
 
 /// <summary>
 /// Loads a checkpoint into a model. Every key is checked against the model before any data is read, and all
@@ -56,13 +56,13 @@ public static class WeightLoader
 
         var missing = new List<string>();
         var misshaped = new List<string>();
-        string? rootAdapted = null;
         foreach (var (key, (name, target)) in byKey)
         {
             if (!takeHead && headKeys.Contains(key)) continue;
             if (!entries.TryGetValue(key, out var entry)) { missing.Add(key); continue; }
             if (Fits(layout, (name, target), entry)) continue;
-            if (name == "root.weight" && RootAdaptation(layout, target, entry) is { } adaptation) { rootAdapted = adaptation; continue; }
+            if (name == "root.weight" && ChannelMismatch(layout, target, entry) is { } mismatch)
+                throw new CheckpointMismatchException(archive.Path, $"{model.Config} with {model.NumClasses} classes", [], [], [mismatch]);
             misshaped.Add($"{key} {entry.ShapeText} (model needs [{string.Join(", ", layout.StoredShape(name, target.shape))}])");
         }
         var unexpected = entries.Keys.Where(k => !byKey.ContainsKey(k)).ToList();
@@ -89,7 +89,6 @@ public static class WeightLoader
                     var raw = empty(entry.Shape, dtype: entry.DType);
                     archive.ReadInto(entry, raw);
                     var value = layout.FromStored(name, raw);
-                    if (name == "root.weight" && rootAdapted is not null) value = AdaptRoot(value, target.shape[1]);
                     target.copy_(value.reshape(target.shape));
                 }
                 loaded++;
@@ -97,7 +96,7 @@ public static class WeightLoader
             }
         }
         if (!takeHead) model.ZeroHead();
-        return new LoadReport(archive.Path, archive.Format, layout.Name, loaded, bytes, takeHead, rootAdapted);
+        return new LoadReport(archive.Path, archive.Format, layout.Name, loaded, bytes, takeHead);
     }
 
     /// <summary>Same shape in the file's layout; a vector may also be stored with leading ones ([1, 1, 1, C]).</summary>
@@ -108,24 +107,15 @@ public static class WeightLoader
         return expected.Length == 1 && entry.Shape.Length > 1 && entry.Shape[^1] == expected[0] && entry.Shape[..^1].All(d => d == 1);
     }
 
-    /// <summary>The root kernel of a 3-channel checkpoint serves a grayscale model (and back), as timm's adapt_input_conv does.</summary>
-    private static string? RootAdaptation(WeightLayout layout, Tensor target, StoredTensor entry)
+    /// <summary>
+    /// A root kernel that differs from the model's in its input channels only. No kernel is adapted (a summed RGB
+    /// kernel under weight standardisation is another model): input channels follow the checkpoint.
+    /// </summary>
+    private static string? ChannelMismatch(WeightLayout layout, Tensor target, StoredTensor entry)
     {
-        long modelIn = target.shape[1];
-        var stored = layout.StoredShape("root.weight", [target.shape[0], 3, target.shape[2], target.shape[3]]);
-        var storedGray = layout.StoredShape("root.weight", [target.shape[0], 1, target.shape[2], target.shape[3]]);
-        if (modelIn == 1 && stored.SequenceEqual(entry.Shape)) return "summed the RGB root kernel over its input channels for grayscale input (timm's adapt_input_conv)";
-        if (modelIn == 3 && storedGray.SequenceEqual(entry.Shape)) return "repeated the grayscale root kernel over RGB (scaled by 1/3)";
-        return null;
-    }
-
-    private static Tensor AdaptRoot(Tensor kernel, long inChannels)
-    {
-        // With a plain conv, gray replicated to RGB gives the same output through the summed kernel. Weight
-        // standardisation of the summed kernel rescales each output channel, so under WS it is the usual
-        // approximation (as in timm) that fine-tuning then adjusts.
-        if (inChannels == 1) return kernel.sum(1, keepdim: true);
-        using var third = (1.0 / 3.0).ToScalar();
-        return kernel.repeat(1, 3, 1, 1).mul(third);
+        var stored = layout.ModelShape(entry.Shape);
+        if (stored.Length != 4 || stored[0] != target.shape[0] || stored[2] != target.shape[2] || stored[3] != target.shape[3] || stored[1] == target.shape[1]) return null;
+        return $"the checkpoint's root convolution takes {stored[1]} input channel(s), the model {target.shape[1]}: input channels follow the " +
+            "checkpoint (build the model with its channels; a grayscale image is fed to all three channels of an RGB model, which is exact)";
     }
 }
