@@ -34,7 +34,19 @@ public sealed record RunSpec(string RunId, KafkaEndpoint Kafka, string OutputDir
 /// run's checkpoint): the run skips upstream training and fans it out to the tasks straight away.
 /// </summary>
 public sealed record GivenBackbone(string Path, string Arch, int InChannels,
-    BitActors.Model.Architecture.NormKind Norm = BitActors.Model.Architecture.NormKind.GroupNorm, bool WeightStandardization = true);
+    BitActors.Model.Architecture.NormKind Norm = BitActors.Model.Architecture.NormKind.GroupNorm, bool WeightStandardization = true)
+{
+    /// <summary>
+    /// The backbone in <paramref name="path"/> as the file describes it (its metadata, or for Google's .npz its arrays'
+    /// shapes); <paramref name="arch"/> and <paramref name="channels"/>, when given, must agree (named by <paramref name="optionName"/>).
+    /// </summary>
+    public static (GivenBackbone Backbone, CheckpointInfo Info) Of(string path, string? arch, int? channels, Func<string, string>? optionName = null)
+    {
+        var model = CheckpointModel.Resolve(path, arch, null, channels, null, null, needsHead: false, optionName);
+        var c = model.Config;
+        return (new GivenBackbone(path, c.Name, c.InChannels, c.Norm, c.WeightStandardization), model.Info);
+    }
+}
 
 /// <summary>
 /// The trainer of <c>Task</c> (<c>upstream</c>, or a fine-tune task's name) failed and is restarted, for the

@@ -29,8 +29,10 @@ public static class ClusterJobs
         var dataset = c.GetString("dataset");
         if (string.IsNullOrWhiteSpace(dataset)) throw new InvalidDataException("bitactors.cluster.job.dataset is empty: name the published dataset of the tasks");
         var upstream = BitActorsConfig.Upstream(config);
-        var arch = upstreamFirst ? upstream.Model.Arch : c.GetString("arch") is { Length: > 0 } a ? a : upstream.Model.Arch;
-        var channels = upstreamFirst ? upstream.Data.Augment.Channels : c.GetInt("channels") is > 0 and var ch ? ch : upstream.Data.Augment.Channels;
+        var given = upstreamFirst ? null : GivenBackbone.Of(path, c.GetString("arch") is { Length: > 0 } a ? a : null,
+            c.GetInt("channels") is > 0 and var ch ? ch : null, o => $"bitactors.cluster.job.{o}").Backbone;
+        var arch = given?.Arch ?? upstream.Model.Arch;
+        var channels = given?.InChannels ?? upstream.Data.Augment.Channels;
         var classes = c.GetIntList("classes") is { Count: > 0 } ids
             ? new ClassSubset(ids.ToArray())
             : ClassSubset.Range(0, (DatasetCatalog.TryRead(kafka, dataset)
@@ -51,7 +53,7 @@ public static class ClusterJobs
         if (maxAttempts < 1) throw new InvalidDataException($"bitactors.cluster.trainer.max-attempts must be at least 1, not {maxAttempts}");
         return upstreamFirst
             ? new ClusterJob(runId, null, tasks, upstream, maxAttempts)
-            : new ClusterJob(runId, new GivenBackbone(path, arch, channels, upstream.Model.Norm, upstream.Model.WeightStandardization), tasks, MaxAttempts: maxAttempts);
+            : new ClusterJob(runId, given, tasks, MaxAttempts: maxAttempts);
     }
 
     /// <summary>

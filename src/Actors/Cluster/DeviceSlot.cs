@@ -129,7 +129,7 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
         var (store, prefix) = (_settings.Store, $"{work.RunId}/tasks/{work.Task.Id}/attempt{work.Attempt}");
         return new FineTuneAttempt(work.RunId, _settings.Kafka, _settings.FineTune with { Loop = _settings.FineTune.Loop with { CheckpointEvery = _settings.CheckpointEvery, MaxRestarts = 0 } },
             _device, work.Task.ToFineTuneTask(), work.Backbone!.At(backbone),
-            next => store.PathOf($"{prefix}-step{next}.bin"), store.PathOf($"{work.RunId}/models/{work.Task.Id}-attempt{work.Attempt}.bin"),
+            next => store.PathOf($"{prefix}-step{next}.bin"), store.PathOf($"{work.RunId}/models/{work.Task.Id}-attempt{work.Attempt}.safetensors"),
             work.Attempt, resume, ReportCheckpoints: true);
     }
 

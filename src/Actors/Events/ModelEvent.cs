@@ -1,3 +1,4 @@
+using BitActors.Model.Checkpoints;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -29,6 +30,7 @@ public sealed record ModelEvent(string Type, string Subject, object Data)
         steps = b.Steps,
         source = b.Steps == 0 ? "given" : "upstream",
         metrics = b.Steps == 0 ? null : new { top1 = b.UpstreamTest.Top1, top5 = b.UpstreamTest.Top5, loss = b.UpstreamTest.Loss, test_examples = b.UpstreamTest.Examples, train_loss = b.FinalLoss, train_top1 = b.FinalAccuracy },
+        class_names = b.Checkpoint.Metadata?.ClassNames,
         checkpoint = Checkpoint(b.Checkpoint),
         elapsed_seconds = b.Elapsed.TotalSeconds,
     });
@@ -39,6 +41,7 @@ public sealed record ModelEvent(string Type, string Subject, object Data)
         task = c.Task.Name,
         dataset = c.Task.Dataset,
         classes = c.Task.Classes.Classes,
+        class_names = c.Checkpoint.Metadata?.ClassNames,
         architecture = c.Arch,
         init = c.Task.FromScratch ? "scratch" : "backbone",
         shots = c.Task.Shots,
@@ -60,8 +63,15 @@ public sealed record ModelEvent(string Type, string Subject, object Data)
         reason = f.Reason,
     });
 
-    private static object Checkpoint(BitActors.Model.Checkpoints.CheckpointFiles.Saved s) =>
-        new { uri = new Uri(s.Path).AbsoluteUri, sha256 = s.Sha256, bytes = s.Bytes, format = s.Format };
+    /// <summary>The file: where, its hash, size and format, and for the project's own files the model it holds.</summary>
+    private static object Checkpoint(CheckpointFiles.Saved s) =>
+        new
+        {
+            uri = new Uri(s.Path).AbsoluteUri, sha256 = s.Sha256, bytes = s.Bytes, format = s.Format,
+            layout = s.Format switch { "safetensors" => "timm", "npz" => "bit", _ => "bitactors" },
+            // The class names are the event's own field: not twice.
+            metadata = s.Metadata?.ToStrings().Where(kv => kv.Key != CheckpointMetadata.Prefix + "class_names").ToDictionary(),
+        };
 }
 
 /// <summary>Reply once every event told before it has been acknowledged by the broker.</summary>

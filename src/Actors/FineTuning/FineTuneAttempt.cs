@@ -21,7 +21,7 @@ public sealed record FineTuneAttempt(
         var checkpoints = Path.Combine(run.OutputDir, "checkpoints");
         return new FineTuneAttempt(run.RunId, run.Kafka, run.FineTune, run.Device, task,
             new GivenBackbone(backbone.Checkpoint.Path, backbone.Arch, backbone.InChannels, backbone.Norm, backbone.WeightStandardization),
-            next => Path.Combine(checkpoints, $"{run.RunId}-{task.Name}-step{next}.bin"), Path.Combine(checkpoints, $"{run.RunId}-{task.Name}.bin"));
+            next => Path.Combine(checkpoints, $"{run.RunId}-{task.Name}-step{next}.bin"), Path.Combine(checkpoints, $"{run.RunId}-{task.Name}.safetensors"));
     }
 
     /// <summary>How the worker names the task in its log: with the attempt number when it has one.</summary>

@@ -97,7 +97,10 @@ public sealed class FineTuneWorker : ReceiveActor
             Settings.Loop,
             from => Batches(manifest, examples, from), _attempt.StepCheckpoint,
             next => new TrainingPosition(_schedule, Settings.Recipe.BatchSize, (long)next * Settings.Recipe.BatchSize, $"{_task.Dataset} ({manifest.Split("train").Layout}) task {_task.Name}", _task.Seed),
-            start, (t, materializer) => _data.EvaluateAsync(manifest, _task, _augment, t, materializer), _attempt.Model);
+            start, (t, materializer) => _data.EvaluateAsync(manifest, _task, _augment, t, materializer), _attempt.Model)
+        {
+            Metadata = trainer.Describe(manifest, _task.Classes, _augment.Crop, _attempt.RunId, _task.Name),
+        };
         _loop = Context.Watch(Context.ActorOf(TrainingLoop.Props(plan, _reporter, _trainerProps), "training"));
         _log.Info($"task {_attempt.Label}: {_examples} examples, {_schedule.TotalSteps} steps, " +
             (start.Item1 is { } path ? $"resumed from step {start.Item2} ({path})" : "from step 0") +

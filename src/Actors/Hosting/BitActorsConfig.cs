@@ -154,7 +154,8 @@ public static class BitActorsConfig
             Schedule = new UpstreamSchedule
             {
                 BatchSize = Positive(c, "batch-size"),
-                Steps = Positive(c, "steps"),
+                Steps = NonNegative(c, "steps"),
+                WarmupSteps = Positive(c, "warmup-steps"),
                 BaseLrPer256 = c.GetDouble("base-lr-per-256"),
                 WarmupFraction = c.GetDouble("warmup-fraction"),
                 DecayEpochs = c.GetIntList("decay-epochs").ToArray(),

@@ -47,8 +47,9 @@ public sealed record UpstreamDataSettings
 public sealed record ModelChoice(string Arch, NormKind Norm = NormKind.GroupNorm, bool WeightStandardization = true);
 
 /// <summary>
-/// BiT's upstream schedule: <c>Steps</c> at <c>BatchSize</c>, lr <c>BaseLrPer256</c> × batch/256 after a linear warmup
-/// of <c>WarmupFraction</c> of the run, ÷10 at each of <c>DecayEpochs</c> (null: BiT-S/M's 30/60/80) of <c>TotalEpochs</c>.
+/// BiT's upstream schedule: <c>Steps</c> at <c>BatchSize</c> (0: <c>TotalEpochs</c> epochs of the training images), lr
+/// <c>BaseLrPer256</c> × batch/256 after a linear warmup of <c>WarmupFraction</c> of the run (0: <c>WarmupSteps</c> steps, BiT's
+/// 5000, ending at the first decay at the latest), ÷10 at each of <c>DecayEpochs</c> (null: BiT-S/M's 30/60/80) of <c>TotalEpochs</c>.
 /// </summary>
 public sealed record UpstreamSchedule
 {
@@ -58,8 +59,17 @@ public sealed record UpstreamSchedule
     public double WarmupFraction { get; init; } = 0.05;
     public IReadOnlyList<int>? DecayEpochs { get; init; }
     public int TotalEpochs { get; init; } = 90;
+    public int WarmupSteps { get; init; } = 5000;
 
-    public StepSchedule ToStepSchedule() => StepSchedule.Upstream(BatchSize, Steps, WarmupFraction, BaseLrPer256, DecayEpochs, TotalEpochs);
+    /// <summary>The schedule; <paramref name="trainImages"/> (the upstream classes' training images) sizes a run of <c>Steps = 0</c>.</summary>
+    public StepSchedule ToStepSchedule(long? trainImages = null)
+    {
+        int steps = Steps > 0 ? Steps
+            : trainImages is long n && n > 0 ? checked((int)Math.Ceiling(TotalEpochs * (double)n / BatchSize))
+            : throw new InvalidDataException("bitactors.upstream.steps = 0 takes total-epochs of the training images, and the dataset's manifest " +
+                "does not count them per class (published by an older version): set bitactors.upstream.steps");
+        return StepSchedule.Upstream(BatchSize, steps, WarmupFraction, BaseLrPer256, DecayEpochs, TotalEpochs, WarmupFraction > 0 ? null : WarmupSteps);
+    }
 }
 
 /// <summary>

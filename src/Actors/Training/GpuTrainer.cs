@@ -28,8 +28,8 @@ public sealed class GpuTrainer : ReceiveActor
         Receive<EvaluateOn>(m => Sender.Tell(EvaluationPartial.Of(
             Classifier.EvaluateBatch(m.Batch.Pixels, m.Batch.Shape, m.Batch.Labels), m.Batch.Labels)));
         Receive<SaveCheckpoint>(m => Sender.Tell(m.NextStep is int next
-            ? new CheckpointSaved(Classifier.SaveTrainingState(m.Path, next, m.Position), next)
-            : new CheckpointSaved(CheckpointFiles.Save(Classifier.Model, m.Path))));
+            ? new CheckpointSaved(Classifier.SaveTrainingState(m.Path, next, m.Position, m.Metadata), next)
+            : new CheckpointSaved(CheckpointFiles.Save(Classifier.Model, m.Path, metadata: m.Metadata))));
     }
 
     public static Props Props(TrainerSpec spec) => Akka.Actor.Props.Create(() => new GpuTrainer(spec)).WithDispatcher(DispatcherId);

@@ -23,6 +23,19 @@ public sealed record TrainerSpec
     public string Device { get; init; } = "cpu";
 
     public int Seed => Training.Seed;
+
+    /// <summary>
+    /// What the files of this trainer say about their model: its architecture and input, the dataset's names of
+    /// <paramref name="classes"/> (the head's outputs, in order, with their dataset ids), the crop it trains at, and
+    /// where it comes from.
+    /// </summary>
+    public CheckpointMetadata Describe(BitActors.Streams.Datasets.DatasetManifest manifest, ClassSubset classes, int crop, string run, string task) => new()
+    {
+        Arch = BitActors.Model.Architecture.KnownModels.Get(Model.Arch).Name, Norm = Model.Norm, WeightStandardization = Model.WeightStandardization,
+        Channels = InChannels, Classes = Classes,
+        ClassNames = classes.Classes.Select(c => c < manifest.Classes.Count ? manifest.Classes[c] : $"class {c}").ToArray(),
+        ClassIds = classes.Classes.ToArray(), Crop = crop, Dataset = manifest.Name, Run = run, Task = task,
+    };
 }
 
 /// <summary>Run one SGD step on <paramref name="Batch"/> at <paramref name="LearningRate"/>; the trainer replies with a <see cref="StepResult"/>.</summary>
@@ -47,7 +60,7 @@ public sealed record EvaluationPartial(long Top1, long Top5, double LossSum, int
 /// resumable checkpoint). The trainer replies with <see cref="CheckpointSaved"/>.
 /// </summary>
 /// <summary>Save the weights; with <c>NextStep</c>, a resumable training checkpoint at that step and <c>Position</c>.</summary>
-public sealed record SaveCheckpoint(string Path, int? NextStep = null, TrainingPosition? Position = null);
+public sealed record SaveCheckpoint(string Path, int? NextStep = null, TrainingPosition? Position = null, CheckpointMetadata? Metadata = null);
 
 public sealed record CheckpointSaved(CheckpointFiles.Saved Checkpoint, int? NextStep = null);
 

@@ -117,7 +117,7 @@ public sealed class TrainingLoop : ReceiveActor, IWithTimers
         Finish();
     }
 
-    private void SaveCheckpoint(int nextStep) => _trainer.Tell(new SaveCheckpoint(_plan.CheckpointPath(nextStep), nextStep, _plan.Position(nextStep)));
+    private void SaveCheckpoint(int nextStep) => _trainer.Tell(new SaveCheckpoint(_plan.CheckpointPath(nextStep), nextStep, _plan.Position(nextStep), _plan.Metadata));
 
     private void Checkpointed(CheckpointSaved m)
     {
@@ -139,7 +139,7 @@ public sealed class TrainingLoop : ReceiveActor, IWithTimers
             Receive<Evaluated>(m =>
             {
                 _test = m.Result;
-                _trainer.Tell(new SaveCheckpoint(_plan.ModelPath));
+                _trainer.Tell(new SaveCheckpoint(_plan.ModelPath, Metadata: _plan.Metadata));
             });
             Receive<CheckpointSaved>(m => m.NextStep is not null, Checkpointed);
             Receive<CheckpointSaved>(m =>

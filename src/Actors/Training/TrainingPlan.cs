@@ -18,7 +18,11 @@ namespace BitActors.Actors.Training;
 public sealed record TrainingPlan(
     string RunId, string Task, TrainerSpec Trainer, StepSchedule Schedule, LoopSettings Settings,
     Func<int, Source<ImageBatch, NotUsed>> Batches, Func<int, string> CheckpointPath, Func<int, TrainingPosition> Position,
-    (string? Path, int Step) StartFrom, Func<IActorRef, IMaterializer, Task<EvaluationResult>> Evaluate, string ModelPath);
+    (string? Path, int Step) StartFrom, Func<IActorRef, IMaterializer, Task<EvaluationResult>> Evaluate, string ModelPath)
+{
+    /// <summary>What every file of the loop says about its model (<see cref="TrainerSpec.Describe"/>); null: the model's own description only.</summary>
+    public CheckpointMetadata? Metadata { get; init; }
+}
 
 /// <summary>Stop gracefully: the trainer finishes its step and writes a resumable checkpoint at the next; answered by <see cref="TrainingStopped"/>.</summary>
 public sealed record StopTraining;

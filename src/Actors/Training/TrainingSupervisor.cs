@@ -14,9 +14,8 @@ using BitActors.Streams.Pipelines;
 namespace BitActors.Actors.Training;
 
 /// <summary>
-/// Runs the upstream pre-training as a state machine and decides everything about it: waiting for the
-/// dataset, then warmup, the base rate and each ÷10 decay phase (the learning rate of every step is its
-/// own), evaluating, fanning out, done. The steps themselves run in a <see cref="TrainingLoop"/> child (the
+/// Runs the upstream pre-training as a state machine and decides everything about it: waiting for the dataset, then
+/// warmup, the base rate and each ÷10 decay phase (the learning rate of every step is its own), evaluating, fanning out, done. The steps themselves run in a <see cref="TrainingLoop"/> child (the
 /// trainer, the feed, checkpoints every <c>CheckpointEvery</c> steps and at every phase change, restarts of a
 /// failed trainer from the last checkpoint); the supervisor stops at the end or on <see cref="StopRun"/> (after a
 /// checkpoint), and hands the backbone to the <see cref="FineTuneDispatcher"/>. Data comes from
@@ -71,19 +70,11 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
 
     private UpstreamSettings Upstream => _run.Upstream;
 
-    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
-    {
-        _childError = e;
-        return Directive.Stop;
-    });
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e => { _childError = e; return Directive.Stop; });
 
     protected override void PreStart()
     {
-        if (_run.Backbone is { } given)
-        {
-            DescribeGivenBackbone(given);
-            return;
-        }
+        if (_run.Backbone is { } given) { DescribeGivenBackbone(given); return; }
         EnterPhase(UpstreamPhase.WaitingForDataset, 0);
         _datasetDeadline = DateTime.UtcNow + TimeSpan.FromSeconds(Upstream.Data.DatasetWaitSeconds);
         ReadManifest();
@@ -130,7 +121,7 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
             Receive<ResumePointRead>(r =>
             {
                 _lastCheckpoint = (from, r.Step);
-                _schedule = Schedule();
+                if (!TrySchedule(r.Manifest)) return;
                 if (r.Position is { } saved)
                 {
                     _manifest = r.Manifest;
@@ -149,13 +140,18 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
         });
     }
 
-    private StepSchedule Schedule() =>
-        StepSchedule.Upstream(Upstream.Schedule.BatchSize, Upstream.Schedule.Steps, Upstream.Schedule.WarmupFraction, Upstream.Schedule.BaseLrPer256, Upstream.Schedule.DecayEpochs, Upstream.Schedule.TotalEpochs);
+    /// <summary>The schedule for this dataset (steps = 0: total-epochs of its training images); false when it cannot be sized (the run failed).</summary>
+    private bool TrySchedule(DatasetManifest manifest)
+    {
+        try { _schedule ??= Upstream.Schedule.ToStepSchedule(manifest.Split("train").ImagesOf(Upstream.Data.Classes.Classes)); }
+        catch (Exception e) when (e is InvalidDataException or KeyNotFoundException or OverflowException) { Fail(e.Message); return false; }
+        return true;
+    }
 
     private void StartTraining(DatasetManifest manifest)
     {
         _manifest = manifest;
-        _schedule = Schedule();
+        if (!TrySchedule(manifest)) return;
         var trainer = new TrainerSpec
         {
             Model = Upstream.Model, InChannels = Upstream.Data.Augment.Channels, Classes = Upstream.Data.Classes.Count,
@@ -166,11 +162,14 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
         var plan = new TrainingPlan(_run.RunId, "upstream", trainer, _schedule,
             Upstream.Loop,
             Batches, next => CheckpointPath($"step{next}"), Position, _lastCheckpoint,
-            (t, materializer) => _data.EvaluateAsync(manifest, t, materializer), CheckpointPath(Upstream.Model.Arch));
+            (t, materializer) => _data.EvaluateAsync(manifest, t, materializer), CheckpointPath(Upstream.Model.Arch, ".safetensors"))
+        {
+            Metadata = trainer.Describe(manifest, Upstream.Data.Classes, Upstream.Data.Augment.Crop, _run.RunId, "upstream"),
+        };
         _dispatcher = Context.Watch(Context.ActorOf(_dispatcherProps(_run, _reporter), "finetune"));
         _loop = Context.Watch(Context.ActorOf(TrainingLoop.Props(plan, _reporter, _trainerProps), "upstream"));
         _step = _lastCheckpoint.Step;
-        _log.Info($"upstream: {Upstream.Model.Arch} on {Upstream.Data.Dataset} classes {Upstream.Data.Classes}, {Upstream.Schedule.Steps} steps at batch {Upstream.Schedule.BatchSize}, " +
+        _log.Info($"upstream: {Upstream.Model.Arch} on {Upstream.Data.Dataset} classes {Upstream.Data.Classes}, {_schedule.TotalSteps} steps at batch {Upstream.Schedule.BatchSize}, " +
             $"lr {_schedule.BaseLr} (warmup {_schedule.WarmupSteps}, ÷10 at {string.Join("/", _schedule.DecayBoundaries)}), weight decay {Upstream.Optimizer.WeightDecay}" +
             (Upstream.Optimizer.MixUpAlpha > 0 ? $", MixUp α {Upstream.Optimizer.MixUpAlpha}" : ""));
         Become(Training);
@@ -186,7 +185,7 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
         return nextStep > 0 && !Grouped ? batches.Skip(nextStep) : batches;
     }
 
-    private string CheckpointPath(string suffix) => Path.Combine(_run.OutputDir, "checkpoints", $"{_run.RunId}-upstream-{suffix}.bin");
+    private string CheckpointPath(string suffix, string extension = ".bin") => Path.Combine(_run.OutputDir, "checkpoints", $"{_run.RunId}-upstream-{suffix}{extension}");
 
     /// <summary>Where the run stands before <paramref name="nextStep"/>: its schedule and the examples consumed in the data's order.</summary>
     private TrainingPosition Position(int nextStep) =>

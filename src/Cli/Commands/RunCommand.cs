@@ -9,6 +9,7 @@ using BitActors.Actors.Training;
 using BitActors.Cli.Terminal;
 using BitActors.Cli.Reports;
 using BitActors.Model.Architecture;
+using BitActors.Model.Recipe;
 using BitActors.Streams.Datasets;
 using BitActors.Streams.Pipelines;
 using Serilog;
@@ -43,11 +44,11 @@ public sealed class RunCommand(IAnsiConsole console) : AsyncCommand<RunCommand.S
         public string? Backbone { get; init; }
 
         [CommandOption("--arch <ARCH>")]
-        [Description("Architecture of --backbone (default: bitactors.upstream.arch).")]
+        [Description("Architecture of --backbone: read from the file (its metadata, or for Google's .npz its arrays' shapes); given, it must agree.")]
         public string? Arch { get; init; }
 
         [CommandOption("--channels <C>")]
-        [Description("Input channels of --backbone's model (default: bitactors.upstream.channels; an RGB checkpoint serves a grayscale model).")]
+        [Description("Input channels of --backbone: read from the file; given, they must agree. The model keeps the backbone's channels and images are converted to them (a gray image fed to all three channels of an RGB backbone).")]
         public int? Channels { get; init; }
 
         [CommandOption("--dataset <NAME>")]
@@ -109,8 +110,15 @@ public sealed class RunCommand(IAnsiConsole console) : AsyncCommand<RunCommand.S
         var upstream = BitActorsConfig.Upstream(config);
         var runId = $"run-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
         var output = Path.GetFullPath(Path.Combine(settings.Output ?? config.GetString("bitactors.output-dir"), runId));
-        var backbone = settings.Backbone is null ? null
-            : new GivenBackbone(settings.Backbone, settings.Arch ?? upstream.Model.Arch, settings.Channels ?? upstream.Data.Augment.Channels, upstream.Model.Norm, upstream.Model.WeightStandardization);
+        GivenBackbone? backbone = null;
+        if (settings.Backbone is not null)
+        {
+            (backbone, var info) = GivenBackbone.Of(settings.Backbone, settings.Arch, settings.Channels);
+            Log.Information("backbone {Path}: {Arch} ({Norm}, {Channels} input channel(s)), from {Source}", settings.Backbone, backbone.Arch,
+                ResNetV2Config.LabelOf(backbone.Norm, backbone.WeightStandardization), backbone.InChannels, info.Source);
+            var (_, note) = InputChannels.For(backbone.InChannels, manifest.ImageSize.Channels, null, Path.GetFileName(settings.Backbone), manifest.Name);
+            if (note is not null) Log.Information("{Rule}", note);
+        }
         var run = new RunSpec(runId, kafka.Endpoint, output, upstream, BitActorsConfig.FineTune(config, null, backbone?.InChannels ?? upstream.Data.Augment.Channels),
             tasks, ResumeFrom: settings.Resume is null ? null : Path.GetFullPath(settings.Resume), Device: settings.Device ?? config.GetString("bitactors.device"), Backbone: backbone);
 

@@ -25,8 +25,8 @@ public enum CheckpointFormat
 /// </summary>
 public static class CheckpointFiles
 {
-    /// <summary>A written checkpoint; <c>Format</c> is "torchsharp", "npz" or "safetensors".</summary>
-    public sealed record Saved(string Path, long Bytes, string Sha256, string Format);
+    /// <summary>A written checkpoint; <c>Format</c> is "torchsharp", "npz", "safetensors" (or "onnx"); <c>Metadata</c>: what it says of itself.</summary>
+    public sealed record Saved(string Path, long Bytes, string Sha256, string Format, CheckpointMetadata? Metadata = null);
 
     public static string Name(CheckpointFormat format) => format switch
     {
@@ -160,7 +160,7 @@ public static class CheckpointFiles
         }
         var (sha, bytes) = Hash(tmp);
         MoveIntoPlace(tmp, full, sha);
-        return new Saved(full, bytes, sha, Name(chosen));
+        return new Saved(full, bytes, sha, Name(chosen), metadata);
     }
 
     public static string HashPath(string path) => path + ".sha256";

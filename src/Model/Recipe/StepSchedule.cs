@@ -48,15 +48,17 @@ public sealed record StepSchedule(double BaseLr, int WarmupSteps, IReadOnlyList<
     /// (e.g. 30/90 of the steps) and spends <paramref name="warmupFraction"/> of them in warmup (BiT: 5000
     /// steps at batch 4096, a small share of 90 epochs; short runs keep the share, not the count).
     /// </summary>
+    /// <param name="warmupSteps">A warmup of this many steps instead of a share (BiT: 5000), ending at the first decay at the latest.</param>
     public static StepSchedule Upstream(int batchSize, int totalSteps, double warmupFraction = 0.05, double baseLrAt256 = 0.03,
-        IReadOnlyList<int>? decayEpochs = null, int? totalEpochs = null)
+        IReadOnlyList<int>? decayEpochs = null, int? totalEpochs = null, int? warmupSteps = null)
     {
         if (totalSteps <= 0) throw new ArgumentOutOfRangeException(nameof(totalSteps));
         var at = decayEpochs ?? BitSM.At;
         var of = totalEpochs ?? BitSM.Of;
         if (at.Any(e => e <= 0 || e >= of)) throw new ArgumentException($"decay epochs [{string.Join(", ", at)}] must lie inside 1..{of - 1}");
         int Step(int epoch) => (int)Math.Round(totalSteps * epoch / (double)of);
-        return new StepSchedule(baseLrAt256 * batchSize / 256.0, Math.Max(1, (int)(totalSteps * warmupFraction)),
-            at.Select(Step).ToArray(), totalSteps);
+        var boundaries = at.Select(Step).ToArray();
+        int warmup = warmupSteps is int fixedSteps ? Math.Min(fixedSteps, boundaries.Min()) : (int)(totalSteps * warmupFraction);
+        return new StepSchedule(baseLrAt256 * batchSize / 256.0, Math.Max(1, warmup), boundaries, totalSteps);
     }
 }

@@ -175,8 +175,8 @@ public sealed class Classifier : IDisposable
     }
 
     /// <summary>Weights, momentum buffers and the next step, written atomically (see <see cref="TrainingCheckpoint"/>).</summary>
-    public CheckpointFiles.Saved SaveTrainingState(string path, int nextStep, TrainingPosition? position = null) =>
-        TrainingCheckpoint.Save(model, optimizer, nextStep, path, position);
+    public CheckpointFiles.Saved SaveTrainingState(string path, int nextStep, TrainingPosition? position = null, CheckpointMetadata? metadata = null) =>
+        TrainingCheckpoint.Save(model, optimizer, nextStep, path, position, metadata);
 
     /// <summary>Restores what <see cref="SaveTrainingState"/> wrote; returns the step to continue from.</summary>
     public int LoadTrainingState(string path) => TrainingCheckpoint.Load(model, optimizer, path);

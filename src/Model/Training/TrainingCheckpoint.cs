@@ -18,9 +18,9 @@ public static class TrainingCheckpoint
 
     public static string StatePath(string path) => path + ".state";
 
-    public static CheckpointFiles.Saved Save(ResNetV2 model, MomentumSgd optimizer, int nextStep, string path, TrainingPosition? position = null)
+    public static CheckpointFiles.Saved Save(ResNetV2 model, MomentumSgd optimizer, int nextStep, string path, TrainingPosition? position = null, CheckpointMetadata? metadata = null)
     {
-        var weights = CheckpointFiles.Save(model, path, CheckpointFormat.Native);
+        var weights = CheckpointFiles.Save(model, path, CheckpointFormat.Native, metadata);
         var statePath = StatePath(weights.Path);
         var tmp = statePath + ".partial";
         using (var writer = new BinaryWriter(File.Create(tmp)))
