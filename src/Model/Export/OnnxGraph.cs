@@ -28,9 +28,6 @@ internal sealed class OnnxGraph
 
     public string? ExternalLocation { get; }
 
-    /// <summary>Bytes of initializer data written so far (in the graph or to the external stream).</summary>
-    public long InitializerBytes { get; private set; }
-
     /// <summary>A float32 initializer with the tensor's values (copied; the tensor may be on any device and of any float type).</summary>
     public string Initializer(string name, Tensor value)
     {
@@ -51,7 +48,6 @@ internal sealed class OnnxGraph
             proto.ExternalData.Add(Entry("length", bytes.Length.ToString()));
             External.Write(bytes);
         }
-        InitializerBytes += bytes.Length;
         Graph.Initializer.Add(proto);
         return proto.Name;
     }
