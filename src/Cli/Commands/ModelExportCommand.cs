@@ -4,13 +4,14 @@ using System.Text.Json;
 using BitActors.Cli.Terminal;
 using BitActors.Model.Architecture;
 using BitActors.Model.Checkpoints;
+using BitActors.Model.Export;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using static TorchSharp.torch;
 
 namespace BitActors.Cli.Commands;
 
-/// <summary>Writes a model's weights in any of the three formats: converted from a checkpoint, or freshly initialised.</summary>
+/// <summary>Writes a model's weights in any of the three formats, or as an ONNX model: converted from a checkpoint, or freshly initialised.</summary>
 public sealed class ModelExportCommand(IAnsiConsole console) : Command<ModelExportCommand.Settings>
 {
     public sealed class Settings : ModelSettings
@@ -20,7 +21,7 @@ public sealed class ModelExportCommand(IAnsiConsole console) : Command<ModelExpo
         public string? Checkpoint { get; init; }
 
         [CommandOption("--output <FILE>")]
-        [Description("Where to write: .npz (Google's BiT layout), .safetensors (timm's resnetv2 names), anything else the native format. A sha256 is written beside it.")]
+        [Description("Where to write: .npz (Google's BiT layout), .safetensors (timm's resnetv2 names), .onnx (ONNX opset 17 for inference: input N×C×H×W scaled to -1..1, output the logits; weights past 2 GiB in FILE.onnx.data), anything else the native format. A sha256 is written beside it.")]
         public string Output { get; init; } = "";
 
         [CommandOption("--seed <SEED>")]
@@ -45,7 +46,9 @@ public sealed class ModelExportCommand(IAnsiConsole console) : Command<ModelExpo
         LoadReport? loaded = settings.Checkpoint is null ? null : CheckpointFiles.Load(model, settings.Checkpoint, HeadPolicy.Require);
         // The source's metadata travels with the weights (class names, dataset, run, task).
         var metadata = source?.Info.FromMetadata == true ? source.Metadata : CheckpointMetadata.Of(model);
-        var saved = CheckpointFiles.Save(model, settings.Output, metadata: metadata);
+        var saved = OnnxExport.Handles(settings.Output)
+            ? OnnxExport.Write(model, settings.Output, metadata.ToStrings())
+            : CheckpointFiles.Save(model, settings.Output, metadata: metadata);
         if (settings.Json)
         {
             console.WritePlainLine(JsonSerializer.Serialize(new

@@ -33,6 +33,10 @@ public sealed class StdConv2d : nn.Module<Tensor, Tensor>
 
     public Parameter Weight => weight;
 
+    public long Stride => stride;
+
+    public long Padding => padding;
+
     /// <summary>False: the kernel is used as it is (plain convolution).</summary>
     public bool Standardize { get; }
 
