@@ -19,7 +19,7 @@ public class ConfigurationTests
         Assert.Equal(0, fineTune.Recipe.MicroBatch);
         Assert.Equal(0, fineTune.Recipe.MaxSteps);      // the HyperRule's own length
         Assert.Equal(0.03, upstream.Schedule.BaseLrPer256); // BiT's upstream rate
-        Assert.Equal(0.2, upstream.Optimizer.MixUpAlpha);    // the demo's departure: BiT pre-trains without MixUp
+        Assert.Equal(0, upstream.Optimizer.MixUpAlpha);    // BiT pre-trains without MixUp (the demo departs: 0.2)
         Assert.Equal("", upstream.Data.ConsumerGroup);  // each trainer reads every partition itself
         Assert.Equal("trainers", BitActorsConfig.Upstream(ConfigurationFactory.ParseString("bitactors.upstream.consumer-group = trainers").WithFallback(config)).Data.ConsumerGroup);
         Assert.Equal(BitActors.Model.Architecture.NormKind.GroupNorm, upstream.Model.Norm);
@@ -33,14 +33,35 @@ public class ConfigurationTests
     }
 
     [Fact]
-    public void TheDemoSectionOverridesFineTuningOnlyForTheDemo()
+    public void TheDemoProfileAppliesOnlyToTheDemo()
     {
-        var config = BitActorsConfig.Reference();
-        var demo = BitActorsConfig.FineTune(config, config.GetConfig("bitactors.demo.finetune"));
+        var config = BitActorsConfig.Load(environment: new Dictionary<string, string>(), demo: true);
+        var demo = BitActorsConfig.FineTune(config);
         Assert.Equal(1000, demo.Recipe.MaxSteps);
         Assert.Equal(32, demo.Data.Augment!.Crop);
+        Assert.Equal(64, demo.Recipe.BatchSize);
         Assert.Equal(0.001, demo.Recipe.BaseLr);        // the HyperRule's 0.003 scaled to the demo's batch (sqrt(64/512)), for both arms
         Assert.Equal(["1", "5", "10", "all"], config.GetStringList("bitactors.demo.shots"));
+        var upstream = BitActorsConfig.Upstream(config);
+        Assert.Equal(("Tiny", 1, 64, 7200, 0.2, 32), (upstream.Model.Arch, upstream.Data.Augment.Channels, upstream.Schedule.BatchSize,
+            upstream.Schedule.Steps, upstream.Optimizer.MixUpAlpha, upstream.Data.Augment.Crop));
+        Assert.Equal("fashion-mnist", upstream.Data.Dataset);
+        Assert.Equal([0, 1, 2, 3, 4], upstream.Data.Classes.Classes.ToArray());
+
+        // Any later layer may change the profile by either name; without the demo the profile is not applied.
+        var set = BitActorsConfig.Load(null, ["bitactors.upstream.steps=5", "bitactors.demo.finetune.max-steps=7"], new Dictionary<string, string>(), demo: true);
+        Assert.Equal((5, 7), (BitActorsConfig.Upstream(set).Schedule.Steps, BitActorsConfig.FineTune(set).Recipe.MaxSteps));
+        var file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, "bitactors { upstream.batch-size = 16, finetune.max-steps = 3, demo.upstream.steps = 9 }");
+            var layered = BitActorsConfig.Load(file, environment: new Dictionary<string, string>(), demo: true);
+            Assert.Equal((16, 9, 3, "Tiny"), (BitActorsConfig.Upstream(layered).Schedule.BatchSize, BitActorsConfig.Upstream(layered).Schedule.Steps,
+                BitActorsConfig.FineTune(layered).Recipe.MaxSteps, BitActorsConfig.Upstream(layered).Model.Arch));
+            var plain = BitActorsConfig.Load(file, environment: new Dictionary<string, string>());
+            Assert.Equal(("R50x1", 0), (BitActorsConfig.Upstream(plain).Model.Arch, BitActorsConfig.Upstream(plain).Schedule.Steps));
+        }
+        finally { File.Delete(file); }
     }
 
     [Fact]
@@ -54,7 +75,7 @@ public class ConfigurationTests
             var upstream = BitActorsConfig.Upstream(config);
             Assert.Equal(new[] { 10, 23, 30, 37 }, upstream.Schedule.DecayEpochs);
             Assert.Equal(40, upstream.Schedule.TotalEpochs);
-            Assert.Equal("Tiny", upstream.Model.Arch);
+            Assert.Equal("R50x1", upstream.Model.Arch);
             Assert.Equal(128, BitActorsConfig.FineTune(config).Recipe.MicroBatch);
         }
         finally { File.Delete(file); }

@@ -64,7 +64,7 @@ public sealed class EndToEndRunTests() : TestKit(BitActorsConfig.Reference())
         // Each task checkpointed before every phase of its schedule (for retries) and deleted those once its model was saved.
         var checkpoints = Path.Combine(output.FullName, "checkpoints");
         Assert.Empty(Directory.GetFiles(checkpoints, "test-run-*shot-step*"));
-        Assert.True(File.Exists(Path.Combine(checkpoints, "test-run-transfer-3shot.bin")));
+        Assert.True(File.Exists(Path.Combine(checkpoints, "test-run-transfer-3shot.safetensors")));
         var failed = Assert.Single(completed.Failed);
         Assert.Equal("missing-data", failed.Task.Name);
         Assert.Contains("not-published", failed.Reason);
@@ -77,7 +77,17 @@ public sealed class EndToEndRunTests() : TestKit(BitActorsConfig.Reference())
         Assert.Equal("Tiny", transfer.Data.GetProperty("architecture").GetString());
         Assert.Equal(3, transfer.Data.GetProperty("shots").GetInt32());
         Assert.Equal(completed.Completed.Single(c => c.Task.Name == "transfer-3shot").Test.Top1, transfer.Data.GetProperty("metrics").GetProperty("top1").GetDouble());
-        Assert.Equal(64, transfer.Data.GetProperty("checkpoint").GetProperty("sha256").GetString()!.Length);
+        var file = transfer.Data.GetProperty("checkpoint");
+        Assert.Equal(64, file.GetProperty("sha256").GetString()!.Length);
+        Assert.Equal(("safetensors", "timm"), (file.GetProperty("format").GetString(), file.GetProperty("layout").GetString()));
+        // The announced file says what it is: the task's classes by name and dataset id, its crop, dataset, run and task.
+        Assert.Equal(5, transfer.Data.GetProperty("class_names").GetArrayLength());
+        var metadata = BitActors.Model.Checkpoints.CheckpointFiles.Inspect(new Uri(file.GetProperty("uri").GetString()!).LocalPath);
+        Assert.True(metadata.FromMetadata);
+        Assert.Equal(("Tiny", 1, 5, 16, "synthetic", "test-run", "transfer-3shot"), (metadata.Metadata.Arch, metadata.Metadata.Channels,
+            metadata.Metadata.Classes, metadata.Metadata.Crop, metadata.Metadata.Dataset, metadata.Metadata.Run, metadata.Metadata.Task));
+        Assert.Equal([5, 6, 7, 8, 9], metadata.Metadata.ClassIds!);
+        Assert.Equal(transfer.Data.GetProperty("class_names").EnumerateArray().Select(n => n.GetString()), metadata.Metadata.ClassNames!);
         Assert.Equal(0.0, transfer.Data.GetProperty("hyperparameters").GetProperty("weight_decay").GetDouble());
         var confusion = transfer.Data.GetProperty("metrics").GetProperty("confusion");
         Assert.Equal(5, confusion.GetArrayLength());

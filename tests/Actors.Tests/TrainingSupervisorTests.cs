@@ -73,7 +73,7 @@ public sealed class TrainingSupervisorTests() : TestKit(BitActorsConfig.Referenc
         var completed = seen.OfType<RunCompleted>().Single();
         Assert.Equal(16, completed.Backbone.Steps);
         Assert.Equal(SyntheticUpstreamData.Evaluation, completed.Backbone.UpstreamTest);
-        Assert.EndsWith("phases-upstream-Tiny.bin", completed.Backbone.Checkpoint.Path);
+        Assert.EndsWith("phases-upstream-Tiny.safetensors", completed.Backbone.Checkpoint.Path);
         Assert.Equal(16, Collected<TrainingProgress>(seen).Length);  // progress-every 1
     }
 

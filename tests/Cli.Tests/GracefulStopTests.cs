@@ -22,7 +22,7 @@ public class GracefulStopTests
             Assert.True(publish.ExitCode == 0, publish.Stderr);
             var config = Path.Combine(work.FullName, "run.conf");
             File.WriteAllText(config, """
-                bitactors.upstream { dataset = stoptest, classes = [0, 1, 2, 3, 4], batch-size = 8, steps = 100000, precrop = 16, crop = 16,
+                bitactors.upstream { dataset = stoptest, classes = [0, 1, 2, 3, 4], arch = Tiny, channels = 1, batch-size = 8, steps = 100000, precrop = 16, crop = 16,
                   shuffle-buffer = 16, decode-parallelism = 1, progress-every = 1 }
                 """);
 

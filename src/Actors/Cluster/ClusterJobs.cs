@@ -29,6 +29,8 @@ public static class ClusterJobs
         var dataset = c.GetString("dataset");
         if (string.IsNullOrWhiteSpace(dataset)) throw new InvalidDataException("bitactors.cluster.job.dataset is empty: name the published dataset of the tasks");
         var upstream = BitActorsConfig.Upstream(config);
+        if (upstreamFirst && string.IsNullOrWhiteSpace(upstream.Data.Dataset))
+            throw new InvalidDataException("bitactors.cluster.job.upstream = true needs bitactors.upstream.dataset: the dataset to pre-train on");
         var given = upstreamFirst ? null : GivenBackbone.Of(path, c.GetString("arch") is { Length: > 0 } a ? a : null,
             c.GetInt("channels") is > 0 and var ch ? ch : null, o => $"bitactors.cluster.job.{o}").Backbone;
         var arch = given?.Arch ?? upstream.Model.Arch;

@@ -42,6 +42,7 @@ public sealed class FineTuneWorker : ReceiveActor
     private StepSchedule _rule = null!;
     private IActorRef _loop = ActorRefs.Nobody;
     private int _examples;
+    private int _microBatch;
     private Exception? _loopError;
 
     public FineTuneWorker(FineTuneAttempt attempt, IActorRef reporter, Func<TrainerSpec, Props>? trainerProps = null, IFineTuneData? data = null)
@@ -85,11 +86,13 @@ public sealed class FineTuneWorker : ReceiveActor
         _augment = Settings.Data.Augment is { } set ? set with { Channels = _backbone.InChannels } : new AugmentSettings(resolution.Precrop, resolution.Crop, _backbone.InChannels);
         _rule = HyperRule.Schedule(_examples, Settings.Recipe.BaseLr);
         _schedule = Settings.Recipe.MaxSteps > 0 ? _rule.ScaledTo(Settings.Recipe.MaxSteps) : _rule;
+        var model = new ModelChoice(_backbone.Arch, _backbone.Norm, _backbone.WeightStandardization);
+        _microBatch = TrainerSpec.MicroBatchFor(Settings.Recipe.MicroBatch, model, _backbone.InChannels, Settings.Recipe.BatchSize, _augment.Crop, _attempt.Device);
         var trainer = new TrainerSpec
         {
-            Model = new ModelChoice(_backbone.Arch, _backbone.Norm, _backbone.WeightStandardization), InChannels = _backbone.InChannels,
+            Model = model, InChannels = _backbone.InChannels,
             Classes = _task.Classes.Count, Backbone = _task.FromScratch ? null : _backbone.Path, ZeroHead = !_task.FromScratch,
-            Training = new TrainingOptions(HyperRule.Momentum, HyperRule.WeightDecay, HyperRule.MixUp(_examples), Settings.Recipe.MicroBatch, _task.Seed),
+            Training = new TrainingOptions(HyperRule.Momentum, HyperRule.WeightDecay, HyperRule.MixUp(_examples), _microBatch, _task.Seed),
             Device = _attempt.Device,
         };
         var start = _attempt.StartFrom is { } from ? (from.Path, from.NextStep) : ((string?)null, 0);
@@ -105,7 +108,8 @@ public sealed class FineTuneWorker : ReceiveActor
         _log.Info($"task {_attempt.Label}: {_examples} examples, {_schedule.TotalSteps} steps, " +
             (start.Item1 is { } path ? $"resumed from step {start.Item2} ({path})" : "from step 0") +
             $"; examples {(examples.Shots is null ? "streamed from Kafka each epoch" : "drawn, held in memory")}; classes {_task.Classes}, {(_task.FromScratch ? "from scratch" : "from backbone")}, " +
-            $"HyperRule{(ReferenceEquals(_schedule, _rule) ? "" : $"'s {_rule.TotalSteps} steps scaled to max-steps")}, batch {Settings.Recipe.BatchSize}, resize {_augment.Precrop} crop {_augment.Crop}");
+            $"HyperRule{(ReferenceEquals(_schedule, _rule) ? "" : $"'s {_rule.TotalSteps} steps scaled to max-steps")}, batch {Settings.Recipe.BatchSize}" +
+            (_microBatch < Settings.Recipe.BatchSize ? $" as micro-batches of {_microBatch}" : "") + $", resize {_augment.Precrop} crop {_augment.Crop}");
         Become(Training);
     }
 
@@ -160,7 +164,7 @@ public sealed class FineTuneWorker : ReceiveActor
 
     private Dictionary<string, object> HyperParameters()
     {
-        var parameters = HyperParametersOf(_task, _examples, _rule, _schedule, Settings, _augment);
+        var parameters = HyperParametersOf(_task, _examples, _rule, _schedule, Settings, _augment, _microBatch);
         if (_attempt.Attempt > 0)
         {
             parameters["attempt"] = _attempt.Attempt;
@@ -171,7 +175,7 @@ public sealed class FineTuneWorker : ReceiveActor
 
     /// <summary>What a fine-tune task was trained with, as its completed event and report give it (a cluster's attempt adds its number).</summary>
     private static Dictionary<string, object> HyperParametersOf(FineTuneTask task, int examples, StepSchedule rule, StepSchedule schedule,
-        FineTuneSettings settings, AugmentSettings augment) => new()
+        FineTuneSettings settings, AugmentSettings augment, int microBatch) => new()
     {
         ["rule"] = "bit-hyperrule",
         ["examples"] = examples,
@@ -183,7 +187,7 @@ public sealed class FineTuneWorker : ReceiveActor
         ["decay_at"] = schedule.DecayBoundaries,
         ["base_lr"] = schedule.BaseLr,
         ["batch"] = settings.Recipe.BatchSize,
-        ["micro_batch"] = settings.Recipe.MicroBatch,
+        ["micro_batch"] = microBatch,
         ["momentum"] = HyperRule.Momentum,
         ["weight_decay"] = HyperRule.WeightDecay,
         ["mixup"] = HyperRule.MixUp(examples),

@@ -29,39 +29,62 @@ public static class BitActorsConfig
     /// <c>__</c> separates path segments, <c>_</c> stands for <c>-</c>), <paramref name="userFile"/> (<c>--config</c>),
     /// then the reference (hocon/bitactors.conf). A <c>bitactors.*</c> key that the reference lacks is refused in every
     /// layer, naming where it came from. The Kafka client properties it names: <see cref="KafkaClient"/>.
+    /// <paramref name="demo"/> (the <c>demo</c> command only): in every layer, <c>bitactors.demo.upstream</c> and
+    /// <c>bitactors.demo.finetune</c> replace that layer's <c>bitactors.upstream</c> and <c>bitactors.finetune</c> keys
+    /// (the CPU profile), so a later layer may still set either name.
     /// </summary>
-    public static Config Load(string? userFile = null, IEnumerable<string>? settings = null, IDictionary<string, string>? environment = null)
+    public static Config Load(string? userFile = null, IEnumerable<string>? settings = null, IDictionary<string, string>? environment = null, bool demo = false)
     {
-        var config = Reference();
+        var reference = Reference();
+        var config = demo ? DemoProfileOf(reference).WithFallback(reference) : reference;
         if (userFile is not null)
         {
             if (!File.Exists(userFile)) throw new FileNotFoundException($"configuration file not found: {userFile}", userFile);
             var file = ConfigurationFactory.ParseString(File.ReadAllText(userFile));
             RefuseUnknownKeys(file, config, $"--config {userFile}");
             config = file.WithFallback(config);
+            if (demo) config = DemoProfileOf(file).WithFallback(config);
         }
         environment ??= Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
             .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? "");
         foreach (var (name, value) in environment.Where(e => e.Key.StartsWith(EnvironmentPrefix, StringComparison.Ordinal)).OrderBy(e => e.Key, StringComparer.Ordinal))
-            config = Override(config, KeyOfVariable(name), value, $"environment variable {name}");
+            config = Override(config, KeyOfVariable(name), value, $"environment variable {name}", demo);
         foreach (var setting in settings ?? [])
         {
             var eq = setting.IndexOf('=');
             if (eq <= 0) throw new InvalidDataException($"--set '{setting}': expected KEY=VALUE, e.g. bitactors.upstream.steps=200");
-            config = Override(config, setting[..eq].Trim(), setting[(eq + 1)..].Trim(), $"--set {setting}");
+            config = Override(config, setting[..eq].Trim(), setting[(eq + 1)..].Trim(), $"--set {setting}", demo);
         }
         return config;
     }
+
+    /// <summary>The sections of the demo's profile that <paramref name="layer"/> itself sets, moved to where they apply.</summary>
+    private static Config DemoProfileOf(Config layer)
+    {
+        var text = string.Join("\n", DemoSections
+            .Where(s => layer.HasPath($"bitactors.demo.{s}"))
+            .Select(s => $"bitactors.{s} {{\n{layer.GetValue($"bitactors.demo.{s}")}\n}}")); // an object's text comes without its braces
+        return ConfigurationFactory.ParseString(text);
+    }
+
+    private static readonly string[] DemoSections = ["upstream", "finetune"];
+
+    /// <summary>A key of a demo section (<c>bitactors.demo[.study].finetune.X</c>, <c>bitactors.demo.upstream.X</c>) whose section has X.</summary>
+    private static bool ProfileKeyKnown(Config reference, string key) =>
+        Regex.Match(key, @"^bitactors\.demo\.(?:[a-z-]+\.)*(?<section>finetune|upstream)\.(?<key>.+)$") is { Success: true } m
+        && reference.HasPath($"bitactors.{m.Groups["section"].Value}.{m.Groups["key"].Value}");
 
     /// <summary><c>BITACTORS__UPSTREAM__BATCH_SIZE</c> → <c>bitactors.upstream.batch-size</c>.</summary>
     public static string KeyOfVariable(string name) =>
         string.Join('.', ("BITACTORS__" + name[EnvironmentPrefix.Length..]).Split("__").Select(s => s.ToLowerInvariant().Replace('_', '-')));
 
-    private static Config Override(Config config, string key, string value, string origin)
+    private static Config Override(Config config, string key, string value, string origin, bool demo = false)
     {
+        if (demo && Regex.Match(key, @"^bitactors\.demo\.(?<section>upstream|finetune)\.(?<rest>.+)$") is { Success: true } lifted)
+            config = Override(config, $"bitactors.{lifted.Groups["section"].Value}.{lifted.Groups["rest"].Value}", value, origin);
         if (!key.StartsWith("bitactors.", StringComparison.Ordinal) && !key.StartsWith("akka.", StringComparison.Ordinal))
             throw new InvalidDataException($"{origin}: '{key}' is not a bitactors.* or akka.* key");
-        if (!config.HasPath(key)) throw new InvalidDataException($"{origin}: unknown configuration key '{key}' (hocon/bitactors.conf lists them all)");
+        if (!config.HasPath(key) && !ProfileKeyKnown(config, key)) throw new InvalidDataException($"{origin}: unknown configuration key '{key}' (hocon/bitactors.conf lists them all)");
         // Numbers, booleans, durations, lists and objects as HOCON; anything else as a quoted string (cuda:0, paths).
         bool raw = value.StartsWith('[') || value.StartsWith('{') || value is "true" or "false" or "on" or "off"
             || System.Text.RegularExpressions.Regex.IsMatch(value, @"^-?[0-9.]+(e-?[0-9]+)?\s*[a-z]*$");
@@ -84,8 +107,7 @@ public static class BitActorsConfig
     /// </summary>
     private static void RefuseUnknownKeys(Config file, Config reference, string origin)
     {
-        bool Known(string key) => reference.HasPath(key)
-            || (Regex.Match(key, @"^bitactors\.demo\.(?:[a-z-]+\.)*finetune\.(?<key>.+)$") is { Success: true } m && reference.HasPath($"bitactors.finetune.{m.Groups["key"].Value}"));
+        bool Known(string key) => reference.HasPath(key) || ProfileKeyKnown(reference, key);
         void Walk(string key, HoconValue value)
         {
             if (key == "bitactors.kafka.client") return;

@@ -41,6 +41,10 @@ public sealed record UpstreamDataSettings
     public string ConsumerGroup { get; init; } = "";
     public double DatasetWaitSeconds { get; init; }
     public int ConfusionMaxClasses { get; init; } = EvaluationTally.DefaultConfusionMaxClasses;
+
+    /// <summary>The classes trained on: <see cref="Classes"/>, or every class of the dataset when it is empty.</summary>
+    public ClassSubset ClassesOf(BitActors.Streams.Datasets.DatasetManifest manifest) =>
+        Classes.Count > 0 ? Classes : ClassSubset.Range(0, manifest.Classes.Count);
 }
 
 /// <summary>A model of the ResNet-v2 family: the architecture's name, its norm layers, weight standardisation.</summary>

@@ -25,6 +25,17 @@ public sealed record TrainerSpec
     public int Seed => Training.Seed;
 
     /// <summary>
+    /// The micro-batch a trainer runs <paramref name="batch"/> images of <paramref name="crop"/>² as: <paramref name="configured"/>
+    /// when positive, else (0, auto) the largest divisor of the batch whose activations fit half the device's memory.
+    /// </summary>
+    public static int MicroBatchFor(int configured, ModelChoice model, int channels, int batch, int crop, string device)
+    {
+        if (configured > 0) return configured;
+        var config = BitActors.Model.Architecture.KnownModels.Get(model.Arch, channels, model.Norm, model.WeightStandardization);
+        return BitActors.Model.Recipe.MicroBatch.For(config, batch, crop, BitActors.Model.Recipe.MicroBatch.DeviceMemory(device) ?? 16L << 30);
+    }
+
+    /// <summary>
     /// What the files of this trainer say about their model: its architecture and input, the dataset's names of
     /// <paramref name="classes"/> (the head's outputs, in order, with their dataset ids), the crop it trains at, and
     /// where it comes from.

@@ -143,7 +143,7 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
     /// <summary>The schedule for this dataset (steps = 0: total-epochs of its training images); false when it cannot be sized (the run failed).</summary>
     private bool TrySchedule(DatasetManifest manifest)
     {
-        try { _schedule ??= Upstream.Schedule.ToStepSchedule(manifest.Split("train").ImagesOf(Upstream.Data.Classes.Classes)); }
+        try { _schedule ??= Upstream.Schedule.ToStepSchedule(manifest.Split("train").ImagesOf(Upstream.Data.ClassesOf(manifest).Classes)); }
         catch (Exception e) when (e is InvalidDataException or KeyNotFoundException or OverflowException) { Fail(e.Message); return false; }
         return true;
     }
@@ -154,9 +154,10 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
         if (!TrySchedule(manifest)) return;
         var trainer = new TrainerSpec
         {
-            Model = Upstream.Model, InChannels = Upstream.Data.Augment.Channels, Classes = Upstream.Data.Classes.Count,
+            Model = Upstream.Model, InChannels = Upstream.Data.Augment.Channels, Classes = Upstream.Data.ClassesOf(manifest).Count,
             Training = new TrainingOptions(WeightDecay: Upstream.Optimizer.WeightDecay, MixUpAlpha: Upstream.Optimizer.MixUpAlpha,
-                MicroBatch: Upstream.Optimizer.MicroBatch, Seed: Upstream.Seed, MultiLabel: Upstream.Optimizer.MultiLabelLoss),
+                MicroBatch: TrainerSpec.MicroBatchFor(Upstream.Optimizer.MicroBatch, Upstream.Model, Upstream.Data.Augment.Channels,
+                    Upstream.Schedule.BatchSize, Upstream.Data.Augment.Crop, _run.Device), Seed: Upstream.Seed, MultiLabel: Upstream.Optimizer.MultiLabelLoss),
             MultiLabel = manifest.MultiLabel, Device = _run.Device,
         };
         var plan = new TrainingPlan(_run.RunId, "upstream", trainer, _schedule,
@@ -164,12 +165,12 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
             Batches, next => CheckpointPath($"step{next}"), Position, _lastCheckpoint,
             (t, materializer) => _data.EvaluateAsync(manifest, t, materializer), CheckpointPath(Upstream.Model.Arch, ".safetensors"))
         {
-            Metadata = trainer.Describe(manifest, Upstream.Data.Classes, Upstream.Data.Augment.Crop, _run.RunId, "upstream"),
+            Metadata = trainer.Describe(manifest, Upstream.Data.ClassesOf(manifest), Upstream.Data.Augment.Crop, _run.RunId, "upstream"),
         };
         _dispatcher = Context.Watch(Context.ActorOf(_dispatcherProps(_run, _reporter), "finetune"));
         _loop = Context.Watch(Context.ActorOf(TrainingLoop.Props(plan, _reporter, _trainerProps), "upstream"));
         _step = _lastCheckpoint.Step;
-        _log.Info($"upstream: {Upstream.Model.Arch} on {Upstream.Data.Dataset} classes {Upstream.Data.Classes}, {_schedule.TotalSteps} steps at batch {Upstream.Schedule.BatchSize}, " +
+        _log.Info($"upstream: {Upstream.Model.Arch} on {Upstream.Data.Dataset} classes {Upstream.Data.ClassesOf(manifest)}, {_schedule.TotalSteps} steps at batch {Upstream.Schedule.BatchSize}, " +
             $"lr {_schedule.BaseLr} (warmup {_schedule.WarmupSteps}, ÷10 at {string.Join("/", _schedule.DecayBoundaries)}), weight decay {Upstream.Optimizer.WeightDecay}" +
             (Upstream.Optimizer.MixUpAlpha > 0 ? $", MixUp α {Upstream.Optimizer.MixUpAlpha}" : ""));
         Become(Training);
@@ -190,7 +191,7 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
     /// <summary>Where the run stands before <paramref name="nextStep"/>: its schedule and the examples consumed in the data's order.</summary>
     private TrainingPosition Position(int nextStep) =>
         new(_schedule, Upstream.Schedule.BatchSize, (long)nextStep * Upstream.Schedule.BatchSize,
-            $"{_manifest.Split("train").Topic} ({_manifest.Split("train").Layout}) classes {Upstream.Data.Classes}{(Grouped ? $" group {Upstream.Data.ConsumerGroup}" : Upstream.Data.OrderedData ? " ordered" : "")}", Upstream.Seed);
+            $"{_manifest.Split("train").Topic} ({_manifest.Split("train").Layout}) classes {Upstream.Data.ClassesOf(_manifest)}{(Grouped ? $" group {Upstream.Data.ConsumerGroup}" : Upstream.Data.OrderedData ? " ordered" : "")}", Upstream.Seed);
 
     private bool Grouped => Upstream.Data.ConsumerGroup.Length > 0;
 
@@ -263,7 +264,7 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
         Receive<StopRun>(m => _stopReason = m.Reason);
         Receive<TrainingFinished>(m =>
         {
-            _log.Info($"upstream test top-1 {m.Test.Top1:P2} on {m.Test.Examples} images of classes {Upstream.Data.Classes}");
+            _log.Info($"upstream test top-1 {m.Test.Top1:P2} on {m.Test.Examples} images of classes {Upstream.Data.ClassesOf(_manifest)}");
             if (_stopReason is { } reason)
             {
                 Stopped(reason, _schedule.TotalSteps, m.Model.Path, backboneFinished: true);

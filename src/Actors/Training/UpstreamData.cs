@@ -49,17 +49,18 @@ public sealed class KafkaUpstreamData(RunSpec run, ILoggingAdapter log) : IUpstr
     /// </summary>
     public static Source<ImageBatch, NotUsed> Feed(KafkaEndpoint kafka, DatasetManifest manifest, UpstreamSettings upstream, Action<RejectedRecord>? onRejected = null)
     {
-        var accept = upstream.Data.Classes.AcceptFrom(manifest.Classes.Count);
+        var classes = upstream.Data.ClassesOf(manifest);
+        var accept = classes.AcceptFrom(manifest.Classes.Count);
         var records = upstream.Data.ConsumerGroup.Length > 0
             ? KafkaRecordSource.CreateInGroup(kafka, manifest.Split("train"), upstream.Data.ConsumerGroup, epochs: null, accept: accept)
                 .MapMaterializedValue(_ => NotUsed.Instance)
             : KafkaRecordSource.Create(kafka, manifest.Split("train"), epochs: null, accept: accept, ordered: upstream.Data.OrderedData, seed: upstream.Seed);
-        return ImagePipelines.Train(records, upstream.Data.Classes, upstream.Data.Augment, upstream.Schedule.BatchSize, upstream.Data.ShuffleBuffer,
+        return ImagePipelines.Train(records, classes, upstream.Data.Augment, upstream.Schedule.BatchSize, upstream.Data.ShuffleBuffer,
             upstream.Seed, upstream.Data.DecodeParallelism, onRejected, multiLabel: manifest.MultiLabel);
     }
 
     public Task<EvaluationResult> EvaluateAsync(DatasetManifest manifest, IActorRef trainer, IMaterializer materializer) =>
-        TrainerEvaluation.RunAsync(run.Kafka, manifest.Split("test"), Upstream.Data.Classes, Upstream.Data.Augment,
+        TrainerEvaluation.RunAsync(run.Kafka, manifest.Split("test"), Upstream.Data.ClassesOf(manifest), Upstream.Data.Augment,
             256, Upstream.Data.DecodeParallelism, trainer, materializer, Upstream.Data.ConfusionMaxClasses);
 
     /// <summary>A record the pipeline could not use: logged and kept on bit.deadletter with the reason.</summary>

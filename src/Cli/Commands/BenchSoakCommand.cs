@@ -81,7 +81,7 @@ public sealed class BenchSoakCommand(IAnsiConsole console) : AsyncCommand<BenchS
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
-        var config = BitActorsConfig.Load(null);
+        var config = BitActorsConfig.Load(null, demo: true); // Fashion-MNIST: the demo's profile
         var source = settings.Source ?? FashionMnistSetup.EnsureInstalled();
         using var kafka = KafkaConnection.Open(null, config, config.GetInt("bitactors.kafka.embedded-brokers"));
         using var host = BitActorsHost.Start(config, "soak");

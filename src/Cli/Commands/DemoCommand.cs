@@ -91,7 +91,7 @@ public sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoCommand
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         var wall = Stopwatch.StartNew();
-        var config = BitActorsConfig.Load(settings.Config, settings.Set);
+        var config = BitActorsConfig.Load(settings.Config, settings.Set, demo: true);
         var source = settings.Source ?? FashionMnistSetup.EnsureInstalled();
         const string dataset = "fashion-mnist";
 
@@ -178,21 +178,20 @@ public sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoCommand
         var output = Path.GetFullPath(Path.Combine(settings.Output ?? config.GetString("bitactors.output-dir"), runId));
         var upstream = BitActorsConfig.Upstream(config);
         if (settings.Steps is int steps) upstream = upstream with { Schedule = upstream.Schedule with { Steps = steps } };
-        var demoFineTune = config.GetConfig("bitactors.demo.finetune");
         IReadOnlyList<FineTuneTask> tasks;
         FineTuneSettings fineTune;
         if (settings.Full)
         {
             // The full task: every class, every training image, from the backbone (and from scratch when configured).
             var full = config.GetConfig("bitactors.demo.full");
-            fineTune = BitActorsConfig.FineTune(config, full.GetConfig("finetune").WithFallback(demoFineTune), upstream.Data.Augment.Channels);
+            fineTune = BitActorsConfig.FineTune(config, full.GetConfig("finetune"), upstream.Data.Augment.Channels);
             var seeds = TaskPlan.ParseSeeds(settings.Seeds is { } s ? [s] : full.GetStringList("seeds"));
             tasks = new TaskPlan("fashion-mnist", new ClassSubset(Enumerable.Range(0, IdxDataset.FashionMnistClasses.Count).ToArray()), [null], seeds)
                 { Scratch = full.GetBoolean("scratch"), SeedInEveryName = true }.Tasks();
         }
         else
         {
-            fineTune = BitActorsConfig.FineTune(config, demoFineTune, upstream.Data.Augment.Channels);
+            fineTune = BitActorsConfig.FineTune(config, null, upstream.Data.Augment.Channels);
             var classes = new ClassSubset(config.GetIntList("bitactors.demo.downstream-classes").ToArray());
             var shots = TaskPlan.ParseShots(settings.Shots is { } k ? [k] : config.GetStringList("bitactors.demo.shots"));
             var seeds = TaskPlan.ParseSeeds(settings.Seeds is { } text ? [text] : config.GetStringList("bitactors.demo.seeds"));

@@ -27,6 +27,10 @@ public sealed class ModelsWatchCommand(IAnsiConsole console) : AsyncCommand<Mode
         [CommandOption("--max <N>")]
         [Description("Stop after N events (default: follow until Ctrl-C).")]
         public int? Max { get; init; }
+
+        [CommandOption("--type <TYPE>")]
+        [Description("Only events of this CloudEvents type, e.g. bit.finetune.completed (bit.backbone.ready, bit.finetune.failed); --max counts these.")]
+        public string? Type { get; init; }
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
@@ -43,6 +47,7 @@ public sealed class ModelsWatchCommand(IAnsiConsole console) : AsyncCommand<Mode
             while ((settings.Max is null || seen < settings.Max) && events.MoveNext())
             {
                 var e = events.Current;
+                if (settings.Type is not null && e.Type != settings.Type) continue;
                 seen++;
                 JsonNode? data;
                 try { data = JsonNode.Parse(Encoding.UTF8.GetString(e.Data)); }

@@ -108,6 +108,8 @@ public sealed class RunCommand(IAnsiConsole console) : AsyncCommand<RunCommand.S
             { Scratch = settings.Scratch }.Tasks();
 
         var upstream = BitActorsConfig.Upstream(config);
+        if (settings.Backbone is null && string.IsNullOrWhiteSpace(upstream.Data.Dataset))
+            throw new InvalidDataException("nothing to fine-tune from: give --backbone CKPT (e.g. Google's BiT-M-R50x1.npz), or name the upstream dataset to pre-train on (--set bitactors.upstream.dataset=NAME)");
         var runId = $"run-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
         var output = Path.GetFullPath(Path.Combine(settings.Output ?? config.GetString("bitactors.output-dir"), runId));
         GivenBackbone? backbone = null;

@@ -42,7 +42,7 @@ public static class NormStudy
             Schedule = configured.Schedule with { Steps = steps ?? study.GetInt("steps") },
         };
         if (upstream.Schedule.Steps <= 0) throw new InvalidDataException($"bitactors.demo.study-norm.steps must be positive, not {upstream.Schedule.Steps}");
-        var studyFineTune = BitActorsConfig.FineTune(config, study.GetConfig("finetune").WithFallback(config.GetConfig("bitactors.demo.finetune")),
+        var studyFineTune = BitActorsConfig.FineTune(config, study.GetConfig("finetune"),
             upstream.Data.Augment.Channels);
         var fineTune = studyFineTune with { Recipe = studyFineTune.Recipe with { MicroBatch = microBatch } };
         var classes = new ClassSubset(config.GetIntList("bitactors.demo.downstream-classes").ToArray());

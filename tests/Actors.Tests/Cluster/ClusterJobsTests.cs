@@ -12,20 +12,30 @@ public sealed class ClusterJobsTests : IDisposable
     public void Dispose() => dir.Delete(recursive: true);
 
     private static ClusterJob? Job(string hocon) =>
-        ClusterJobs.From(ConfigurationFactory.ParseString(hocon).WithFallback(BitActorsConfig.Reference()), new KafkaEndpoint("127.0.0.1:1"));
+        ClusterJobs.From(ConfigurationFactory.ParseString(hocon).WithFallback(ConfigurationFactory.ParseString(
+            "bitactors.upstream { dataset = fashion-mnist, classes = [0, 1, 2, 3, 4] }")).WithFallback(BitActorsConfig.Reference()), new KafkaEndpoint("127.0.0.1:1"));
+
+    /// <summary>A real (tiny) backbone: a job reads what it is from the file.</summary>
+    private string Backbone(int seed)
+    {
+        var path = Path.Combine(dir.FullName, "b.bin");
+        TorchSharp.torch.manual_seed(seed);
+        using var model = new BitActors.Model.Architecture.ResNetV2(BitActors.Model.Architecture.KnownModels.Get("Tiny", 1), 5);
+        BitActors.Model.Checkpoints.CheckpointFiles.Save(model, path);
+        return path;
+    }
 
     [Fact]
     public void AGivenBackboneIsFannedOutToShotsTimesSeedsUnderARunIdTheSameJobKeeps()
     {
-        var backbone = Path.Combine(dir.FullName, "b.bin");
-        File.WriteAllBytes(backbone, [1, 2, 3]);
+        var backbone = Backbone(1);
         var text = $"bitactors.cluster.job {{ backbone = \"{backbone}\", dataset = d, classes = [5, 6], shots = [1, 0], seeds = [0, 1] }}";
         var job = Job(text)!;
         Assert.Equal(["transfer-1shot-seed0", "transfer-1shot-seed1", "transfer-all-seed0", "transfer-all-seed1"], job.Tasks.Select(t => t.Name));
         Assert.Null(job.Upstream);
         Assert.StartsWith("cluster-", job.RunId);
         Assert.Equal(job.RunId, Job(text)!.RunId);
-        File.WriteAllBytes(backbone, [1, 2, 4]); // another backbone: another run
+        Backbone(2); // another backbone: another run
         Assert.NotEqual(job.RunId, Job(text)!.RunId);
         Assert.Equal("r1", Job(text + " bitactors.cluster.job.run-id = r1")!.RunId);
     }
@@ -33,8 +43,7 @@ public sealed class ClusterJobsTests : IDisposable
     [Fact]
     public void AllAndZeroAreTheSameShotCountOfAJob()
     {
-        var backbone = Path.Combine(dir.FullName, "b.bin");
-        File.WriteAllBytes(backbone, [1, 2, 3]);
+        var backbone = Backbone(1);
         var zero = Job($"bitactors.cluster.job {{ backbone = \"{backbone}\", dataset = d, classes = [5], shots = [0, 5], seeds = [1], scratch = true }}")!;
         var all = Job($"bitactors.cluster.job {{ backbone = \"{backbone}\", dataset = d, classes = [5], shots = [all, 5], seeds = [1], scratch = true }}")!;
         Assert.Equal(["transfer-all", "scratch-all", "transfer-5shot", "scratch-5shot"], zero.Tasks.Select(t => t.Name));
