@@ -15,7 +15,7 @@ public class NormStudyTests
     [Fact]
     public void TheStudyTrainsTheFourNormalisationsAtTheSmallPerDeviceBatchAndTransfersEachToTheSameTask()
     {
-        var specs = NormStudy.Specs(BitActorsConfig.Load(), "study-1", new KafkaEndpoint("127.0.0.1:1"), "/tmp/study-1", "cpu", steps: null);
+        var specs = NormStudy.Specs(BitActorsConfig.Load(demo: true), "study-1", new KafkaEndpoint("127.0.0.1:1"), "/tmp/study-1", "cpu", steps: null);
 
         Assert.Equal(["GN+WS", "GN", "BN+WS", "BN"], specs.Select(s => s.Variant.Label));
         Assert.Equal([NormKind.GroupNorm, NormKind.GroupNorm, NormKind.BatchNorm, NormKind.BatchNorm], specs.Select(s => s.Spec.Upstream.Model.Norm));
@@ -34,13 +34,13 @@ public class NormStudyTests
             Assert.Null(task.Shots);
             Assert.Equal([5, 6, 7, 8, 9], task.Classes.Classes);
         });
-        Assert.Equal(300, NormStudy.Specs(BitActorsConfig.Load(), "s", new KafkaEndpoint("b"), "/tmp/s", "cpu", steps: 300)[2].Spec.Upstream.Schedule.Steps);
+        Assert.Equal(300, NormStudy.Specs(BitActorsConfig.Load(demo: true), "s", new KafkaEndpoint("b"), "/tmp/s", "cpu", steps: 300)[2].Spec.Upstream.Schedule.Steps);
     }
 
     [Fact]
     public void TheReportGivesUpstreamAndTransferTopOnePerNormalisation()
     {
-        var specs = NormStudy.Specs(BitActorsConfig.Load(), "study-2", new KafkaEndpoint("127.0.0.1:1"), "/tmp/study-2", "cpu", steps: 100);
+        var specs = NormStudy.Specs(BitActorsConfig.Load(demo: true), "study-2", new KafkaEndpoint("127.0.0.1:1"), "/tmp/study-2", "cpu", steps: 100);
         double[] upstream = [0.88, 0.87, 0.86, 0.80], transfer = [0.93, 0.92, 0.91, 0.85];
         var results = specs.Select((s, i) =>
         {

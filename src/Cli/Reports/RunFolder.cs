@@ -37,6 +37,24 @@ public static class RunFolder
         return path;
     }
 
+    /// <summary>Per-class test top-1 of every task, the classes by dataset id and name (from the model's metadata); small tasks only.</summary>
+    private static void PerClass(StringBuilder md, IReadOnlyList<FineTuneCompleted> completed)
+    {
+        var named = completed.Where(c => c.Checkpoint.Metadata?.ClassNames is not null && c.Test.PerClassTop1.Length == c.Task.Classes.Count)
+            .OrderBy(c => c.Task.Name, StringComparer.Ordinal).ToList();
+        var classes = named.SelectMany(c => c.Task.Classes.Classes.Select((id, i) => (Id: id, Name: c.Checkpoint.Metadata!.ClassNames![i]))).Distinct().OrderBy(c => c.Id).ToList();
+        if (named.Count == 0 || classes.Count > 50 || named.Count > 12) return;
+        md.AppendLine().AppendLine("## Per-class test top-1").AppendLine();
+        md.AppendLine($"| class | {string.Join(" | ", named.Select(c => c.Task.Name))} |");
+        md.AppendLine($"|---|{string.Concat(named.Select(_ => "---:|"))}");
+        foreach (var (id, name) in classes)
+            md.AppendLine($"| {id} {name.Replace("|", "\\|")} | " + string.Join(" | ", named.Select(c =>
+            {
+                int local = c.Task.Classes.Classes.ToList().IndexOf(id);
+                return local < 0 ? "" : (c.Test.PerClassTop1[local] * 100).ToString("F1", CultureInfo.InvariantCulture) + " %";
+            })) + " |");
+    }
+
     public static string Summary(string runId, RunJournal journal, Ending ending, TimeSpan wall, string command,
         IReadOnlyList<MetricsLine> metrics, IReadOnlyList<string> plots)
     {
@@ -69,6 +87,7 @@ public static class RunFolder
                 md.AppendLine($"| {c.Task.Name} | {(c.Task.FromScratch ? "scratch" : "backbone")} | {c.Task.Shots?.ToString(CultureInfo.InvariantCulture) ?? "all"} | " +
                     $"{c.Task.Seed} | {c.Examples} | {c.Steps} | {Pct(c.Test.Top1)} | {Pct(c.Test.Top5)} | `{Path.GetFileName(c.Checkpoint.Path)}` | `{c.Checkpoint.Sha256[..12]}…` |");
         }
+        PerClass(md, completed);
         var failed = journal.Failed;
         if (failed.Count > 0)
         {
