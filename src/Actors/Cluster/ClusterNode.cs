@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Cluster.Tools.Singleton;
+using BitActors.Model.Training;
 using BitActors.Streams.Kafka;
 
 namespace BitActors.Actors.Cluster;
@@ -27,8 +28,10 @@ public static class ClusterNode
         if (!cluster.Has(ClusterSettings.TrainerRole)) return;
         var node = $"{cluster.PublicHostnameOrHost}:{Akka.Cluster.Cluster.Get(system).SelfAddress.Port}";
         var settings = new TrainerNodeSettings(node, kafka, fineTune, store, cluster.CheckpointEvery, cluster.RequestInterval, upstream);
-        for (int i = 0; i < cluster.Devices.Count; i++)
-            system.ActorOf(DeviceSlot.Props(proxy, cluster.Devices[i], settings), $"device-{i}-{cluster.Devices[i].Replace(':', '-')}");
+        // auto becomes cuda or cpu here, once per node: the coordinator and the logs see the device a task runs on.
+        var devices = cluster.Devices.Select(d => Devices.Resolve(d, m => system.Log.Info(m))).ToList();
+        for (int i = 0; i < devices.Count; i++)
+            system.ActorOf(DeviceSlot.Props(proxy, devices[i], settings), $"device-{i}-{devices[i].Replace(':', '-')}");
     }
 
     /// <summary>A coordinator without a configured job: free devices stay idle.</summary>

@@ -1,4 +1,5 @@
 using Akka.Configuration;
+using DeviceNames = BitActors.Model.Training.Devices;
 
 namespace BitActors.Actors.Cluster;
 
@@ -64,9 +65,9 @@ public sealed record ClusterSettings(
             throw new InvalidDataException($"bitactors.cluster.seed-nodes: '{bad}' is not an address of this system (akka.tcp://{SystemName}@HOST:PORT)");
         if (!KnownStrategies.Contains(SbrStrategy))
             throw new InvalidDataException($"bitactors.cluster.split-brain-resolver.active-strategy must be one of {string.Join(", ", KnownStrategies)}, not '{SbrStrategy}'");
-        if (Has(TrainerRole) && Devices.Count == 0) throw new InvalidDataException("bitactors.cluster.trainer.devices is empty: a trainer node needs at least one device (cpu, cuda, cuda:N)");
-        if (Devices.FirstOrDefault(d => d != "cpu" && d != "cuda" && !System.Text.RegularExpressions.Regex.IsMatch(d, @"^cuda:\d+$")) is { } device)
-            throw new InvalidDataException($"bitactors.cluster.trainer.devices: '{device}' is not cpu, cuda or cuda:N");
+        if (Has(TrainerRole) && Devices.Count == 0) throw new InvalidDataException($"bitactors.cluster.trainer.devices is empty: a trainer node needs at least one device ({DeviceNames.Accepted})");
+        if (Devices.FirstOrDefault(d => DeviceNames.Problem(d) is not null) is { } device)
+            throw new InvalidDataException($"bitactors.cluster.trainer.devices: '{device}' is not {DeviceNames.Accepted}");
         if (CheckpointEvery < 0) throw new InvalidDataException($"bitactors.cluster.trainer.checkpoint-every must not be negative, not {CheckpointEvery}");
         if (RequestInterval <= TimeSpan.Zero) throw new InvalidDataException("bitactors.cluster.trainer.request-interval must be positive");
         return this;

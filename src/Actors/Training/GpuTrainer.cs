@@ -38,24 +38,18 @@ public sealed class GpuTrainer : ReceiveActor
 
     protected override void PreStart()
     {
-        if (_spec.Device.StartsWith("cuda", StringComparison.Ordinal))
-        {
-            // Loads the CUDA backend (the machine's libtorch_cuda) before any tensor is made.
-            torch.InitializeDeviceType(DeviceType.CUDA);
-            if (!torch.cuda.is_available()) throw new InvalidOperationException($"device {_spec.Device}: no CUDA device is available to libtorch");
-        }
-        else if (_spec.Device != "cpu") throw new ArgumentException($"device must be cpu, cuda or cuda:N, not '{_spec.Device}'");
+        // Loads the CUDA backend (the machine's libtorch_cuda) before any tensor is made; auto picks it when it has a GPU.
+        var device = Devices.Resolve(_spec.Device, m => _log.Info(m));
         torch.manual_seed(_spec.Seed);
         var model = new ResNetV2(KnownModels.Get(_spec.Model.Arch, _spec.InChannels, _spec.Model.Norm, _spec.Model.WeightStandardization), _spec.Classes, _spec.ZeroHead);
         if (_spec.Backbone is not null) CheckpointFiles.Load(model, _spec.Backbone, HeadPolicy.Replace);
         if (_spec.ZeroHead) model.ZeroHead();
-        _classifier = new Classifier(model, new torch.Device(_spec.Device),
-            _spec.Training);
+        _classifier = new Classifier(model, new torch.Device(device), _spec.Training);
         if (_spec.MultiLabel && _spec.Training.MultiLabel == MultiLabelLoss.Sigmoid && !_spec.ZeroHead) _classifier.InitializeHeadForSigmoid();
         if (_spec.ResumeFrom is not null)
             _log.Info("resumed from {0} at step {1}", _spec.ResumeFrom, _classifier.LoadTrainingState(_spec.ResumeFrom));
         _log.Info("trainer ready: {0} ({5}), {1} classes, {2:N0} parameters, backbone {3}, device {4}",
-            _spec.Model.Arch, _spec.Classes, model.parameters().Sum(p => p.numel()), _spec.Backbone ?? "none (random init)", _spec.Device, model.Config.NormLabel);
+            _spec.Model.Arch, _spec.Classes, model.parameters().Sum(p => p.numel()), _spec.Backbone ?? "none (random init)", device, model.Config.NormLabel);
     }
 
     protected override void PostStop() => _classifier?.Dispose();

@@ -19,9 +19,9 @@ public sealed class BenchTrainCommand(IAnsiConsole console) : Command<BenchTrain
         public string Arch { get; init; } = "R50x1";
 
         [CommandOption("--device <DEVICE>")]
-        [Description("cpu or cuda (default cpu).")]
-        [DefaultValue("cpu")]
-        public string Device { get; init; } = "cpu";
+        [Description(DeviceOption.Help + " (default auto).")]
+        [DefaultValue("auto")]
+        public string Device { get; init; } = "auto";
 
         [CommandOption("--batch <N>")]
         [Description("Batch sizes, comma-separated (default 64).")]
@@ -67,19 +67,14 @@ public sealed class BenchTrainCommand(IAnsiConsole console) : Command<BenchTrain
         public bool Json { get; init; }
 
         public override ValidationResult Validate() =>
-            Device is "cpu" or "cuda" ? (Steps > 0 && Warmup >= 0 ? ValidationResult.Success() : ValidationResult.Error("--steps must be positive"))
-            : ValidationResult.Error("--device is cpu or cuda");
+            Steps > 0 && Warmup >= 0 ? DeviceOption.Validate(Device) : ValidationResult.Error("--steps must be positive");
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
-        if (settings.Device == "cuda")
-        {
-            // Loads the CUDA backend (the machine's libtorch_cuda) before any tensor exists.
-            torch.InitializeDeviceType(DeviceType.CUDA);
-            if (!torch.cuda.is_available()) throw new InvalidOperationException("--device cuda: no CUDA device is available to libtorch");
-        }
-        var device = new torch.Device(settings.Device);
+        // Loads the CUDA backend (the machine's libtorch_cuda) before any tensor exists.
+        var name = DeviceOption.Resolve(settings.Device);
+        var device = new torch.Device(name);
         var table = new Table().AddColumns("arch", "batch", "px", "img/s", "step (median)");
         foreach (var resolution in Numbers(settings.Resolution))
         foreach (var batch in Numbers(settings.Batch))
@@ -89,7 +84,7 @@ public sealed class BenchTrainCommand(IAnsiConsole console) : Command<BenchTrain
             if (settings.Json)
                 console.WritePlainLine(JsonSerializer.Serialize(new
                 {
-                    bench = "train", impl = "bitactors", arch = r.Arch, device = settings.Device, batch = r.Batch, resolution = r.Resolution,
+                    bench = "train", impl = "bitactors", arch = r.Arch, device = name, batch = r.Batch, resolution = r.Resolution,
                     steps = r.Steps, warmup = r.WarmupSteps, channels = settings.Channels, weight_decay = settings.WeightDecay, host_data = settings.HostData, classes = settings.Classes, images_per_second = r.ImagesPerSecond, mean_step_seconds = r.MeanStepSeconds,
                     median_step_seconds = r.MedianStepSeconds, final_loss = r.FinalLoss, parameters = r.Parameters, torchsharp = typeof(torch).Assembly.GetName().Version?.ToString(),
                 }));

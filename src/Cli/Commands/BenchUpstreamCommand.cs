@@ -25,9 +25,9 @@ public sealed class BenchUpstreamCommand(IAnsiConsole console) : AsyncCommand<Be
     public sealed class Settings : CommandSettings
     {
         [CommandOption("--device <DEVICE>")]
-        [Description("cpu, cuda or cuda:N (default cpu).")]
-        [DefaultValue("cpu")]
-        public string Device { get; init; } = "cpu";
+        [Description(DeviceOption.Help + " (default auto).")]
+        [DefaultValue("auto")]
+        public string Device { get; init; } = "auto";
 
         [CommandOption("--arch <ARCH>")]
         [Description("Architecture (default R50x1).")]
@@ -77,7 +77,7 @@ public sealed class BenchUpstreamCommand(IAnsiConsole console) : AsyncCommand<Be
         public override ValidationResult Validate() =>
             Steps <= Warmup + 10 ? ValidationResult.Error("--steps must exceed --warmup by more than 10")
             : Batch < 1 || Resolution < 16 ? ValidationResult.Error("--batch must be positive and --resolution at least 16")
-            : ValidationResult.Success();
+            : DeviceOption.Validate(Device);
     }
 
     private sealed record Interval(int Step, double ImagesPerSecond, double StepSeconds, double DataWaitSeconds);
@@ -86,6 +86,7 @@ public sealed class BenchUpstreamCommand(IAnsiConsole console) : AsyncCommand<Be
     {
         var wall = Stopwatch.StartNew();
         var config = BitActorsConfig.Load(null, demo: true); // Fashion-MNIST: the demo's profile
+        var device = DeviceOption.Resolve(settings.Device);
         var source = settings.Source ?? FashionMnistSetup.EnsureInstalled();
         using var kafka = KafkaConnection.Open(null, config, config.GetInt("bitactors.kafka.embedded-brokers"));
         using var host = BitActorsHost.Start(config, "bench");
@@ -108,7 +109,7 @@ public sealed class BenchUpstreamCommand(IAnsiConsole console) : AsyncCommand<Be
             Loop = configured.Loop with { ProgressEvery = 10, CheckpointEvery = 0 },
         };
         var fineTune = BitActorsConfig.FineTune(config);
-        var run = new RunSpec($"bench-{DateTime.UtcNow:yyyyMMdd-HHmmss}", kafka.Endpoint, output, upstream, fineTune, [], Device: settings.Device);
+        var run = new RunSpec($"bench-{DateTime.UtcNow:yyyyMMdd-HHmmss}", kafka.Endpoint, output, upstream, fineTune, [], Device: device);
         var outcome = new TaskCompletionSource<RunCompleted>(TaskCreationOptions.RunContinuationsAsynchronously);
         var metrics = Path.Combine(output, "metrics.jsonl");
         var trainingClock = Stopwatch.StartNew();
@@ -126,7 +127,7 @@ public sealed class BenchUpstreamCommand(IAnsiConsole console) : AsyncCommand<Be
         double stepSeconds = intervals.Average(i => i.StepSeconds), waitSeconds = intervals.Average(i => i.DataWaitSeconds);
         var result = new
         {
-            bench = "upstream", impl = "bitactors", arch = settings.Arch, device = settings.Device, batch = settings.Batch, resolution = settings.Resolution,
+            bench = "upstream", impl = "bitactors", arch = settings.Arch, device, batch = settings.Batch, resolution = settings.Resolution,
             steps = settings.Steps, warmup = settings.Warmup, decode_parallelism = upstream.Data.DecodeParallelism, cores = Environment.ProcessorCount,
             images_per_second = Math.Round(intervals.Average(i => i.ImagesPerSecond), 1),
             step_ms = Math.Round(stepSeconds * 1000, 2), data_wait_ms = Math.Round(waitSeconds * 1000, 2),
@@ -137,7 +138,7 @@ public sealed class BenchUpstreamCommand(IAnsiConsole console) : AsyncCommand<Be
         if (settings.Json) console.WritePlainLine(JsonSerializer.Serialize(result, Json.Options));
         else
         {
-            console.MarkupLineInterpolated($"{settings.Arch} on {settings.Device}, batch {settings.Batch} at {settings.Resolution} px: {result.images_per_second:F0} img/s end to end");
+            console.MarkupLineInterpolated($"{settings.Arch} on {device}, batch {settings.Batch} at {settings.Resolution} px: {result.images_per_second:F0} img/s end to end");
             console.MarkupLineInterpolated($"step {result.step_ms:F1} ms, data wait {result.data_wait_ms:F2} ms per step ({result.data_wait_fraction:P1} of the step time)");
         }
         return 0;

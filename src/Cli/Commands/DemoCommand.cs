@@ -52,7 +52,7 @@ public sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoCommand
         public string? Seeds { get; init; }
 
         [CommandOption("--device <DEVICE>")]
-        [Description("Where trainers run: cpu, cuda or cuda:N (default: bitactors.device).")]
+        [Description("Where trainers run: " + DeviceOption.Help + " (default: bitactors.device, auto).")]
         public string? Device { get; init; }
 
         [CommandOption("--resume <CKPT>")]
@@ -77,8 +77,7 @@ public sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoCommand
 
         public override ValidationResult Validate()
         {
-            if (!(Device is null or "cpu" || Device == "cuda" || (Device.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(Device[5..], out _))))
-                return ValidationResult.Error($"--device must be cpu, cuda or cuda:N, not '{Device}'");
+            if (DeviceOption.Validate(Device) is { Successful: false } device) return device;
             if (Study is not null && Study != "norm") return ValidationResult.Error($"--study: the only study is 'norm', not '{Study}'");
             if (Study is not null && (Full || Backbone is not null || Resume is not null || Shots is not null || Seeds is not null))
                 return ValidationResult.Error("--study norm trains its own four backbones: it takes no --full, --backbone, --resume, --shots or --seeds (see bitactors.demo.study-norm)");
@@ -150,7 +149,7 @@ public sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoCommand
     {
         var studyId = $"study-norm-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
         var folder = Path.GetFullPath(Path.Combine(settings.Output ?? config.GetString("bitactors.output-dir"), studyId));
-        var specs = NormStudy.Specs(config, studyId, kafka, folder, settings.Device ?? config.GetString("bitactors.device"), settings.Steps);
+        var specs = NormStudy.Specs(config, studyId, kafka, folder, DeviceOption.Resolve(settings.Device, config), settings.Steps);
         var results = new List<(NormStudy.Variant, RunSpec, RunCompleted)>();
         foreach (var (variant, spec) in specs)
         {
@@ -203,6 +202,6 @@ public sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoCommand
         var backbone = settings.Backbone is null ? null
             : new GivenBackbone(Path.GetFullPath(settings.Backbone), upstream.Model.Arch, upstream.Data.Augment.Channels, upstream.Model.Norm, upstream.Model.WeightStandardization);
         return new RunSpec(runId, kafka, output, upstream, fineTune, tasks, settings.Resume is null ? null : Path.GetFullPath(settings.Resume),
-            settings.Device ?? config.GetString("bitactors.device"), backbone);
+            DeviceOption.Resolve(settings.Device, config), backbone);
     }
 }

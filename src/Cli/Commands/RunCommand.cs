@@ -74,7 +74,7 @@ public sealed class RunCommand(IAnsiConsole console) : AsyncCommand<RunCommand.S
         public bool Scratch { get; init; }
 
         [CommandOption("--device <DEVICE>")]
-        [Description("cpu, cuda or cuda:N (default: bitactors.device).")]
+        [Description(DeviceOption.Help + " (default: bitactors.device, auto).")]
         public string? Device { get; init; }
 
         [CommandOption("--resume <CKPT>")]
@@ -91,7 +91,7 @@ public sealed class RunCommand(IAnsiConsole console) : AsyncCommand<RunCommand.S
             : Backbone is not null && !File.Exists(Backbone) ? ValidationResult.Error($"--backbone: checkpoint not found: {Backbone}")
             : Resume is not null && !File.Exists(Resume) ? ValidationResult.Error($"--resume: checkpoint not found: {Resume}")
             : Resume is not null && Backbone is not null ? ValidationResult.Error("--resume continues an upstream run; with --backbone there is none")
-            : ValidationResult.Success();
+            : DeviceOption.Validate(Device);
     }
 
     private static int[] Numbers(string text, string option) => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
@@ -122,7 +122,7 @@ public sealed class RunCommand(IAnsiConsole console) : AsyncCommand<RunCommand.S
             if (note is not null) Log.Information("{Rule}", note);
         }
         var run = new RunSpec(runId, kafka.Endpoint, output, upstream, BitActorsConfig.FineTune(config, null, backbone?.InChannels ?? upstream.Data.Augment.Channels),
-            tasks, ResumeFrom: settings.Resume is null ? null : Path.GetFullPath(settings.Resume), Device: settings.Device ?? config.GetString("bitactors.device"), Backbone: backbone);
+            tasks, ResumeFrom: settings.Resume is null ? null : Path.GetFullPath(settings.Resume), Device: DeviceOption.Resolve(settings.Device, config), Backbone: backbone);
 
         using var host = BitActorsHost.Start(config, "run");
         var (done, exitCode) = await RunSession.RunAsync(host, run, console, cancellationToken);

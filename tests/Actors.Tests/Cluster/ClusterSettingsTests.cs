@@ -35,7 +35,7 @@ public class ClusterSettingsTests
     {
         var settings = With("");
         Assert.Equal(4053, settings.Port);
-        Assert.Equal(["cpu"], settings.Devices);
+        Assert.Equal(["auto"], settings.Devices);
         var port = FreePorts.One();
         var akka = await WiredAsync(Layered(""), settings with { Port = port }, system =>
         {
@@ -139,7 +139,7 @@ public class ClusterSettingsTests
     [InlineData("bitactors.cluster.seed-nodes = []", "bitactors.cluster.seed-nodes is empty")]
     [InlineData("bitactors.cluster.seed-nodes = [\"akka.tcp://other@h:1\"]", "'akka.tcp://other@h:1' is not an address of this system")]
     [InlineData("bitactors.cluster.split-brain-resolver.active-strategy = keep-everything", "active-strategy must be one of")]
-    [InlineData("bitactors.cluster.trainer.devices = [\"tpu\"]", "'tpu' is not cpu, cuda or cuda:N")]
+    [InlineData("bitactors.cluster.trainer.devices = [\"tpu\"]", "'tpu' is not auto, cpu, cuda or cuda:N")]
     [InlineData("bitactors.cluster.discovery = dns", "bitactors.cluster.discovery must be one of seed-nodes, config, kubernetes, not 'dns'")]
     [InlineData("bitactors.cluster.discovery = config", "bitactors.cluster.bootstrap.endpoints is empty")]
     [InlineData("bitactors.cluster { discovery = config, bootstrap.endpoints = [\"10.0.0.1\"] }", "endpoints: '10.0.0.1' is not HOST:PORT")]
