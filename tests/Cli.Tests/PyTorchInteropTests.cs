@@ -17,7 +17,6 @@ namespace BitActors.Cli.Tests;
 /// </summary>
 public sealed class PyTorchInteropTests(ITestOutputHelper output) : IDisposable
 {
-    private const string Python = "/usr/bin/python3";
     private readonly DirectoryInfo work = Directory.CreateTempSubdirectory("bitactors-pytorch");
 
     public void Dispose() => work.Delete(recursive: true);
@@ -42,14 +41,14 @@ public sealed class PyTorchInteropTests(ITestOutputHelper output) : IDisposable
         var image = Path.Combine(work.FullName, "image.png");
         File.WriteAllBytes(image, ImageCodec.EncodePng(pixels, resolution, resolution, channels));
         var input = Path.Combine(work.FullName, "input.npy");
-        WriteNpy(input, Chw(pixels, resolution, channels), [1, channels, resolution, resolution]);
+        PyTorchPeer.WriteNpy(input, Chw(pixels, resolution, channels), [1, channels, resolution, resolution]);
 
         var (predicted, json, predictErrors) = await CliProcess.RunAsync(TimeSpan.FromMinutes(2),
             ["predict", "--checkpoint", weights, .. model, "--image", image, "--resolution", resolution.ToString(), "--json"]);
         Assert.True(predicted == 0, predictErrors);
         var ours = JsonDocument.Parse(json).RootElement.GetProperty("predictions")[0].GetProperty("logits").EnumerateArray().Select(e => e.GetDouble()).ToArray();
 
-        var peer = JsonDocument.Parse(RunPeer("--weights", weights, "--input", input)).RootElement;
+        var peer = JsonDocument.Parse(PyTorchPeer.Run("--weights", weights, "--input", input)).RootElement;
         Assert.Equal(arch, peer.GetProperty("arch").GetString()); // read from the file's metadata
         var theirs = peer.GetProperty("logits")[0].EnumerateArray().Select(e => e.GetDouble()).ToArray();
 
@@ -64,7 +63,7 @@ public sealed class PyTorchInteropTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void ThePeerSaysHowItIsUsed()
     {
-        var help = RunPeer("--help");
+        var help = PyTorchPeer.Run("--help");
         Assert.Contains("usage: timm_resnetv2.py --weights MODEL.safetensors --input X.npy", help);
     }
 
@@ -92,30 +91,5 @@ public sealed class PyTorchInteropTests(ITestOutputHelper output) : IDisposable
         for (int i = 0; i < size * size; i++)
             chw[c * size * size + i] = hwc[i * channels + c] / 127.5f - 1f;
         return chw;
-    }
-
-    /// <summary>A little-endian float32 .npy file (format 1.0).</summary>
-    private static void WriteNpy(string path, float[] values, int[] shape)
-    {
-        var header = $"{{'descr': '<f4', 'fortran_order': False, 'shape': ({string.Join(", ", shape)}), }}";
-        header = header.PadRight(((10 + header.Length + 1 + 63) / 64) * 64 - 10 - 1) + "\n";
-        using var file = new BinaryWriter(File.Create(path));
-        file.Write(new byte[] { 0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 1, 0 });
-        file.Write((ushort)header.Length);
-        file.Write(Encoding.ASCII.GetBytes(header));
-        foreach (var v in values) file.Write(v);
-    }
-
-    private static string RunPeer(params string[] arguments)
-    {
-        var start = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Python", "timm_resnetv2.py"));
-        foreach (var a in arguments) start.ArgumentList.Add(a);
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{Python} did not start");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(3))) { process.Kill(); throw new TimeoutException("timm_resnetv2.py ran over 3 minutes"); }
-        Assert.True(process.ExitCode == 0, $"timm_resnetv2.py failed ({process.ExitCode}); it needs python3-torch and python3-numpy:\n{stderr.Result}");
-        return stdout.Result;
     }
 }
