@@ -46,6 +46,21 @@ public sealed record GivenBackbone(string Path, string Arch, int InChannels,
         var c = model.Config;
         return (new GivenBackbone(path, c.Name, c.InChannels, c.Norm, c.WeightStandardization), model.Info);
     }
+
+    /// <summary>
+    /// What is announced for this backbone: the given file when it is safetensors, else its safetensors conversion written
+    /// to <paramref name="converted"/> (the same weights under timm's names, with what the file says or its arrays imply);
+    /// and the given file itself, hashed. A file without a classification head is announced as it is. A conversion already
+    /// there (a coordinator that took over: its path names the run, whose id holds the given file's hash) is kept.
+    /// </summary>
+    public (CheckpointFiles.Saved Announced, CheckpointFiles.Saved Given) Announceable(string converted)
+    {
+        var given = CheckpointFiles.Describe(Path);
+        if (given.Format == "safetensors") return (given with { Metadata = CheckpointFiles.Inspect(Path).Metadata }, given);
+        if (File.Exists(converted) && File.Exists(CheckpointFiles.HashPath(converted)))
+            return (CheckpointFiles.Describe(converted) with { Metadata = CheckpointFiles.Inspect(converted).Metadata }, given);
+        return (CheckpointFiles.Rewrite(Path, converted) ?? given, given);
+    }
 }
 
 /// <summary>
@@ -60,7 +75,11 @@ public sealed record TrainingCheckpointed(string RunId, int NextStep, string Pat
 /// <summary>The upstream backbone is trained, evaluated on the upstream classes' test split, and saved.</summary>
 public sealed record BackboneReady(string RunId, string Arch, int InChannels, CheckpointFiles.Saved Checkpoint, int Steps, double FinalLoss, double FinalAccuracy,
     EvaluationResult UpstreamTest, TimeSpan Elapsed,
-    BitActors.Model.Architecture.NormKind Norm = BitActors.Model.Architecture.NormKind.GroupNorm, bool WeightStandardization = true);
+    BitActors.Model.Architecture.NormKind Norm = BitActors.Model.Architecture.NormKind.GroupNorm, bool WeightStandardization = true)
+{
+    /// <summary>A given backbone's own file, when <c>Checkpoint</c> is its safetensors conversion.</summary>
+    public CheckpointFiles.Saved? Given { get; init; }
+}
 
 /// <summary>A fine-tune task finished and was evaluated on the test split.</summary>
 public sealed record FineTuneCompleted(string RunId, FineTuneTask Task, string Arch, int Examples, int Steps, EvaluationResult Test,

@@ -62,7 +62,12 @@ public sealed class GivenBackboneTests() : TestKit(BitActorsConfig.Reference())
             Data: JsonDocument.Parse(e.GetProperty("payload").GetString()!).RootElement)).ToList();
         var backbone = Assert.Single(events, e => e.Type == "bit.backbone.ready");
         Assert.Equal("given", backbone.Data.GetProperty("source").GetString());
-        Assert.Equal(Sha256(npz), backbone.Data.GetProperty("checkpoint").GetProperty("sha256").GetString());
+        // Announced as safetensors (the same weights under timm's names); the given file is named beside it.
+        Assert.Equal(Sha256(npz), backbone.Data.GetProperty("given").GetProperty("sha256").GetString());
+        Assert.Equal("npz", backbone.Data.GetProperty("given").GetProperty("format").GetString());
+        var announced = backbone.Data.GetProperty("checkpoint");
+        Assert.Equal("safetensors", announced.GetProperty("format").GetString());
+        Assert.Equal(announced.GetProperty("sha256").GetString(), Sha256(new Uri(announced.GetProperty("uri").GetString()!).LocalPath));
         var finished = events.Where(e => e.Type == "bit.finetune.completed").ToList();
         Assert.Equal(3, finished.Count);
         Assert.All(finished, e =>

@@ -27,11 +27,13 @@ internal sealed record PreparedJob(ClusterBackbone? Backbone, BackboneReady? Giv
         var done = CompletedTasks.Read(kafka, job.RunId, TimeSpan.FromSeconds(15));
         if (job.Backbone is not { } given)
             return new PreparedJob(progress.GetValueOrDefault(ClusterTask.UpstreamId)?.Backbone, null, done, progress, warnings);
-        var saved = CheckpointFiles.Describe(given.Path);
+        // Announced and fanned out as safetensors: converted straight into the store (a safetensors file is copied in).
+        var (saved, givenFile) = given.Announceable(store.PathOf($"{job.RunId}/backbone/{Path.GetFileNameWithoutExtension(given.Path)}.safetensors"));
         var artifact = store.Import(saved.Path, $"{job.RunId}/backbone/{Path.GetFileName(saved.Path)}");
         var backbone = ClusterBackbone.Of(artifact, given.Arch, given.InChannels, given.Norm, given.WeightStandardization);
         var ready = new BackboneReady(job.RunId, given.Arch, given.InChannels, saved with { Path = new Uri(artifact.Uri).LocalPath }, 0, double.NaN, double.NaN,
-            new EvaluationResult(double.NaN, double.NaN, double.NaN, 0, [], []), TimeSpan.Zero, given.Norm, given.WeightStandardization);
+            new EvaluationResult(double.NaN, double.NaN, double.NaN, 0, [], []), TimeSpan.Zero, given.Norm, given.WeightStandardization)
+            { Given = givenFile.Path == saved.Path ? null : givenFile };
         return new PreparedJob(backbone, ready, done, progress, warnings);
     }
 }

@@ -32,6 +32,7 @@ public sealed record ModelEvent(string Type, string Subject, object Data)
         metrics = b.Steps == 0 ? null : new { top1 = b.UpstreamTest.Top1, top5 = b.UpstreamTest.Top5, loss = b.UpstreamTest.Loss, test_examples = b.UpstreamTest.Examples, train_loss = b.FinalLoss, train_top1 = b.FinalAccuracy },
         class_names = b.Checkpoint.Metadata?.ClassNames,
         checkpoint = Checkpoint(b.Checkpoint),
+        given = b.Given is null ? null : Checkpoint(b.Given),
         elapsed_seconds = b.Elapsed.TotalSeconds,
     });
 

@@ -27,7 +27,7 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
     private sealed record ManifestPolled(DatasetManifest? Manifest, Exception? Error);
     private sealed record PollDataset;
     private sealed record ResumePointRead(DatasetManifest Manifest, int Step, TrainingPosition? Position);
-    private sealed record BackboneDescribed(CheckpointFiles.Saved Checkpoint);
+    private sealed record BackboneDescribed(CheckpointFiles.Saved Checkpoint, CheckpointFiles.Saved Given);
     private sealed record Unusable(string Reason);
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -54,8 +54,7 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
     public TrainingSupervisor(RunSpec run, IActorRef reporter, Func<TrainerSpec, Props>? trainerProps = null, IUpstreamData? data = null,
         Func<RunSpec, IActorRef, Props>? dispatcherProps = null)
     {
-        (_run, _reporter) = (run, reporter);
-        _trainerProps = trainerProps ?? GpuTrainer.Props;
+        (_run, _reporter, _trainerProps) = (run, reporter, trainerProps ?? GpuTrainer.Props);
         _data = data ?? new KafkaUpstreamData(run, _log);
         _dispatcherProps = dispatcherProps ?? ((r, reporter) => FineTuneDispatcher.Props(r, reporter));
         Loading();
@@ -278,19 +277,20 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
         ReceiveTerminated();
     }
 
-    /// <summary>No upstream run: the given checkpoint is the backbone, its hash computed off the actor's thread, then fanned out.</summary>
+    /// <summary>No upstream run: the given checkpoint is the backbone, hashed (and made safetensors) off the actor's thread, then fanned out.</summary>
     private void DescribeGivenBackbone(GivenBackbone given)
     {
-        Task.Run(() => CheckpointFiles.Describe(given.Path)).PipeTo(Self,
-            success: s => new BackboneDescribed(s), failure: e => new Unusable($"cannot use backbone {given.Path}: {e.Message}"));
+        Task.Run(() => given.Announceable(Path.Combine(_run.OutputDir, "checkpoints", $"{_run.RunId}-backbone.safetensors"))).PipeTo(Self,
+            success: s => new BackboneDescribed(s.Announced, s.Given), failure: e => new Unusable($"cannot use backbone {given.Path}: {e.Message}"));
         Become(() =>
         {
             Receive<BackboneDescribed>(m =>
             {
                 _backbone = new BackboneReady(_run.RunId, given.Arch, given.InChannels, m.Checkpoint, 0, double.NaN, double.NaN,
-                    new EvaluationResult(double.NaN, double.NaN, double.NaN, 0, [], []), TimeSpan.Zero, given.Norm, given.WeightStandardization);
-                _log.Info("backbone given: {0} ({1}, {2:N0} bytes, sha256 {3}…); no upstream run", m.Checkpoint.Path, m.Checkpoint.Format,
-                    m.Checkpoint.Bytes, m.Checkpoint.Sha256[..12]);
+                    new EvaluationResult(double.NaN, double.NaN, double.NaN, 0, [], []), TimeSpan.Zero, given.Norm, given.WeightStandardization)
+                    { Given = m.Given.Path == m.Checkpoint.Path ? null : m.Given };
+                _log.Info("backbone given: {0} ({1}, {2:N0} bytes, sha256 {3}…), announced as {4}; no upstream run", m.Given.Path, m.Given.Format,
+                    m.Given.Bytes, m.Given.Sha256[..12], m.Checkpoint.Path);
                 _dispatcher = Context.Watch(Context.ActorOf(_dispatcherProps(_run, _reporter), "finetune"));
                 if (_stopReason is { } reason) Stopped(reason, 0, given.Path, backboneFinished: true);
                 else FanOut(0);

@@ -199,8 +199,8 @@ public sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoCommand
         }
         if (settings.Resume is not null && !File.Exists(settings.Resume)) throw new FileNotFoundException($"--resume: checkpoint not found: {settings.Resume}");
         if (settings.Backbone is not null && !File.Exists(settings.Backbone)) throw new FileNotFoundException($"--backbone: checkpoint not found: {settings.Backbone}");
-        var backbone = settings.Backbone is null ? null
-            : new GivenBackbone(Path.GetFullPath(settings.Backbone), upstream.Model.Arch, upstream.Data.Augment.Channels, upstream.Model.Norm, upstream.Model.WeightStandardization);
+        // The backbone says what it is (its metadata, or a Google .npz's arrays); the demo's images follow its channels.
+        var backbone = settings.Backbone is null ? null : GivenBackbone.Of(Path.GetFullPath(settings.Backbone), null, null).Backbone;
         return new RunSpec(runId, kafka, output, upstream, fineTune, tasks, settings.Resume is null ? null : Path.GetFullPath(settings.Resume),
             DeviceOption.Resolve(settings.Device, config), backbone);
     }

@@ -193,6 +193,19 @@ public static class CheckpointFiles
     }
 
     /// <summary>
+    /// <paramref name="path"/> (any format) rewritten as <paramref name="output"/> in the format its extension names, with
+    /// the metadata it has or its arrays imply; null when it has no classification head (nothing to rebuild it as).
+    /// </summary>
+    public static Saved? Rewrite(string path, string output)
+    {
+        var info = Inspect(path);
+        if (info.Metadata.Classes == 0) return null;
+        using var model = new ResNetV2(info.Metadata.Config, info.Metadata.Classes);
+        Load(model, path, HeadPolicy.Require);
+        return Save(model, output, metadata: info.Metadata);
+    }
+
+    /// <summary>
     /// What a checkpoint holds, before any weight is read: its own metadata where the project wrote it, else the
     /// architecture inferred from its arrays' names and shapes (Google's .npz files carry none).
     /// </summary>
