@@ -25,8 +25,10 @@ public sealed class FineTuneRetryTests() : TestKit(BitActorsConfig.Reference())
     public async Task AFailedTaskIsRetriedFromItsOwnCheckpointAndOneThatKeepsFailingIsReportedWhileTheOthersGoOn()
     {
         await using var data = await PublishedDataset.CreateAsync(Sys, "retry", train: 200, test: 20);
-        var backbone = Path.Combine(data.Output.FullName, "backbone.bin");
-        File.WriteAllBytes(backbone, [1, 2, 3]);  // never loaded: the trainers are fake
+        // A real file: the run reads what it is; the trainers are fake and never load it.
+        var backbone = Path.Combine(data.Output.FullName, "backbone.safetensors");
+        using (var model = new BitActors.Model.Architecture.ResNetV2(BitActors.Model.Architecture.KnownModels.Get("Tiny", 1), 5))
+            BitActors.Model.Checkpoints.CheckpointFiles.Save(model, backbone);
         var logs = new Dictionary<int, TrainerLog> { [0] = new(), [1] = new(), [2] = new() };
         lock (logs[1]) logs[1].FailAt.Add(7);
         lock (logs[2]) logs[2].AlwaysFailAt = 3;
