@@ -57,7 +57,7 @@ public sealed class BenchPipelineCommand(IAnsiConsole console) : AsyncCommand<Be
         public bool SourceOrder { get; init; }
 
         [CommandOption("--json")]
-        [Description("One JSON object per case: a, b, c in images/s and the ratios b/a and b/c.")]
+        [Description("One JSON object per case: a, b, c in images/s and the ratios b/a and b/c; b_memory (the pipeline fed from memory, no Kafka) and kafka_only (records/s read, no decoding) split b's time.")]
         public bool Json { get; init; }
 
         public override ValidationResult Validate() =>
@@ -97,6 +97,10 @@ public sealed class BenchPipelineCommand(IAnsiConsole console) : AsyncCommand<Be
                 var published = await new DatasetPublisher(kafka.Admin, materializer).PublishAsync(source, cancellationToken);
                 var b = await PipelineBenchmark.FromKafka(kafka.Endpoint, published.Manifest.Split("train"), ClassSubset.Range(0, 2), augment,
                     workers, settings.Batch, settings.ShuffleBuffer ?? Math.Min(1024, images.Count / 4), materializer, cancellationToken);
+                // Where the pipeline's time goes: the same pipeline fed from memory (no Kafka), and the reader alone (no decoding).
+                var memory = await PipelineBenchmark.FromMemory(images, ClassSubset.Range(0, 2), augment, workers, settings.Batch,
+                    settings.ShuffleBuffer ?? Math.Min(1024, images.Count / 4), materializer, cancellationToken);
+                var reading = await PipelineBenchmark.KafkaOnly(kafka.Endpoint, published.Manifest.Split("train"), materializer, cancellationToken);
                 var (sorted, shuffled) = settings.SourceOrder
                     ? await SourceOrderAsync(kafka.Admin, kafka.Endpoint, c, images, augment, workers, settings, materializer, cancellationToken)
                     : (null, null);
@@ -107,6 +111,8 @@ public sealed class BenchPipelineCommand(IAnsiConsole console) : AsyncCommand<Be
                     a_plain_loop = Math.Round(a.ImagesPerSecond, 1), b_pipeline = Math.Round(b.ImagesPerSecond, 1),
                     c_torchvision = peer is null ? (double?)null : Math.Round(peer.Value, 1), c_error = peerError,
                     b_over_a = Math.Round(b.ImagesPerSecond / a.ImagesPerSecond, 3),
+                    b_memory = Math.Round(memory.ImagesPerSecond, 1), b_memory_over_a = Math.Round(memory.ImagesPerSecond / a.ImagesPerSecond, 3),
+                    kafka_only = Math.Round(reading.ImagesPerSecond, 1),
                     b_over_c = peer is null ? (double?)null : Math.Round(b.ImagesPerSecond / peer.Value, 3),
                     d_sorted_source = sorted is null ? (double?)null : Math.Round(sorted.Value, 1),
                     e_shuffled_source = shuffled is null ? (double?)null : Math.Round(shuffled.Value, 1),

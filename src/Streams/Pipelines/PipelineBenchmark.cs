@@ -35,12 +35,39 @@ public static class PipelineBenchmark
         return new Throughput(encoded.Count - batchSize, clock.Elapsed.TotalSeconds);
     }
 
+    /// <summary>
+    /// The pipeline without Kafka: the same records held in memory, through decode, augment, shuffle and batching. With
+    /// <see cref="FromKafka"/> and <see cref="KafkaOnly"/> it splits the pipeline's time between reading and the rest.
+    /// </summary>
+    public static async Task<Throughput> FromMemory(IReadOnlyList<byte[]> encoded, ClassSubset classes, AugmentSettings augment,
+        int workers, int batchSize, int shuffleBuffer, IMaterializer materializer, CancellationToken cancellationToken = default)
+    {
+        var records = Source.From(encoded.Select((bytes, i) => new ImageRecord("memory", 0, i, i.ToString(), i, [classes.Classes[i % classes.Count]], bytes, 0)));
+        return await Count(ImagePipelines.Train(records, classes, augment, batchSize, shuffleBuffer, seed: 0, workers, fromKafka: false),
+            shuffleBuffer, batchSize, materializer, cancellationToken);
+    }
+
+    /// <summary>Records per second read from the topic and nothing else (no decoding): the reader's ceiling on these cores.</summary>
+    public static async Task<Throughput> KafkaOnly(KafkaEndpoint endpoint, SplitManifest split, IMaterializer materializer, CancellationToken cancellationToken = default)
+    {
+        var clock = Stopwatch.StartNew();
+        long records = 0;
+        await KafkaRecordSource.Create(endpoint, split, epochs: 1).RunForeach(_ => records++, materializer).WaitAsync(cancellationToken);
+        return new Throughput(records, clock.Elapsed.TotalSeconds);
+    }
+
     /// <param name="ordered">Read in ordered mode (partitions take seeded turns, as upstream training reads by default).</param>
     public static async Task<Throughput> FromKafka(KafkaEndpoint endpoint, SplitManifest split, ClassSubset classes, AugmentSettings augment,
         int workers, int batchSize, int shuffleBuffer, IMaterializer materializer, CancellationToken cancellationToken = default, bool ordered = false)
     {
         var records = KafkaRecordSource.Create(endpoint, split, epochs: 1, ordered: ordered);
-        var batches = ImagePipelines.Train(records, classes, augment, batchSize, shuffleBuffer, seed: 0, workers);
+        return await Count(ImagePipelines.Train(records, classes, augment, batchSize, shuffleBuffer, seed: 0, workers), shuffleBuffer, batchSize,
+            materializer, cancellationToken);
+    }
+
+    private static async Task<Throughput> Count(Source<ImageBatch, Akka.NotUsed> batches, int shuffleBuffer, int batchSize, IMaterializer materializer,
+        CancellationToken cancellationToken)
+    {
         Stopwatch? clock = null;
         long images = 0;
         await batches.RunForeach(b =>
