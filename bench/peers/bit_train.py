@@ -30,6 +30,16 @@ def positive(text):
     return value
 
 
+def loaded_blas():
+    """The BLAS library this process loaded (Debian's libblas.so.3 alternative: reference BLAS unless OpenBLAS is installed)."""
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "blas" in line.rsplit("/", 1)[-1] and ".so" in line}
+        return ", ".join(sorted(os.path.realpath(p) for p in paths)) or None
+    except OSError:
+        return None
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--arch", default="R50x1", choices=list(ARCHS), help="architecture (default R50x1)")
@@ -88,6 +98,7 @@ def main():
         "images_per_second": a.batch * a.steps / seconds, "mean_step_seconds": seconds / a.steps,
         "median_step_seconds": statistics.median(times), "final_loss": loss,
         "parameters": sum(p.numel() for p in model.parameters()), "torch": torch.__version__,
+        "blas": loaded_blas(),
     }), flush=True)
 
 

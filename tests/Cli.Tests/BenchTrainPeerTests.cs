@@ -32,8 +32,8 @@ public class BenchTrainPeerTests
         var theirs = peer.GetProperty("images_per_second").GetDouble();
         Assert.True(theirs > 0);
         Assert.True(peer.GetProperty("median_step_seconds").GetDouble() > 0);
-        // 10 classes from a random head: a cross-entropy near ln 10, not a diverged or zero loss.
-        Assert.InRange(peer.GetProperty("final_loss").GetDouble(), 0.5, 10);
+        // A cross-entropy that trained: positive, finite, not diverged.
+        Assert.InRange(peer.GetProperty("final_loss").GetDouble(), 1e-6, 10);
 
         var ratio = r.GetProperty("ratio").GetDouble();
         Assert.True(ratio > 0);

@@ -134,7 +134,7 @@ public sealed class BenchTrainCommand(IAnsiConsole console) : Command<BenchTrain
                     final_loss = r.FinalLoss, parameters = r.Parameters, torchsharp = typeof(torch).Assembly.GetName().Version?.ToString(),
                     peer = settings.Peer ? new
                     {
-                        impl = "pytorch", torch = peers[0].Torch, threads = peers[0].Threads, images_per_second = peerIps,
+                        impl = "pytorch", torch = peers[0].Torch, blas = peers[0].Blas, threads = peers[0].Threads, images_per_second = peerIps,
                         mean_step_seconds = Median(peers.Select(p => p.MeanStepSeconds)), median_step_seconds = Median(peers.Select(p => p.MedianStepSeconds)),
                         round_images_per_second = peers.Select(p => p.ImagesPerSecond).ToArray(), final_loss = peers[^1].FinalLoss, parameters = peers[0].Parameters,
                     } : null,

@@ -5,7 +5,7 @@ using System.Text.Json;
 namespace BitActors.Cli.Commands;
 
 /// <summary>What the PyTorch peer (bench/peers/bit_train.py) measured in one round.</summary>
-internal sealed record TrainPeerResult(double ImagesPerSecond, double MeanStepSeconds, double MedianStepSeconds, double FinalLoss, long Parameters, int Threads, string Torch);
+internal sealed record TrainPeerResult(double ImagesPerSecond, double MeanStepSeconds, double MedianStepSeconds, double FinalLoss, long Parameters, int Threads, string Torch, string? Blas);
 
 /// <summary>
 /// The PyTorch side of <c>bench train --peer</c>: the same BiT ResNet-v2 in plain torch (bench/peers/bit_resnetv2.py),
@@ -53,7 +53,8 @@ internal static class TrainPeer
             var r = json.RootElement;
             return new TrainPeerResult(r.GetProperty("images_per_second").GetDouble(), r.GetProperty("mean_step_seconds").GetDouble(),
                 r.GetProperty("median_step_seconds").GetDouble(), r.GetProperty("final_loss").GetDouble(), r.GetProperty("parameters").GetInt64(),
-                r.GetProperty("threads").GetInt32(), r.GetProperty("torch").GetString() ?? "");
+                r.GetProperty("threads").GetInt32(), r.GetProperty("torch").GetString() ?? "",
+                r.TryGetProperty("blas", out var blas) ? blas.GetString() : null);
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
         {
