@@ -9,33 +9,23 @@ X.npy: float32, N x C x H x W (or C x H x W), already scaled to [-1, 1] (x / 127
 The architecture, classes and input channels come from the file's __metadata__ (bitactors.arch,
 bitactors.classes, bitactors.in_channels, bitactors.norm) where it has them; the options fill in or override.
 Prints one JSON object: {"arch": ..., "classes": K, "logits": [[...], ...]} (a row per image).
-Needs python3-torch and python3-numpy only (no timm, no safetensors package).
+Needs python3-torch and python3-numpy only (no timm, no safetensors package). The model is bench/peers/bit_resnetv2.py
+(copied beside this file in the test output).
 """
 import argparse
 import json
+import os
 import struct
 import sys
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch import nn
 
-# name: (units per stage, width factor, base width, GroupNorm groups)
-ARCHS = {
-    "R50x1": ([3, 4, 6, 3], 1, 64, 32),
-    "R50x3": ([3, 4, 6, 3], 3, 64, 32),
-    "R101x1": ([3, 4, 23, 3], 1, 64, 32),
-    "R101x3": ([3, 4, 23, 3], 3, 64, 32),
-    "R152x2": ([3, 8, 36, 3], 2, 64, 32),
-    "R152x4": ([3, 8, 36, 3], 4, 64, 32),
-    "Tiny": ([1, 1, 1, 1], 1, 16, 8),
-    "Small": ([2, 2, 2, 2], 1, 32, 16),
-}
-
-# Weight standardisation eps as BiT uses it (timm's StdConv2d uses 1e-8; the difference is far below 1e-4 here).
-WS_EPS = 1e-10
-GN_EPS = 1e-5
+try:
+    from bit_resnetv2 import ARCHS, ResNetV2
+except ImportError:  # run from the source tree: the model lives in bench/peers
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "bench", "peers"))
+    from bit_resnetv2 import ARCHS, ResNetV2
 
 
 def read_safetensors(path):
@@ -62,104 +52,6 @@ def read_safetensors(path):
             raise SystemExit(f"{path}: {name} has dtype {entry['dtype']}, not one this reader knows")
         tensors[name] = torch.from_numpy(array.astype(np.float32).reshape(entry["shape"]).copy())
     return tensors, metadata
-
-
-class StdConv2d(nn.Conv2d):
-    """Bias-free conv whose kernel is standardised per output channel: (w - mean) / sqrt(biased var + eps)."""
-
-    def __init__(self, cin, cout, kernel, stride=1, padding=0, standardize=True):
-        super().__init__(cin, cout, kernel, stride=stride, padding=padding, bias=False)
-        self.standardize = standardize
-
-    def forward(self, x):
-        w = self.weight
-        if self.standardize:
-            var, mean = torch.var_mean(w, dim=(1, 2, 3), unbiased=False, keepdim=True)
-            w = (w - mean) / torch.sqrt(var + WS_EPS)
-        return F.conv2d(x, w, None, self.stride, self.padding)
-
-
-class Downsample(nn.Module):
-    def __init__(self, cin, cout, stride, ws):
-        super().__init__()
-        self.conv = StdConv2d(cin, cout, 1, stride=stride, standardize=ws)
-
-    def forward(self, x):
-        return self.conv(x)
-
-
-class Bottleneck(nn.Module):
-    """Pre-activation bottleneck: norm -> relu -> conv three times, stride on the 3x3, projection of the pre-activation."""
-
-    def __init__(self, cin, cout, mid, stride, groups, ws):
-        super().__init__()
-        self.norm1 = nn.GroupNorm(groups, cin, eps=GN_EPS)
-        self.conv1 = StdConv2d(cin, mid, 1, standardize=ws)
-        self.norm2 = nn.GroupNorm(groups, mid, eps=GN_EPS)
-        self.conv2 = StdConv2d(mid, mid, 3, stride=stride, padding=1, standardize=ws)
-        self.norm3 = nn.GroupNorm(groups, mid, eps=GN_EPS)
-        self.conv3 = StdConv2d(mid, cout, 1, standardize=ws)
-        self.downsample = Downsample(cin, cout, stride, ws) if stride != 1 or cin != cout else None
-
-    def forward(self, x):
-        pre = F.relu(self.norm1(x))
-        shortcut = x if self.downsample is None else self.downsample(pre)
-        y = self.conv1(pre)
-        y = self.conv2(F.relu(self.norm2(y)))
-        y = self.conv3(F.relu(self.norm3(y)))
-        return y + shortcut
-
-
-class Stage(nn.Module):
-    def __init__(self, blocks):
-        super().__init__()
-        self.blocks = nn.Sequential(*blocks)
-
-    def forward(self, x):
-        return self.blocks(x)
-
-
-class Stem(nn.Module):
-    """7x7/2 conv (pad 3), zero pad 1, 3x3/2 max-pool without padding."""
-
-    def __init__(self, cin, cout, ws):
-        super().__init__()
-        self.conv = StdConv2d(cin, cout, 7, stride=2, padding=3, standardize=ws)
-
-    def forward(self, x):
-        x = F.pad(self.conv(x), (1, 1, 1, 1), value=0.0)
-        return F.max_pool2d(x, kernel_size=3, stride=2)
-
-
-class Head(nn.Module):
-    def __init__(self, cin, classes):
-        super().__init__()
-        self.fc = nn.Conv2d(cin, classes, 1, bias=True)
-
-    def forward(self, x):
-        return self.fc(x).flatten(1)
-
-
-class ResNetV2(nn.Module):
-    def __init__(self, units, width, base, groups, classes, channels, ws=True):
-        super().__init__()
-        self.stem = Stem(channels, base * width, ws)
-        stages, cin = [], base * width
-        for s, n in enumerate(units):
-            mid = base * width * 2 ** s
-            blocks = []
-            for u in range(n):
-                blocks.append(Bottleneck(cin, 4 * mid, mid, 2 if s > 0 and u == 0 else 1, groups, ws))
-                cin = 4 * mid
-            stages.append(Stage(blocks))
-        self.stages = nn.Sequential(*stages)
-        self.norm = nn.GroupNorm(groups, cin, eps=GN_EPS)
-        self.head = Head(cin, classes)
-
-    def forward(self, x):
-        x = self.stages(self.stem(x))
-        x = F.relu(self.norm(x)).mean(dim=(2, 3), keepdim=True)
-        return self.head(x)
 
 
 def main():
