@@ -7,6 +7,12 @@ using Spectre.Console.Cli;
 // Before any worker thread: glibc's malloc arenas capped (see MallocArenas).
 MallocArenas.Limit();
 Logging.Configure();
+// The launcher names a file where the current operation is kept, to say what a process killed by a signal was doing.
+if (Environment.GetEnvironmentVariable("BITACTORS_BREADCRUMB") is { Length: > 0 } breadcrumb)
+{
+    try { BitActors.Model.Training.Breadcrumb.Open(breadcrumb, "bitactors " + string.Join(' ', args.TakeWhile(a => !a.StartsWith('-')))); }
+    catch (Exception e) when (e is IOException or UnauthorizedAccessException) { Serilog.Log.Warning("BITACTORS_BREADCRUMB={Path}: {Error}", breadcrumb, e.Message); }
+}
 var console = AnsiConsole.Console;
 // Redirected output has no terminal width; Spectre would fold tables at 80 columns.
 if (Console.IsOutputRedirected) console.Profile.Width = 120;

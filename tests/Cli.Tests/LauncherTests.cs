@@ -6,7 +6,8 @@ namespace BitActors.Cli.Tests;
 /// <summary>
 /// The launcher (./bitactors) on a machine that claims a GPU: a fake <c>nvidia-smi</c> first on PATH lists one. Where
 /// no usable CUDA libtorch is found it says why in one line and runs the CPU build (artifacts/cli, built once and
-/// reused: no test here builds the GPU variant); without a GPU, or with BITACTORS_DEVICE=cpu, it says nothing.
+/// reused: no test here builds the GPU variant); without a GPU, or with BITACTORS_DEVICE=cpu, it says nothing. And a CLI
+/// that dies on a signal gets one line saying which and what it was doing.
 /// </summary>
 [Trait("Category", "EndToEnd")]
 public sealed class LauncherTests : IDisposable
@@ -65,6 +66,56 @@ public sealed class LauncherTests : IDisposable
         var (forced, _) = await LaunchAsync(new() { ["PATH"] = GpuPath("GPU 0: Fake GPU (UUID: GPU-0)"), ["BITACTORS_DEVICE"] = "cpu" });
         Assert.Empty(forced);
     }
+
+    [Fact]
+    public async Task ACliKilledByASignalLeavesOneLineSayingWhatItWasDoing()
+    {
+        // Training that would run for hours; the launcher keeps its breadcrumb file in TMPDIR, this test's folder.
+        var psi = new ProcessStartInfo(Path.Combine(Root, "bitactors"),
+            ["bench", "train", "--arch", "Tiny", "--batch", "2", "--resolution", "32", "--steps", "1000000", "--warmup", "0", "--device", "cpu"])
+            { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Root };
+        foreach (var name in new[] { "BITACTORS_LIBTORCH", "BITACTORS_PYTHON" }) psi.Environment.Remove(name);
+        psi.Environment["BITACTORS_DEVICE"] = "cpu";
+        psi.Environment["TMPDIR"] = work.FullName;
+        using var process = Process.Start(psi)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        try
+        {
+            // The first launch of a checkout builds the CLI; then the CLI records each step's phases.
+            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(10);
+            while (!Directory.GetFiles(work.FullName, "bitactors-breadcrumb.*").Any(f => BitActors.Model.Training.Breadcrumb.Read(f).Contains("step 3")))
+            {
+                if (process.HasExited) Assert.Fail($"the launcher ended first (exit {process.ExitCode}): {await stderr}");
+                Assert.True(DateTime.UtcNow < deadline, "no training step recorded in 10 minutes");
+                await Task.Delay(100);
+            }
+            // The CLI is the launcher's only child (its subshell execs dotnet). SIGFPE, as oneDNN's division by zero
+            // raised it. The .NET runtime takes the first one sent from outside, restores the default action and
+            // returns (a real fault then happens again and kills the process); so it is sent until the process ends.
+            var cli = int.Parse(File.ReadAllText($"/proc/{process.Id}/task/{process.Id}/children").Trim());
+            for (int i = 0; i < 100 && !process.HasExited; i++)
+            {
+                kill(cli, 8); // SIGFPE
+                await Task.Delay(200);
+            }
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
+        var errors = await stderr;
+        await stdout;
+        Assert.Equal(136, process.ExitCode);
+        var line = Assert.Single(errors.Split('\n'), l => l.StartsWith("bitactors: killed", StringComparison.Ordinal));
+        Assert.Matches(@"^bitactors: killed by SIGFPE \(exit 136\) during: (after step \d+|step \d+ (forward|backward|update)), Tiny batch 2 at 32 px on cpu$", line);
+        Assert.Empty(Directory.GetFiles(work.FullName, "bitactors-breadcrumb.*"));
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int signal);
 
     private string Script(string name, string body)
     {

@@ -15,7 +15,6 @@ public sealed class StdConv2d : nn.Module<Tensor, Tensor>
     /// <summary>BiT's TensorFlow and PyTorch code use 1e-10 (timm uses 1e-8).</summary>
     public const double Eps = 1e-10;
 
-
     private readonly Parameter weight;
     private readonly long stride;
     private readonly long padding;
@@ -40,10 +39,23 @@ public sealed class StdConv2d : nn.Module<Tensor, Tensor>
     /// <summary>False: the kernel is used as it is (plain convolution).</summary>
     public bool Standardize { get; }
 
+    /// <summary>True for a strided 1×1 convolution without padding (the projection shortcut).</summary>
+    public bool IsStridedPointwise => weight.shape[2] == 1 && weight.shape[3] == 1 && stride > 1 && padding == 0;
+
+    /// <remarks>
+    /// A strided 1×1 convolution runs as a strided subsample (x[:, :, ::s, ::s]) followed by a stride-1 1×1
+    /// convolution: the same function, and the backward pass avoids libtorch-cpu 2.10's oneDNN kernel for
+    /// strided 1×1 convolutions, which dies with SIGFPE on some AVX-512 CPUs (DESIGN.md, platform facts).
+    /// </remarks>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
         var kernel = Standardize ? Standardized() : weight;
+        if (IsStridedPointwise)
+        {
+            var sampled = input.slice(2, 0, input.shape[2], stride).slice(3, 0, input.shape[3], stride);
+            return nn.functional.conv2d(sampled, kernel).MoveToOuterDisposeScope();
+        }
         return nn.functional.conv2d(input, kernel, strides: [stride, stride], padding: [padding, padding])
             .MoveToOuterDisposeScope();
     }

@@ -104,6 +104,7 @@ public sealed class Classifier : IDisposable
         // The whole step inside a scope: TorchSharp objects made here (gradient wrappers too) stay
         // reachable until native code is done with them. See KeptScalars for what happens otherwise.
         using var stepScope = NewDisposeScope();
+        var where = Breadcrumb.Enabled ? $"{model.Config.Name} batch {n} at {images.shape[^1]} px on {device}" : null;
         model.train();
         optimizer.ZeroGrad();
         double lossSum = 0;
@@ -116,6 +117,7 @@ public sealed class Classifier : IDisposable
             var y = count == n ? labels : labels.narrow(0, start, count);
             var t = targets is null ? null : count == n ? targets : targets.narrow(0, start, count);
             Tensor loss, logits;
+            if (where is not null) Breadcrumb.Mark(micro == n ? $"step {step} forward, {where}" : $"step {step} forward (images {start}-{start + count - 1}), {where}");
             if (lambda < 1.0)
             {
                 var pairs = tensor(MixUp.Permutation(count, random)).to(device);
@@ -134,6 +136,7 @@ public sealed class Classifier : IDisposable
                 loss = t is null ? nn.functional.cross_entropy(logits, y) : MultiLabelLossOf(logits, t);
             }
             using var share = ((double)count / n).ToScalar();
+            if (where is not null) Breadcrumb.Mark(micro == n ? $"step {step} backward, {where}" : $"step {step} backward (images {start}-{start + count - 1}), {where}");
             loss.mul(share).backward();
             var value = loss.item<float>();
             if (!float.IsFinite(value))
@@ -144,7 +147,9 @@ public sealed class Classifier : IDisposable
                 ? logits.argmax(1).eq(y).sum().item<long>()
                 : t.gather(1, logits.argmax(1).unsqueeze(1)).gt(KeptScalars.Zero).sum().item<long>();
         }
+        if (where is not null) Breadcrumb.Mark($"step {step} update, {where}");
         optimizer.Step(lr);
+        if (where is not null) Breadcrumb.Mark($"after step {step}, {where}");
         return new StepResult(step, lr, lossSum / n, (double)correct / n, n, lambda);
     }
 
@@ -161,6 +166,7 @@ public sealed class Classifier : IDisposable
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         model.eval();
+        if (Breadcrumb.Enabled) Breadcrumb.Mark($"evaluation, {model.Config.Name} batch {labels.Length} at {shape[^1]} px on {device}");
         var x = tensor(pixels, shape).to(device);
         var y = tensor(labels.Select(l => (long)l).ToArray()).to(device);
         var logits = model.forward(x);

@@ -7,6 +7,12 @@ namespace BitActors.Model.Training;
 /// <summary>
 /// SGD with momentum and optional weight decay, PyTorch's update rule (BiT trains with it, momentum 0.9):
 /// d = g + wd·p; buf = d at the first step, then buf = m·buf + d; p -= lr·buf.
+/// All parameters are views into one flat tensor, their gradients views into another, and the momentum
+/// buffers into a third, so a step is three or four element-wise operations over the whole model instead
+/// of three per parameter tensor, and zeroing the gradients is one. Every parameter takes part in every
+/// step: one that received no gradient counts as a zero gradient (PyTorch's SGD with gradients zeroed
+/// rather than set to None). Load the model's weights with copy_ (as the checkpoint loaders do), and do
+/// not move the model to another device after this is built: either would detach it from the views.
 /// Written here rather than taken from TorchSharp because its optimizer passes temporary Scalars to
 /// native code (see <see cref="KeptScalars"/>); every Scalar and tensor wrapper here outlives the call
 /// that uses it.
@@ -14,75 +20,104 @@ namespace BitActors.Model.Training;
 public sealed class MomentumSgd : IDisposable
 {
     private readonly Parameter[] parameters;
-    private readonly Tensor?[] buffers;
+    private readonly long[] offsets;
+    private readonly Tensor flatParameters, flatGradients;
+    /// <summary>Null until the first step (or a load of saved buffers).</summary>
+    private Tensor? flatBuffer;
     private readonly Scalar momentum;
     private readonly Scalar? weightDecay;
 
     public MomentumSgd(IEnumerable<Parameter> parameters, double momentum, double weightDecay)
     {
         this.parameters = parameters.Where(p => p.requires_grad).ToArray();
-        buffers = new Tensor?[this.parameters.Length];
+        if (this.parameters.Length == 0) throw new ArgumentException("no trainable parameters to optimise", nameof(parameters));
+        var first = this.parameters[0];
+        if (this.parameters.Any(p => p.dtype != first.dtype || p.device_type != first.device_type || p.device_index != first.device_index))
+            throw new ArgumentException("every parameter must have the same dtype and device: " +
+                string.Join(", ", this.parameters.Select(p => $"{p.dtype} on {p.device}").Distinct()), nameof(parameters));
+        offsets = new long[this.parameters.Length + 1];
+        for (int i = 0; i < this.parameters.Length; i++) offsets[i + 1] = offsets[i] + this.parameters[i].numel();
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        flatParameters = empty(offsets[^1], first.dtype, first.device).DetachFromDisposeScope();
+        flatGradients = zeros(offsets[^1], first.dtype, first.device).DetachFromDisposeScope();
+        for (int i = 0; i < this.parameters.Length; i++)
+        {
+            // One at a time: each parameter's own storage is released as soon as it has moved.
+            var p = this.parameters[i];
+            var view = ViewOf(flatParameters, i);
+            view.copy_(p);
+            p.set_(view);
+            p.grad = ViewOf(flatGradients, i);
+        }
         this.momentum = momentum.ToScalar();
         this.weightDecay = weightDecay != 0 ? weightDecay.ToScalar() : null;
     }
 
+    /// <summary>Parameter i's part of a flat tensor, in that parameter's shape.</summary>
+    private Tensor ViewOf(Tensor flat, int i) =>
+        flat.narrow(0, offsets[i], offsets[i + 1] - offsets[i]).view(parameters[i].shape);
+
     public void ZeroGrad()
     {
-        // p.grad makes a new wrapper each time; the scope keeps it alive until zero_ has returned.
-        using var scope = NewDisposeScope();
-        foreach (var p in parameters) p.grad?.zero_();
+        using var noGrad = no_grad();
+        flatGradients.zero_();
     }
 
     public void Step(double learningRate)
     {
         using var noGrad = no_grad();
         using var negativeLr = (-learningRate).ToScalar();
-        // Everything made here, the grad wrappers included, is held by one scope until the updates return.
-        using var scope = NewDisposeScope();
-        for (int i = 0; i < parameters.Length; i++)
-        {
-            var p = parameters[i];
-            var grad = p.grad;
-            if (grad is null) continue;
-            // In place: the gradient is zeroed before the next step anyway, and no new tensor is made.
-            var d = weightDecay is null ? grad : grad.add_(p, weightDecay);
-            if (buffers[i] is null) buffers[i] = d.clone().DetachFromDisposeScope();
-            else buffers[i]!.mul_(momentum).add_(d, KeptScalars.One);
-            p.add_(buffers[i]!, negativeLr);
-        }
+        // In place: the gradients are zeroed before the next step anyway, and no new tensor is made.
+        var d = weightDecay is null ? flatGradients : flatGradients.add_(flatParameters, weightDecay);
+        if (flatBuffer is null) flatBuffer = d.clone().DetachFromDisposeScope();
+        else flatBuffer.mul_(momentum).add_(d, KeptScalars.One);
+        flatParameters.add_(flatBuffer, negativeLr);
     }
 
-    /// <summary>Writes the momentum buffers (a flag per parameter: none yet, or the buffer).</summary>
+    /// <summary>
+    /// Writes the momentum buffers as one entry per parameter (a flag: none yet, or the buffer), the format
+    /// of the per-parameter optimizer that came before, so training states of either load in both.
+    /// </summary>
     public void Save(BinaryWriter writer)
     {
-        writer.Write(buffers.Length);
-        foreach (var b in buffers)
+        using var scope = NewDisposeScope();
+        writer.Write(parameters.Length);
+        for (int i = 0; i < parameters.Length; i++)
         {
-            writer.Write(b is not null);
-            b?.Save(writer);
+            writer.Write(flatBuffer is not null);
+            if (flatBuffer is not null) ViewOf(flatBuffer, i).Save(writer);
         }
     }
 
+    /// <summary>
+    /// Reads what <see cref="Save"/> wrote. A parameter saved without a buffer gets a zero one: its next
+    /// update is then m·0 + d = d, the same as the first step's buf = d.
+    /// </summary>
     public void Load(BinaryReader reader)
     {
         var count = reader.ReadInt32();
-        if (count != buffers.Length)
-            throw new InvalidDataException($"optimizer state has {count} momentum buffers, the model has {buffers.Length} parameters");
+        if (count != parameters.Length)
+            throw new InvalidDataException($"optimizer state has {count} momentum buffers, the model has {parameters.Length} parameters");
         using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var loaded = zeros_like(flatParameters);
+        bool any = false;
         for (int i = 0; i < count; i++)
         {
-            buffers[i]?.Dispose();
-            buffers[i] = null;
             if (!reader.ReadBoolean()) continue;
-            var buffer = zeros_like(parameters[i]).DetachFromDisposeScope();
-            buffer.Load(reader);
-            buffers[i] = buffer;
+            ViewOf(loaded, i).Load(reader);
+            any = true;
         }
+        flatBuffer?.Dispose();
+        flatBuffer = any ? loaded.DetachFromDisposeScope() : null;
     }
 
     public void Dispose()
     {
-        foreach (var b in buffers) b?.Dispose();
+        flatBuffer?.Dispose();
+        flatParameters.Dispose();
+        flatGradients.Dispose();
         momentum.Dispose();
         weightDecay?.Dispose();
     }
