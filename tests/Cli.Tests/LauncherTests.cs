@@ -114,6 +114,37 @@ public sealed class LauncherTests : IDisposable
         Assert.Empty(Directory.GetFiles(work.FullName, "bitactors-breadcrumb.*"));
     }
 
+    [Fact]
+    public async Task CtrlCThroughTheLauncherStopsTheCli()
+    {
+        // A terminal's Ctrl-C sends SIGINT to the launcher and its child alike: the child (started in the background)
+        // must not have inherited SIGINT as ignored, or it would serve on forever.
+        var psi = new ProcessStartInfo(Path.Combine(Root, "bitactors"), ["kafka", "up"])
+            { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Root };
+        psi.Environment["BITACTORS_DEVICE"] = "cpu";
+        psi.Environment["TMPDIR"] = work.FullName;
+        using var process = Process.Start(psi)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        try
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(10); // the first launch of a checkout builds the CLI
+            string? line;
+            while ((line = await process.StandardOutput.ReadLineAsync()) is not null && !line.StartsWith("bootstrap=", StringComparison.Ordinal))
+                Assert.True(DateTime.UtcNow < deadline, "kafka up printed no bootstrap line");
+            Assert.NotNull(line);
+            var cli = int.Parse(File.ReadAllText($"/proc/{process.Id}/task/{process.Id}/children").Trim());
+            kill(process.Id, 2);
+            kill(cli, 2); // SIGINT
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
+        Assert.Contains("embedded Kafka stopped", await stderr);
+    }
+
     [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
     private static extern int kill(int pid, int signal);
 
