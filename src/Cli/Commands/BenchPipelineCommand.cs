@@ -47,6 +47,11 @@ public sealed class BenchPipelineCommand(IAnsiConsole console) : AsyncCommand<Be
         [Description("Shuffle buffer of the pipeline (b), in images (default: a quarter of --images, at most 1024).")]
         public int? ShuffleBuffer { get; init; }
 
+        [CommandOption("--rounds <N>")]
+        [Description("Rounds of (a), (b) and the memory-fed pipeline, interleaved (a, b, memory, a, b, …); each figure is the median of its rounds (default 3: one pass of each moves by ±15 % on a shared 2-core machine).")]
+        [DefaultValue(3)]
+        public int Rounds { get; init; } = 3;
+
         [CommandOption("--python <PATH>")]
         [Description("Python with torchvision for the peer (default /usr/bin/python3; Debian's python3-torchvision). Without it (c) is left out.")]
         [DefaultValue("/usr/bin/python3")]
@@ -61,7 +66,8 @@ public sealed class BenchPipelineCommand(IAnsiConsole console) : AsyncCommand<Be
         public bool Json { get; init; }
 
         public override ValidationResult Validate() =>
-            Images < 4 * Batch ? ValidationResult.Error("--images must be at least four batches") : ValidationResult.Success();
+            Images < 4 * Batch ? ValidationResult.Error("--images must be at least four batches")
+            : Rounds < 1 ? ValidationResult.Error("--rounds must be at least 1") : ValidationResult.Success();
     }
 
     private sealed record Case(string Name, int Size, SKEncodedImageFormat Format, string Extension, int Precrop, int Crop);
@@ -91,15 +97,23 @@ public sealed class BenchPipelineCommand(IAnsiConsole console) : AsyncCommand<Be
                 var augment = new AugmentSettings(c.Precrop, c.Crop, 3);
                 Log.Information("[bench] {Case}: {N} images of {Bytes:N0} bytes on average", c.Name, images.Count, images.Average(i => i.Length));
 
-                var a = PipelineBenchmark.PlainLoop(images, augment, workers, settings.Batch);
                 var source = new DatasetSource($"bench-{c.Name}", ["a", "b"], c.Size, c.Size, 3, false, Guid.NewGuid().ToString("N"),
                     [new DatasetSplit("train", images.Select((bytes, i) => new LabelledImage(i, [i % 2], bytes, c.Format == SKEncodedImageFormat.Png ? "image/png" : "image/jpeg")).ToList())]);
                 var published = await new DatasetPublisher(kafka.Admin, materializer).PublishAsync(source, cancellationToken);
-                var b = await PipelineBenchmark.FromKafka(kafka.Endpoint, published.Manifest.Split("train"), ClassSubset.Range(0, 2), augment,
-                    workers, settings.Batch, settings.ShuffleBuffer ?? Math.Min(1024, images.Count / 4), materializer, cancellationToken);
-                // Where the pipeline's time goes: the same pipeline fed from memory (no Kafka), and the reader alone (no decoding).
-                var memory = await PipelineBenchmark.FromMemory(images, ClassSubset.Range(0, 2), augment, workers, settings.Batch,
-                    settings.ShuffleBuffer ?? Math.Min(1024, images.Count / 4), materializer, cancellationToken);
+                int buffer = settings.ShuffleBuffer ?? Math.Min(1024, images.Count / 4);
+                // (a), (b) and the pipeline fed from memory (no Kafka: where b's time goes), interleaved so that the machine's
+                // drift falls on all three alike; the medians.
+                var rounds = new List<(double A, double B, double Memory)>();
+                for (int r = 0; r < settings.Rounds; r++)
+                    rounds.Add((PipelineBenchmark.PlainLoop(images, augment, workers, settings.Batch).ImagesPerSecond,
+                        (await PipelineBenchmark.FromKafka(kafka.Endpoint, published.Manifest.Split("train"), ClassSubset.Range(0, 2), augment,
+                            workers, settings.Batch, buffer, materializer, cancellationToken)).ImagesPerSecond,
+                        (await PipelineBenchmark.FromMemory(images, ClassSubset.Range(0, 2), augment, workers, settings.Batch, buffer,
+                            materializer, cancellationToken)).ImagesPerSecond));
+                Log.Information("[bench] {Case}: rounds (a / b / memory img/s) {Rounds}", c.Name,
+                    string.Join(", ", rounds.Select(r => $"{r.A:F0} / {r.B:F0} / {r.Memory:F0}")));
+                double a = Median(rounds.Select(r => r.A)), b = Median(rounds.Select(r => r.B)), memory = Median(rounds.Select(r => r.Memory));
+                double ratioSpread(Func<(double A, double B, double Memory), double> f) => Math.Round(rounds.Max(f) - rounds.Min(f), 3);
                 var reading = await PipelineBenchmark.KafkaOnly(kafka.Endpoint, published.Manifest.Split("train"), materializer, cancellationToken);
                 var (sorted, shuffled) = settings.SourceOrder
                     ? await SourceOrderAsync(kafka.Admin, kafka.Endpoint, c, images, augment, workers, settings, materializer, cancellationToken)
@@ -108,12 +122,14 @@ public sealed class BenchPipelineCommand(IAnsiConsole console) : AsyncCommand<Be
                 var result = new
                 {
                     bench = "pipeline", @case = c.Name, images = images.Count, batch = settings.Batch, workers, precrop = c.Precrop, crop = c.Crop,
-                    a_plain_loop = Math.Round(a.ImagesPerSecond, 1), b_pipeline = Math.Round(b.ImagesPerSecond, 1),
+                    rounds = settings.Rounds,
+                    per_round = rounds.Select(r => new { a = Math.Round(r.A, 1), b = Math.Round(r.B, 1), memory = Math.Round(r.Memory, 1) }).ToArray(),
+                    a_plain_loop = Math.Round(a, 1), b_pipeline = Math.Round(b, 1),
                     c_torchvision = peer is null ? (double?)null : Math.Round(peer.Value, 1), c_error = peerError,
-                    b_over_a = Math.Round(b.ImagesPerSecond / a.ImagesPerSecond, 3),
-                    b_memory = Math.Round(memory.ImagesPerSecond, 1), b_memory_over_a = Math.Round(memory.ImagesPerSecond / a.ImagesPerSecond, 3),
+                    b_over_a = Math.Round(Median(rounds.Select(r => r.B / r.A)), 3), b_over_a_range = ratioSpread(r => r.B / r.A),
+                    b_memory = Math.Round(memory, 1), b_memory_over_a = Math.Round(Median(rounds.Select(r => r.Memory / r.A)), 3),
                     kafka_only = Math.Round(reading.ImagesPerSecond, 1),
-                    b_over_c = peer is null ? (double?)null : Math.Round(b.ImagesPerSecond / peer.Value, 3),
+                    b_over_c = peer is null ? (double?)null : Math.Round(b / peer.Value, 3),
                     d_sorted_source = sorted is null ? (double?)null : Math.Round(sorted.Value, 1),
                     e_shuffled_source = shuffled is null ? (double?)null : Math.Round(shuffled.Value, 1),
                     d_over_e = sorted is null || shuffled is null ? (double?)null : Math.Round(sorted.Value / shuffled.Value, 3),
@@ -155,6 +171,12 @@ public sealed class BenchPipelineCommand(IAnsiConsole console) : AsyncCommand<Be
         Log.Information("[bench] {Case}: class-sorted source {Sorted} img/s, shuffled source {Shuffled} img/s", c.Name,
             string.Join(" / ", rates["sorted"].Select(r => r.ToString("F0"))), string.Join(" / ", rates["shuffled"].Select(r => r.ToString("F0"))));
         return (rates["sorted"].Order().ElementAt(1), rates["shuffled"].Order().ElementAt(1));
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
     /// <summary>Synthetic but real images: random rectangles and circles over a gradient, encoded by Skia, also written to <paramref name="folder"/> for the peer.</summary>
