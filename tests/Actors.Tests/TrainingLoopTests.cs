@@ -115,4 +115,39 @@ public sealed class TrainingLoopTests() : TestKit(BitActorsConfig.Reference())
         var stopped = FishForMessage<TrainingStopped>(m => m is TrainingStopped, Wait);
         Assert.Equal((3, "/tmp/loop-step3.bin", (string?)null), (stopped.Step, stopped.Checkpoint, stopped.TrainerFailure));
     }
+
+    [Fact]
+    public void OnlyTheNewestCheckpointsAreKeptAndTheOneResumedFromInTheSameFolderIsPrunedWithThem()
+    {
+        var folder = Directory.CreateTempSubdirectory("bitactors-keep").FullName;
+        var elsewhere = Directory.CreateTempSubdirectory("bitactors-given").FullName;
+        try
+        {
+            // An earlier attempt's checkpoint in the run's folder, and a user's checkpoint elsewhere (never deleted).
+            var earlier = Path.Combine(folder, "loop-step1.bin");
+            var given = Path.Combine(elsewhere, "given.bin");
+            foreach (var file in new[] { earlier, TrainingCheckpoint.StatePath(earlier), given, TrainingCheckpoint.StatePath(given) }) File.WriteAllBytes(file, [1]);
+
+            foreach (var (startFrom, kept) in new[] { (earlier, new[] { 12, 13 }), (given, new[] { 12, 13 }) })
+            {
+                var log = new TrainerLog { WriteFiles = true };
+                ChildActorOf(TrainingLoop.Props(Plan(new LoopSettings { CheckpointEvery = 4, KeepCheckpoints = 2, ProgressEvery = 100, MaxRestarts = 0 }) with
+                {
+                    CheckpointPath = next => Path.Combine(folder, $"loop-step{next}.bin"),
+                    StartFrom = (startFrom, 1),
+                }, CreateTestProbe().Ref, FakeTrainer.Factory(log)));
+                FishForMessage(m => m is TrainingFinished, Wait);
+
+                // Written at 2, 4, 5, 8, 9, 12, 13: only the newest two are left, each with its state.
+                var left = Directory.GetFiles(folder).Select(Path.GetFileName).Order().ToArray();
+                Assert.Equal(kept.SelectMany(s => new[] { $"loop-step{s}.bin", $"loop-step{s}.bin.state" }).Order(), left);
+            }
+            Assert.True(File.Exists(given) && File.Exists(TrainingCheckpoint.StatePath(given)));
+        }
+        finally
+        {
+            Directory.Delete(folder, true);
+            Directory.Delete(elsewhere, true);
+        }
+    }
 }

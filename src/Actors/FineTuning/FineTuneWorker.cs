@@ -147,11 +147,10 @@ public sealed class FineTuneWorker : ReceiveActor
     private void DeleteResumable()
     {
         foreach (var path in _resumable)
-            foreach (var file in new[] { path, path + ".sha256", path + ".state", path + ".state.sha256" })
-            {
-                try { File.Delete(file); }
-                catch (IOException e) { _log.Warning("task {0}: could not delete {1}: {2}", _task.Name, file, e.Message); }
-            }
+        {
+            try { TrainingCheckpoint.Delete(path); }
+            catch (IOException e) { _log.Warning("task {0}: could not delete {1}: {2}", _task.Name, path, e.Message); }
+        }
     }
 
     /// <summary>Reports the failure to the dispatcher and stops; the run's other tasks go on.</summary>

@@ -238,6 +238,7 @@ public static class BitActorsConfig
         CheckpointAtPhaseChange = c.GetBoolean("checkpoint-at-phase-change"),
         MaxRestarts = NonNegative(c, "max-restarts"),
         RestartBackoffSeconds = c.GetTimeSpan("restart-backoff").TotalSeconds,
+        KeepCheckpoints = Positive(c, "keep-checkpoints"),
     };
 
     private static BitActors.Model.Architecture.NormKind Norm(Config c)

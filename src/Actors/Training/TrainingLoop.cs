@@ -27,6 +27,7 @@ public sealed class TrainingLoop : ReceiveActor, IWithTimers
     private readonly Func<TrainerSpec, Props> _trainerProps;
     private readonly IMaterializer _materializer = Context.Materializer();
     private readonly StepTimer _timer = new();
+    private readonly CheckpointChain _chain;
     private IActorRef _trainer = ActorRefs.Nobody;
     private UniqueKillSwitch? _feed;
     private IActorRef? _pendingAck;
@@ -42,6 +43,7 @@ public sealed class TrainingLoop : ReceiveActor, IWithTimers
     {
         (_plan, _reporter, _trainerProps) = (plan, reporter, trainerProps);
         _lastCheckpoint = plan.StartFrom;
+        _chain = new CheckpointChain(plan.Settings.KeepCheckpoints, Path.GetDirectoryName(Path.GetFullPath(plan.CheckpointPath(0)))!, plan.StartFrom.Path);
     }
 
     /// <param name="trainerProps">How trainers are made (tests pass a fake); default <see cref="GpuTrainer.Props"/>.</param>
@@ -123,6 +125,11 @@ public sealed class TrainingLoop : ReceiveActor, IWithTimers
     {
         _lastCheckpoint = (m.Checkpoint.Path, m.NextStep!.Value);
         Context.Parent.Tell(new TrainingCheckpointed(_plan.RunId, m.NextStep.Value, m.Checkpoint.Path));
+        foreach (var superseded in _chain.Add(m.Checkpoint.Path))
+        {
+            try { TrainingCheckpoint.Delete(superseded); }
+            catch (IOException e) { _log.Warning("{0}: could not delete the superseded checkpoint {1}: {2}", _plan.Task, superseded, e.Message); }
+        }
     }
 
     /// <summary>The schedule is done: the trainer evaluates the model, then saves it where the plan says.</summary>

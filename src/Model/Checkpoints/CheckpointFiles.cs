@@ -101,20 +101,25 @@ public static class CheckpointFiles
     public static void WriteHashBeside(string path, string sha256)
     {
         WritePendingHash(path, sha256);
-        File.Move(PendingHashPath(path), HashPath(path), overwrite: true);
+        Durable.Replace(PendingHashPath(path), HashPath(path));
     }
 
     /// <summary>
     /// Moves a fully written temporary file to <paramref name="path"/> with its hash beside it. The new hash is
     /// written first, as pending (<c>PATH.sha256.partial</c>): a process killed between the two renames leaves
     /// the new file, the old <c>PATH.sha256</c> and the pending hash, which <see cref="VerifyHash"/> accepts;
-    /// killed before, the previous file and its hash are untouched. Either way the checkpoint there is valid.
+    /// killed before, the previous file and its hash are untouched. Either way the checkpoint there is valid. Both files
+    /// are on disk (fsync) before their renames, and the renames after them (fsync of the folder), so the same holds
+    /// after a power loss (<see cref="Durable"/>).
     /// </summary>
     public static void MoveIntoPlace(string tmp, string path, string sha256)
     {
         WritePendingHash(path, sha256);
+        Durable.FlushFile(PendingHashPath(path));
+        Durable.FlushFile(tmp);
         File.Move(tmp, path, overwrite: true);
         File.Move(PendingHashPath(path), HashPath(path), overwrite: true);
+        Durable.FlushFolderOf(path);
     }
 
     private static void WritePendingHash(string path, string sha256) =>

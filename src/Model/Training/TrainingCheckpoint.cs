@@ -18,6 +18,13 @@ public static class TrainingCheckpoint
 
     public static string StatePath(string path) => path + ".state";
 
+    /// <summary>Deletes a checkpoint's four files (weights, training state, both hashes); absent files are skipped.</summary>
+    public static void Delete(string path)
+    {
+        foreach (var file in new[] { path, CheckpointFiles.HashPath(path), StatePath(path), CheckpointFiles.HashPath(StatePath(path)) })
+            File.Delete(file);
+    }
+
     public static CheckpointFiles.Saved Save(ResNetV2 model, MomentumSgd optimizer, int nextStep, string path, TrainingPosition? position = null, CheckpointMetadata? metadata = null)
     {
         var weights = CheckpointFiles.Save(model, path, CheckpointFormat.Native, metadata);
