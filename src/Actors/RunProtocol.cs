@@ -116,6 +116,12 @@ public sealed record SeedSummary(string Group, bool FromScratch, int? Shots, IRe
 
 public sealed record RunFailed(string RunId, string Reason);
 
+/// <summary>
+/// Told to a run's reporter when the run starts: the run's supervisor, for the reporter to watch. A supervisor that
+/// stops without a <see cref="RunCompleted"/>, <see cref="RunStopped"/> or <see cref="RunFailed"/> ends the run as failed.
+/// </summary>
+public sealed record WatchRun(string RunId, Akka.Actor.IActorRef Supervisor);
+
 /// <summary>Stop the run gracefully: checkpoint what is being trained, then stop (SIGINT/SIGTERM in the CLI).</summary>
 public sealed record StopRun(string Reason);
 

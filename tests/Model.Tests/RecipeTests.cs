@@ -33,6 +33,16 @@ public class RecipeTests
     }
 
     [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    public void HyperRuleRefusesADatasetWithNoExamplesInsteadOfScheduling500Steps(int size)
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => HyperRule.Supports(size));
+        Assert.Contains("at least one training example", e.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => HyperRule.Schedule(size));
+    }
+
+    [Theory]
     [InlineData(19_999, 500, 0.0)]
     [InlineData(20_000, 10_000, 0.1)]
     [InlineData(499_999, 10_000, 0.1)]

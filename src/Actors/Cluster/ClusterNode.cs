@@ -30,8 +30,10 @@ public static class ClusterNode
         var settings = new TrainerNodeSettings(node, kafka, fineTune, store, cluster.CheckpointEvery, cluster.RequestInterval, upstream);
         // auto becomes cuda or cpu here, once per node: the coordinator and the logs see the device a task runs on.
         var devices = cluster.Devices.Select(d => Devices.Resolve(d, m => system.Log.Info(m))).ToList();
+        // Each slot restarted a bounded number of times (bitactors.supervision.max-restarts), then given up, not looped.
+        var budget = Hosting.BitActorsConfig.MaxRestarts(system.Settings.Config);
         for (int i = 0; i < devices.Count; i++)
-            system.ActorOf(DeviceSlot.Props(proxy, devices[i], settings), $"device-{i}-{devices[i].Replace(':', '-')}");
+            system.ActorOf(Hosting.BoundedSupervisor.Props(DeviceSlot.Props(proxy, devices[i], settings), "slot", budget), $"device-{i}-{devices[i].Replace(':', '-')}");
     }
 
     /// <summary>A coordinator without a configured job: free devices stay idle.</summary>

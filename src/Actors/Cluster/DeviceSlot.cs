@@ -44,6 +44,7 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
     private BackboneReady? _backbone;
     private bool _finished;
     private Task _outbox = Task.CompletedTask;
+    private Exception? _workerFailure;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -59,9 +60,20 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
 
     protected override void PreStart() => BecomeIdle();
 
+    /// <summary>
+    /// A worker (or upstream supervisor) that throws is stopped, not restarted: Akka's default would restart it without
+    /// limit, a deterministic failure looping (or rerunning a whole training) forever. Its task fails with the cause;
+    /// retrying it, here or elsewhere, is the coordinator's decision.
+    /// </summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
+    {
+        _workerFailure = e is ActorInitializationException { InnerException: { } inner } ? inner : e;
+        return Directive.Stop;
+    });
+
     private void BecomeIdle()
     {
-        (_work, _worker, _backbone, _finished) = (null, ActorRefs.Nobody, null, false);
+        (_work, _worker, _backbone, _finished, _workerFailure) = (null, ActorRefs.Nobody, null, false, null);
         Become(Idle);
         RequestWork();
         Timers.StartPeriodicTimer("request", new Tick(), _settings.RequestInterval);
@@ -146,7 +158,11 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
         Receive<FineTuneFailed>(_ => FromWorker(), m => Finish(work => new TaskFailed(work.Task.Id, work.Attempt, m.Reason)));
         Receive<RunFailed>(_ => FromWorker(), m => Finish(work => new TaskFailed(work.Task.Id, work.Attempt, m.Reason)));
         Receive<Terminated>(t => t.ActorRef.Equals(_worker) && !_finished,
-            _ => Finish(work => new TaskFailed(work.Task.Id, work.Attempt, "the task's worker stopped without a result")));
+            _ =>
+            {
+                var cause = _workerFailure is { } e ? $": {e.GetType().Name}: {e.Message}" : "";
+                Finish(work => new TaskFailed(work.Task.Id, work.Attempt, "the task's worker stopped without a result" + cause));
+            });
         Receive<Outgoing>(m => m.Outcome, m => Report(m.Message));
         Receive<Outgoing>(m => _coordinator.Tell(m.Message));
         IgnoreStale();

@@ -2,6 +2,7 @@ using Akka;
 using Akka.Event;
 using Akka.Streams;
 using Akka.Streams.Dsl;
+using BitActors.Actors.Training;
 using BitActors.Model.Recipe;
 using BitActors.Streams.Datasets;
 using BitActors.Streams.Images;
@@ -52,9 +53,11 @@ public static class FineTuneFeed
     public static Source<ImageBatch, NotUsed> Batches(IFineTuneData data, DatasetManifest manifest, FineTuneTask task, FineTuneExamples examples,
         AugmentSettings augment, FineTuneSettings settings, Action<RejectedRecord>? onRejected = null, int fromStep = 0)
     {
-        var records = examples.Shots is { } shots ? Permuted(shots, task.Seed) : data.TrainRecords(manifest, task, epochs: null);
+        // An epoch whose every record is refused would be replayed without end: the feed fails naming the task.
+        var (records, refused) = RefusedEpochs.Watch(examples.Shots is { } shots ? Permuted(shots, task.Seed) : data.TrainRecords(manifest, task, epochs: null),
+            $"task {task.Name}", onRejected);
         var batches = ImagePipelines.Train(records, task.Classes, augment, settings.Recipe.BatchSize,
-            (int)Math.Clamp(examples.Count, 1, settings.Data.ShuffleBuffer), task.Seed, settings.Data.DecodeParallelism, onRejected,
+            (int)Math.Clamp(examples.Count, 1, settings.Data.ShuffleBuffer), task.Seed, settings.Data.DecodeParallelism, refused,
             fromKafka: examples.Shots is null);
         return fromStep > 0 ? batches.Skip(fromStep) : batches;
     }
@@ -71,9 +74,13 @@ public static class FineTuneFeed
         return (examples, Batches(data, manifest, task, examples, augment, settings, onRejected));
     }
 
-    /// <summary>In-memory examples, epoch after epoch, each epoch a full permutation seeded by the task's seed and the epoch.</summary>
+    /// <summary>
+    /// In-memory examples, epoch after epoch, each epoch a full permutation seeded by the task's seed and the epoch. No
+    /// examples: refused (2³¹ empty epochs would pass without a batch).
+    /// </summary>
     public static Source<ImageRecord, NotUsed> Permuted(IReadOnlyList<ImageRecord> examples, int seed) =>
-        Source.From(Enumerable.Range(0, int.MaxValue)).SelectMany(epoch => Epoch(examples, seed, epoch));
+        examples.Count == 0 ? throw new ArgumentException("no examples to train on", nameof(examples))
+        : Source.From(Enumerable.Range(0, int.MaxValue)).SelectMany(epoch => Epoch(examples, seed, epoch));
 
     /// <summary>One epoch of <see cref="Permuted"/>.</summary>
     public static IReadOnlyList<ImageRecord> Epoch(IReadOnlyList<ImageRecord> examples, int seed, int epoch)

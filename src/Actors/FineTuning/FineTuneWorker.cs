@@ -51,7 +51,7 @@ public sealed class FineTuneWorker : ReceiveActor
         _trainerProps = trainerProps ?? GpuTrainer.Props;
         _data = data ?? new KafkaFineTuneData(attempt.Kafka, attempt.Settings, _log);
         Receive<DataReady>(m => StartTraining(m.Manifest, m.Examples));
-        Receive<Status.Failure>(f => Fail($"loading data failed: {f.Cause.Message}"));
+        Receive<Status.Failure>(f => Fail(f.Cause is InvalidDataException ? f.Cause.Message : $"loading data failed: {f.Cause.Message}"));
     }
 
     /// <param name="trainerProps">How trainers are made (tests pass a fake); default <see cref="GpuTrainer.Props"/>.</param>
@@ -76,11 +76,17 @@ public sealed class FineTuneWorker : ReceiveActor
     private async Task<DataReady> PrepareAsync()
     {
         var manifest = await _data.ReadManifestAsync(_task);
+        TrainingPreconditions.Check(manifest, _task.Classes, $"task {_task.Name}"); // before any record is read: a class missing, a split
         return new DataReady(manifest, await FineTuneFeed.PrepareAsync(_data, manifest, _task, _materializer));
     }
 
     private void StartTraining(DatasetManifest manifest, FineTuneExamples examples)
     {
+        if (examples.Count == 0)
+        {
+            Fail($"task {_task.Name}: no training examples of classes {_task.Classes} in dataset '{manifest.Name}'");
+            return;
+        }
         _examples = examples.ForHyperRule;
         var resolution = HyperRule.ResolutionFor(manifest.ImageSize.Height, manifest.ImageSize.Width, Settings.Data.PaperResolution);
         _augment = Settings.Data.Augment is { } set ? set with { Channels = _backbone.InChannels } : new AugmentSettings(resolution.Precrop, resolution.Crop, _backbone.InChannels);

@@ -40,23 +40,37 @@ public sealed record TaskPlan(string Dataset, ClassSubset Classes, IReadOnlyList
 
     /// <summary>
     /// Shot counts: positive numbers, or <c>all</c> or <c>0</c> (null) for every example; "1,5,10,all" or the items of
-    /// a HOCON list. <paramref name="what"/> names the option or key in errors.
+    /// a HOCON list. <paramref name="what"/> names the option or key in errors. A count given twice (<c>5,5</c>, <c>0,all</c>)
+    /// is one group of tasks (two would share their names): collapsed, and <paramref name="warn"/> told.
     /// </summary>
-    public static IReadOnlyList<int?> ParseShots(IEnumerable<string> items, string what = "shots")
+    public static IReadOnlyList<int?> ParseShots(IEnumerable<string> items, string what = "shots", Action<string>? warn = null)
     {
         int? Shot(string raw) =>
             raw.Equals("all", StringComparison.OrdinalIgnoreCase) ? null
             : int.TryParse(raw, out var k) && k >= 0 ? (k == 0 ? null : k)
             : throw new InvalidDataException($"{what}: '{raw}' is neither a number of examples per class nor 'all' (or 0)");
-        var shots = Items(items).Select(Shot).Distinct().ToList();
+        var shots = Collapse(Items(items).Select(Shot).ToList(), what, k => k?.ToString() ?? "all", warn);
         return shots.Count > 0 ? shots : throw new InvalidDataException($"{what}: at least one shot count (or 'all') is needed");
     }
 
-    /// <summary>Seeds: numbers, "0,1,2" or the items of a HOCON list.</summary>
-    public static IReadOnlyList<int> ParseSeeds(IEnumerable<string> items, string what = "seeds")
+    /// <summary>Seeds: numbers, "0,1,2" or the items of a HOCON list; one given twice is collapsed, <paramref name="warn"/> told.</summary>
+    public static IReadOnlyList<int> ParseSeeds(IEnumerable<string> items, string what = "seeds", Action<string>? warn = null)
     {
-        var seeds = Items(items).Select(t => int.TryParse(t, out var v) ? v : throw new InvalidDataException($"{what}: '{t}' is not a number")).Distinct().ToList();
+        var seeds = Collapse(Items(items).Select(t => int.TryParse(t, out var v) ? v : throw new InvalidDataException($"{what}: '{t}' is not a number")).ToList(),
+            what, s => s.ToString(), warn);
         return seeds.Count > 0 ? seeds : throw new InvalidDataException($"{what}: at least one seed is needed");
+    }
+
+    /// <summary>Each value once, in the order first given; the ones given more than once named to <paramref name="warn"/>.</summary>
+    public static List<T> Collapse<T>(IReadOnlyList<T> values, string what, Func<T, string> show, Action<string>? warn)
+    {
+        var distinct = values.Distinct().ToList();
+        if (distinct.Count < values.Count)
+        {
+            var twice = values.GroupBy(v => v).Where(g => g.Count() > 1).Select(g => show(g.Key));
+            warn?.Invoke($"{what}: {string.Join(", ", twice)} given more than once; each is used once ({string.Join(",", distinct.Select(show))})");
+        }
+        return distinct;
     }
 
     private static IEnumerable<string> Items(IEnumerable<string> items) =>

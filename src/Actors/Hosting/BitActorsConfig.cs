@@ -163,7 +163,7 @@ public static class BitActorsConfig
             Data = new UpstreamDataSettings
             {
                 Dataset = c.GetString("dataset"),
-                Classes = new ClassSubset(c.GetIntList("classes").ToArray()),
+                Classes = Classes(c, "bitactors.upstream.classes"),
                 Augment = Augmentation(c, c.GetInt("channels")) ?? throw new InvalidDataException("bitactors.upstream: precrop and crop must be set"),
                 ShuffleBuffer = Positive(c, "shuffle-buffer"),
                 DecodeParallelism = Positive(c, "decode-parallelism"),
@@ -266,6 +266,26 @@ public static class BitActorsConfig
     {
         var value = c.GetInt(key);
         return value >= 0 ? value : throw new InvalidDataException($"configuration '{key}' must not be negative, not {value}");
+    }
+
+    /// <summary>A list of class ids; one listed twice (or negative) is refused naming the key, not met later as a crash.</summary>
+    private static ClassSubset Classes(Config c, string key)
+    {
+        var ids = c.GetIntList(key[(key.LastIndexOf('.') + 1)..]);
+        if (ids.FirstOrDefault(id => id < 0, 0) is < 0 and var negative) throw new InvalidDataException($"{key}: class {negative} is not a class id");
+        if (ids.GroupBy(id => id).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            throw new InvalidDataException($"{key} lists class {twice.Key} {twice.Count()} times: [{string.Join(", ", ids)}]; list each class once");
+        return new ClassSubset(ids.ToArray());
+    }
+
+    /// <summary>
+    /// <c>bitactors.supervision.max-restarts</c>: how many times in all a top-level actor (a run's supervisor and reporter,
+    /// a node's device slot) that throws is restarted before it is stopped and its failure reported.
+    /// </summary>
+    public static int MaxRestarts(Config config)
+    {
+        var value = config.GetInt("bitactors.supervision.max-restarts", 2);
+        return value >= 0 ? value : throw new InvalidDataException($"configuration 'bitactors.supervision.max-restarts' must not be negative, not {value}");
     }
 
     private static int Positive(Config c, string key)

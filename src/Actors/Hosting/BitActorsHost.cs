@@ -73,16 +73,25 @@ public sealed class BitActorsHost : IDisposable
         return new BitActorsHost(host);
     }
 
-    /// <summary>Starts a run: the reporter (<paramref name="reporter"/>) and the <see cref="TrainingSupervisor"/>, both registered.</summary>
-    public IActorRef StartRun(RunSpec run, Props reporter)
+    /// <summary>
+    /// Starts a run: the reporter (<paramref name="reporter"/>) and the <see cref="TrainingSupervisor"/> (or
+    /// <paramref name="supervisor"/>, made for the reporter), both registered, each kept by a <see cref="BoundedSupervisor"/>
+    /// (<c>bitactors.supervision.max-restarts</c>): a supervisor that keeps failing ends the run with a
+    /// <see cref="RunFailed"/> naming its failure. The reporter is told to watch the run (<see cref="WatchRun"/>).
+    /// </summary>
+    public IActorRef StartRun(RunSpec run, Props reporter, Func<IActorRef, Props>? supervisor = null)
     {
+        var budget = BitActorsConfig.MaxRestarts(System.Settings.Config);
         // Names carry the run id: a study runs several specs one after another in the same system.
-        var reporterRef = System.ActorOf(reporter, $"reporter-{run.RunId}");
+        var reporterRef = System.ActorOf(BoundedSupervisor.Props(reporter, "reporter", budget), $"reporter-{run.RunId}");
         // The registry names the current run's actors: a study runs several specs one after another.
         Registry.Register<RunReporterKey>(reporterRef, overwrite: true);
-        var supervisor = System.ActorOf(TrainingSupervisor.Props(run, reporterRef), $"supervisor-{run.RunId}");
-        Registry.Register<TrainingSupervisor>(supervisor, overwrite: true);
-        return supervisor;
+        var supervisorRef = System.ActorOf(BoundedSupervisor.Props(supervisor?.Invoke(reporterRef) ?? TrainingSupervisor.Props(run, reporterRef), "run", budget,
+            (e, failures) => reporterRef.Tell(new RunFailed(run.RunId, $"the run's supervisor failed {failures} time(s), last with {e.GetType().Name}: {e.Message}"))),
+            $"supervisor-{run.RunId}");
+        Registry.Register<TrainingSupervisor>(supervisorRef, overwrite: true);
+        reporterRef.Tell(new WatchRun(run.RunId, supervisorRef));
+        return supervisorRef;
     }
 
     /// <summary>Stops the actor system (coordinated shutdown) and the host.</summary>

@@ -20,6 +20,18 @@ public sealed record UpstreamSettings
     public UpstreamOptimizer Optimizer { get; init; } = new();
     public LoopSettings Loop { get; init; } = new();
     public int Seed { get; init; }
+
+    /// <summary>
+    /// The schedule of a run on <paramref name="manifest"/> (steps = 0: total-epochs of its classes' training images), once
+    /// the dataset is found to have what the run needs (<see cref="Training.TrainingPreconditions"/>: its splits, and
+    /// classes that exist and have images): refused before step 0, naming the class or split.
+    /// </summary>
+    public StepSchedule ScheduleFor(BitActors.Streams.Datasets.DatasetManifest manifest)
+    {
+        var classes = Data.ClassesOf(manifest);
+        Training.TrainingPreconditions.Check(manifest, classes, "bitactors.upstream");
+        return Schedule.ToStepSchedule(manifest.Split("train").ImagesOf(classes.Classes));
+    }
 }
 
 /// <summary>

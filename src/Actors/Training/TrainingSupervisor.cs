@@ -113,7 +113,7 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
             StartTraining(manifest);
             return;
         }
-        Task.Run(() => TrainingCheckpoint.ReadHeader(from)).PipeTo(Self,
+        Task.Run(() => TrainingCheckpoint.ReadResumePoint(from)).PipeTo(Self,
             success: h => new ResumePointRead(manifest, h.Step, h.Position), failure: e => new Unusable($"cannot resume from {from}: {e.Message}"));
         Become(() =>
         {
@@ -139,10 +139,10 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
         });
     }
 
-    /// <summary>The schedule for this dataset (steps = 0: total-epochs of its training images); false when it cannot be sized (the run failed).</summary>
+    /// <summary>The schedule for this dataset, checked first (see <see cref="UpstreamSettings.ScheduleFor"/>); false when the run cannot train on it (the run failed).</summary>
     private bool TrySchedule(DatasetManifest manifest)
     {
-        try { _schedule ??= Upstream.Schedule.ToStepSchedule(manifest.Split("train").ImagesOf(Upstream.Data.ClassesOf(manifest).Classes)); }
+        try { _schedule ??= Upstream.ScheduleFor(manifest); }
         catch (Exception e) when (e is InvalidDataException or KeyNotFoundException or OverflowException) { Fail(e.Message); return false; }
         return true;
     }

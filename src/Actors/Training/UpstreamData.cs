@@ -55,8 +55,9 @@ public sealed class KafkaUpstreamData(RunSpec run, ILoggingAdapter log) : IUpstr
             ? KafkaRecordSource.CreateInGroup(kafka, manifest.Split("train"), upstream.Data.ConsumerGroup, epochs: null, accept: accept)
                 .MapMaterializedValue(_ => NotUsed.Instance)
             : KafkaRecordSource.Create(kafka, manifest.Split("train"), epochs: null, accept: accept, ordered: upstream.Data.OrderedData, seed: upstream.Seed);
-        return ImagePipelines.Train(records, classes, upstream.Data.Augment, upstream.Schedule.BatchSize, upstream.Data.ShuffleBuffer,
-            upstream.Seed, upstream.Data.DecodeParallelism, onRejected, multiLabel: manifest.MultiLabel);
+        var (watched, refused) = RefusedEpochs.Watch(records, $"upstream dataset '{manifest.Name}' classes {classes}", onRejected);
+        return ImagePipelines.Train(watched, classes, upstream.Data.Augment, upstream.Schedule.BatchSize, upstream.Data.ShuffleBuffer,
+            upstream.Seed, upstream.Data.DecodeParallelism, refused, multiLabel: manifest.MultiLabel);
     }
 
     public Task<EvaluationResult> EvaluateAsync(DatasetManifest manifest, IActorRef trainer, IMaterializer materializer) =>

@@ -192,8 +192,8 @@ public sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoCommand
         {
             fineTune = BitActorsConfig.FineTune(config, null, upstream.Data.Augment.Channels);
             var classes = new ClassSubset(config.GetIntList("bitactors.demo.downstream-classes").ToArray());
-            var shots = TaskPlan.ParseShots(settings.Shots is { } k ? [k] : config.GetStringList("bitactors.demo.shots"));
-            var seeds = TaskPlan.ParseSeeds(settings.Seeds is { } text ? [text] : config.GetStringList("bitactors.demo.seeds"));
+            var shots = TaskPlan.ParseShots(settings.Shots is { } k ? [k] : config.GetStringList("bitactors.demo.shots"), "--shots", m => Log.Warning("{Note}", m));
+            var seeds = TaskPlan.ParseSeeds(settings.Seeds is { } text ? [text] : config.GetStringList("bitactors.demo.seeds"), "--seeds", m => Log.Warning("{Note}", m));
             var allSeeds = TaskPlan.ParseSeeds(config.GetStringList("bitactors.demo.all-examples-seeds"));
             tasks = new TaskPlan("fashion-mnist", classes, shots, seeds) { Scratch = true, AllExamplesSeeds = allSeeds, SeedInEveryName = true }.Tasks();
         }

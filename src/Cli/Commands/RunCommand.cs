@@ -103,8 +103,12 @@ public sealed class RunCommand(IAnsiConsole console) : AsyncCommand<RunCommand.S
         var config = BitActorsConfig.Load(settings.Config, settings.Set);
         using var kafka = KafkaConnection.Open(settings.BootstrapServers, config);
         var manifest = DatasetCatalog.Read(kafka.Endpoint, settings.Dataset);
-        var classes = settings.Classes is null ? ClassSubset.Range(0, manifest.Classes.Count) : new ClassSubset(Numbers(settings.Classes, "--classes"));
-        var tasks = new TaskPlan(settings.Dataset, classes, TaskPlan.ParseShots([settings.Shots], "--shots"), TaskPlan.ParseSeeds([settings.Seeds], "--seeds"))
+        void Warn(string note) => Log.Warning("{Note}", note);
+        var classes = settings.Classes is null ? ClassSubset.Range(0, manifest.Classes.Count)
+            : new ClassSubset(TaskPlan.Collapse(Numbers(settings.Classes, "--classes"), "--classes", c => c.ToString(), Warn));
+        // Refused now, not after an upstream run or in a task that would wait forever for a batch.
+        TrainingPreconditions.Check(manifest, classes, settings.Classes is null ? $"--dataset {settings.Dataset}" : "--classes");
+        var tasks = new TaskPlan(settings.Dataset, classes, TaskPlan.ParseShots([settings.Shots], "--shots", Warn), TaskPlan.ParseSeeds([settings.Seeds], "--seeds", Warn))
             { Scratch = settings.Scratch }.Tasks();
 
         var upstream = BitActorsConfig.Upstream(config);

@@ -68,10 +68,29 @@ public sealed class RunReporter : ReceiveActor
         Receive<RunCompleted>(r => outcome.TrySetResult(r));
         Receive<RunStopped>(s => outcome.TrySetException(new RunInterrupted(s)));
         Receive<RunFailed>(f => outcome.TrySetException(new RunFailedException(f)));
+        // The run ends in one of the three above; a supervisor gone without any (stopped from outside) fails it.
+        Receive<WatchRun>(w => (_runId, _) = (w.RunId, Context.Watch(w.Supervisor)));
+        Receive<Terminated>(t =>
+        {
+            outcome.TrySetException(new RunFailedException(
+                new RunFailed(_runId, $"the run's supervisor ({t.ActorRef.Path.Name}) stopped without reporting how the run ended")));
+        });
+        _outcome = outcome;
     }
+
+    private readonly TaskCompletionSource<RunCompleted> _outcome;
+    private string _runId = "?";
 
     public static Props Props(TaskCompletionSource<RunCompleted> outcome, string? metricsPath = null, RunJournal? journal = null, ProgressDisplay? display = null) =>
         Akka.Actor.Props.Create(() => new RunReporter(outcome, metricsPath, journal, display));
 
-    protected override void PostStop() => _metrics?.Dispose();
+    /// <summary>Restarted after a failure: the next instance opens the metrics file again; the run goes on.</summary>
+    protected override void PreRestart(Exception reason, object message) => _metrics?.Dispose();
+
+    /// <summary>Stopped for good: a run that has not ended cannot be followed any more, so the command ends now.</summary>
+    protected override void PostStop()
+    {
+        _metrics?.Dispose();
+        _outcome.TrySetException(new RunFailedException(new RunFailed(_runId, "the run's reporter stopped before the run ended")));
+    }
 }

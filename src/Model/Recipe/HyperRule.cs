@@ -22,9 +22,13 @@ public static class HyperRule
     /// <summary>MixUp α = 0.1 from 20k examples up, none below.</summary>
     public static double MixUp(int datasetSize) => datasetSize < 20_000 ? 0.0 : MixUpAlpha;
 
-    /// <summary>Warmup end, decay boundaries and total steps: 500 / 10k / 20k steps by dataset size.</summary>
+    /// <summary>
+    /// Warmup end, decay boundaries and total steps: 500 / 10k / 20k steps by dataset size. A dataset of no examples has
+    /// no schedule (500 steps of nothing would wait forever for a batch): refused.
+    /// </summary>
     public static (int Warmup, int[] Decays, int Total) Supports(int datasetSize) =>
-        datasetSize < 20_000 ? (100, [200, 300, 400], 500)
+        datasetSize <= 0 ? throw new ArgumentOutOfRangeException(nameof(datasetSize), datasetSize, "the HyperRule needs at least one training example")
+        : datasetSize < 20_000 ? (100, [200, 300, 400], 500)
         : datasetSize < 500_000 ? (500, [3000, 6000, 9000], 10_000)
         : (500, [6000, 12_000, 18_000], 20_000);
 

@@ -56,20 +56,38 @@ public static class TrainingCheckpoint
         return (step, TrainingPosition.FromJson(reader.ReadString()));
     }
 
+    /// <summary>
+    /// <see cref="ReadHeader"/> of a checkpoint a run is about to resume from, its weights found and paired with its state
+    /// (their sha256): what would otherwise fail only in the trainer, once per restart, is refused before step 0.
+    /// </summary>
+    public static (int Step, TrainingPosition? Position) ReadResumePoint(string path)
+    {
+        using var reader = OpenState(path);
+        var step = reader.ReadInt32();
+        VerifyWeights(path, reader.ReadString());
+        return (step, TrainingPosition.FromJson(reader.ReadString()));
+    }
+
     public static int Load(ResNetV2 model, MomentumSgd optimizer, string path)
     {
         using var reader = OpenState(path);
         var step = reader.ReadInt32();
         var sha = reader.ReadString();
         reader.ReadString(); // the position: the caller checks it with ReadHeader
-        if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint not found: {path}", path);
-        var (actual, _) = CheckpointFiles.Hash(path);
-        if (actual != sha)
-            throw new InvalidDataException($"{path}: weights do not match their training state (sha256 {actual[..12]}…, state expects {sha[..12]}…)");
+        var actual = VerifyWeights(path, sha);
         CheckpointFiles.Load(model, path, HeadPolicy.Require, actual);
         try { optimizer.Load(reader); }
         catch (EndOfStreamException) { throw new InvalidDataException($"{StatePath(path)} is truncated"); }
         return step;
+    }
+
+    /// <summary>The weights' sha256, once found to be the one their state was written with.</summary>
+    private static string VerifyWeights(string path, string expected)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint not found: {path}", path);
+        var (actual, _) = CheckpointFiles.Hash(path);
+        return actual == expected ? actual
+            : throw new InvalidDataException($"{path}: weights do not match their training state (sha256 {actual[..12]}…, state expects {expected[..12]}…)");
     }
 
     private static BinaryReader OpenState(string path)

@@ -23,7 +23,7 @@ public sealed record Sample(byte[] Chw, int[] Labels, long Index)
 /// </summary>
 public sealed record ClassSubset(IReadOnlyList<int> Classes)
 {
-    private readonly Dictionary<int, int> local = Classes.Select((c, i) => (c, i)).ToDictionary(x => x.c, x => x.i);
+    private readonly Dictionary<int, int> local = LocalIds(Classes);
 
     public static ClassSubset Range(int first, int count) => new(Enumerable.Range(first, count).ToArray());
 
@@ -53,4 +53,14 @@ public sealed record ClassSubset(IReadOnlyList<int> Classes)
     }
 
     public override string ToString() => $"[{string.Join(",", Classes)}]";
+
+    /// <summary>Task-local ids; a class listed twice would have two, so it is refused by name.</summary>
+    private static Dictionary<int, int> LocalIds(IReadOnlyList<int> classes)
+    {
+        var local = new Dictionary<int, int>(classes.Count);
+        for (int i = 0; i < classes.Count; i++)
+            if (!local.TryAdd(classes[i], i))
+                throw new InvalidDataException($"class {classes[i]} is listed twice in [{string.Join(",", classes)}]");
+        return local;
+    }
 }

@@ -15,9 +15,10 @@ namespace BitActors.Actors.Tests.Fakes;
 /// <summary>
 /// Fine-tune data without Kafka: <c>perClass</c> 16×16 PNG records of each of 10 classes, made as they are read (never
 /// held), a fixed evaluation result, and the rejects kept in a list. <c>classCounts</c>: whether the manifest counts
-/// images per class (as publish writes it now) or not (an older manifest).
+/// images per class (as publish writes it now) or not (an older manifest). <c>undecodable</c>: every record's value is
+/// bytes no codec reads (each is refused by the pipeline).
 /// </summary>
-internal sealed class InMemoryFineTuneData(int perClass = 10, bool classCounts = true) : IFineTuneData
+internal sealed class InMemoryFineTuneData(int perClass = 10, bool classCounts = true, bool undecodable = false) : IFineTuneData
 {
     public static readonly EvaluationResult Evaluation = new(0.6, 1.0, 0.7, 10, [0.6, 0.6, 0.6, 0.6, 0.6], []);
 
@@ -49,7 +50,7 @@ internal sealed class InMemoryFineTuneData(int perClass = 10, bool classCounts =
                 if (task.Classes.Contains([i % 10]))
                 {
                     Interlocked.Increment(ref _yielded);
-                    yield return new ImageRecord("bit.data.memory.train", 0, i, $"k{i}", i, [i % 10], Png(i), epoch);
+                    yield return new ImageRecord("bit.data.memory.train", 0, i, $"k{i}", i, [i % 10], undecodable ? [1, 2, 3, (byte)i] : Png(i), epoch);
                 }
     }
 
