@@ -42,6 +42,33 @@ public sealed class ModelEventsLogTests : IDisposable
     }
 
     [Fact]
+    public async Task MalformedEventsAreSkippedAndTheLogIsReadOnToItsEnd()
+    {
+        kafka.CreateTopic(Topics.Models, 1);
+        await AnnounceAsync(0, "bit.backbone.ready", "run-1/upstream");
+        using (var producer = KafkaClients.CreateProducer(kafka.Endpoint))
+        {
+            var noData = CloudEvents.ToMessage("e-1", "test", "bit.finetune.completed", "run-1/no-data", DateTimeOffset.UtcNow, new { }, JsonSerializerOptions.Default);
+            noData.Value = null!;
+            var typeWithoutValue = CloudEvents.ToMessage("e-2", "test", "x", "run-1/null-type", DateTimeOffset.UtcNow, new { }, JsonSerializerOptions.Default);
+            typeWithoutValue.Headers.Remove("ce_type");
+            typeWithoutValue.Headers.Add(new Header("ce_type", null));
+            var noAttributes = new Message<string, byte[]> { Key = "k", Value = Encoding.UTF8.GetBytes("{}"), Headers = [new Header("ce_subject", Encoding.UTF8.GetBytes("run-1/bare"))] };
+            var noHeaders = new Message<string, byte[]> { Key = null!, Value = null! };
+            foreach (var m in new[] { typeWithoutValue, noAttributes, noHeaders, noData })
+                await producer.ProduceAsync(new TopicPartition(Topics.Models, 0), m);
+        }
+        await AnnounceAsync(0, "bit.finetune.failed", "run-1/last");
+
+        var events = ModelEventsLog.ReadToEnd(kafka.Endpoint, TimeSpan.FromSeconds(10));
+
+        Assert.Equal(["run-1/upstream", "run-1/no-data", "run-1/last"], events.Select(e => e.Subject));
+        Assert.Empty(events[1].Data); // an event without data is an event: its readers decide
+        using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        Assert.Equal(["run-1/upstream", "run-1/no-data", "run-1/last"], ModelEventsLog.Follow(kafka.Endpoint, stop.Token).Take(3).Select(e => e.Subject));
+    }
+
+    [Fact]
     public async Task FollowWaitsForTheTopicThenGivesOldAndNewEventsUntilStopped()
     {
         using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(1));

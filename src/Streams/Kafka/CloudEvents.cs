@@ -28,8 +28,11 @@ public static class CloudEvents
         ],
     };
 
-    /// <summary>The attributes of a received event (for <c>models watch</c> and tests).</summary>
-    public static IReadOnlyDictionary<string, string> Attributes(Headers headers) =>
-        headers.Where(h => h.Key.StartsWith("ce_", StringComparison.Ordinal))
+    /// <summary>The attributes every event has (CloudEvents 1.0 required attributes).</summary>
+    public static readonly string[] Required = ["specversion", "id", "source", "type"];
+
+    /// <summary>The attributes of a received event (for <c>models watch</c> and tests); a header without a value is left out.</summary>
+    public static IReadOnlyDictionary<string, string> Attributes(Headers? headers) =>
+        (headers ?? []).Where(h => h.Key.StartsWith("ce_", StringComparison.Ordinal) && h.GetValueBytes() is not null)
             .GroupBy(h => h.Key[3..]).ToDictionary(g => g.Key, g => Encoding.UTF8.GetString(g.Last().GetValueBytes()));
 }

@@ -245,9 +245,9 @@ internal sealed class GroupEpochReader
             next[p] = split.EndOffset(p); // records appended after the manifest are not part of the split
             return;
         }
-        var labels = KafkaRecordSource.ParseLabels(result.Message.Headers, split.Topic, offset);
-        var record = accept is not null && !accept(labels) ? null : new ImageRecord(split.Topic, p, offset, result.Message.Key ?? "",
-            KafkaRecordSource.ParseIndex(result.Message.Headers, offset), labels, result.Message.Value, epoch);
+        // Never throws: a defective record goes downstream (whatever the filter) to be dead-lettered, and is committed past like any other.
+        ImageRecord? record = RecordParser.Parse(result, epoch);
+        if (record.Defect is null && accept is not null && !accept(record.Labels)) record = null;
         pending.Enqueue(new Item(p, offset, generation[p], record));
         next[p] = offset + 1;
         Drain();

@@ -115,13 +115,11 @@ internal sealed class KafkaEpochReader
         return true;
     }
 
-    /// <summary>The record, or null when the filter leaves it out. One without usable labels is passed on (whatever the filter) for the pipeline to refuse by name.</summary>
+    /// <summary>The record, or null when the filter leaves it out. A defective one (<see cref="RecordParser"/>) is passed on (whatever the filter) for the pipeline to refuse by name.</summary>
     private ImageRecord? ToRecord(ConsumeResult<string, byte[]> result, int epoch)
     {
-        long offset = result.Offset.Value;
-        var (labels, defect) = KafkaRecordSource.TryParseLabels(result.Message.Headers, split.Topic, offset);
-        return defect is null && options.Accept is not null && !options.Accept(labels) ? null : new ImageRecord(split.Topic, result.Partition.Value, offset,
-            result.Message.Key ?? "", KafkaRecordSource.ParseIndex(result.Message.Headers, offset), labels, result.Message.Value ?? [], epoch, defect);
+        var record = RecordParser.Parse(result, epoch);
+        return record.Defect is null && options.Accept is not null && !options.Accept(record.Labels) ? null : record;
     }
 
     // Blocks this thread (not the stream) while the stream is not asking for more.

@@ -1,4 +1,3 @@
-using System.Text;
 using Akka;
 using Akka.Streams.Dsl;
 using BitActors.Streams.Datasets;
@@ -52,29 +51,4 @@ public static class KafkaRecordSource
     public static Source<ImageRecord, Task> CreateInGroup(KafkaEndpoint endpoint, SplitManifest split, string group, int? epochs = 1,
         Func<int[], bool>? accept = null, int buffer = 1024) =>
         Source.FromGraph(new GroupRecordSource(() => GroupEpochReader.Start(endpoint, split, group, epochs, accept, buffer)));
-
-    public static int[] ParseLabels(Headers? headers, string topic, long offset)
-    {
-        var header = headers?.FirstOrDefault(h => h.Key == Topics.Headers.Labels)
-            ?? throw new InvalidDataException($"{topic}@{offset}: missing header {Topics.Headers.Labels}");
-        var text = Encoding.UTF8.GetString(header.GetValueBytes() ?? []);
-        int[] labels;
-        try { labels = text.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray(); }
-        catch (Exception e) when (e is FormatException or OverflowException) { throw new InvalidDataException($"{topic}@{offset}: bad {Topics.Headers.Labels} header '{Shorten(text)}'"); }
-        return labels.Length > 0 ? labels : throw new InvalidDataException($"{topic}@{offset}: empty {Topics.Headers.Labels} header");
-    }
-
-    private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";
-
-    public static (int[] Labels, string? Defect) TryParseLabels(Headers? headers, string topic, long offset)
-    {
-        try { return (ParseLabels(headers, topic, offset), null); }
-        catch (InvalidDataException e) { return ([], e.Message); }
-    }
-
-    public static long ParseIndex(Headers? headers, long fallback)
-    {
-        var header = headers?.FirstOrDefault(h => h.Key == Topics.Headers.Index);
-        return header is not null && long.TryParse(Encoding.UTF8.GetString(header.GetValueBytes()), out var index) ? index : fallback;
-    }
 }

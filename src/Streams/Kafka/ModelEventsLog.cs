@@ -44,7 +44,7 @@ public static class ModelEventsLog
         {
             var r = consumer.Consume(timeout) ?? throw new TimeoutException($"reading {Topics.Models} at {endpoint} timed out");
             if (r.Offset.Value >= ends.GetValueOrDefault(r.Partition.Value, long.MaxValue) - 1) ends.Remove(r.Partition.Value);
-            events.Add(Of(r));
+            if (Of(r) is { } e) events.Add(e);
         }
         consumer.Close();
         return events;
@@ -72,7 +72,7 @@ public static class ModelEventsLog
             while (!stop.IsCancellationRequested)
             {
                 var r = consumer.Consume(TimeSpan.FromMilliseconds(500));
-                if (r?.Message is not null) yield return Of(r);
+                if (r?.Message is not null && Of(r) is { } e) yield return e;
             }
         }
         finally { consumer.Close(); }   // also when the caller stops early
@@ -81,5 +81,20 @@ public static class ModelEventsLog
     private static IConsumer<string, byte[]> Consumer(KafkaEndpoint endpoint) =>
         KafkaClients.CreateConsumer(endpoint, $"bitactors-models-{Guid.NewGuid():N}");
 
-    private static ModelEventRecord Of(ConsumeResult<string, byte[]> r) => new(CloudEvents.Attributes(r.Message.Headers), r.Message.Value, r.Offset.Value);
+    /// <summary>
+    /// The event, or null (said once as a warning) when it is malformed: a required attribute missing or without a
+    /// value. One bad record must not stop a reader of the log (a coordinator taking over, <c>models watch</c>).
+    /// An event without data is an event: its data is empty.
+    /// </summary>
+    private static ModelEventRecord? Of(ConsumeResult<string, byte[]> r)
+    {
+        var attributes = CloudEvents.Attributes(r.Message.Headers);
+        if (CloudEvents.Required.FirstOrDefault(a => !attributes.ContainsKey(a)) is { } missing)
+        {
+            KafkaDiagnostics.Warn($"models/{r.Partition.Value}/{r.Offset.Value}",
+                $"{Topics.Models} partition {r.Partition.Value} offset {r.Offset.Value}: not a CloudEvent (no ce_{missing}); skipped");
+            return null;
+        }
+        return new(attributes, r.Message.Value ?? [], r.Offset.Value);
+    }
 }
