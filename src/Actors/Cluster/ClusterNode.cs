@@ -27,7 +27,7 @@ public static class ClusterNode
             ClusterSingletonProxySettings.Create(system).WithRole(ClusterSettings.CoordinatorRole).WithBufferSize(1000)), $"{CoordinatorName}-proxy");
         if (!cluster.Has(ClusterSettings.TrainerRole)) return;
         var node = $"{cluster.PublicHostnameOrHost}:{Akka.Cluster.Cluster.Get(system).SelfAddress.Port}";
-        var settings = new TrainerNodeSettings(node, kafka, fineTune, store, cluster.CheckpointEvery, cluster.RequestInterval, upstream);
+        var settings = new TrainerNodeSettings(node, kafka, fineTune, store, cluster.CheckpointEvery, cluster.RequestInterval, upstream, cluster.MaximumFrameSize);
         // auto becomes cuda or cpu here, once per node: the coordinator and the logs see the device a task runs on.
         var devices = cluster.Devices.Select(d => Devices.Resolve(d, m => system.Log.Info(m))).ToList();
         // Each slot restarted a bounded number of times (bitactors.supervision.max-restarts), then given up, not looped.

@@ -14,6 +14,12 @@ public sealed record ClusterSettings(
     public const string SystemName = "bitactors";
     public const string CoordinatorRole = "coordinator";
     public const string TrainerRole = "trainer";
+
+    /// <summary>2 MiB: above Kafka's 1,000,000-byte record, so an event Kafka takes also crosses remoting (Akka's default is 128,000 bytes).</summary>
+    public const long DefaultMaximumFrameSize = 2L << 20;
+
+    /// <summary>The largest message remoting sends or accepts (<c>maximum-frame-size</c>): events, assignments and outcomes.</summary>
+    public long MaximumFrameSize { get; init; } = DefaultMaximumFrameSize;
     private static readonly string[] KnownRoles = [CoordinatorRole, TrainerRole];
     private static readonly string[] KnownStrategies = ["keep-majority", "static-quorum", "keep-oldest", "keep-referee", "down-all", "lease-majority"];
 
@@ -35,7 +41,7 @@ public sealed record ClusterSettings(
             c.GetString("hostname"), c.GetString("public-hostname"), c.GetInt("port"), c.GetStringList("seed-nodes").ToList(), roles,
             c.GetString("split-brain-resolver.active-strategy"), c.GetTimeSpan("split-brain-resolver.stable-after"),
             c.GetString("artifacts"), c.GetStringList("trainer.devices").ToList(), c.GetInt("trainer.checkpoint-every"), c.GetTimeSpan("trainer.request-interval"))
-            { Discovery = ClusterDiscovery.From(c) };
+            { Discovery = ClusterDiscovery.From(c), MaximumFrameSize = c.GetByteSize("maximum-frame-size") ?? DefaultMaximumFrameSize };
         return settings.Validated();
     }
 
@@ -69,6 +75,7 @@ public sealed record ClusterSettings(
         if (Devices.FirstOrDefault(d => DeviceNames.Problem(d) is not null) is { } device)
             throw new InvalidDataException($"bitactors.cluster.trainer.devices: '{device}' is not {DeviceNames.Accepted}");
         if (CheckpointEvery < 0) throw new InvalidDataException($"bitactors.cluster.trainer.checkpoint-every must not be negative, not {CheckpointEvery}");
+        if (MaximumFrameSize < 32000) throw new InvalidDataException($"bitactors.cluster.maximum-frame-size must be at least 32000 bytes (Akka's minimum), not {MaximumFrameSize}");
         if (RequestInterval <= TimeSpan.Zero) throw new InvalidDataException("bitactors.cluster.trainer.request-interval must be positive");
         return this;
     }

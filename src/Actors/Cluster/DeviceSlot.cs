@@ -10,9 +10,12 @@ using BitActors.Streams.Kafka;
 
 namespace BitActors.Actors.Cluster;
 
-/// <summary>How a trainer node trains the tasks it is given (the same on every node: one configuration file).</summary>
+/// <summary>
+/// How a trainer node trains the tasks it is given (the same on every node: one configuration file); an outcome larger
+/// than <c>MaximumFrameSize</c> (remoting's) is reported as a failure naming its size instead of being dropped on the wire.
+/// </summary>
 public sealed record TrainerNodeSettings(string Node, KafkaEndpoint Kafka, FineTuneSettings FineTune, ArtifactStore Store,
-    int CheckpointEvery, TimeSpan RequestInterval, UpstreamSettings? Upstream = null);
+    int CheckpointEvery, TimeSpan RequestInterval, UpstreamSettings? Upstream = null, long MaximumFrameSize = ClusterSettings.DefaultMaximumFrameSize);
 
 /// <summary>
 /// One device of a trainer node. While it is free it asks the coordinator for work (again every
@@ -153,7 +156,7 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
         Receive<TrainingProgress>(_ => FromWorker(), p => _log.Info("task {0}: step {1}/{2} loss {3:F4}", _work!.Task.Id, p.Step, p.TotalSteps, p.Loss));
         Receive<TrainerRestarted>(_ => FromWorker(), r => _log.Warning("task {0}: trainer restarted from step {1}: {2}", r.Task, r.FromStep, r.Reason));
         Receive<BackboneReady>(_ => FromWorker(), b => _backbone = b); // the upstream's, passed on once its run completes
-        Receive<FineTuneCompleted>(_ => FromWorker(), m => Finish(work => new TaskCompleted(work.Task.Id, work.Attempt, EventJson(ModelEvent.FineTuneCompleted(m)))));
+        Receive<FineTuneCompleted>(_ => FromWorker(), m => Finish(work => new TaskCompleted(work.Task.Id, work.Attempt, EventJson(ModelEvent.FineTuneCompleted(m, _settings.FineTune.MaxClassesInEvent)))));
         Receive<RunCompleted>(_ => FromWorker(), _ => Finish(work => Completed(work, _backbone!)));
         Receive<FineTuneFailed>(_ => FromWorker(), m => Finish(work => new TaskFailed(work.Task.Id, work.Attempt, m.Reason)));
         Receive<RunFailed>(_ => FromWorker(), m => Finish(work => new TaskFailed(work.Task.Id, work.Attempt, m.Reason)));
@@ -181,15 +184,32 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
     private void Finish(Func<WorkAssigned, object> outcome)
     {
         _finished = true;
-        var work = _work!;
+        var (work, serialization) = (_work!, Context.System.Serialization);
         Send(() =>
         {
-            try { return outcome(work); }
-            catch (Exception e) when (e is IOException or ArgumentException)
+            try { return Fitting(outcome(work), work, serialization); }
+            catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
             {
                 return new TaskFailed(work.Task.Id, work.Attempt, $"its result cannot be shared from {_settings.Node}: {e.Message}");
             }
         }, outcome: true);
+    }
+
+    /// <summary>Bytes a remoting frame needs beyond the serialized message (envelope, sender and recipient paths).</summary>
+    private const int FrameOverhead = 4096;
+
+    /// <summary>
+    /// The outcome, or, when it would not fit a remoting frame (the transport drops it, and it would be resent forever),
+    /// a failure that names its size and the limit.
+    /// </summary>
+    private object Fitting(object outcome, WorkAssigned work, Akka.Serialization.Serialization serialization)
+    {
+        var bytes = serialization.FindSerializerFor(outcome).ToBinary(outcome).LongLength + FrameOverhead;
+        if (bytes <= _settings.MaximumFrameSize) return outcome;
+        var reason = $"its outcome is {bytes:N0} bytes, over bitactors.cluster.maximum-frame-size ({_settings.MaximumFrameSize:N0} bytes): " +
+            "raise it, or lower bitactors.events.max-classes-in-event";
+        _log.Error("{0}: task {1}: {2}", _device, work.Task.Id, reason);
+        return new TaskFailed(work.Task.Id, work.Attempt, reason);
     }
 
     /// <summary>

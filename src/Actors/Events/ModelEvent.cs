@@ -36,7 +36,17 @@ public sealed record ModelEvent(string Type, string Subject, object Data)
         elapsed_seconds = b.Elapsed.TotalSeconds,
     });
 
-    public static ModelEvent FineTuneCompleted(FineTuneCompleted c) => new(FineTuneCompletedType, $"{c.RunId}/{c.Task.Name}", new
+    /// <summary>
+    /// A completed task: per-class top-1 and the confusion matrix inline up to <paramref name="maxClassesInEvent"/> classes;
+    /// above, null, and <c>metrics.evaluation</c> names the <see cref="EvaluationFile"/> written beside the checkpoint.
+    /// </summary>
+    public static ModelEvent FineTuneCompleted(FineTuneCompleted c, int maxClassesInEvent = EvaluationFile.DefaultMaxClassesInEvent)
+    {
+        var inline = c.Test.PerClassTop1.Length <= maxClassesInEvent;
+        return FineTuneCompleted(c, inline, inline ? null : EvaluationFile.Write(c));
+    }
+
+    private static ModelEvent FineTuneCompleted(FineTuneCompleted c, bool inline, object? evaluation) => new(FineTuneCompletedType, $"{c.RunId}/{c.Task.Name}", new
     {
         run = c.RunId,
         task = c.Task.Name,
@@ -48,7 +58,8 @@ public sealed record ModelEvent(string Type, string Subject, object Data)
         shots = c.Task.Shots,
         examples = c.Examples,
         steps = c.Steps,
-        metrics = new { top1 = c.Test.Top1, top5 = c.Test.Top5, loss = c.Test.Loss, test_examples = c.Test.Examples, per_class_top1 = c.Test.PerClassTop1, confusion = c.Test.Confusion },
+        metrics = new { top1 = c.Test.Top1, top5 = c.Test.Top5, loss = c.Test.Loss, test_examples = c.Test.Examples, 
+            per_class_top1 = inline ? c.Test.PerClassTop1 : null, confusion = inline ? c.Test.Confusion : null, evaluation },
         checkpoint = Checkpoint(c.Checkpoint),
         hyperparameters = c.HyperParameters,
         elapsed_seconds = c.Elapsed.TotalSeconds,

@@ -28,7 +28,11 @@ public sealed class ModelEventsPublisher : ReceiveActor
         {
             var id = e.Id;
             var message = CloudEvents.ToMessage(id, "bitactors", e.Type, e.Subject, DateTimeOffset.UtcNow, e.Data, Json);
-            var delivery = Producer.ProduceAsync(Topics.Models, message);
+            var (size, limit) = (MessageLimits.SizeOf(message), MessageLimits.ProducerMaxBytes(_kafka));
+            var delivery = size <= limit
+                ? Producer.ProduceAsync(Topics.Models, message)
+                : Task.FromException<DeliveryResult<string, byte[]>>(new InvalidDataException(
+                    $"the event is {size:N0} bytes, over the producer's message.max.bytes ({limit:N0}): lower bitactors.events.max-classes-in-event"));
             _inFlight.Add(delivery);
             delivery.ContinueWith(t =>
             {

@@ -41,7 +41,7 @@ public sealed class FineTuneDispatcher : ReceiveActor
         {
             _running.Remove(Sender);
             Context.Unwatch(Sender);
-            Record(c, ModelEvent.FineTuneCompleted(c));
+            Record(c, ModelEvent.FineTuneCompleted(c, _run.FineTune.MaxClassesInEvent));
         });
         Receive<FineTuneFailed>(f =>
         {

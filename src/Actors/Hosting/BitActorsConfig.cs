@@ -227,6 +227,7 @@ public static class BitActorsConfig
             },
             Loop = Loop(c),
             MaxConcurrentTasks = Positive(c, "max-concurrent-tasks"),
+            MaxClassesInEvent = NonNegative(config, "bitactors.events.max-classes-in-event"),
         };
     }
 

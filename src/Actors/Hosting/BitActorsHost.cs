@@ -110,7 +110,13 @@ public sealed class BitActorsHost : IDisposable
     /// </summary>
     private static void WithCluster(AkkaConfigurationBuilder akka, ClusterSettings cluster)
     {
-        akka.WithRemoting(new RemoteOptions { HostName = cluster.Hostname, PublicHostName = cluster.PublicHostnameOrHost, Port = cluster.Port });
+        // Socket buffers at least one frame, as Akka asks for the frame size it is given.
+        var buffers = Math.Max(256_000, cluster.MaximumFrameSize);
+        akka.WithRemoting(new RemoteOptions
+        {
+            HostName = cluster.Hostname, PublicHostName = cluster.PublicHostnameOrHost, Port = cluster.Port,
+            MaxFrameSize = cluster.MaximumFrameSize, SendBufferSize = buffers, ReceiveBufferSize = buffers,
+        });
         // Akka.Cluster.Hosting names three of the strategies; the others, and stable-after, have no option there.
         SplitBrainResolverOption? strategy = cluster.SbrStrategy switch
         {

@@ -6,7 +6,9 @@ namespace BitActors.Actors;
 /// <summary>
 /// How every fine-tune task runs (<c>bitactors.finetune</c>): its data (<see cref="Data"/>), the recipe's batch and
 /// learning rate (<see cref="Recipe"/>), how its loop checkpoints and recovers (<see cref="Loop"/>), and how many tasks
-/// train at once in one process (<c>MaxConcurrentTasks</c>: on CPU, concurrent trainers only share the same cores).
+/// train at once in one process (<c>MaxConcurrentTasks</c>: on CPU, concurrent trainers only share the same cores), and up
+/// to how many classes a completed event carries per-class top-1 and the confusion matrix itself (<c>MaxClassesInEvent</c>,
+/// <c>bitactors.events.max-classes-in-event</c>: above it they go to <c>NAME.evaluation.json</c> beside the checkpoint).
 /// Read from the configuration by <see cref="Hosting.BitActorsConfig.FineTune"/>.
 /// </summary>
 public sealed record FineTuneSettings
@@ -15,6 +17,7 @@ public sealed record FineTuneSettings
     public FineTuneDataSettings Data { get; init; } = new();
     public LoopSettings Loop { get; init; } = new() { MaxRestarts = 2 };
     public int MaxConcurrentTasks { get; init; } = 1;
+    public int MaxClassesInEvent { get; init; } = Events.EvaluationFile.DefaultMaxClassesInEvent;
 }
 
 /// <summary>
