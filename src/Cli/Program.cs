@@ -6,7 +6,12 @@ using Spectre.Console.Cli;
 
 // Before any worker thread: glibc's malloc arenas capped (see MallocArenas).
 MallocArenas.Limit();
-Logging.Configure();
+try { args = Logging.Configure(args); }
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine($"bitactors: {e.Message}");
+    return 2;
+}
 // The launcher names a file where the current operation is kept, to say what a process killed by a signal was doing.
 if (Environment.GetEnvironmentVariable("BITACTORS_BREADCRUMB") is { Length: > 0 } breadcrumb)
 {
@@ -21,6 +26,8 @@ var app = new CommandApp(new TypeRegistrar(new ServiceCollection().AddSingleton(
 app.Configure(config =>
 {
     config.SetApplicationName("bitactors");
+    // `bitactors --version`: the project's <Version> (Directory.Build.props), as the assembly carries it.
+    config.SetApplicationVersion(Versioning.Current);
     config.ConfigureConsole(console);
     config.PropagateExceptions();
     config.AddBranch("kafka", kafka =>

@@ -23,6 +23,41 @@ public static class Logging
     /// <summary>The console's minimum level; a live progress display raises it to Warning while it runs.</summary>
     public static readonly LoggingLevelSwitch ConsoleLevel = new();
 
+    /// <summary>
+    /// The console log as one JSON object a line (<c>--log-format json</c> or <c>BITACTORS_LOG_FORMAT=json</c>):
+    /// Serilog's rendered compact JSON (<c>@t</c>, <c>@l</c>, <c>@m</c>, <c>@mt</c>, <c>@x</c> and the event's
+    /// properties). Progress is then logged as lines too, never drawn as live bars.
+    /// </summary>
+    public static bool Json { get; private set; }
+
+    /// <summary>The formats <c>--log-format</c> takes.</summary>
+    public static readonly string[] Formats = ["text", "json"];
+
+    /// <summary>
+    /// Takes <c>--log-format FORMAT</c> (or <c>--log-format=FORMAT</c>) out of <paramref name="args"/>, wherever it
+    /// stands, so every command accepts it; <c>BITACTORS_LOG_FORMAT</c> is the default. Returns the other arguments.
+    /// </summary>
+    public static string[] Configure(string[] args)
+    {
+        var format = Environment.GetEnvironmentVariable("BITACTORS_LOG_FORMAT") is { Length: > 0 } env ? env : "text";
+        var rest = new List<string>(args.Length);
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--") { rest.AddRange(args[i..]); break; }
+            if (Option(args, ref i, "--log-format") is { } f) format = f;
+            else if (args[i] == "--log-format") format = "";
+            else rest.Add(args[i]);
+        }
+        Json = format.ToLowerInvariant() switch
+        {
+            "json" => true,
+            "text" => false,
+            _ => throw new ArgumentException($"--log-format '{format}' is not one of: {string.Join(", ", Formats)}"),
+        };
+        Configure();
+        return [.. rest];
+    }
+
     public static void Configure()
     {
         ConsoleLevel.MinimumLevel = Level;
@@ -45,10 +80,14 @@ public static class Logging
         (previous as IDisposable)?.Dispose();
     }
 
-    private static LoggerConfiguration Base() => new LoggerConfiguration()
-        .MinimumLevel.Is(Level)
-        .WriteTo.Console(standardErrorFromLevel: LogEventLevel.Verbose, outputTemplate: "{Timestamp:HH:mm:ss} {Level:u3} {Message:lj}{NewLine}{Exception}",
-            levelSwitch: ConsoleLevel);
+    private static LoggerConfiguration Base()
+    {
+        var config = new LoggerConfiguration().MinimumLevel.Is(Level);
+        return Json
+            ? config.WriteTo.Console(new RenderedCompactJsonFormatter(), standardErrorFromLevel: LogEventLevel.Verbose, levelSwitch: ConsoleLevel)
+            : config.WriteTo.Console(standardErrorFromLevel: LogEventLevel.Verbose, outputTemplate: "{Timestamp:HH:mm:ss} {Level:u3} {Message:lj}{NewLine}{Exception}",
+                levelSwitch: ConsoleLevel);
+    }
 
     /// <summary>A failure the user can act on: its message, without a stack trace unless asked for.</summary>
     /// <param name="redact">Hides the Kafka secrets the command may have had (<see cref="KafkaRedaction"/>).</param>
@@ -57,8 +96,8 @@ public static class Logging
         var inner = e is AggregateException a ? a.GetBaseException() : e;
         // With BITACTORS_DEBUG=1 the whole exception (type, inner exceptions, stack), redacted like the message:
         // a Kafka secret may be part of any of them.
-        if (Environment.GetEnvironmentVariable("BITACTORS_DEBUG") == "1") Log.Fatal("bitactors failed: {Exception}", redact(inner.ToString()));
-        else Log.Fatal("bitactors failed: {Message}", redact(inner.Message));
+        if (Environment.GetEnvironmentVariable("BITACTORS_DEBUG") == "1") Log.Fatal("bitactors failed: {Exception:l}", redact(inner.ToString()));
+        else Log.Fatal("bitactors failed: {Message:l}", redact(inner.Message));
     }
 
     /// <summary>

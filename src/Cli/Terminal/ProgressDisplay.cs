@@ -29,7 +29,7 @@ public abstract class ProgressDisplay
     /// <summary>Bars need a terminal on both stdout (Spectre draws there) and stderr (the logs).</summary>
     public static bool Interactive(IAnsiConsole console) =>
         console.Profile.Capabilities.Interactive && !Console.IsOutputRedirected && !Console.IsErrorRedirected
-        && Environment.GetEnvironmentVariable("BITACTORS_PROGRESS") != "lines";
+        && Environment.GetEnvironmentVariable("BITACTORS_PROGRESS") != "lines" && !Logging.Json;
 
     /// <summary>Runs <paramref name="work"/> with live bars when <see cref="Interactive"/>, with plain lines otherwise.</summary>
     /// <param name="console">Where bars are drawn: the command's console (tests pass their own, with <paramref name="live"/>).</param>
