@@ -115,6 +115,43 @@ public class InfraTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>The compose file as Compose reads it (python3-yaml): no obsolete `version` key; every broker has a
+    /// health check; topics are created once the brokers are healthy; nodes start after the topics exist, trainers after
+    /// the coordinator is healthy, each node with its health check.</summary>
+    [Fact]
+    public async Task TheComposeFileStartsEachServiceOnlyOnceWhatItNeedsIsHealthy()
+    {
+        if (!await HasPythonYamlAsync())
+        {
+            Assert.False(Environment.UserName == "root", "python3-yaml is missing: ./run-tests and .ci/run install the Debian package python3-yaml");
+            output.WriteLine("SKIPPED: python3-yaml is not installed (sudo apt-get install python3-yaml) and this user cannot install it");
+            return;
+        }
+        var psi = new ProcessStartInfo("/usr/bin/python3", ["-c", "import sys, json, yaml; json.dump(yaml.safe_load(open(sys.argv[1])), sys.stdout)",
+            Path.Combine(Root, "infra", "docker-compose.yml")]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var process = Process.Start(psi)!;
+        var json = await process.StandardOutput.ReadToEndAsync();
+        var errors = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, errors);
+        var compose = JsonDocument.Parse(json).RootElement;
+        Assert.False(compose.TryGetProperty("version", out _), "the obsolete top-level `version` key");
+        var services = compose.GetProperty("services");
+        string Condition(string service, string on) =>
+            services.GetProperty(service).GetProperty("depends_on").GetProperty(on).GetProperty("condition").GetString()!;
+        foreach (var broker in new[] { "kafka-1", "kafka-2", "kafka-3" })
+        {
+            Assert.True(services.GetProperty(broker).TryGetProperty("healthcheck", out _), $"{broker} has no healthcheck");
+            Assert.Equal("service_healthy", Condition("kafka-topics", broker));
+        }
+        foreach (var node in new[] { "coordinator", "trainer" })
+        {
+            Assert.Equal("service_completed_successfully", Condition(node, "kafka-topics"));
+            Assert.Contains("bitactors-healthcheck", services.GetProperty(node).GetProperty("healthcheck").GetProperty("test").ToString());
+        }
+        Assert.Equal("service_healthy", Condition("trainer", "coordinator"));
+    }
+
     private static async Task<bool> HasPythonYamlAsync()
     {
         try
