@@ -25,15 +25,14 @@ public static class ImagePipelines
         Source<ImageRecord, NotUsed> records, ClassSubset classes, AugmentSettings augment,
         int batchSize, int shuffleBuffer, int seed, int parallelism, Action<RejectedRecord>? onRejected = null, bool multiLabel = false,
         bool fromKafka = true) =>
-        (fromKafka ? RereadRecords.Refuse(records, onRejected) : records)
-            .SelectAsync(parallelism, record => Task.Run(() => Prepare(record, classes, r =>
+        Decoding(fromKafka ? RereadRecords.Refuse(records, onRejected) : records, parallelism, record => Prepare(record, classes, r =>
             {
                 using var image = ImageCodec.Decode(r.Value);
                 // Seeded per image and epoch: the same augmentation whatever thread or process runs it
                 // (HashCode.Combine would differ between processes).
                 var random = new Random(unchecked((int)(r.Index * 1_000_003L + r.Epoch * 7_919L + seed * 104_729L)));
                 return Augment.TrainBytes(image, augment, random);
-            }, onRejected)))
+            }, onRejected))
             .SelectMany(s => s)
             .Via(new ShuffleBuffer<Sample>(shuffleBuffer, seed))
             .Grouped(batchSize)
@@ -43,15 +42,28 @@ public static class ImagePipelines
     public static Source<ImageBatch, NotUsed> Eval(
         Source<ImageRecord, NotUsed> records, ClassSubset classes, AugmentSettings augment,
         int batchSize, int parallelism, Action<RejectedRecord>? onRejected = null) =>
-        RereadRecords.Refuse(records, onRejected)
-            .SelectAsync(parallelism, record => Task.Run(() => Prepare(record, classes, r =>
+        Decoding(RereadRecords.Refuse(records, onRejected), parallelism, record => Prepare(record, classes, r =>
             {
                 using var image = ImageCodec.Decode(r.Value);
                 return Augment.EvalBytes(image, augment);
-            }, onRejected)))
+            }, onRejected))
             .SelectMany(s => s)
             .Grouped(batchSize)
             .Select(g => ToBatch(g.ToList(), augment));
+
+    /// <summary>
+    /// <paramref name="work"/> on every record, at most <paramref name="parallelism"/> at a time, the results in the
+    /// records' order (so a seeded run repeats). The window of records in flight is twice the workers: with a window of
+    /// exactly the workers, a worker that finished before the oldest record waited idle until that one was done.
+    /// </summary>
+    private static Source<Sample[], NotUsed> Decoding(Source<ImageRecord, NotUsed> records, int parallelism, Func<ImageRecord, Sample[]> work)
+    {
+        if (parallelism < 1) throw new ArgumentOutOfRangeException(nameof(parallelism), parallelism, "at least one decode worker");
+        // One per pipeline built: the workers of this pipeline, whatever else uses the thread pool.
+        var workers = new ConcurrentExclusiveSchedulerPair(TaskScheduler.Default, parallelism).ConcurrentScheduler;
+        return records.SelectAsync(2 * parallelism, record =>
+            Task.Factory.StartNew(() => work(record), CancellationToken.None, TaskCreationOptions.DenyChildAttach, workers));
+    }
 
     /// <summary>Zero or one sample: a stream element must not be null.</summary>
     private static Sample[] Prepare(ImageRecord record, ClassSubset classes, Func<ImageRecord, byte[]> transform, Action<RejectedRecord>? onRejected)
