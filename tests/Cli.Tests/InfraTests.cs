@@ -115,6 +115,60 @@ public class InfraTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>What a platform team applies: non-root pods, no privilege escalation, a read-only root with a writable
+    /// /tmp, memory limits, a PodDisruptionBudget for the coordinators, Kafka security from a Secret, and the images named
+    /// once, in the kustomization.</summary>
+    [Fact]
+    public async Task TheKubernetesManifestsAreHardenedForAPlatformTeam()
+    {
+        if (!await HasPythonYamlAsync())
+        {
+            Assert.False(Environment.UserName == "root", "python3-yaml is missing: ./run-tests and .ci/run install the Debian package python3-yaml");
+            output.WriteLine("SKIPPED: python3-yaml is not installed (sudo apt-get install python3-yaml) and this user cannot install it");
+            return;
+        }
+        var docs = (await YamlAsync(Path.Combine(Root, "infra", "k8s", "bitactors.yaml"), all: true)).EnumerateArray().ToList();
+        JsonElement Doc(string kind, string name) => Assert.Single(docs, d => d.GetProperty("kind").GetString() == kind && d.GetProperty("metadata").GetProperty("name").GetString() == name);
+
+        var pdb = Doc("PodDisruptionBudget", "bitactors-coordinator").GetProperty("spec");
+        Assert.Equal(1, pdb.GetProperty("minAvailable").GetInt32());
+        Assert.Equal("coordinator", pdb.GetProperty("selector").GetProperty("matchLabels").GetProperty("role").GetString());
+
+        var images = new List<string>();
+        foreach (var name in new[] { "bitactors-coordinator", "bitactors-trainer" })
+        {
+            var pod = Doc("Deployment", name).GetProperty("spec").GetProperty("template").GetProperty("spec");
+            Assert.True(pod.GetProperty("securityContext").GetProperty("runAsNonRoot").GetBoolean(), name);
+            var container = Assert.Single(pod.GetProperty("containers").EnumerateArray());
+            images.Add(container.GetProperty("image").GetString()!);
+            var security = container.GetProperty("securityContext");
+            Assert.False(security.GetProperty("allowPrivilegeEscalation").GetBoolean(), name);
+            Assert.True(security.GetProperty("readOnlyRootFilesystem").GetBoolean(), name);
+            Assert.Contains("ALL", security.GetProperty("capabilities").GetProperty("drop").EnumerateArray().Select(c => c.GetString()));
+            Assert.True(container.GetProperty("resources").GetProperty("limits").TryGetProperty("memory", out _), $"{name} has no memory limit");
+            Assert.Contains(container.GetProperty("volumeMounts").EnumerateArray(), m => m.GetProperty("mountPath").GetString() == "/tmp");
+            var secret = Assert.Single(container.GetProperty("envFrom").EnumerateArray()).GetProperty("secretRef").GetProperty("name").GetString();
+            Assert.Equal("bitactors-kafka", secret);
+            Assert.Contains(pod.GetProperty("volumes").EnumerateArray(), v => v.TryGetProperty("secret", out var s) && s.GetProperty("secretName").GetString() == "bitactors-kafka");
+        }
+        var kustomization = await YamlAsync(Path.Combine(Root, "infra", "k8s", "kustomization.yaml"), all: false);
+        Assert.Contains("bitactors.yaml", kustomization.GetProperty("resources").EnumerateArray().Select(r => r.GetString()));
+        Assert.Equal(images.Order(), kustomization.GetProperty("images").EnumerateArray().Select(i => i.GetProperty("name").GetString()!).Order());
+    }
+
+    private static async Task<JsonElement> YamlAsync(string path, bool all)
+    {
+        var load = all ? "list(yaml.safe_load_all(open(sys.argv[1])))" : "yaml.safe_load(open(sys.argv[1]))";
+        var psi = new ProcessStartInfo("/usr/bin/python3", ["-c", $"import sys, json, yaml; json.dump({load}, sys.stdout)", path])
+            { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var process = Process.Start(psi)!;
+        var json = await process.StandardOutput.ReadToEndAsync();
+        var errors = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, errors);
+        return JsonDocument.Parse(json).RootElement;
+    }
+
     /// <summary>The compose file as Compose reads it (python3-yaml): no obsolete `version` key; every broker has a
     /// health check; topics are created once the brokers are healthy; nodes start after the topics exist, trainers after
     /// the coordinator is healthy, each node with its health check.</summary>
