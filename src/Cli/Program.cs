@@ -59,6 +59,11 @@ app.Configure(config =>
         bench.AddCommand<BenchUpstreamCommand>("upstream").WithDescription("Upstream training end to end (Kafka → decode → augment → batch → trainer actor): images/s and data wait per step.");
     });
     config.AddCommand<NodeCommand>("node").WithDescription("Join an Akka.Cluster with roles coordinator and/or trainer: fine-tune tasks pulled by trainer nodes, resumed elsewhere when a node dies.");
+    config.AddBranch("report", report =>
+    {
+        report.SetDescription("Documents generated from committed results files.");
+        report.AddCommand<ReportReadmeCommand>("readme").WithDescription("Rewrite the README's results block from a demo's results.json (--check: only say whether it is current).");
+    });
     config.AddCommand<HyperRuleCommand>("hyperrule").WithDescription("What the BiT-HyperRule decides for a dataset of a given size and image size.");
 });
 try

@@ -62,7 +62,10 @@ public class DemoReportTests
         Assert.Equal(30_000, rows[2].TrainExamples);
         Assert.Equal(1500, rows[2].Steps);
         Assert.Equal(6000, rows[2].ExamplesPerClass(5));
-        Assert.Contains("10 examples per class (median of 3 seeds): transfer 85.00 % vs scratch 81.00 % (+4.00 points)", Report().Comparisons());
+        // Paired by seed: 6, 1 and 4 points; mean 3.67, sd 2.52, t(0.975, 2) = 4.303: 3.67 ± 6.25.
+        Assert.Contains("10 examples per class (median of 3 seeds): transfer 85.00 % vs scratch 81.00 %; paired by seed, transfer − scratch +3.67 points, " +
+            "95 % interval [-2.58, +9.92] over 3 seeds: no clear difference", Report().Comparisons());
+        Assert.Equal("one seed, no interval", rows[2].Paired!.Verdict);
     }
 
     [Fact]
@@ -90,8 +93,12 @@ public class DemoReportTests
             Assert.Equal(14, root.GetProperty("tasks").GetArrayLength());
 
             var md = File.ReadAllText(Path.Combine(folder.FullName, DemoReport.MarkdownFile));
-            Assert.Contains("| 10 | 50 | 500 | 0, 1, 2 | 85.00 % | 81.00 % | +4.00 points | 86.0 / 84.0 / 85.0 | 80.0 / 83.0 / 81.0 |", md);
-            Assert.Contains("| all | 30,000 | 1500 | 0 | 95.00 % | 94.00 % | +1.00 points |", md);
+            Assert.Contains("| 10 | 50 | 500 | 0, 1, 2 | 85.00 % | 81.00 % | +3.67 points | [-2.58, +9.92] | 86.0 / 84.0 / 85.0 | 80.0 / 83.0 / 81.0 |", md);
+            Assert.Contains("| all | 30,000 | 1500 | 0 | 95.00 % | 94.00 % | +1.00 points | - |", md);
+            var paired = table[1].GetProperty("paired");
+            Assert.Equal([6.0, 1.0, 4.0], paired.GetProperty("per_seed").EnumerateArray().Select(p => Math.Round(p.GetProperty("points").GetDouble(), 9)));
+            Assert.Equal("no clear difference", paired.GetProperty("verdict").GetString());
+            Assert.Equal(-2.585, paired.GetProperty("ci95_points")[0].GetDouble(), 3);
             Assert.Contains("](accuracy.png)", md);
 
             using var png = SKBitmap.Decode(Path.Combine(folder.FullName, DemoReport.PlotFile));
@@ -123,5 +130,20 @@ public class DemoReportTests
         var json = JsonSerializer.Serialize(full.Results());
         Assert.Contains("\"references\":[{\"model\":\"ResNet18\",\"top1\":0.949}", json);
         Assert.Contains("benchmark table of zalandoresearch/fashion-mnist", full.Markdown());
+        Assert.Contains("a Tiny model at 32×32 on cpu after the HyperRule's full schedule.", full.Markdown());
+    }
+
+    /// <summary>The report's sentences read the run: its recipe, and "squeezed" only where a task's schedule was.</summary>
+    [Fact]
+    public void TheReportSaysWhatThisRunUsedAndCallsTheScheduleSqueezedOnlyWhereItWas()
+    {
+        var plain = Report().Markdown();
+        Assert.Contains("lr 0.003, batch 64, momentum 0.9, weight decay 0, MixUp α 0.1 from 20,000 examples, at most 1500 steps)", plain);
+        Assert.DoesNotContain("squeezed", plain);
+
+        var report = Report();
+        var squeezedTask = report.Run.Completed[0] with { HyperParameters = new Dictionary<string, object> { ["steps"] = 500, ["hyperrule_steps"] = 2500 } };
+        var squeezed = (report with { Run = report.Run with { Completed = [squeezedTask, .. report.Run.Completed.Skip(1)] } }).Markdown();
+        Assert.Contains("at most 1500 steps, the schedule squeezed where it was longer", squeezed);
     }
 }

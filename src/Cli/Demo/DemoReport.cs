@@ -33,6 +33,9 @@ public sealed record DemoReport(RunCompleted Run, RunSpec Spec, string Dataset, 
     {
         public double ExamplesPerClass(int classes) => Shots ?? TrainExamples / (double)classes;
         public double? DifferencePoints => Transfer is null || Scratch is null ? null : (Transfer.MedianTop1 - Scratch.MedianTop1) * 100;
+        /// <summary>Transfer − scratch paired by seed, with its 95 % interval; null without both arms.</summary>
+        public PairedDifference? Paired => Transfer is null || Scratch is null ? null
+            : PairedDifference.Of(Transfer.Runs.Select(r => (r.Task.Seed, r.Test.Top1)), Scratch.Runs.Select(r => (r.Task.Seed, r.Test.Top1)));
         public string Label => Shots is int k ? k.ToString(CultureInfo.InvariantCulture) : "all";
     }
 
@@ -71,13 +74,13 @@ public sealed record DemoReport(RunCompleted Run, RunSpec Spec, string Dataset, 
     public Table ToTable()
     {
         var table = new Table().Title(Markup.Escape($"{Dataset} classes {ClassList(Spec.Tasks.FirstOrDefault()?.Classes.Classes)}: test top-1, median over seeds")).AddColumns(
-            "examples/class", "train", "steps", "seeds", "transfer", "scratch", "Δ points", "transfer per seed", "scratch per seed");
+            "examples/class", "train", "steps", "seeds", "transfer", "scratch", "Δ points (paired mean)", "95 % interval", "transfer per seed", "scratch per seed");
         foreach (var r in Rows)
             table.AddRow(r.Label, r.TrainExamples.ToString(CultureInfo.InvariantCulture), r.Steps.ToString(CultureInfo.InvariantCulture),
                 Seeds(r.Transfer ?? r.Scratch), r.Transfer is null ? TransferMissing(r) : Pct(r.Transfer.MedianTop1), r.Scratch is null ? ScratchMissing(r) : Pct(r.Scratch.MedianTop1),
-                Points(r.DifferencePoints), PerSeed(r.Transfer), PerSeed(r.Scratch));
+                Points(r.Paired?.Mean), r.Paired?.IntervalText ?? "-", PerSeed(r.Transfer), PerSeed(r.Scratch));
         foreach (var f in Run.Failed)
-            table.AddRow(Markup.Escape(f.Task.Name), "-", "-", f.Task.Seed.ToString(CultureInfo.InvariantCulture), "failed", "", "", Markup.Escape(f.Reason), "");
+            table.AddRow(Markup.Escape(f.Task.Name), "-", "-", f.Task.Seed.ToString(CultureInfo.InvariantCulture), "failed", "", "", "", Markup.Escape(f.Reason), "");
         return table;
     }
 
@@ -92,8 +95,25 @@ public sealed record DemoReport(RunCompleted Run, RunSpec Spec, string Dataset, 
             if (r.Transfer is null || r.Scratch is null) continue;
             var shots = r.Shots is int k ? (k == 1 ? "1 example per class" : $"{k} examples per class") : $"all {r.TrainExamples:N0} examples";
             var median = r.Transfer.Runs.Count > 1 ? $" (median of {r.Transfer.Runs.Count} seeds)" : "";
-            yield return $"{shots}{median}: transfer {Pct(r.Transfer.MedianTop1)} vs scratch {Pct(r.Scratch.MedianTop1)} ({Points(r.DifferencePoints)} points)";
+            var paired = r.Paired is { } p
+                ? $"; paired by seed, transfer − scratch {Points(p.Mean)} points" + (p.Interval95 is null ? "" : $", 95 % interval {p.IntervalText} over {p.Count} seeds") + $": {p.Verdict}"
+                : "";
+            yield return $"{shots}{median}: transfer {Pct(r.Transfer.MedianTop1)} vs scratch {Pct(r.Scratch.MedianTop1)}{paired}";
         }
+    }
+
+    /// <summary>Whether a task ran its HyperRule schedule squeezed into fewer steps (the recipe's <c>max-steps</c>).</summary>
+    private bool Squeezed => Run.Completed.Any(c => c.HyperParameters.TryGetValue("steps", out var s) && c.HyperParameters.TryGetValue("hyperrule_steps", out var h)
+        && Convert.ToInt64(s, CultureInfo.InvariantCulture) < Convert.ToInt64(h, CultureInfo.InvariantCulture));
+
+    /// <summary>The fine-tune recipe as this run used it.</summary>
+    private string Recipe()
+    {
+        var r = Spec.FineTune.Recipe;
+        var mixup = Model.Recipe.HyperRule.MixUpAlpha.ToString(CultureInfo.InvariantCulture);
+        return $"lr {r.BaseLr.ToString(CultureInfo.InvariantCulture)}, batch {r.BatchSize}, momentum {Model.Recipe.HyperRule.Momentum.ToString(CultureInfo.InvariantCulture)}, " +
+            $"weight decay {Model.Recipe.HyperRule.WeightDecay.ToString(CultureInfo.InvariantCulture)}, MixUp α {mixup} from {Model.Recipe.HyperRule.MixUpFromExamples:N0} examples" +
+            (r.MaxSteps > 0 ? $", at most {r.MaxSteps} steps" + (Squeezed ? ", the schedule squeezed where it was longer" : "") : "");
     }
 
     private static string ClassList(IReadOnlyList<int>? classes) => classes is null ? "?" : $"[{string.Join(",", classes)}]";
@@ -146,6 +166,11 @@ public sealed record DemoReport(RunCompleted Run, RunSpec Spec, string Dataset, 
                 examples_per_class = r.Shots is int k ? k.ToString(CultureInfo.InvariantCulture) : "all",
                 shots = r.Shots, train_examples = r.TrainExamples, steps = r.Steps,
                 transfer = ArmJson(r.Transfer), scratch = ArmJson(r.Scratch), transfer_minus_scratch_points = r.DifferencePoints,
+                paired = r.Paired is not { } p ? null : new
+                {
+                    per_seed = p.PerSeed.Select(x => new { seed = x.Seed, points = x.Points }), n = p.Count, mean_points = p.Mean, median_points = p.Median,
+                    sd_points = p.StandardDeviation, ci95_points = p.Interval95 is var (lo, hi) ? new[] { lo, hi } : null, verdict = p.Verdict,
+                },
             }),
             tasks = Tasks.Select(c => new
             {
@@ -175,18 +200,18 @@ public sealed record DemoReport(RunCompleted Run, RunSpec Spec, string Dataset, 
             md.AppendLine($"**Backbone**: given, `{up.Checkpoint.Path}` ({up.Arch}, sha256 {up.Checkpoint.Sha256[..Math.Min(12, up.Checkpoint.Sha256.Length)]}); no upstream training in this run.").AppendLine();
         bool scratch = Spec.Tasks.Any(t => t.FromScratch);
         md.AppendLine($"**Downstream**: classes {Names(downstream)}, evaluated on all their test images; every task fine-tuned with the BiT-HyperRule " +
-            $"(lr {Spec.FineTune.Recipe.BaseLr.ToString(CultureInfo.InvariantCulture)}, batch {Spec.FineTune.Recipe.BatchSize}, momentum 0.9, no weight decay, MixUp from 20k examples) " +
-            (scratch ? "from the backbone (zero head) and from scratch, the same rule for both." : "from the backbone (zero head).")).AppendLine();
-        md.AppendLine("| examples per class | train examples | steps | seeds | transfer (median) | scratch (median) | transfer − scratch | transfer per seed | scratch per seed |");
-        md.AppendLine("|---|---|---|---|---|---|---|---|---|");
+            $"({Recipe()}) " + (scratch ? "from the backbone (zero head) and from scratch, the same rule for both." : "from the backbone (zero head).")).AppendLine();
+        md.AppendLine("| examples per class | train examples | steps | seeds | transfer (median) | scratch (median) | transfer − scratch (paired mean) | 95 % interval | transfer per seed | scratch per seed |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in Rows)
             md.AppendLine($"| {r.Label} | {r.TrainExamples:N0} | {r.Steps} | {Seeds(r.Transfer ?? r.Scratch)} | {(r.Transfer is null ? TransferMissing(r) : Pct(r.Transfer.MedianTop1))} | " +
-                $"{(r.Scratch is null ? ScratchMissing(r) : Pct(r.Scratch.MedianTop1))} | {(r.DifferencePoints is null ? "-" : $"{Points(r.DifferencePoints)} points")} | {PerSeed(r.Transfer)} | {PerSeed(r.Scratch)} |");
+                $"{(r.Scratch is null ? ScratchMissing(r) : Pct(r.Scratch.MedianTop1))} | {(r.Paired is null ? "-" : $"{Points(r.Paired.Mean)} points")} | {r.Paired?.IntervalText ?? "-"} | {PerSeed(r.Transfer)} | {PerSeed(r.Scratch)} |");
         md.AppendLine().AppendLine($"![test top-1 against examples per class]({PlotFile})").AppendLine();
         foreach (var line in Comparisons()) md.AppendLine($"- {line}");
         if (References is { Count: > 0 })
             md.AppendLine().AppendLine("Published references are from the benchmark table of zalandoresearch/fashion-mnist (28×28 inputs, trained from scratch on " +
-                "all 10 classes); BitActors' figure is a small CPU model at 32×32 after the demo's squeezed HyperRule schedule.");
+                $"all 10 classes); BitActors' figure is a {Run.Backbone.Arch} model at {Spec.FineTune.Data.Augment?.Crop}×{Spec.FineTune.Data.Augment?.Crop} on {Spec.Device} " +
+                (Squeezed ? $"after the HyperRule's schedule squeezed into at most {Spec.FineTune.Recipe.MaxSteps} steps." : "after the HyperRule's full schedule."));
         md.AppendLine().AppendLine("## Every task").AppendLine();
         md.AppendLine("| task | init | seed | train examples | steps | test top-1 | test top-5 | test loss | time |");
         md.AppendLine("|---|---|---|---|---|---|---|---|---|");

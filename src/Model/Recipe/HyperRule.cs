@@ -20,7 +20,10 @@ public static class HyperRule
         height * width < 96 * 96 ? new(160, 128) : paperVariant ? new(448, 384) : new(512, 480);
 
     /// <summary>MixUp α = 0.1 from 20k examples up, none below.</summary>
-    public static double MixUp(int datasetSize) => datasetSize < 20_000 ? 0.0 : MixUpAlpha;
+    public static double MixUp(int datasetSize) => datasetSize < MixUpFromExamples ? 0.0 : MixUpAlpha;
+
+    /// <summary>The dataset size from which the HyperRule uses MixUp.</summary>
+    public const int MixUpFromExamples = 20_000;
 
     /// <summary>
     /// Warmup end, decay boundaries and total steps: 500 / 10k / 20k steps by dataset size. A dataset of no examples has
