@@ -26,7 +26,7 @@ public sealed class ResumeTests(ITestOutputHelper output) : TestKit(BitActorsCon
             Data = new() { Dataset = "resume", Classes = ClassSubset.Range(0, 5), Augment = new AugmentSettings(18, 16, 1), ShuffleBuffer = 64, DecodeParallelism = 2 },
             Model = new("Tiny"),
             Schedule = new() { BatchSize = 16, Steps = 16, BaseLrPer256 = 0.1, WarmupFraction = 0.25 },
-            Loop = new() { ProgressEvery = 1, CheckpointEvery = 8 },
+            Loop = new() { ProgressEvery = 1, CheckpointEvery = 8, KeepCheckpoints = 100 }, // the step-8 checkpoint is resumed from below
             Seed = 4,
         };
         var fineTune = new FineTuneSettings { Recipe = new() { BatchSize = 8, BaseLr = 0.003 }, Data = new() { Augment = null, ShuffleBuffer = 8, DecodeParallelism = 1, EvalBatchSize = 64 } };
