@@ -83,7 +83,16 @@ public sealed record BackboneReady(string RunId, string Arch, int InChannels, Ch
 
 /// <summary>A fine-tune task finished and was evaluated on the test split.</summary>
 public sealed record FineTuneCompleted(string RunId, FineTuneTask Task, string Arch, int Examples, int Steps, EvaluationResult Test,
-    CheckpointFiles.Saved Checkpoint, IReadOnlyDictionary<string, object> HyperParameters, TimeSpan Elapsed);
+    CheckpointFiles.Saved Checkpoint, IReadOnlyDictionary<string, object> HyperParameters, TimeSpan Elapsed)
+{
+    /// <summary>
+    /// This outcome as a run keeps it for its report once its event is out: without the confusion matrix, and with
+    /// per-class top-1 only up to <paramref name="maxClasses"/> classes (above that, the event names the
+    /// <c>NAME.evaluation.json</c> beside the checkpoint that holds both).
+    /// </summary>
+    public FineTuneCompleted Compact(int maxClasses) =>
+        this with { Test = Test with { Confusion = null, PerClassTop1 = Test.PerClassTop1.Length <= maxClasses ? Test.PerClassTop1 : [] } };
+}
 
 public sealed record FineTuneFailed(string RunId, FineTuneTask Task, string Reason);
 

@@ -67,3 +67,34 @@ public sealed class BenchSoakTests : IDisposable
 
     public void Dispose() => source.Delete(true);
 }
+
+/// <summary>A soak of `run` with many tasks queued against one trainer, small: what is held per task stays bounded.</summary>
+[Trait("Category", "EndToEnd")]
+public sealed class TaskSoakTests : IDisposable
+{
+    private readonly DirectoryInfo source = TestData.WriteIdx(train: 64, test: 16);
+
+    [Fact]
+    public async Task ASoakOfManyTasksKeepsUndeliveredEventsRunningTasksAndConfusionMatricesBounded()
+    {
+        const int tasks = 30;
+        var (code, stdout, stderr) = await CliProcess.RunAsync(TimeSpan.FromMinutes(4),
+            "bench", "soak", "--tasks", $"{tasks}", "--sample-every", "5", "--source", source.FullName, "--limit", "64", "--json");
+        Assert.True(code is 0 or 3, stderr);
+        using var json = JsonDocument.Parse(stdout);
+        var root = json.RootElement;
+        Assert.Equal(("soak-tasks", tasks, 0), (root.GetProperty("bench").GetString(), root.GetProperty("completed").GetInt32(), root.GetProperty("failed").GetInt32()));
+        var bounded = root.GetProperty("bounded");
+        Assert.True(bounded.GetProperty("backlog_samples").GetInt32() >= 4, stdout); // after 5, 10, 15, 20, 25 tasks
+        // Each task's event is delivered in milliseconds: held undelivered, at most the one just announced (before: every event of the run).
+        Assert.InRange(bounded.GetProperty("max_pending_events").GetInt32(), 0, 2);
+        Assert.Equal(1, bounded.GetProperty("max_running").GetInt32()); // one trainer
+        Assert.InRange(bounded.GetProperty("max_outcomes_held").GetInt32(), 5, tasks);
+        Assert.Equal(0, bounded.GetProperty("confusion_matrices_kept").GetInt32()); // each went out with its event
+        Assert.All(root.GetProperty("series").EnumerateArray(), s => Assert.True(s[2].GetDouble() > 0, "RSS must be positive"));
+        foreach (var at in new[] { "at_10pct", "at_50pct", "at_100pct" }) Assert.True(root.GetProperty("rss_mb").GetProperty(at).GetDouble() > 0);
+        Assert.Equal(root.GetProperty("flat").GetBoolean() ? 0 : 3, code);
+    }
+
+    public void Dispose() => source.Delete(true);
+}

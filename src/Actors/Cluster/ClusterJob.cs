@@ -3,9 +3,11 @@ namespace BitActors.Actors.Cluster;
 /// <summary>
 /// A fan-out to tasks, run by the cluster: of a given <c>Backbone</c> (what <c>run --backbone</c> does on one machine),
 /// or of the backbone an <c>Upstream</c> pre-training makes first, itself a task of a trainer node. A task whose
-/// attempt fails is tried again on another device until <c>MaxAttempts</c> attempts have failed.
+/// attempt fails is tried again on another device until <c>MaxAttempts</c> attempts have failed, and one whose node is
+/// lost is resumed on another until it has been lost <c>MaxNodeLosses</c> times.
 /// </summary>
-public sealed record ClusterJob(string RunId, GivenBackbone? Backbone, IReadOnlyList<FineTuneTask> Tasks, UpstreamSettings? Upstream = null, int MaxAttempts = 3)
+public sealed record ClusterJob(string RunId, GivenBackbone? Backbone, IReadOnlyList<FineTuneTask> Tasks, UpstreamSettings? Upstream = null, int MaxAttempts = 3,
+    int MaxNodeLosses = 3)
 {
     public string Arch => Backbone?.Arch ?? Upstream!.Model.Arch;
 

@@ -53,9 +53,11 @@ public static class ClusterJobs
             : $"cluster-{RunKey(origin, arch, channels, dataset, classes, shots, seeds, scratch)}";
         var maxAttempts = config.GetInt("bitactors.cluster.trainer.max-attempts", 3);
         if (maxAttempts < 1) throw new InvalidDataException($"bitactors.cluster.trainer.max-attempts must be at least 1, not {maxAttempts}");
+        var maxNodeLosses = config.GetInt("bitactors.cluster.max-node-losses", 3);
+        if (maxNodeLosses < 1) throw new InvalidDataException($"bitactors.cluster.max-node-losses must be at least 1, not {maxNodeLosses}");
         return upstreamFirst
-            ? new ClusterJob(runId, null, tasks, upstream, maxAttempts)
-            : new ClusterJob(runId, given, tasks, MaxAttempts: maxAttempts);
+            ? new ClusterJob(runId, null, tasks, upstream, maxAttempts, maxNodeLosses)
+            : new ClusterJob(runId, given, tasks, MaxAttempts: maxAttempts, MaxNodeLosses: maxNodeLosses);
     }
 
     /// <summary>

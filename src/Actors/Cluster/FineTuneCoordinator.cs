@@ -12,9 +12,10 @@ namespace BitActors.Actors.Cluster;
 /// run's <see cref="TaskQueue"/> and hands a task to a trainer's device only when that device asks (pull: backpressure);
 /// when a device's node leaves or is downed, or an attempt fails (its trainer threw, its data or artifacts could not be
 /// used), the task goes back to the front of the queue with its last checkpoint, for another device, until
-/// <c>MaxAttempts</c> attempts have failed; then it is announced as failed. Outcomes are deduplicated by task id and
+/// <c>MaxAttempts</c> attempts have failed, or it was lost with its node <c>MaxNodeLosses</c> times (a task that kills
+/// its node, e.g. out of memory, would otherwise move from node to node forever); then it is announced as failed. Outcomes are deduplicated by task id and
 /// announced once on <c>bit.models</c>; tasks that already have an outcome there are not run again. Each task's attempts,
-/// failures, last checkpoint (and the upstream's backbone) are kept as a <see cref="TaskProgress"/> record in the
+/// failures, losses, last checkpoint (and the upstream's backbone) are kept by its <see cref="TaskLedger"/> in the
 /// artifact store, so a coordinator that takes over resumes every task from its last checkpoint (see
 /// <see cref="PreparedJob"/>); an attempt still running through the handover (<see cref="WorkHeld"/>) is adopted.
 /// Files are hashed off its thread: it must never block.
@@ -34,13 +35,10 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly TaskQueue _queue = new();
     private readonly Dictionary<string, Assignment> _running = new();
-    private readonly Dictionary<string, TaskCheckpoint> _checkpoints = new();
-    private readonly Dictionary<string, int> _attempts = new();
-    private readonly Dictionary<string, int> _failures = new();
+    private readonly TaskLedger _ledger;
     private readonly HashSet<string> _settled = new();
     private readonly HashSet<(string, int)> _checking = new();
-    private readonly List<(IActorRef Slot, string Node)> _idle = new();
-    private readonly HashSet<IActorRef> _watched = new();
+    private readonly KnownDevices _devices;
     private readonly Dictionary<IActorRef, WorkHeld> _held = new();
     private IActorRef _events = ActorRefs.Nobody;
     private ClusterBackbone? _backbone;
@@ -49,6 +47,7 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
     public FineTuneCoordinator(ClusterJob job, KafkaEndpoint kafka, ArtifactStore store)
     {
         (_job, _kafka, _store) = (job, kafka, store);
+        (_ledger, _devices) = (new TaskLedger(store, job.RunId, _log), new KnownDevices(Context));
         Receive<PreparedJob>(Start);
         Receive<Status.Failure>(f =>
         {
@@ -57,9 +56,9 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
             Timers.StartSingleTimer("prepare-again", new PrepareAgain(), RetryPrepare);
         });
         Receive<PrepareAgain>(_ => StartPreparing());
-        Receive<RequestWork>(r => Park(Sender, r.Node)); // answered once the backbone is in the store
+        Receive<RequestWork>(r => _devices.Park(Sender, r.Node)); // answered once the backbone is in the store
         Receive<WorkHeld>(h => _held[Sender] = h); // adopted once the tasks are queued
-        Receive<Terminated>(t => Forget(t.ActorRef));
+        Receive<Terminated>(t => _devices.Forget(t.ActorRef));
     }
 
     private static readonly TimeSpan RetryPrepare = TimeSpan.FromSeconds(10);
@@ -79,21 +78,21 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
     {
         _done = p.Done;
         foreach (var warning in p.Warnings) _log.Warning(warning);
-        foreach (var (id, record) in p.Progress) (_attempts[id], _failures[id]) = (record.Attempts, record.Failures);
-        foreach (var (id, checkpoint) in p.Checkpoints) _checkpoints[id] = checkpoint;
+        _ledger.Load(p.Progress);
         if (p.Resuming is { } resuming) _log.Info("run {0}: an earlier coordinator's checkpoints found: {1}", _job.RunId, resuming);
-        if (_job.Upstream is not null && p.Backbone is null && _failures.GetValueOrDefault(ClusterTask.UpstreamId) >= _job.MaxAttempts)
+        var (failures, losses) = (_ledger.Failures(ClusterTask.UpstreamId), _ledger.Losses(ClusterTask.UpstreamId));
+        if (_job.Upstream is not null && p.Backbone is null && (failures >= _job.MaxAttempts || losses >= _job.MaxNodeLosses))
         {
             _settled.Add(ClusterTask.UpstreamId);
-            _log.Error("run {0} failed: the upstream failed {1} times under an earlier coordinator; its fine-tune tasks will not run (set job.run-id to run the job again)",
-                _job.RunId, _failures[ClusterTask.UpstreamId]);
+            _log.Error($"run {_job.RunId} failed: the upstream {(failures >= _job.MaxAttempts ? $"failed {failures} times" : $"was lost with its node {losses} times")} " +
+                "under an earlier coordinator; its fine-tune tasks will not run (set job.run-id to run the job again)");
         }
         else if (_job.Upstream is not null && p.Backbone is null)
         {
             // The upstream run comes first; the fine-tune tasks are queued when its backbone is ready.
             _queue.Add(_job.UpstreamTask);
             _log.Info("run {0}: upstream pre-training queued{1}; {2} fine-tune task(s) follow it; artifact store {3}", _job.RunId,
-                _checkpoints.TryGetValue(ClusterTask.UpstreamId, out var from) ? $" (resuming from step {from.NextStep})" : "", _job.Tasks.Count, _store.Uri);
+                _ledger.Checkpoint(ClusterTask.UpstreamId) is { } from ? $" (resuming from step {from.NextStep})" : "", _job.Tasks.Count, _store.Uri);
         }
         else if (_job.Upstream is not null)
         {
@@ -113,9 +112,7 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
         Become(Dispatching);
         foreach (var (slot, held) in _held) Adopt(slot, held);
         _held.Clear();
-        var idle = _idle.ToList();
-        _idle.Clear();
-        foreach (var (slot, node) in idle) Offer(slot, node);
+        foreach (var (slot, node) in _devices.TakeIdle()) Offer(slot, node);
         LogIfFinished();
     }
 
@@ -134,9 +131,7 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
         Receive<TaskCheckpointed>(m =>
         {
             if (!_running.TryGetValue(m.TaskId, out var a) || a.Work.Attempt != m.Attempt) return; // a lost attempt's
-            if (_checkpoints.TryGetValue(m.TaskId, out var last) && last.NextStep >= m.Checkpoint.NextStep) return;
-            _checkpoints[m.TaskId] = m.Checkpoint;
-            Save(m.TaskId);
+            if (!_ledger.Checkpointed(m.TaskId, m.Checkpoint)) return;
             _log.Info("task {0}: checkpoint at step {1} from {2}", m.TaskId, m.Checkpoint.NextStep, a.Node);
         });
         Receive<TaskCompleted>(m => !_job.Has(m.TaskId), m => NotOurs(m.TaskId));
@@ -158,7 +153,7 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
         var backbone = m.Backbone ?? throw new InvalidDataException("the upstream's outcome came without its backbone");
         _running.Remove(ClusterTask.UpstreamId);
         _queue.Remove(ClusterTask.UpstreamId); // an attempt a coordinator that took over had queued again
-        Save(ClusterTask.UpstreamId, backbone);
+        _ledger.BackboneMade(backbone);
         QueueFineTuneTasks(backbone);
         _log.Info("upstream completed (attempt {0}) after {1:F1} s: backbone {2} (sha256 {3}…); {4} fine-tune task(s) queued",
             m.Attempt, _clock.Elapsed.TotalSeconds, backbone.Artifact.Uri, backbone.Artifact.Sha256[..12], _queue.Count);
@@ -189,7 +184,7 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
         if (!_checking.Add((m.TaskId, m.Attempt))) return; // resent while its checkpoint is checked: answered then
         // The failure may be the checkpoint itself (truncated, changed): a next attempt starts over rather than failing
         // on it again until the attempts run out. Its files are hashed off the actor's thread.
-        var (device, checkpoint, log) = (Sender, _checkpoints.GetValueOrDefault(m.TaskId), _log);
+        var (device, checkpoint, log) = (Sender, _ledger.Checkpoint(m.TaskId), _log);
         Task.Run(() => checkpoint is null || TaskProgress.Usable(m.TaskId, checkpoint, w => log.Warning(w)))
             .PipeTo(Self, success: usable => new FailureChecked(m, device, checkpoint, usable), failure: _ => new FailureChecked(m, device, checkpoint, false));
     }
@@ -207,22 +202,12 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
             device.Tell(new TaskSettled(m.TaskId)); // its device was lost, or another attempt settled it, meanwhile
             return;
         }
-        if (!c.Usable && ReferenceEquals(_checkpoints.GetValueOrDefault(m.TaskId), c.Checkpoint)) _checkpoints.Remove(m.TaskId);
-        var failures = _failures[m.TaskId] = _failures.GetValueOrDefault(m.TaskId) + 1;
-        Save(m.TaskId);
+        if (!c.Usable) _ledger.Unusable(m.TaskId, c.Checkpoint);
+        var failures = _ledger.Failed(m.TaskId);
         var reason = failures == 1 ? m.Reason : $"{failures} attempts failed; the last (attempt {m.Attempt} on {a.Node}): {m.Reason}";
-        if (failures >= _job.MaxAttempts && m.TaskId == ClusterTask.UpstreamId)
-        {
-            device.Tell(new TaskSettled(m.TaskId));
-            _settled.Add(m.TaskId);
-            _running.Remove(m.TaskId);
-            _log.Error("run {0} failed: upstream failed: {1}; its fine-tune tasks will not run", _job.RunId, reason);
-            return;
-        }
         if (failures >= _job.MaxAttempts)
         {
-            Settle(m.TaskId, m.Attempt, device, () =>
-                ModelEvent.FineTuneFailed(new FineTuneFailed(_job.RunId, _job.Tasks.First(t => t.Name == m.TaskId), reason), _job.Arch), $"failed ({reason})");
+            Fail(m.TaskId, m.Attempt, device, reason);
             return;
         }
         device.Tell(new TaskSettled(m.TaskId));
@@ -230,8 +215,24 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
         _queue.FailedOn(m.TaskId, a.Slot);
         _queue.GiveBack(a.Work.Task);
         _log.Warning($"task {m.TaskId} attempt {m.Attempt} failed on {a.Node}: {m.Reason}; back in the queue for another device, " +
-            $"to resume from step {_checkpoints.GetValueOrDefault(m.TaskId)?.NextStep ?? 0} ({failures} of {_job.MaxAttempts} failed attempts allowed)");
+            $"to resume from step {_ledger.Checkpoint(m.TaskId)?.NextStep ?? 0} ({failures} of {_job.MaxAttempts} failed attempts allowed)");
         OfferToIdle();
+    }
+
+    /// <summary>The task has failed for good: announced as failed once (for the upstream: the run stops; nothing is announced).</summary>
+    private void Fail(string taskId, int attempt, IActorRef device, string reason)
+    {
+        if (taskId != ClusterTask.UpstreamId)
+        {
+            Settle(taskId, attempt, device, () =>
+                ModelEvent.FineTuneFailed(new FineTuneFailed(_job.RunId, _job.Tasks.First(t => t.Name == taskId), reason), _job.Arch), $"failed ({reason})");
+            return;
+        }
+        device.Tell(new TaskSettled(taskId));
+        _settled.Add(taskId);
+        _running.Remove(taskId);
+        _queue.Remove(taskId);
+        _log.Error("run {0} failed: upstream failed: {1}; its fine-tune tasks will not run", _job.RunId, reason);
     }
 
     /// <summary>
@@ -243,11 +244,10 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
         if (_running.ContainsKey(held.TaskId) || _settled.Contains(held.TaskId)) return; // ours, or one that was superseded
         if (_queue.Find(held.TaskId) is not { } task) return; // not queued yet (its backbone is not ready)
         _queue.Remove(held.TaskId);
-        Watch(slot);
-        _idle.RemoveAll(i => i.Slot.Equals(slot));
-        _attempts[held.TaskId] = Math.Max(_attempts.GetValueOrDefault(held.TaskId), held.Attempt);
-        Save(held.TaskId);
-        _running[held.TaskId] = new Assignment(new WorkAssigned(_job.RunId, task, held.Attempt, task.IsUpstream ? null : _backbone, _checkpoints.GetValueOrDefault(held.TaskId)),
+        _devices.Watch(slot);
+        _devices.Busy(slot);
+        _ledger.Adopted(held.TaskId, held.Attempt);
+        _running[held.TaskId] = new Assignment(new WorkAssigned(_job.RunId, task, held.Attempt, task.IsUpstream ? null : _backbone, _ledger.Checkpoint(held.TaskId)),
             slot, held.Node, Stopwatch.StartNew());
         _log.Info("task {0} attempt {1}: still running on {2} ({3}); adopted", held.TaskId, held.Attempt, held.Node, slot.Path);
     }
@@ -255,23 +255,22 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
     /// <summary>A free device asks: give it the next task it may run, or keep it until one comes back.</summary>
     private void Offer(IActorRef slot, string node)
     {
-        Watch(slot);
+        _devices.Watch(slot);
         var held = _running.Values.FirstOrDefault(a => a.Slot.Equals(slot));
         if (held is not null)
         {
             slot.Tell(held.Work); // a request that crossed the assignment: the same answer again
             return;
         }
-        if (_queue.TakeFor(slot, _watched) is not { } task)
+        if (_queue.TakeFor(slot, _devices.Watched) is not { } task)
         {
-            Park(slot, node);
+            _devices.Park(slot, node);
             return;
         }
-        var attempt = _attempts[task.Id] = _attempts.GetValueOrDefault(task.Id) + 1;
-        Save(task.Id);
-        var work = new WorkAssigned(_job.RunId, task, attempt, _backbone, _checkpoints.GetValueOrDefault(task.Id));
+        var attempt = _ledger.NextAttempt(task.Id);
+        var work = new WorkAssigned(_job.RunId, task, attempt, _backbone, _ledger.Checkpoint(task.Id));
         _running[task.Id] = new Assignment(work, slot, node, Stopwatch.StartNew());
-        _idle.RemoveAll(i => i.Slot.Equals(slot));
+        _devices.Busy(slot);
         _log.Info("task {0} attempt {1} → {2} ({3}){4}", task.Id, attempt, node, slot.Path,
             work.ResumeFrom is { } r ? $", resuming from step {r.NextStep}" : "");
         slot.Tell(work);
@@ -279,24 +278,8 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
 
     private void OfferToIdle()
     {
-        foreach (var (slot, node) in _idle.ToList())
+        foreach (var (slot, node) in _devices.Idle)
             if (_queue.Count > 0) Offer(slot, node);
-    }
-
-    /// <summary>Writes the task's progress record; a store that cannot be written costs only a later coordinator's resume.</summary>
-    private void Save(string taskId, ClusterBackbone? backbone = null) =>
-        new TaskProgress(taskId, _attempts.GetValueOrDefault(taskId), _failures.GetValueOrDefault(taskId), _checkpoints.GetValueOrDefault(taskId), backbone)
-            .TryWrite(_store, _job.RunId, e => _log.Warning("task {0}: progress record not written to the artifact store ({1}); a coordinator taking over would start it over", taskId, e));
-
-    private void Park(IActorRef slot, string node)
-    {
-        Watch(slot);
-        if (!_idle.Any(i => i.Slot.Equals(slot))) _idle.Add((slot, node));
-    }
-
-    private void Watch(IActorRef slot)
-    {
-        if (_watched.Add(slot)) Context.Watch(slot);
     }
 
     /// <summary>The first outcome of a task is announced; later ones (an attempt presumed lost that finished anyway) are only acknowledged.</summary>
@@ -320,25 +303,29 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
         LogIfFinished();
     }
 
-    /// <summary>A device's node left or was downed: its task goes back to the front of the queue, with its last checkpoint.</summary>
+    /// <summary>
+    /// A device's node left or was downed: its task goes back to the front of the queue, with its last checkpoint, unless
+    /// this was its <c>MaxNodeLosses</c>-th lost attempt: then the task fails, its reason naming the losses and the nodes.
+    /// </summary>
     private void Lost(IActorRef slot)
     {
-        Forget(slot);
+        _devices.Forget(slot);
         foreach (var a in _running.Values.Where(a => a.Slot.Equals(slot)).ToList())
         {
-            _running.Remove(a.Work.Task.Id);
+            var (id, since) = (a.Work.Task.Id, $"{a.Since.Elapsed.TotalSeconds:F1} s");
+            var (losses, nodes) = _ledger.Lost(id, a.Node);
+            if (losses >= _job.MaxNodeLosses)
+            {
+                Fail(id, a.Work.Attempt, slot, $"lost with its node {losses} times (bitactors.cluster.max-node-losses = {_job.MaxNodeLosses}), " +
+                    $"on {string.Join(", ", nodes)}; the last, attempt {a.Work.Attempt}, {since} after it was assigned to {a.Node}");
+                continue;
+            }
+            _running.Remove(id);
             _queue.GiveBack(a.Work.Task);
-            var from = _checkpoints.GetValueOrDefault(a.Work.Task.Id)?.NextStep ?? 0;
-            _log.Warning("task {0} attempt {1}: {2} is gone ({3} after it was assigned); back in the queue, to resume from step {4}",
-                a.Work.Task.Id, a.Work.Attempt, a.Node, $"{a.Since.Elapsed.TotalSeconds:F1} s", from);
+            _log.Warning($"task {id} attempt {a.Work.Attempt}: {a.Node} is gone ({since} after it was assigned); back in the queue, to resume from " +
+                $"step {_ledger.Checkpoint(id)?.NextStep ?? 0} (its node lost {losses} of {_job.MaxNodeLosses} times before it fails)");
         }
         OfferToIdle();
-    }
-
-    private void Forget(IActorRef slot)
-    {
-        _idle.RemoveAll(i => i.Slot.Equals(slot));
-        if (_watched.Remove(slot)) Context.Unwatch(slot);
     }
 
     private void LogIfFinished()

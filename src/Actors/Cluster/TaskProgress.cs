@@ -4,10 +4,11 @@ namespace BitActors.Actors.Cluster;
 
 /// <summary>
 /// What a coordinator knows of one task that <c>bit.models</c> does not say: how many attempts it was given, how many
-/// of them failed, its last resumable checkpoint, and for the upstream task the backbone it made. A coordinator that
-/// takes over (the singleton moved to another node) reads these back and resumes every task from there.
+/// of them failed, how many were lost with their node (<c>Losses</c>, the nodes in <c>LostOn</c>), its last resumable
+/// checkpoint, and for the upstream task the backbone it made. A coordinator that takes over (the singleton moved to another node) reads these back and resumes every task from there.
 /// </summary>
-public sealed record TaskProgress(string TaskId, int Attempts, int Failures, TaskCheckpoint? Checkpoint, ClusterBackbone? Backbone = null)
+public sealed record TaskProgress(string TaskId, int Attempts, int Failures, TaskCheckpoint? Checkpoint, ClusterBackbone? Backbone = null,
+    int Losses = 0, IReadOnlyList<string>? LostOn = null)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 

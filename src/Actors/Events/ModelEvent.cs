@@ -89,4 +89,9 @@ public sealed record ModelEvent(string Type, string Subject, object Data)
 /// <summary>Reply once every event told before it has been acknowledged by the broker.</summary>
 public sealed record FlushEvents;
 
+/// <summary>Asks a <see cref="ModelEventsPublisher"/> how many events it holds undelivered: <see cref="PendingEvents"/>.</summary>
+public sealed record CountPendingEvents;
+
+public sealed record PendingEvents(int Count);
+
 public sealed record ModelEventPublished(string Id, long Offset);

@@ -10,7 +10,9 @@ namespace BitActors.Actors.Events;
 
 /// <summary>
 /// Owns the producer of <c>bit.models</c>: each <see cref="ModelEvent"/> becomes a CloudEvent. Delivery
-/// is confirmed asynchronously; <see cref="FlushEvents"/> answers once everything before it is acknowledged.
+/// is confirmed asynchronously; <see cref="FlushEvents"/> answers once everything before it is acknowledged. Only
+/// undelivered events are held (a run of many tasks announces one each): delivered ones are let go as new ones come,
+/// and a failed delivery is kept only as its error, for the next flush to report.
 /// </summary>
 public sealed class ModelEventsPublisher : ReceiveActor
 {
@@ -19,6 +21,7 @@ public sealed class ModelEventsPublisher : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly KafkaEndpoint _kafka;
     private readonly List<Task> _inFlight = new();
+    private Exception? _failed;
     private IProducer<string, byte[]>? _producer;
 
     public ModelEventsPublisher(KafkaEndpoint kafka)
@@ -33,6 +36,7 @@ public sealed class ModelEventsPublisher : ReceiveActor
                 ? Producer.ProduceAsync(Topics.Models, message)
                 : Task.FromException<DeliveryResult<string, byte[]>>(new InvalidDataException(
                     $"the event is {size:N0} bytes, over the producer's message.max.bytes ({limit:N0}): lower bitactors.events.max-classes-in-event"));
+            Prune();
             _inFlight.Add(delivery);
             delivery.ContinueWith(t =>
             {
@@ -42,14 +46,29 @@ public sealed class ModelEventsPublisher : ReceiveActor
         });
         Receive<FlushEvents>(_ =>
         {
-            var pending = _inFlight.ToArray();
+            Prune();
+            var (pending, failed) = (_inFlight.ToArray(), _failed);
+            _failed = null;
             _inFlight.Clear();
-            Task.WhenAll(pending).ContinueWith(t => t.IsFaulted
-                    ? (object)new Status.Failure(t.Exception!.GetBaseException())
+            Task.WhenAll(pending).ContinueWith(t => t.IsFaulted || failed is not null
+                    ? (object)new Status.Failure(t.Exception?.GetBaseException() ?? failed!)
                     : new ModelEventPublished("flush", -1))
                 .PipeTo(Sender);
         });
+        Receive<CountPendingEvents>(_ =>
+        {
+            Prune();
+            Sender.Tell(new PendingEvents(_inFlight.Count));
+        });
     }
+
+    /// <summary>Lets go of the deliveries that have finished; the first failure since the last flush is kept for it.</summary>
+    private void Prune() => _inFlight.RemoveAll(t =>
+    {
+        if (!t.IsCompleted) return false;
+        if (t.IsFaulted) _failed ??= t.Exception!.GetBaseException();
+        return true;
+    });
 
     public static Props Props(KafkaEndpoint kafka) => Akka.Actor.Props.Create(() => new ModelEventsPublisher(kafka));
 

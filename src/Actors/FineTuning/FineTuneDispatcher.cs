@@ -9,7 +9,9 @@ namespace BitActors.Actors.FineTuning;
 /// Fans a finished backbone out to one <see cref="FineTuneWorker"/> per task (at most
 /// <c>MaxConcurrentTasks</c> at once: on CPU, concurrent trainers only share the same cores), announces
 /// each outcome on <c>bit.models</c>, and tells its parent when every task has finished. A failing task
-/// (its worker retries from the task's own checkpoints first) is reported as failed and the others go on.
+/// (its worker retries from the task's own checkpoints first) is reported as failed and the others go on. A run of
+/// thousands of tasks holds per finished task only what the run's report needs (<see cref="FineTuneCompleted.Compact"/>):
+/// the whole evaluation went out with its event, or to <c>NAME.evaluation.json</c> beside its checkpoint.
 /// </summary>
 public sealed class FineTuneDispatcher : ReceiveActor
 {
@@ -41,7 +43,8 @@ public sealed class FineTuneDispatcher : ReceiveActor
         {
             _running.Remove(Sender);
             Context.Unwatch(Sender);
-            Record(c, ModelEvent.FineTuneCompleted(c, _run.FineTune.MaxClassesInEvent));
+            var announced = ModelEvent.FineTuneCompleted(c, _run.FineTune.MaxClassesInEvent); // the whole evaluation, before it is let go
+            Record(c.Compact(_run.FineTune.MaxClassesInEvent), announced);
         });
         Receive<FineTuneFailed>(f =>
         {
@@ -58,6 +61,13 @@ public sealed class FineTuneDispatcher : ReceiveActor
             Record(failed, ModelEvent.FineTuneFailed(failed, _backbone?.Arch ?? "?"));
         });
         Receive<ModelEventPublished>(_ => { });
+        Receive<DescribeBacklog>(_ =>
+        {
+            var (waiting, running, outcomes) = (_waiting.Count, _running.Count, _outcomes.Count);
+            _events.Ask<PendingEvents>(new CountPendingEvents(), TimeSpan.FromSeconds(10))
+                .ContinueWith(t => new FanOutBacklog(waiting, running, outcomes, t.IsCompletedSuccessfully ? t.Result.Count : -1))
+                .PipeTo(Sender);
+        });
         Receive<Status.Failure>(f => _log.Warning("model event not published: {0}", f.Cause.Message));
     }
 
@@ -105,3 +115,9 @@ public sealed class FineTuneDispatcher : ReceiveActor
 
     private static string Sanitize(string name) => new(name.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' ? c : '-').ToArray());
 }
+
+/// <summary>Asks a <see cref="FineTuneDispatcher"/> what it holds: <see cref="FanOutBacklog"/> (for soaks and tests).</summary>
+public sealed record DescribeBacklog;
+
+/// <summary>Tasks not started, tasks running, outcomes kept for the report, and model events not yet delivered (-1: unknown).</summary>
+public sealed record FanOutBacklog(int Waiting, int Running, int Outcomes, int PendingEvents);

@@ -18,7 +18,9 @@ namespace BitActors.Cli.Commands;
 /// <summary>
 /// A long upstream run of a small model streamed from the embedded broker, epoch after epoch, with the
 /// process's memory (RSS and managed heap) sampled throughout: a leak shows as a slope. The run is
-/// stopped after the given time; the slopes are fitted to the samples after the warm-up.
+/// stopped after the given time; the slopes are fitted to the samples after the warm-up. With <c>--tasks N</c>, a
+/// soak of <c>run</c> instead: N tiny fine-tune tasks queued against one trainer (<see cref="TaskSoak"/>), memory
+/// sampled every <c>--sample-every</c> finished tasks, slopes over tasks.
 /// </summary>
 public sealed class BenchSoakCommand(IAnsiConsole console) : AsyncCommand<BenchSoakCommand.Settings>
 {
@@ -63,9 +65,27 @@ public sealed class BenchSoakCommand(IAnsiConsole console) : AsyncCommand<BenchS
         public string? Source { get; init; }
 
         [CommandOption("--limit <N>")]
-        [Description("Images published per split (default 6000: many epochs, many epoch boundaries).")]
+        [Description("Images published per split (default 6000: many epochs, many epoch boundaries; with --tasks 200).")]
         [DefaultValue(6000)]
         public int Limit { get; init; } = 6000;
+
+        [CommandOption("--tasks <N>")]
+        [Description("Soak `run` instead: N one-shot fine-tune tasks of a tiny backbone queued against one trainer; memory per finished task.")]
+        public int? Tasks { get; init; }
+
+        [CommandOption("--sample-every <N>")]
+        [Description("With --tasks: finished tasks between samples (default: tasks / 20, at least 1).")]
+        public int? SampleEvery { get; init; }
+
+        [CommandOption("--steps-per-task <N>")]
+        [Description("With --tasks: training steps of each task (default 2).")]
+        [DefaultValue(2)]
+        public int StepsPerTask { get; init; } = 2;
+
+        [CommandOption("--max-task-slope <MB_PER_100_TASKS>")]
+        [Description("With --tasks: largest slope called flat, MB per 100 tasks, for RSS and the managed heap (default 2); flat: slope ≤ this + 2 standard errors.")]
+        [DefaultValue(2.0)]
+        public double MaxTaskSlope { get; init; } = 2.0;
 
         [CommandOption("--json")]
         [Description("Print one JSON object.")]
@@ -76,11 +96,13 @@ public sealed class BenchSoakCommand(IAnsiConsole console) : AsyncCommand<BenchS
             : Interval is <= 0 ? ValidationResult.Error("--interval must be positive")
             : WarmupFraction is < 0 or >= 1 ? ValidationResult.Error("--warmup-fraction must be in [0, 1)")
             : Batch < 1 || Resolution < 16 || Limit < Batch ? ValidationResult.Error("--batch must be positive, --resolution at least 16 and --limit at least --batch")
+            : Tasks is < 1 || SampleEvery is < 1 || StepsPerTask < 1 ? ValidationResult.Error("--tasks, --sample-every and --steps-per-task must be at least 1")
             : ValidationResult.Success();
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
+        if (settings.Tasks is { } tasks) return await SoakTasksAsync(settings, tasks, cancellationToken);
         var config = BitActorsConfig.Load(null, demo: true); // Fashion-MNIST: the demo's profile
         var source = settings.Source ?? FashionMnistSetup.EnsureInstalled();
         using var kafka = KafkaConnection.Open(null, config, config.GetInt("bitactors.kafka.embedded-brokers"));
@@ -149,5 +171,21 @@ public sealed class BenchSoakCommand(IAnsiConsole console) : AsyncCommand<BenchS
             console.MarkupLineInterpolated($"live managed heap {result.managed_heap_mb.first:F1} → {result.managed_heap_mb.last:F1} MB, slope {heapSlope:F3} ± {heapError:F3} MB/min ({(heapFlat ? "flat" : "GROWING")})");
         }
         return rssFlat && heapFlat ? 0 : 3;
+    }
+
+    private async Task<int> SoakTasksAsync(Settings settings, int tasks, CancellationToken cancellationToken)
+    {
+        var options = new TaskSoak.Options(tasks, settings.SampleEvery ?? Math.Max(1, tasks / 20), settings.StepsPerTask, settings.Arch,
+            settings.Resolution, settings.Limit == 6000 ? 200 : settings.Limit, settings.Source ?? FashionMnistSetup.EnsureInstalled());
+        var result = await TaskSoak.RunAsync(options, cancellationToken);
+        var report = TaskSoakReport.Of(result, options, settings.MaxTaskSlope, out var flat);
+        if (settings.Json) console.WritePlainLine(JsonSerializer.Serialize(report, Json.Options));
+        else
+        {
+            var (first, last) = (result.Samples[0], result.Samples[^1]);
+            console.MarkupLineInterpolated($"{result.Run.Completed.Count} of {tasks} tasks completed ({result.Run.Failed.Count} failed) in {result.Elapsed.TotalMinutes:F1} min, {result.Samples.Count} samples");
+            console.MarkupLineInterpolated($"RSS {first.RssMb:F0} → {last.RssMb:F0} MB, live managed heap {first.ManagedHeapMb:F1} → {last.ManagedHeapMb:F1} MB ({(flat ? "flat" : "GROWING")})");
+        }
+        return result.Run.Failed.Count > 0 ? 2 : flat ? 0 : 3;
     }
 }

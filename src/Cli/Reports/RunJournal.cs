@@ -31,6 +31,9 @@ public sealed class RunJournal
 
     public IReadOnlyList<FineTuneFailed> Failed { get { lock (_gate) return _failed.ToList(); } }
 
+    /// <summary>How many tasks have finished, completed or failed (without copying them).</summary>
+    public int Finished { get { lock (_gate) return _completed.Count + _failed.Count; } }
+
     /// <summary>The last phase the upstream supervisor reported.</summary>
     public string? Phase { get { lock (_gate) return _phase; } }
 }

@@ -15,12 +15,13 @@ namespace BitActors.Cli.Terminal;
 public static class RunSession
 {
     /// <returns>The completed run, or null with the exit code of a stop (its advice already printed). A failed run throws <see cref="RunFailedException"/>.</returns>
+    /// <param name="journal">Where the run's outcomes are recorded as they come (a soak follows it); default a new one.</param>
     public static async Task<(RunCompleted? Completed, int ExitCode)> RunAsync(BitActorsHost host, RunSpec run, IAnsiConsole console,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, RunJournal? journal = null)
     {
         var wall = Stopwatch.StartNew();
         Logging.AddRunLog(run.OutputDir);
-        var journal = new RunJournal();
+        journal ??= new RunJournal();
         var args = Environment.GetCommandLineArgs()[1..];
         var command = string.Join(' ', new[] { "bitactors" }.Concat(args));
         void WriteFolder(RunFolder.Ending ending) => RunFolder.Write(run.OutputDir, run.RunId, journal, ending, wall.Elapsed, command);

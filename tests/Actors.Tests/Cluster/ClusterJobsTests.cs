@@ -75,6 +75,16 @@ public sealed class ClusterJobsTests : IDisposable
     }
 
     [Fact]
+    public void NodeLossesAreLimitedByMaxNodeLossesAtLeastOne()
+    {
+        const string upstream = "bitactors.cluster.job { upstream = true, dataset = d, classes = [5], shots = [2], seeds = [0] }";
+        Assert.Equal(3, Job(upstream)!.MaxNodeLosses);
+        Assert.Equal(1, Job(upstream + " bitactors.cluster.max-node-losses = 1")!.MaxNodeLosses);
+        var e = Assert.Throws<InvalidDataException>(() => Job(upstream + " bitactors.cluster.max-node-losses = 0"));
+        Assert.Equal("bitactors.cluster.max-node-losses must be at least 1, not 0", e.Message);
+    }
+
+    [Fact]
     public void NoJobOrAnAmbiguousOneIsSaidSo()
     {
         Assert.Null(Job(""));
