@@ -116,12 +116,12 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
         (string Path, int Step)? resume = null;
         if (work.ResumeFrom is { } from)
         {
-            ArtifactStore.Fetch(from.State);
-            resume = (ArtifactStore.Fetch(from.Weights), from.NextStep);
+            _settings.Store.Fetch(from.State);
+            resume = (_settings.Store.Fetch(from.Weights), from.NextStep);
         }
         if (work.Task.IsUpstream) return new Fetched(work, null, resume);
         var backbone = work.Backbone ?? throw new InvalidDataException($"task {work.Task.Id} came without a backbone");
-        return new Fetched(work, ArtifactStore.Fetch(backbone.Artifact), resume);
+        return new Fetched(work, _settings.Store.Fetch(backbone.Artifact), resume);
     }
 
     private void Run(Fetched f)

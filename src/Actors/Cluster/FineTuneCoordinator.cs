@@ -189,8 +189,8 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
         if (!_checking.Add((m.TaskId, m.Attempt))) return; // resent while its checkpoint is checked: answered then
         // The failure may be the checkpoint itself (truncated, changed): a next attempt starts over rather than failing
         // on it again until the attempts run out. Its files are hashed off the actor's thread.
-        var (device, checkpoint, log) = (Sender, _checkpoints.GetValueOrDefault(m.TaskId), _log);
-        Task.Run(() => checkpoint is null || TaskProgress.Usable(m.TaskId, checkpoint, w => log.Warning(w)))
+        var (device, checkpoint, log, store) = (Sender, _checkpoints.GetValueOrDefault(m.TaskId), _log, _store);
+        Task.Run(() => checkpoint is null || TaskProgress.Usable(store, m.TaskId, checkpoint, w => log.Warning(w)))
             .PipeTo(Self, success: usable => new FailureChecked(m, device, checkpoint, usable), failure: _ => new FailureChecked(m, device, checkpoint, false));
     }
 
