@@ -17,9 +17,11 @@ namespace BitActors.Actors.Cluster;
 /// failures, last checkpoint (and the upstream's backbone) are kept as a <see cref="TaskProgress"/> record in the
 /// artifact store, so a coordinator that takes over resumes every task from its last checkpoint (see
 /// <see cref="PreparedJob"/>); an attempt still running through the handover (<see cref="WorkHeld"/>) is adopted.
+/// An attempt's checkpoints and outcome count only from the device it was assigned to, for the task's current attempt
+/// (see <see cref="FromAssignee"/>): anything else is logged and dropped, never announced.
 /// Files are hashed off its thread: it must never block.
 /// </summary>
-public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
+public sealed partial class FineTuneCoordinator : ReceiveActor, IWithTimers
 {
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -133,7 +135,7 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
         Receive<WorkHeld>(h => Adopt(Sender, h));
         Receive<TaskCheckpointed>(m =>
         {
-            if (!_running.TryGetValue(m.TaskId, out var a) || a.Work.Attempt != m.Attempt) return; // a lost attempt's
+            if (!FromAssignee(m.TaskId, m.Attempt, "a checkpoint", out var a, outcome: false)) return; // a lost attempt's, or not from its device
             if (_checkpoints.TryGetValue(m.TaskId, out var last) && last.NextStep >= m.Checkpoint.NextStep) return;
             _checkpoints[m.TaskId] = m.Checkpoint;
             Save(m.TaskId);
@@ -141,9 +143,13 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
         });
         Receive<TaskCompleted>(m => !_job.Has(m.TaskId), m => NotOurs(m.TaskId));
         Receive<TaskFailed>(m => !_job.Has(m.TaskId), m => NotOurs(m.TaskId));
-        Receive<TaskCompleted>(m => m.TaskId == ClusterTask.UpstreamId, BackboneMade);
-        Receive<TaskCompleted>(m => Settle(m.TaskId, m.Attempt, Sender, () =>
-            new ModelEvent(ModelEvent.FineTuneCompletedType, $"{_job.RunId}/{m.TaskId}", JsonDocument.Parse(m.EventJson).RootElement.Clone()), "completed"));
+        Receive<TaskCompleted>(m =>
+        {
+            if (!_settled.Contains(m.TaskId) && !FromAssignee(m.TaskId, m.Attempt, "an outcome", out _)) return;
+            if (m.TaskId == ClusterTask.UpstreamId) BackboneMade(m);
+            else Settle(m.TaskId, m.Attempt, Sender, () =>
+                new ModelEvent(ModelEvent.FineTuneCompletedType, $"{_job.RunId}/{m.TaskId}", JsonDocument.Parse(m.EventJson).RootElement.Clone()), "completed");
+        });
         Receive<TaskFailed>(Failed);
         Receive<FailureChecked>(Counted);
         Receive<Terminated>(t => Lost(t.ActorRef));
@@ -180,6 +186,7 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
     /// </summary>
     private void Failed(TaskFailed m)
     {
+        if (!_settled.Contains(m.TaskId) && !FromAssignee(m.TaskId, m.Attempt, "a failure", out _)) return;
         if (!IsCurrent(m.TaskId, m.Attempt, out _))
         {
             Sender.Tell(new TaskSettled(m.TaskId));
@@ -299,7 +306,7 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
         if (_watched.Add(slot)) Context.Watch(slot);
     }
 
-    /// <summary>The first outcome of a task is announced; later ones (an attempt presumed lost that finished anyway) are only acknowledged.</summary>
+    /// <summary>The first outcome of a task (its current attempt's) is announced; later ones (resent) are only acknowledged.</summary>
     private void Settle(string taskId, int attempt, IActorRef device, Func<ModelEvent> modelEvent, string outcome)
     {
         device.Tell(new TaskSettled(taskId));
@@ -308,13 +315,7 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
             _log.Info("task {0}: attempt {1} also {2}; already settled, not announced again", taskId, attempt, outcome);
             return;
         }
-        if (_running.TryGetValue(taskId, out var a) && a.Work.Attempt == attempt) _running.Remove(taskId);
-        else
-        {
-            // A superseded attempt finished first: the current one is moot.
-            _running.Remove(taskId);
-            _queue.Remove(taskId);
-        }
+        _running.Remove(taskId);
         _events.Tell(modelEvent());
         _log.Info("task {0} {1} (attempt {2}); {3} of {4} settled after {5:F1} s", taskId, outcome, attempt, _settled.Count, _job.TaskCount, _clock.Elapsed.TotalSeconds);
         LogIfFinished();
