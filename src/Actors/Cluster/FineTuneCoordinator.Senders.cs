@@ -8,6 +8,8 @@ namespace BitActors.Actors.Cluster;
 // outcome only from the device it handed that attempt to, and only for the task's current attempt.
 public sealed partial class FineTuneCoordinator
 {
+    private const string Completion = "an outcome";
+
     /// <summary>
     /// Whether <paramref name="what"/> (a checkpoint or an outcome) for attempt <paramref name="attempt"/> of
     /// <paramref name="taskId"/> comes from the device that attempt was assigned to, while it is the task's current attempt.
@@ -25,6 +27,13 @@ public sealed partial class FineTuneCoordinator
             return false;
         }
         if (!outcome) return false; // a lost attempt's checkpoint, as before: nothing to answer
+        if (what == Completion && !_running.ContainsKey(taskId) && _queue.Find(taskId) is not null && attempt == _attempts.GetValueOrDefault(taskId))
+        {
+            // After a handover: the last attempt an earlier coordinator assigned finished before its device said it held
+            // it (a device reporting an outcome sends no WorkHeld). Adopted from that device, so its result counts.
+            Adopt(Sender, new WorkHeld(Sender.Path.Address.ToString(), "", taskId, attempt));
+            return IsCurrent(taskId, attempt, out assignment);
+        }
         Sender.Tell(new TaskSettled(taskId));
         _log.Info("{0} for task {1} attempt {2} from {3}: not the task's current attempt ({4}); acknowledged, not counted",
             what, taskId, attempt, Sender.Path, _running.TryGetValue(taskId, out var current) ? $"attempt {current.Work.Attempt} on {current.Node}" : "none running");

@@ -145,7 +145,7 @@ public sealed partial class FineTuneCoordinator : ReceiveActor, IWithTimers
         Receive<TaskFailed>(m => !_job.Has(m.TaskId), m => NotOurs(m.TaskId));
         Receive<TaskCompleted>(m =>
         {
-            if (!_settled.Contains(m.TaskId) && !FromAssignee(m.TaskId, m.Attempt, "an outcome", out _)) return;
+            if (!_settled.Contains(m.TaskId) && !FromAssignee(m.TaskId, m.Attempt, Completion, out _)) return;
             if (m.TaskId == ClusterTask.UpstreamId) BackboneMade(m);
             else Settle(m.TaskId, m.Attempt, Sender, () =>
                 new ModelEvent(ModelEvent.FineTuneCompletedType, $"{_job.RunId}/{m.TaskId}", JsonDocument.Parse(m.EventJson).RootElement.Clone()), "completed");

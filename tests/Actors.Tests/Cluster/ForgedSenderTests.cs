@@ -53,6 +53,33 @@ public sealed class ForgedSenderTests : CoordinatorTestKit
     }
 
     [Fact]
+    public async Task AnOutcomeOfTheLastAssignedAttemptStillCountsAfterTheCoordinatorMoved()
+    {
+        var job = new ClusterJob("run-h", await BackboneAsync(), Tasks);
+        var first = Coordinator(job, "coordinator-1");
+        var a = CreateTestProbe();
+        a.Send(first, new RequestWork("node-a", "cpu"));
+        var work = a.ExpectMsg<WorkAssigned>(TimeSpan.FromSeconds(30));
+        Stop(first);
+
+        // node-a finished during the handover: it reports its outcome to the new coordinator without having said it held the task.
+        var second = Coordinator(job, "coordinator-2");
+        await AwaitAssertAsync(() =>
+        {
+            // Resent, as a device does, until the new coordinator has read the store and settles it.
+            a.Send(second, new TaskCompleted(work.Task.Id, 1, """{"task":"transfer-2shot-seed0"}"""));
+            a.ExpectMsg<TaskSettled>(s => s.TaskId == work.Task.Id, TimeSpan.FromSeconds(2));
+        }, TimeSpan.FromSeconds(30));
+        var b = CreateTestProbe();
+        b.Send(second, new RequestWork("node-b", "cpu"));
+        Assert.Equal("transfer-2shot-seed1", b.ExpectMsg<WorkAssigned>().Task.Id); // seed0 is not run again
+
+        await AwaitAssertAsync(() => Assert.Contains(Announced(), e => e.Type == "bit.finetune.completed"), TimeSpan.FromSeconds(20));
+        var completed = Assert.Single(Announced(), e => e.Type == "bit.finetune.completed");
+        Assert.Equal("transfer-2shot-seed0", completed.Data.GetProperty("task").GetString());
+    }
+
+    [Fact]
     public void ADeviceActsOnlyOnTheCoordinatorsAssignmentsAndSettlements()
     {
         var coordinator = CreateTestProbe();
