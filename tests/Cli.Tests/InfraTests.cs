@@ -48,6 +48,8 @@ public class InfraTests(ITestOutputHelper output)
         Assert.Equal(["cuda"], cluster.Devices);
         Assert.Equal("kafka-1:9092,kafka-2:9092,kafka-3:9092", config.GetString("bitactors.kafka.bootstrap-servers"));
         Assert.Equal("/artifacts", ArtifactStore.At(config.GetString("bitactors.cluster.artifacts")).Root);
+        Assert.Equal("/run/secrets/bitactors-cluster-tls", cluster.Tls.CertificatePath); // remoting over TLS: the compose secret
+        Assert.Equal(["akka.ssl.tcp://bitactors@coordinator:4053"], cluster.JoinSeedNodes);
     }
 
     [Fact]
@@ -65,6 +67,7 @@ public class InfraTests(ITestOutputHelper output)
         Assert.Empty(cluster.JoinSeedNodes);
         Assert.Equal("R50x1", config.GetString("bitactors.cluster.job.arch"));
         Assert.Equal([1, 5, 10], config.GetIntList("bitactors.cluster.job.shots"));
+        Assert.Equal("/etc/bitactors-tls/cluster.p12", cluster.Tls.CertificatePath); // the Secret bitactors-cluster-tls, mounted there
     }
 
     /// <summary>
@@ -75,20 +78,7 @@ public class InfraTests(ITestOutputHelper output)
     [Fact]
     public async Task TheKubernetesManifestsGiveKubernetesDiscoveryWhatItNeeds()
     {
-        if (!await HasPythonYamlAsync())
-        {
-            Assert.False(Environment.UserName == "root", "python3-yaml is missing: ./run-tests and .ci/run install the Debian package python3-yaml");
-            output.WriteLine("SKIPPED: python3-yaml is not installed (sudo apt-get install python3-yaml) and this user cannot install it");
-            return;
-        }
-        var psi = new ProcessStartInfo("/usr/bin/python3", ["-c", "import sys, json, yaml; json.dump(list(yaml.safe_load_all(open(sys.argv[1]))), sys.stdout)",
-            Path.Combine(Root, "infra", "k8s", "bitactors.yaml")]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var process = Process.Start(psi)!;
-        var json = await process.StandardOutput.ReadToEndAsync();
-        var errors = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0, errors);
-        var docs = JsonDocument.Parse(json).RootElement.EnumerateArray().ToList();
+        if (await YamlAsync("infra", "k8s", "bitactors.yaml") is not { } docs) return;
         JsonElement Doc(string kind, string name) => Assert.Single(docs, d => d.GetProperty("kind").GetString() == kind && d.GetProperty("metadata").GetProperty("name").GetString() == name);
 
         Doc("ServiceAccount", "bitactors");
@@ -121,13 +111,7 @@ public class InfraTests(ITestOutputHelper output)
     [Fact]
     public async Task TheKubernetesManifestsAreHardenedForAPlatformTeam()
     {
-        if (!await HasPythonYamlAsync())
-        {
-            Assert.False(Environment.UserName == "root", "python3-yaml is missing: ./run-tests and .ci/run install the Debian package python3-yaml");
-            output.WriteLine("SKIPPED: python3-yaml is not installed (sudo apt-get install python3-yaml) and this user cannot install it");
-            return;
-        }
-        var docs = (await YamlAsync(Path.Combine(Root, "infra", "k8s", "bitactors.yaml"), all: true)).EnumerateArray().ToList();
+        if (await YamlAsync("infra", "k8s", "bitactors.yaml") is not { } docs) return;
         JsonElement Doc(string kind, string name) => Assert.Single(docs, d => d.GetProperty("kind").GetString() == kind && d.GetProperty("metadata").GetProperty("name").GetString() == name);
 
         var pdb = Doc("PodDisruptionBudget", "bitactors-coordinator").GetProperty("spec");
@@ -151,22 +135,9 @@ public class InfraTests(ITestOutputHelper output)
             Assert.Equal("bitactors-kafka", secret);
             Assert.Contains(pod.GetProperty("volumes").EnumerateArray(), v => v.TryGetProperty("secret", out var s) && s.GetProperty("secretName").GetString() == "bitactors-kafka");
         }
-        var kustomization = await YamlAsync(Path.Combine(Root, "infra", "k8s", "kustomization.yaml"), all: false);
+        if (await YamlAsync("infra", "k8s", "kustomization.yaml") is not [var kustomization]) return;
         Assert.Contains("bitactors.yaml", kustomization.GetProperty("resources").EnumerateArray().Select(r => r.GetString()));
         Assert.Equal(images.Order(), kustomization.GetProperty("images").EnumerateArray().Select(i => i.GetProperty("name").GetString()!).Order());
-    }
-
-    private static async Task<JsonElement> YamlAsync(string path, bool all)
-    {
-        var load = all ? "list(yaml.safe_load_all(open(sys.argv[1])))" : "yaml.safe_load(open(sys.argv[1]))";
-        var psi = new ProcessStartInfo("/usr/bin/python3", ["-c", $"import sys, json, yaml; json.dump({load}, sys.stdout)", path])
-            { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var process = Process.Start(psi)!;
-        var json = await process.StandardOutput.ReadToEndAsync();
-        var errors = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0, errors);
-        return JsonDocument.Parse(json).RootElement;
     }
 
     /// <summary>The compose file as Compose reads it (python3-yaml): no obsolete `version` key; every broker has a
@@ -175,20 +146,7 @@ public class InfraTests(ITestOutputHelper output)
     [Fact]
     public async Task TheComposeFileStartsEachServiceOnlyOnceWhatItNeedsIsHealthy()
     {
-        if (!await HasPythonYamlAsync())
-        {
-            Assert.False(Environment.UserName == "root", "python3-yaml is missing: ./run-tests and .ci/run install the Debian package python3-yaml");
-            output.WriteLine("SKIPPED: python3-yaml is not installed (sudo apt-get install python3-yaml) and this user cannot install it");
-            return;
-        }
-        var psi = new ProcessStartInfo("/usr/bin/python3", ["-c", "import sys, json, yaml; json.dump(yaml.safe_load(open(sys.argv[1])), sys.stdout)",
-            Path.Combine(Root, "infra", "docker-compose.yml")]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var process = Process.Start(psi)!;
-        var json = await process.StandardOutput.ReadToEndAsync();
-        var errors = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0, errors);
-        var compose = JsonDocument.Parse(json).RootElement;
+        if (await YamlAsync("infra", "docker-compose.yml") is not [var compose]) return;
         Assert.False(compose.TryGetProperty("version", out _), "the obsolete top-level `version` key");
         var services = compose.GetProperty("services");
         string Condition(string service, string on) =>
@@ -204,6 +162,76 @@ public class InfraTests(ITestOutputHelper output)
             Assert.Contains("bitactors-healthcheck", services.GetProperty(node).GetProperty("healthcheck").GetProperty("test").ToString());
         }
         Assert.Equal("service_healthy", Condition("trainer", "coordinator"));
+    }
+
+    /// <summary>
+    /// Every pod of the app is a member only with the cluster certificate: both Deployments mount the Secret
+    /// bitactors-cluster-tls where the ConfigMap's tls.certificate-path points and take its password from it; the
+    /// NetworkPolicy selects the app's pods and lets only them reach remoting, and only pods of the namespace (no
+    /// namespaceSelector, no ipBlock) reach management. The compose nodes get the certificate as a compose secret.
+    /// </summary>
+    [Fact]
+    public async Task TheClusterCertificateReachesEveryNodeAndTheNetworkPolicyGuardsRemotingAndManagement()
+    {
+        if (await YamlAsync("infra", "k8s", "bitactors.yaml") is not { } docs) return;
+        foreach (var name in new[] { "bitactors-coordinator", "bitactors-trainer" })
+        {
+            var pod = Assert.Single(docs, d => d.GetProperty("kind").GetString() == "Deployment" && d.GetProperty("metadata").GetProperty("name").GetString() == name)
+                .GetProperty("spec").GetProperty("template").GetProperty("spec");
+            var volume = Assert.Single(pod.GetProperty("volumes").EnumerateArray(), v => v.GetProperty("name").GetString() == "tls");
+            Assert.Equal("bitactors-cluster-tls", volume.GetProperty("secret").GetProperty("secretName").GetString());
+            Assert.Equal("cluster.p12", Assert.Single(volume.GetProperty("secret").GetProperty("items").EnumerateArray()).GetProperty("path").GetString());
+            var container = Assert.Single(pod.GetProperty("containers").EnumerateArray());
+            var mount = Assert.Single(container.GetProperty("volumeMounts").EnumerateArray(), m => m.GetProperty("name").GetString() == "tls");
+            Assert.Equal("/etc/bitactors-tls", mount.GetProperty("mountPath").GetString()); // + cluster.p12: the ConfigMap's certificate-path
+            var password = Assert.Single(container.GetProperty("env").EnumerateArray(), e => e.GetProperty("name").GetString() == "BITACTORS__CLUSTER__TLS__CERTIFICATE_PASSWORD");
+            Assert.Equal("bitactors-cluster-tls", password.GetProperty("valueFrom").GetProperty("secretKeyRef").GetProperty("name").GetString());
+            var ports = container.GetProperty("ports").EnumerateArray().ToDictionary(p => p.GetProperty("name").GetString()!, p => p.GetProperty("containerPort").GetInt32());
+            Assert.Equal(4053, ports["remoting"]);
+            Assert.Equal(8558, ports["management"]);
+        }
+
+        var policy = Assert.Single(docs, d => d.GetProperty("kind").GetString() == "NetworkPolicy").GetProperty("spec");
+        Assert.Equal("bitactors", policy.GetProperty("podSelector").GetProperty("matchLabels").GetProperty("app").GetString());
+        Assert.Equal(["Ingress"], policy.GetProperty("policyTypes").EnumerateArray().Select(t => t.GetString()));
+        var rules = policy.GetProperty("ingress").EnumerateArray().ToList();
+        JsonElement RuleFor(string port) => Assert.Single(rules, r => r.GetProperty("ports").EnumerateArray().Any(p => p.GetProperty("port").ToString() == port));
+        // Every rule names its ports (a rule without ports would open them all) and its sources (one without would admit anyone).
+        Assert.All(rules, r => Assert.Single(r.GetProperty("ports").EnumerateArray()));
+        var remoting = Assert.Single(RuleFor("remoting").GetProperty("from").EnumerateArray());
+        Assert.Equal(["podSelector"], remoting.EnumerateObject().Select(p => p.Name));
+        Assert.Equal("bitactors", remoting.GetProperty("podSelector").GetProperty("matchLabels").GetProperty("app").GetString());
+        var management = Assert.Single(RuleFor("management").GetProperty("from").EnumerateArray());
+        Assert.Equal(["podSelector"], management.EnumerateObject().Select(p => p.Name)); // this namespace's pods only
+        Assert.Equal(2, rules.Count);
+
+        if (await YamlAsync("infra", "docker-compose.yml") is not [var compose]) return;
+        Assert.True(compose.GetProperty("secrets").TryGetProperty("bitactors-cluster-tls", out _));
+        foreach (var service in new[] { "coordinator", "trainer" })
+        {
+            var node = compose.GetProperty("services").GetProperty(service);
+            Assert.Contains("bitactors-cluster-tls", node.GetProperty("secrets").EnumerateArray().Select(s => s.GetString()));
+            Assert.True(node.GetProperty("environment").TryGetProperty("BITACTORS__CLUSTER__TLS__CERTIFICATE_PASSWORD", out _), service);
+        }
+    }
+
+    /// <summary>The documents of a YAML file as JSON (python3-yaml reads it; merge keys resolved); null when python3-yaml is missing and cannot be.</summary>
+    private async Task<List<JsonElement>?> YamlAsync(params string[] path)
+    {
+        if (!await HasPythonYamlAsync())
+        {
+            Assert.False(Environment.UserName == "root", "python3-yaml is missing: ./run-tests and .ci/run install the Debian package python3-yaml");
+            output.WriteLine("SKIPPED: python3-yaml is not installed (sudo apt-get install python3-yaml) and this user cannot install it");
+            return null;
+        }
+        var psi = new ProcessStartInfo("/usr/bin/python3", ["-c", "import sys, json, yaml; json.dump(list(yaml.safe_load_all(open(sys.argv[1]))), sys.stdout)",
+            Path.Combine([Root, .. path])]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var process = Process.Start(psi)!;
+        var json = await process.StandardOutput.ReadToEndAsync();
+        var errors = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, errors);
+        return JsonDocument.Parse(json).RootElement.EnumerateArray().ToList();
     }
 
     private static async Task<bool> HasPythonYamlAsync()

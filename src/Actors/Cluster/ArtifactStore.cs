@@ -73,18 +73,31 @@ public sealed class ArtifactStore
     }
 
     /// <summary>
-    /// The local path of an artifact, after checking that the file there has the recorded size and sha256: a
-    /// missing or changed file is refused, naming it and both hashes.
+    /// The local path of an artifact, after checking that it lies inside this store (its path resolved, <c>..</c> and
+    /// symbolic links included: an artifact reference comes over the network) and that the file there has the recorded
+    /// size and sha256: a path outside the store, or a missing or changed file, is refused, naming it (and both hashes).
     /// </summary>
-    public static string Fetch(ArtifactRef artifact)
+    public string Fetch(ArtifactRef artifact)
     {
-        if (!System.Uri.TryCreate(artifact.Uri, UriKind.Absolute, out var uri) || !uri.IsFile)
+        if (!System.Uri.TryCreate(artifact.Uri, UriKind.Absolute, out var uri) || !uri.IsFile || uri.IsUnc)
             throw new NotSupportedException($"artifact {artifact.Uri}: only file:// artifacts can be loaded");
-        var path = uri.LocalPath;
+        var path = Confined(artifact.Uri, uri.LocalPath);
         if (!File.Exists(path)) throw new FileNotFoundException($"artifact {artifact.Uri} is missing on this node (is the artifact location shared by every node?)", path);
         var (sha, bytes) = CheckpointFiles.Hash(path);
         if (sha != artifact.Sha256 || bytes != artifact.Bytes)
             throw new CorruptCheckpointException($"artifact {path} does not match what was recorded: sha256 {sha[..16]}… ({bytes:N0} bytes), expected {artifact.Sha256[..Math.Min(16, artifact.Sha256.Length)]}… ({artifact.Bytes:N0} bytes)");
+        return path;
+    }
+
+    /// <summary>
+    /// <paramref name="path"/> when it resolves (<c>..</c> and symbolic links followed) to a place inside the store's
+    /// own resolved root; anything else is refused, naming where it leads.
+    /// </summary>
+    private string Confined(string uri, string path)
+    {
+        var (resolved, root) = (RealPath.Of(path), RealPath.Of(Root).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar);
+        if (!resolved.StartsWith(root, StringComparison.Ordinal))
+            throw new UnauthorizedAccessException($"artifact {uri} is outside the artifact store {Root} (it resolves to {resolved}): refused");
         return path;
     }
 }

@@ -27,8 +27,22 @@ public sealed record ClusterSettings(
 
     public string PublicHostnameOrHost => PublicHostname.Length > 0 ? PublicHostname : Hostname;
 
-    /// <summary>The seed nodes Akka.Cluster joins by itself: none with discovery (the cluster bootstrap joins).</summary>
-    public IReadOnlyList<string> JoinSeedNodes => Discovery.UsesBootstrap ? [] : SeedNodes;
+    /// <summary>
+    /// The seed nodes Akka.Cluster joins by itself: none with discovery (the cluster bootstrap joins). Written either way in
+    /// the configuration, they are given in the scheme of the transport: <c>akka.ssl.tcp://</c> with TLS, else <c>akka.tcp://</c>.
+    /// </summary>
+    public IReadOnlyList<string> JoinSeedNodes => Discovery.UsesBootstrap ? [] : SeedNodes.Select(InScheme).ToList();
+
+    private const string TcpScheme = "akka.tcp://", TlsScheme = "akka.ssl.tcp://";
+
+    private string InScheme(string address)
+    {
+        var rest = address.StartsWith(TlsScheme, StringComparison.Ordinal) ? address[TlsScheme.Length..] : address[TcpScheme.Length..];
+        return (Tls.Enabled ? TlsScheme : TcpScheme) + rest;
+    }
+
+    /// <summary>Remoting over TLS with the cluster's shared certificate (<c>tls</c>), or plain TCP.</summary>
+    public ClusterTls Tls { get; init; } = ClusterTls.None;
 
     /// <summary>How the node finds the cluster: the seed nodes, or Akka.Management's cluster bootstrap (<c>discovery</c>, <c>bootstrap</c>).</summary>
     public ClusterDiscovery Discovery { get; init; } = ClusterDiscovery.Seeds;
@@ -41,7 +55,7 @@ public sealed record ClusterSettings(
             c.GetString("hostname"), c.GetString("public-hostname"), c.GetInt("port"), c.GetStringList("seed-nodes").ToList(), roles,
             c.GetString("split-brain-resolver.active-strategy"), c.GetTimeSpan("split-brain-resolver.stable-after"),
             c.GetString("artifacts"), c.GetStringList("trainer.devices").ToList(), c.GetInt("trainer.checkpoint-every"), c.GetTimeSpan("trainer.request-interval"))
-            { Discovery = ClusterDiscovery.From(c), MaximumFrameSize = c.GetByteSize("maximum-frame-size") ?? DefaultMaximumFrameSize };
+            { Discovery = ClusterDiscovery.From(c), MaximumFrameSize = c.GetByteSize("maximum-frame-size") ?? DefaultMaximumFrameSize, Tls = ClusterTls.From(c) };
         return settings.Validated();
     }
 
@@ -67,8 +81,8 @@ public sealed record ClusterSettings(
         if (Port is < 0 or > 65535) throw new InvalidDataException($"bitactors.cluster.port must be 0-65535, not {Port}");
         if (!Discovery.UsesBootstrap && SeedNodes.Count == 0)
             throw new InvalidDataException("bitactors.cluster.seed-nodes is empty: list at least one node address, e.g. akka.tcp://bitactors@HOST:4053 (the first node lists itself)");
-        if (SeedNodes.FirstOrDefault(s => !s.StartsWith($"akka.tcp://{SystemName}@", StringComparison.Ordinal)) is { } bad)
-            throw new InvalidDataException($"bitactors.cluster.seed-nodes: '{bad}' is not an address of this system (akka.tcp://{SystemName}@HOST:PORT)");
+        if (SeedNodes.FirstOrDefault(s => !s.StartsWith($"{TcpScheme}{SystemName}@", StringComparison.Ordinal) && !s.StartsWith($"{TlsScheme}{SystemName}@", StringComparison.Ordinal)) is { } bad)
+            throw new InvalidDataException($"bitactors.cluster.seed-nodes: '{bad}' is not an address of this system ({TcpScheme}{SystemName}@HOST:PORT)");
         if (!KnownStrategies.Contains(SbrStrategy))
             throw new InvalidDataException($"bitactors.cluster.split-brain-resolver.active-strategy must be one of {string.Join(", ", KnownStrategies)}, not '{SbrStrategy}'");
         if (Has(TrainerRole) && Devices.Count == 0) throw new InvalidDataException($"bitactors.cluster.trainer.devices is empty: a trainer node needs at least one device ({DeviceNames.Accepted})");

@@ -26,6 +26,7 @@ public sealed record TrainerNodeSettings(string Node, KafkaEndpoint Kafka, FineT
 /// the coordinator's wire form (files described by sha256, off the actor's thread, in the order they came), and
 /// resends the outcome until the coordinator has settled it. A failed trainer is not restarted here: the coordinator
 /// gives the task to another device, from its last checkpoint. It pulls: a node never holds more tasks than it has devices.
+/// It takes assignments and settlements only from the coordinator (<see cref="CoordinatorSender"/>); others are logged and dropped.
 /// </summary>
 public sealed class DeviceSlot : ReceiveActor, IWithTimers
 {
@@ -39,6 +40,7 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IActorRef _coordinator;
+    private readonly CoordinatorSender _fromCoordinator;
     private readonly string _device;
     private readonly TrainerNodeSettings _settings;
     private readonly Func<TrainerSpec, Props>? _trainerProps;
@@ -54,6 +56,7 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
     public DeviceSlot(IActorRef coordinator, string device, TrainerNodeSettings settings, Func<TrainerSpec, Props>? trainerProps = null)
     {
         (_coordinator, _device, _settings, _trainerProps) = (coordinator, device, settings, trainerProps);
+        _fromCoordinator = new CoordinatorSender(coordinator, Context.System);
         Idle();
     }
 
@@ -86,6 +89,7 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
 
     private void Idle()
     {
+        DropForged();
         Receive<Tick>(_ => RequestWork());
         Receive<WorkAssigned>(Start);
         IgnoreStale(); // e.g. the last task's worker stopping after its outcome was settled
@@ -100,6 +104,7 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
         Task.Run(() => Fetch(work)).PipeTo(Self, failure: e => new FetchFailed(work, e));
         Become(() =>
         {
+            DropForged();
             Receive<Fetched>(f => ReferenceEquals(f.Work, _work), Run);
             Receive<FetchFailed>(f => f.Error is IOException or NotSupportedException or UnauthorizedAccessException or InvalidDataException,
                 f => Report(new TaskFailed(work.Task.Id, work.Attempt, $"cannot load its artifacts on {_settings.Node}: {f.Error.Message}")));
@@ -116,12 +121,12 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
         (string Path, int Step)? resume = null;
         if (work.ResumeFrom is { } from)
         {
-            ArtifactStore.Fetch(from.State);
-            resume = (ArtifactStore.Fetch(from.Weights), from.NextStep);
+            _settings.Store.Fetch(from.State);
+            resume = (_settings.Store.Fetch(from.Weights), from.NextStep);
         }
         if (work.Task.IsUpstream) return new Fetched(work, null, resume);
         var backbone = work.Backbone ?? throw new InvalidDataException($"task {work.Task.Id} came without a backbone");
-        return new Fetched(work, ArtifactStore.Fetch(backbone.Artifact), resume);
+        return new Fetched(work, _settings.Store.Fetch(backbone.Artifact), resume);
     }
 
     private void Run(Fetched f)
@@ -150,6 +155,7 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
 
     private void Working()
     {
+        DropForged();
         Receive<Tick>(_ => Held());
         // Only the current worker (or its training loop) speaks for the task; anything else is from one already replaced.
         Receive<TrainingCheckpointed>(_ => FromWorker(), m => Send(() => Shared(m), outcome: false));
@@ -248,6 +254,15 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
 
     private static string EventJson(ModelEvent e) => JsonSerializer.Serialize(e.Data, Json);
 
+    /// <summary>Assignments and settlements from anyone but the coordinator: logged, dropped (first handlers of every state).</summary>
+    private void DropForged()
+    {
+        Receive<WorkAssigned>(_ => !_fromCoordinator.Sent(Sender), w => Forged($"an assignment of task {w.Task.Id} attempt {w.Attempt}"));
+        Receive<TaskSettled>(_ => !_fromCoordinator.Sent(Sender), s => Forged($"a settlement of task {s.TaskId}"));
+    }
+
+    private void Forged(string what) => _log.Warning("{0}: {1} from {2}, which is not the coordinator: dropped", _device, what, Sender.Path);
+
     private void IgnoreStale()
     {
         Receive<Terminated>(_ => { });
@@ -279,6 +294,7 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
         Timers.StartPeriodicTimer("resend", new Tick(), _settings.RequestInterval);
         Become(() =>
         {
+            DropForged();
             Receive<Tick>(_ => _coordinator.Tell(outcome));
             Receive<TaskSettled>(s => s.TaskId == _work!.Task.Id, _ =>
             {

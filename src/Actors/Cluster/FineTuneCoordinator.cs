@@ -18,9 +18,11 @@ namespace BitActors.Actors.Cluster;
 /// failures, losses, last checkpoint (and the upstream's backbone) are kept by its <see cref="TaskLedger"/> in the
 /// artifact store, so a coordinator that takes over resumes every task from its last checkpoint (see
 /// <see cref="PreparedJob"/>); an attempt still running through the handover (<see cref="WorkHeld"/>) is adopted.
+/// An attempt's checkpoints and outcome count only from the device it was assigned to, for the task's current attempt
+/// (see <see cref="FromAssignee"/>): anything else is logged and dropped, never announced.
 /// Files are hashed off its thread: it must never block.
 /// </summary>
-public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
+public sealed partial class FineTuneCoordinator : ReceiveActor, IWithTimers
 {
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -130,15 +132,19 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
         Receive<WorkHeld>(h => Adopt(Sender, h));
         Receive<TaskCheckpointed>(m =>
         {
-            if (!_running.TryGetValue(m.TaskId, out var a) || a.Work.Attempt != m.Attempt) return; // a lost attempt's
+            if (!FromAssignee(m.TaskId, m.Attempt, "a checkpoint", out var a, outcome: false)) return; // a lost attempt's, or not from its device
             if (!_ledger.Checkpointed(m.TaskId, m.Checkpoint)) return;
             _log.Info("task {0}: checkpoint at step {1} from {2}", m.TaskId, m.Checkpoint.NextStep, a.Node);
         });
         Receive<TaskCompleted>(m => !_job.Has(m.TaskId), m => NotOurs(m.TaskId));
         Receive<TaskFailed>(m => !_job.Has(m.TaskId), m => NotOurs(m.TaskId));
-        Receive<TaskCompleted>(m => m.TaskId == ClusterTask.UpstreamId, BackboneMade);
-        Receive<TaskCompleted>(m => Settle(m.TaskId, m.Attempt, Sender, () =>
-            new ModelEvent(ModelEvent.FineTuneCompletedType, $"{_job.RunId}/{m.TaskId}", JsonDocument.Parse(m.EventJson).RootElement.Clone()), "completed"));
+        Receive<TaskCompleted>(m =>
+        {
+            if (!_settled.Contains(m.TaskId) && !FromAssignee(m.TaskId, m.Attempt, Completion, out _)) return;
+            if (m.TaskId == ClusterTask.UpstreamId) BackboneMade(m);
+            else Settle(m.TaskId, m.Attempt, Sender, () =>
+                new ModelEvent(ModelEvent.FineTuneCompletedType, $"{_job.RunId}/{m.TaskId}", JsonDocument.Parse(m.EventJson).RootElement.Clone()), "completed");
+        });
         Receive<TaskFailed>(Failed);
         Receive<FailureChecked>(Counted);
         Receive<Terminated>(t => Lost(t.ActorRef));
@@ -175,6 +181,7 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
     /// </summary>
     private void Failed(TaskFailed m)
     {
+        if (!_settled.Contains(m.TaskId) && !FromAssignee(m.TaskId, m.Attempt, "a failure", out _)) return;
         if (!IsCurrent(m.TaskId, m.Attempt, out _))
         {
             Sender.Tell(new TaskSettled(m.TaskId));
@@ -184,8 +191,8 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
         if (!_checking.Add((m.TaskId, m.Attempt))) return; // resent while its checkpoint is checked: answered then
         // The failure may be the checkpoint itself (truncated, changed): a next attempt starts over rather than failing
         // on it again until the attempts run out. Its files are hashed off the actor's thread.
-        var (device, checkpoint, log) = (Sender, _ledger.Checkpoint(m.TaskId), _log);
-        Task.Run(() => checkpoint is null || TaskProgress.Usable(m.TaskId, checkpoint, w => log.Warning(w)))
+        var (device, checkpoint, log, store) = (Sender, _ledger.Checkpoint(m.TaskId), _log, _store);
+        Task.Run(() => checkpoint is null || TaskProgress.Usable(store, m.TaskId, checkpoint, w => log.Warning(w)))
             .PipeTo(Self, success: usable => new FailureChecked(m, device, checkpoint, usable), failure: _ => new FailureChecked(m, device, checkpoint, false));
     }
 
@@ -282,7 +289,7 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
             if (_queue.Count > 0) Offer(slot, node);
     }
 
-    /// <summary>The first outcome of a task is announced; later ones (an attempt presumed lost that finished anyway) are only acknowledged.</summary>
+    /// <summary>The first outcome of a task (its current attempt's) is announced; later ones (resent) are only acknowledged.</summary>
     private void Settle(string taskId, int attempt, IActorRef device, Func<ModelEvent> modelEvent, string outcome)
     {
         device.Tell(new TaskSettled(taskId));
@@ -291,13 +298,7 @@ public sealed class FineTuneCoordinator : ReceiveActor, IWithTimers
             _log.Info("task {0}: attempt {1} also {2}; already settled, not announced again", taskId, attempt, outcome);
             return;
         }
-        if (_running.TryGetValue(taskId, out var a) && a.Work.Attempt == attempt) _running.Remove(taskId);
-        else
-        {
-            // A superseded attempt finished first: the current one is moot.
-            _running.Remove(taskId);
-            _queue.Remove(taskId);
-        }
+        _running.Remove(taskId);
         _events.Tell(modelEvent());
         _log.Info("task {0} {1} (attempt {2}); {3} of {4} settled after {5:F1} s", taskId, outcome, attempt, _settled.Count, _job.TaskCount, _clock.Elapsed.TotalSeconds);
         LogIfFinished();

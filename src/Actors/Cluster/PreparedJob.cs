@@ -23,7 +23,7 @@ internal sealed record PreparedJob(ClusterBackbone? Backbone, BackboneReady? Giv
     public static PreparedJob Read(ClusterJob job, KafkaEndpoint kafka, ArtifactStore store)
     {
         var warnings = new List<string>();
-        var progress = TaskProgress.ReadAll(store, job.RunId, warnings.Add).ToDictionary(p => p.Key, p => p.Value.Verified(warnings.Add));
+        var progress = TaskProgress.ReadAll(store, job.RunId, warnings.Add).ToDictionary(p => p.Key, p => p.Value.Verified(store, warnings.Add));
         var done = CompletedTasks.Read(kafka, job.RunId, TimeSpan.FromSeconds(15));
         if (job.Backbone is not { } given)
             return new PreparedJob(progress.GetValueOrDefault(ClusterTask.UpstreamId)?.Backbone, null, done, progress, warnings);

@@ -19,6 +19,9 @@ internal sealed class TaskLedger(ArtifactStore store, string runId, ILoggingAdap
 
     public int Failures(string taskId) => Of(taskId).Failures;
 
+    /// <summary>The number of the last attempt given (0: none yet).</summary>
+    public int Attempts(string taskId) => Of(taskId).Attempts;
+
     public int Losses(string taskId) => Of(taskId).Losses;
 
     public TaskCheckpoint? Checkpoint(string taskId) => Of(taskId).Checkpoint;

@@ -56,26 +56,26 @@ public sealed record TaskProgress(string TaskId, int Attempts, int Failures, Tas
     /// This record with only what can still be used: a checkpoint or backbone whose files are missing or changed
     /// (checked against their sha256) is dropped, reported to <paramref name="warn"/>, and the task starts over.
     /// </summary>
-    public TaskProgress Verified(Action<string> warn)
+    public TaskProgress Verified(ArtifactStore store, Action<string> warn)
     {
         var record = this;
-        if (Checkpoint is { } c && !Usable(TaskId, c, warn)) record = record with { Checkpoint = null };
-        if (Backbone is { } b && Unusable(TaskId, b.Artifact, warn)) record = record with { Backbone = null };
+        if (Checkpoint is { } c && !Usable(store, TaskId, c, warn)) record = record with { Checkpoint = null };
+        if (Backbone is { } b && Unusable(store, TaskId, b.Artifact, warn)) record = record with { Backbone = null };
         return record;
     }
 
     /// <summary>Whether a task's checkpoint can still be resumed from: both its files present and unchanged (sha256).</summary>
-    public static bool Usable(string taskId, TaskCheckpoint checkpoint, Action<string> warn) =>
-        !(Unusable(taskId, checkpoint.Weights, warn) | Unusable(taskId, checkpoint.State, warn)); // both checked: each said
+    public static bool Usable(ArtifactStore store, string taskId, TaskCheckpoint checkpoint, Action<string> warn) =>
+        !(Unusable(store, taskId, checkpoint.Weights, warn) | Unusable(store, taskId, checkpoint.State, warn)); // both checked: each said
 
-    private static bool Unusable(string taskId, ArtifactRef artifact, Action<string> warn)
+    private static bool Unusable(ArtifactStore store, string taskId, ArtifactRef artifact, Action<string> warn)
     {
         try
         {
-            ArtifactStore.Fetch(artifact);
+            store.Fetch(artifact);
             return false;
         }
-        catch (Exception e) when (e is IOException or NotSupportedException or BitActors.Model.Checkpoints.CorruptCheckpointException)
+        catch (Exception e) when (e is IOException or NotSupportedException or UnauthorizedAccessException or BitActors.Model.Checkpoints.CorruptCheckpointException)
         {
             warn($"task {taskId}: {e.Message}; not resumed from it");
             return true;

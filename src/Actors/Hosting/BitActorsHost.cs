@@ -112,11 +112,22 @@ public sealed class BitActorsHost : IDisposable
     {
         // Socket buffers at least one frame, as Akka asks for the frame size it is given.
         var buffers = Math.Max(256_000, cluster.MaximumFrameSize);
-        akka.WithRemoting(new RemoteOptions
+        var remoting = new RemoteOptions
         {
             HostName = cluster.Hostname, PublicHostName = cluster.PublicHostnameOrHost, Port = cluster.Port,
             MaxFrameSize = cluster.MaximumFrameSize, SendBufferSize = buffers, ReceiveBufferSize = buffers,
-        });
+        };
+        if (cluster.Tls.Load() is { } certificate)
+        {
+            // Mutual TLS, each side accepting only the cluster's own certificate (ClusterTls.SameAs): not a CA's chain.
+            remoting.EnableSsl = true;
+            remoting.Ssl = new SslOptions
+            {
+                X509Certificate = certificate, SuppressValidation = false, RequireMutualAuthentication = true,
+                ValidateCertificateHostname = false, CustomValidator = ClusterTls.SameAs(certificate),
+            };
+        }
+        akka.WithRemoting(remoting);
         // Akka.Cluster.Hosting names three of the strategies; the others, and stable-after, have no option there.
         SplitBrainResolverOption? strategy = cluster.SbrStrategy switch
         {

@@ -74,6 +74,7 @@ public sealed class NodeCommand(IAnsiConsole console) : AsyncCommand<NodeCommand
         if (settings.ManagementPort is int managementPort) cluster = cluster.WithManagementPort(managementPort);
         if ((settings.PublicHostname ?? Environment.GetEnvironmentVariable(PublicHostnameVariable)) is { Length: > 0 } advertised)
             cluster = cluster with { PublicHostname = advertised };
+        using (cluster.Tls.Load()) { } // a missing or unreadable certificate is refused before anything starts
         var bootstrap = settings.BootstrapServers ?? config.GetString("bitactors.kafka.bootstrap-servers");
         if (string.IsNullOrWhiteSpace(bootstrap))
             throw new InvalidDataException("a cluster node needs a shared Kafka: give --bootstrap-servers or bitactors.kafka.bootstrap-servers (`kafka up` serves one for trials)");

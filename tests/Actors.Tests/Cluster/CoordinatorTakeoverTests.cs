@@ -56,7 +56,7 @@ public sealed class CoordinatorTakeoverTests : CoordinatorTestKit
         Assert.Equal(seed0.Task.Id, resumed.Task.Id);
         Assert.Equal(30, resumed.ResumeFrom!.NextStep);
         Assert.Equal(2, resumed.Attempt); // numbered after the first coordinator's attempts: no file of attempt 1 is written over
-        Assert.Equal(Path.Combine(store.Root, "run-t", "tasks", seed0.Task.Id, "attempt1-step30.bin"), ArtifactStore.Fetch(resumed.ResumeFrom.Weights));
+        Assert.Equal(Path.Combine(store.Root, "run-t", "tasks", seed0.Task.Id, "attempt1-step30.bin"), store.Fetch(resumed.ResumeFrom.Weights));
         var d = CreateTestProbe();
         d.Send(second, new RequestWork("node-d", "cpu"));
         d.ExpectNoMsg(TimeSpan.FromMilliseconds(500)); // node-b's attempt was adopted: nothing is started again

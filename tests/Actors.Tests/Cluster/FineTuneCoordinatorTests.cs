@@ -27,7 +27,7 @@ public sealed class FineTuneCoordinatorTests : CoordinatorTestKit
         Assert.Equal(1, first.Attempt);
         Assert.Null(first.ResumeFrom);
         // The given native file is fanned out as its safetensors rewrite, in the store.
-        Assert.Equal(Path.Combine(store.Root, "run-1", "backbone", "backbone.safetensors"), ArtifactStore.Fetch(first.Backbone!.Artifact));
+        Assert.Equal(Path.Combine(store.Root, "run-1", "backbone", "backbone.safetensors"), store.Fetch(first.Backbone!.Artifact));
         a.Send(coordinator, new RequestWork("node-a", "cpu")); // a request that crossed the assignment: the same answer
         Assert.Equal(first, a.ExpectMsg<WorkAssigned>());
 
