@@ -60,16 +60,7 @@ public sealed class KafkaUpstreamData(RunSpec run, ILoggingAdapter log) : IUpstr
         var accept = classes.AcceptFrom(manifest.Classes.Count);
         var records = upstream.Data.ConsumerGroup.Length > 0
             ? KafkaRecordSource.CreateInGroup(kafka, manifest.Split("train"), upstream.Data.ConsumerGroup, epochs: null, accept: accept, ledger: ledger)
-                .MapMaterializedValue(left =>
-                {
-                    ledger?.Leaving(left);
-                    return NotUsed.Instance;
-                })
-                .Select(r =>
-                {
-                    ledger?.Emitted(r);
-                    return r;
-                })
+                .MapMaterializedValue(_ => NotUsed.Instance)
             : KafkaRecordSource.Create(kafka, manifest.Split("train"), epochs: null, accept: accept, ordered: upstream.Data.OrderedData, seed: upstream.Seed);
         if (ledger is not null)
         {
