@@ -89,8 +89,11 @@ public sealed class GroupLedger
         private int _epoch = -1;
         private Task? _left;
 
-        internal Feed(GroupLedger ledger, int step, GroupPosition? start, Feed? previous) =>
-            (_ledger, _step, _start, _previous) = (ledger, step, start, previous);
+        internal Feed(GroupLedger ledger, int step, GroupPosition? start, Feed? previous)
+        {
+            (_ledger, _step, _previous) = (ledger, step, previous);
+            if (start is not null) Seed(start);
+        }
 
         /// <summary>The feed's reader has left its group once this completes (it committed what it pulled).</summary>
         public void Leaving(Task left)
@@ -112,8 +115,15 @@ public sealed class GroupLedger
             {
                 start = GroupPosition.Standing(endpoint, split, group);
                 _ledger.Remember(_step, start, replace: false);
+                Seed(start);
             }
             else start.Rewind(endpoint, split, group);
+            return start.Skips();
+        }
+
+        /// <summary>Where the feed starts: what is done there is the ledger's first state (so a position asked for at once is that start).</summary>
+        private void Seed(GroupPosition start)
+        {
             lock (_gate)
             {
                 _start = start;
@@ -124,7 +134,6 @@ public sealed class GroupLedger
                         part.Done.UnionWith(at.Skip);
                     }
             }
-            return start.Skips();
         }
 
         private Task? LeftTask()
