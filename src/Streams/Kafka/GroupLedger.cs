@@ -83,7 +83,7 @@ public sealed class GroupLedger
         private readonly object _gate = new();
         private readonly GroupLedger _ledger;
         private readonly int _step;
-        private readonly Feed? _previous;
+        private Feed? _previous; // until its reader has left: a chain of feeds is not kept alive
         private readonly Dictionary<(int Epoch, int Partition), Part> _parts = [];
         private GroupPosition? _start;
         private int _epoch = -1;
@@ -109,6 +109,7 @@ public sealed class GroupLedger
         {
             if (_previous?.LeftTask() is { } left && !left.Wait(LeaveTimeout))
                 throw new TimeoutException($"the previous reader of group '{group}' did not leave within {LeaveTimeout.TotalSeconds:F0} s: its commits could overwrite the rewind");
+            _previous = null;
             GroupPosition? start;
             lock (_gate) start = _start;
             if (start is null)
