@@ -26,12 +26,21 @@ internal sealed class PublishedDataset : IAsyncDisposable
 
     public DirectoryInfo Output { get; } = Directory.CreateTempSubdirectory("bitactors-run");
 
-    public static async Task<PublishedDataset> CreateAsync(ActorSystem system, string name, int train, int test)
+    /// <param name="pixels">Image i's pixels (16×16, label i % 10), the same in both splits; default: TestData's noisy class shades.</param>
+    public static async Task<PublishedDataset> CreateAsync(ActorSystem system, string name, int train, int test, Func<int, byte[]>? pixels = null)
     {
-        var dataset = new PublishedDataset(name, TestData.WriteIdx(train, test, size: 16));
+        var dataset = new PublishedDataset(name, pixels is null ? TestData.WriteIdx(train, test, size: 16) : WriteIdx(train, test, pixels));
         await dataset.Kafka.EnsureTopicAsync(new TopicSpec(Topics.Models, 1));
         await new DatasetPublisher(dataset.Kafka, system.Materializer()).PublishAsync(IdxDataset.Load(name, dataset.source.FullName));
         return dataset;
+    }
+
+    private static DirectoryInfo WriteIdx(int train, int test, Func<int, byte[]> pixels)
+    {
+        var dir = Directory.CreateTempSubdirectory("bitactors-idx");
+        TestData.WriteIdx(dir.FullName, "train", train, 16, i => i % 10, pixels);
+        TestData.WriteIdx(dir.FullName, "t10k", test, 16, i => i % 10, pixels);
+        return dir;
     }
 
     public ValueTask DisposeAsync()

@@ -90,6 +90,7 @@ public sealed class TrainingLoop : ReceiveActor, IWithTimers
                 _phase = Schedule.Phase(_nextStep);
                 Context.Parent.Tell(new SchedulePhaseEntered(_nextStep, lr));
             }
+            _plan.Trained?.Invoke(m.Batch);
             _trainer.Tell(new TrainOn(m.Batch, _nextStep++, lr));
         });
         Receive<StepResult>(Stepped);

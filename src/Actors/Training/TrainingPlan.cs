@@ -22,6 +22,9 @@ public sealed record TrainingPlan(
 {
     /// <summary>What every file of the loop says about its model (<see cref="TrainerSpec.Describe"/>); null: the model's own description only.</summary>
     public CheckpointMetadata? Metadata { get; init; }
+
+    /// <summary>Hears of each batch as it goes to the trainer (a checkpoint asked for after it holds its step), for a feed that tracks its records.</summary>
+    public Action<ImageBatch>? Trained { get; init; }
 }
 
 /// <summary>Stop gracefully: the trainer finishes its step and writes a resumable checkpoint at the next; answered by <see cref="TrainingStopped"/>.</summary>

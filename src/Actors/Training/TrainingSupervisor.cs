@@ -9,6 +9,7 @@ using BitActors.Model.Checkpoints;
 using BitActors.Model.Recipe;
 using BitActors.Model.Training;
 using BitActors.Streams.Datasets;
+using BitActors.Streams.Kafka;
 using BitActors.Streams.Pipelines;
 
 namespace BitActors.Actors.Training;
@@ -41,6 +42,7 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
     private IActorRef _dispatcher = ActorRefs.Nobody;
     private BackboneReady? _backbone;
     private readonly IUpstreamData _data;
+    private readonly GroupLedger? _ledger; // grouped: which records the checkpoints hold, see GroupLedger
     private readonly Func<TrainerSpec, Props> _trainerProps;
     private readonly Func<RunSpec, IActorRef, Props> _dispatcherProps;
     private string? _phase;
@@ -56,6 +58,7 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
     {
         (_run, _reporter, _trainerProps) = (run, reporter, trainerProps ?? GpuTrainer.Props);
         _data = data ?? new KafkaUpstreamData(run, _log);
+        _ledger = run.Upstream.Data.ConsumerGroup.Length > 0 ? new GroupLedger() : null;
         _dispatcherProps = dispatcherProps ?? ((r, reporter) => FineTuneDispatcher.Props(r, reporter));
         Loading();
     }
@@ -130,6 +133,7 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
                         return;
                     }
                     _log.Info("resuming from {0}: step {1}, {2:N0} examples already seen", from, r.Step, saved.ExamplesSeen);
+                    _ledger?.Resume(r.Step, saved.Resume);
                 }
                 if (_stopReason is { } reason) Stopped(reason, r.Step, from); // what it would have stopped at: the same checkpoint
                 else StartTraining(r.Manifest);
@@ -161,10 +165,11 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
         };
         var plan = new TrainingPlan(_run.RunId, "upstream", trainer, _schedule,
             Upstream.Loop,
-            Batches, next => CheckpointPath($"step{next}"), Position, _lastCheckpoint,
+            Batches, next => CheckpointPath($"step{next}"), next => Position(next) with { Resume = _ledger?.PositionAt(next) }, _lastCheckpoint,
             (t, materializer) => _data.EvaluateAsync(manifest, t, materializer), CheckpointPath(Upstream.Model.Arch, ".safetensors"))
         {
             Metadata = trainer.Describe(manifest, Upstream.Data.ClassesOf(manifest), Upstream.Data.Augment.Crop, _run.RunId, "upstream"),
+            Trained = _ledger is null ? null : _ledger.Trained,
         };
         _dispatcher = Context.Watch(Context.ActorOf(_dispatcherProps(_run, _reporter), "finetune"));
         _loop = Context.Watch(Context.ActorOf(TrainingLoop.Props(plan, _reporter, _trainerProps), "upstream"));
@@ -177,22 +182,17 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
 
     /// <summary>
     /// The training batches from <paramref name="nextStep"/>: alone, the data replays from the run's start and the
-    /// batches already trained on are dropped; in a consumer group the group's commits say where the run stands.
+    /// batches already trained on are dropped; in a consumer group the group is rewound to the position recorded there.
     /// </summary>
-    private Source<ImageBatch, NotUsed> Batches(int nextStep)
-    {
-        var batches = _data.TrainBatches(_manifest);
-        return nextStep > 0 && !Grouped ? batches.Skip(nextStep) : batches;
-    }
+    private Source<ImageBatch, NotUsed> Batches(int nextStep) =>
+        _ledger is null ? _data.TrainBatches(_manifest).Skip(nextStep) : _data.TrainBatches(_manifest, _ledger.StartFeed(nextStep));
 
     private string CheckpointPath(string suffix, string extension = ".bin") => Path.Combine(_run.OutputDir, "checkpoints", $"{_run.RunId}-upstream-{suffix}{extension}");
 
     /// <summary>Where the run stands before <paramref name="nextStep"/>: its schedule and the examples consumed in the data's order.</summary>
     private TrainingPosition Position(int nextStep) =>
         new(_schedule, Upstream.Schedule.BatchSize, (long)nextStep * Upstream.Schedule.BatchSize,
-            $"{_manifest.Split("train").Topic} ({_manifest.Split("train").Layout}) classes {Upstream.Data.ClassesOf(_manifest)}{(Grouped ? $" group {Upstream.Data.ConsumerGroup}" : Upstream.Data.OrderedData ? " ordered" : "")}", Upstream.Seed);
-
-    private bool Grouped => Upstream.Data.ConsumerGroup.Length > 0;
+            $"{_manifest.Split("train").Topic} ({_manifest.Split("train").Layout}) classes {Upstream.Data.ClassesOf(_manifest)}{(_ledger is not null ? $" group {Upstream.Data.ConsumerGroup}" : Upstream.Data.OrderedData ? " ordered" : "")}", Upstream.Seed);
 
     private void Training()
     {

@@ -23,6 +23,9 @@ public interface IUpstreamData : IDisposable
     /// <summary>Training batches from the run's first step on, epoch after epoch, without end.</summary>
     Source<ImageBatch, NotUsed> TrainBatches(DatasetManifest manifest);
 
+    /// <summary>Training batches of a feed read in a consumer group, from where <paramref name="ledger"/> says (see <see cref="GroupLedger"/>).</summary>
+    Source<ImageBatch, NotUsed> TrainBatches(DatasetManifest manifest, GroupLedger.Feed? ledger) => TrainBatches(manifest);
+
     /// <summary>The trained model's results on the upstream classes of the test split.</summary>
     Task<EvaluationResult> EvaluateAsync(DatasetManifest manifest, IActorRef trainer, IMaterializer materializer);
 }
@@ -36,25 +39,38 @@ public sealed class KafkaUpstreamData(RunSpec run, ILoggingAdapter log) : IUpstr
 
     public DatasetManifest? TryReadManifest() => DatasetCatalog.TryRead(run.Kafka, Upstream.Data.Dataset);
 
-    public Source<ImageBatch, NotUsed> TrainBatches(DatasetManifest manifest)
+    public Source<ImageBatch, NotUsed> TrainBatches(DatasetManifest manifest) => TrainBatches(manifest, null);
+
+    public Source<ImageBatch, NotUsed> TrainBatches(DatasetManifest manifest, GroupLedger.Feed? ledger)
     {
         _deadLetters ??= new DeadLetters(run.Kafka, e => log.Warning(e));
-        return Feed(run.Kafka, manifest, Upstream, Reject);
+        return Feed(run.Kafka, manifest, Upstream, Reject, ledger);
     }
 
     /// <summary>
     /// The upstream training feed of a published dataset, without end. In a consumer group the members share the
     /// partitions and the group's commits say where it stands; alone, every epoch is read whole, in ordered mode
     /// with a partition order seeded by the run's seed and the epoch. Static, so tests reach it without actors.
+    /// In a group, <paramref name="ledger"/> (if any) hears of every record emitted and refused, and of when the reader left.
     /// </summary>
-    public static Source<ImageBatch, NotUsed> Feed(KafkaEndpoint kafka, DatasetManifest manifest, UpstreamSettings upstream, Action<RejectedRecord>? onRejected = null)
+    public static Source<ImageBatch, NotUsed> Feed(KafkaEndpoint kafka, DatasetManifest manifest, UpstreamSettings upstream, Action<RejectedRecord>? onRejected = null,
+        GroupLedger.Feed? ledger = null)
     {
         var classes = upstream.Data.ClassesOf(manifest);
         var accept = classes.AcceptFrom(manifest.Classes.Count);
         var records = upstream.Data.ConsumerGroup.Length > 0
-            ? KafkaRecordSource.CreateInGroup(kafka, manifest.Split("train"), upstream.Data.ConsumerGroup, epochs: null, accept: accept)
+            ? KafkaRecordSource.CreateInGroup(kafka, manifest.Split("train"), upstream.Data.ConsumerGroup, epochs: null, accept: accept, ledger: ledger)
                 .MapMaterializedValue(_ => NotUsed.Instance)
             : KafkaRecordSource.Create(kafka, manifest.Split("train"), epochs: null, accept: accept, ordered: upstream.Data.OrderedData, seed: upstream.Seed);
+        if (ledger is not null)
+        {
+            var reject = onRejected;
+            onRejected = r =>
+            {
+                ledger.Refused(r.Record);
+                reject?.Invoke(r);
+            };
+        }
         var (watched, refused) = RefusedEpochs.Watch(records, $"upstream dataset '{manifest.Name}' classes {classes}", onRejected);
         return ImagePipelines.Train(watched, classes, upstream.Data.Augment, upstream.Schedule.BatchSize, upstream.Data.ShuffleBuffer,
             upstream.Seed, upstream.Data.DecodeParallelism, refused, multiLabel: manifest.MultiLabel);

@@ -7,8 +7,10 @@ namespace BitActors.Model.Training;
 /// Where a run stands besides its weights: the schedule it follows, its batch size, and the data position
 /// (examples consumed so far, in the order the data source and its shuffle seed define). Kept in a training
 /// checkpoint so a resume can refuse a run with another schedule or data, and report where it picks up.
+/// <c>Resume</c>: where the data source continues from, in the source's own terms (a consumer group's positions, as
+/// JSON); opaque here, null when the data replays from the run's start.
 /// </summary>
-public sealed record TrainingPosition(StepSchedule Schedule, int BatchSize, long ExamplesSeen, string Data, int Seed)
+public sealed record TrainingPosition(StepSchedule Schedule, int BatchSize, long ExamplesSeen, string Data, int Seed, string? Resume = null)
 {
     public string ToJson() => JsonSerializer.Serialize(this);
 

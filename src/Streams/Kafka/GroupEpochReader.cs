@@ -24,6 +24,8 @@ namespace BitActors.Streams.Kafka;
 /// owner reads them from the commit). So joins, leaves, rebalances and stopped-and-restarted members neither
 /// skip nor repeat a record. A member that dies without a clean stop (killed process, session timeout)
 /// leaves the records pulled since its last commit to be read again by the next owner: at-least-once there.
+/// A training feed's <see cref="GroupLedger.Feed"/> first rewinds the group to where its checkpoint stood; the records
+/// it lists as done beyond that point are skipped like filtered ones.
 /// </para>
 /// <para>
 /// The consumer has one owner, a dedicated thread. Backpressure: when the stream stops pulling and the
@@ -46,6 +48,7 @@ internal sealed class GroupEpochReader
     private readonly SplitManifest split;
     private readonly int? epochs;
     private readonly Func<int[], bool>? accept;
+    private readonly GroupLedger.Feed? ledger;
     private readonly int buffer;
     private readonly Channel<Item> channel;
     private readonly CancellationTokenSource stop = new();
@@ -64,14 +67,15 @@ internal sealed class GroupEpochReader
     private readonly bool?[] pausedState;
     private readonly Queue<Item> pending = new();
     private readonly Dictionary<int, IConsumer<string, byte[]>> progress = [];
+    private Dictionary<(int Epoch, int Partition), HashSet<long>> done = [];
     private int epoch;
     private bool backpressure;
     private DateTime lastCommit = DateTime.UtcNow;
 
-    private GroupEpochReader(KafkaEndpoint endpoint, SplitManifest split, string group, int? epochs, Func<int[], bool>? accept, int buffer)
+    private GroupEpochReader(KafkaEndpoint endpoint, SplitManifest split, string group, int? epochs, Func<int[], bool>? accept, int buffer, GroupLedger.Feed? ledger)
     {
         if (string.IsNullOrWhiteSpace(group)) throw new ArgumentException("a consumer group id is required", nameof(group));
-        (this.endpoint, this.split, this.group, this.epochs, this.accept, this.buffer) = (endpoint, split, group, epochs, accept, Math.Max(2, buffer));
+        (this.endpoint, this.split, this.group, this.epochs, this.accept, this.buffer, this.ledger) = (endpoint, split, group, epochs, accept, Math.Max(2, buffer), ledger);
         int n = split.Partitions;
         (generation, pulled, next, committed, pausedState) = (new int[n], new long[n], new long[n], new long[n], new bool?[n]);
         channel = Channel.CreateBounded<Item>(new BoundedChannelOptions(this.buffer) { SingleReader = true, SingleWriter = true });
@@ -81,9 +85,10 @@ internal sealed class GroupEpochReader
     /// <summary>Completes when the member has committed what the stream pulled and left the group (or failed).</summary>
     public Task Left => left.Task;
 
-    public static GroupEpochReader Start(KafkaEndpoint endpoint, SplitManifest split, string group, int? epochs, Func<int[], bool>? accept, int buffer)
+    public static GroupEpochReader Start(KafkaEndpoint endpoint, SplitManifest split, string group, int? epochs, Func<int[], bool>? accept, int buffer,
+        GroupLedger.Feed? ledger = null)
     {
-        var reader = new GroupEpochReader(endpoint, split, group, epochs, accept, buffer);
+        var reader = new GroupEpochReader(endpoint, split, group, epochs, accept, buffer, ledger);
         reader.thread.Start();
         return reader;
     }
@@ -126,6 +131,7 @@ internal sealed class GroupEpochReader
         try
         {
             CheckTopicHoldsTheManifestsRecords();
+            if (ledger is not null) done = ledger.Prepare(endpoint, split, group);
             epoch = 0;
             while ((epochs is null || epoch < epochs) && EpochDone(epoch)) epoch++;
             var config = KafkaClients.Consumer(endpoint, group);
@@ -246,8 +252,8 @@ internal sealed class GroupEpochReader
             return;
         }
         // Never throws: a defective record goes downstream (whatever the filter) to be dead-lettered, and is committed past like any other.
-        ImageRecord? record = RecordParser.Parse(result, epoch);
-        if (record.Defect is null && accept is not null && !accept(record.Labels)) record = null;
+        ImageRecord? record = done.TryGetValue((epoch, p), out var skip) && skip.Contains(offset) ? null : RecordParser.Parse(result, epoch);
+        if (record is { Defect: null } && accept is not null && !accept(record.Labels)) record = null;
         pending.Enqueue(new Item(p, offset, generation[p], record));
         next[p] = offset + 1;
         Drain();

@@ -47,8 +47,25 @@ public static class KafkaRecordSource
     /// so a member that restarts goes on where the group stands. See <see cref="GroupEpochReader"/>.
     /// </summary>
     /// <param name="epochs">Number of passes of the whole group; null = until the stream is cancelled.</param>
+    /// <param name="ledger">
+    /// A training feed's ledger: the group is rewound to its start first, the records it lists as done are skipped, and
+    /// it hears of every record emitted and of when the member has left.
+    /// </param>
     /// <returns>The records; materializes a task that completes when this member has committed what the stream pulled and left the group.</returns>
     public static Source<ImageRecord, Task> CreateInGroup(KafkaEndpoint endpoint, SplitManifest split, string group, int? epochs = 1,
-        Func<int[], bool>? accept = null, int buffer = 1024) =>
-        Source.FromGraph(new GroupRecordSource(() => GroupEpochReader.Start(endpoint, split, group, epochs, accept, buffer)));
+        Func<int[], bool>? accept = null, int buffer = 1024, GroupLedger.Feed? ledger = null)
+    {
+        var records = Source.FromGraph(new GroupRecordSource(() => GroupEpochReader.Start(endpoint, split, group, epochs, accept, buffer, ledger)));
+        return ledger is null ? records : records
+            .MapMaterializedValue(left =>
+            {
+                ledger.Leaving(left);
+                return left;
+            })
+            .Select(r =>
+            {
+                ledger.Emitted(r); // fused with the source: what it pushed is what was committed
+                return r;
+            });
+    }
 }

@@ -4,16 +4,25 @@ namespace BitActors.Streams.Pipelines;
 /// A batch ready for a trainer: NCHW floats in [-1, 1] in one contiguous array (the tensor's memory
 /// layout, so the trainer wraps it without reshuffling) and one class id per image (the first label).
 /// For multi-label data, <c>Targets</c> holds the multi-hot label matrix, N × classes, row-major.
+/// <c>Records</c>: the records its images came from, where known (a grouped feed's ledger marks them trained).
 /// </summary>
 public sealed record ImageBatch(float[] Pixels, long[] Shape, int[] Labels, float[]? Targets = null)
 {
     public int Count => Labels.Length;
+
+    public IReadOnlyList<RecordId>? Records { get; init; }
 }
+
+/// <summary>Which record of a data topic an image came from: the reader's epoch, the partition and the offset.</summary>
+public readonly record struct RecordId(int Epoch, int Partition, long Offset);
 
 /// <summary>One augmented image (CHW bytes; batching turns them into floats) and its task-local class ids (the first is the primary label).</summary>
 public sealed record Sample(byte[] Chw, int[] Labels, long Index)
 {
     public int Label => Labels[0];
+
+    /// <summary>The record it came from (null: an image held in memory).</summary>
+    public RecordId? Source { get; init; }
 }
 
 /// <summary>

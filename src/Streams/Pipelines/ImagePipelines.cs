@@ -76,7 +76,7 @@ public static class ImagePipelines
         try
         {
             var labels = classes.MapAll(record.Labels);
-            return [new Sample(transform(record), labels, record.Index)];
+            return [new Sample(transform(record), labels, record.Index) { Source = new RecordId(record.Epoch, record.Partition, record.Offset) }];
         }
         catch (Exception e) when (e is CorruptImageException or InvalidDataException)
         {
@@ -100,6 +100,9 @@ public static class ImagePipelines
             if (targets is not null)
                 foreach (var l in samples[i].Labels) targets[i * multiLabelClasses + l] = 1f;
         }
-        return new ImageBatch(pixels, [samples.Count, augment.Channels, augment.Crop, augment.Crop], labels, targets);
+        return new ImageBatch(pixels, [samples.Count, augment.Channels, augment.Crop, augment.Crop], labels, targets)
+        {
+            Records = samples.All(s => s.Source is not null) ? samples.Select(s => s.Source!.Value).ToArray() : null,
+        };
     }
 }
