@@ -4,6 +4,7 @@ using Akka.Actor;
 using Akka.Event;
 using BitActors.Actors.Events;
 using BitActors.Actors.FineTuning;
+using BitActors.Actors.Telemetry;
 using BitActors.Actors.Training;
 using BitActors.Model.Training;
 using BitActors.Streams.Kafka;
@@ -132,6 +133,7 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
                 _settings.CheckpointEvery, f.Resume?.Path).Props(Self, _trainerProps)
             : FineTuneWorker.Props(Attempt(work, f.Backbone!, f.Resume), Self, _trainerProps);
         _worker = Context.Watch(Context.ActorOf(props, $"task-{work.Attempt}-{Sanitize(work.Task.Id)}"));
+        TrainingMeters.TaskStarted();
         Become(Working);
     }
 
@@ -166,7 +168,11 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
                 var cause = _workerFailure is { } e ? $": {e.GetType().Name}: {e.Message}" : "";
                 Finish(work => new TaskFailed(work.Task.Id, work.Attempt, "the task's worker stopped without a result" + cause));
             });
-        Receive<Outgoing>(m => m.Outcome, m => Report(m.Message));
+        Receive<Outgoing>(m => m.Outcome, m =>
+        {
+            TrainingMeters.TaskEnded(completed: m.Message is TaskCompleted);
+            Report(m.Message);
+        });
         Receive<Outgoing>(m => _coordinator.Tell(m.Message));
         IgnoreStale();
         Receive<WorkAssigned>(IgnoreAssignment);

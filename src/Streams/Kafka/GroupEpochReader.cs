@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using BitActors.Streams.Datasets;
+using BitActors.Streams.Telemetry;
 using Confluent.Kafka;
 
 namespace BitActors.Streams.Kafka;
@@ -250,6 +251,7 @@ internal sealed class GroupEpochReader
         if (record.Defect is null && accept is not null && !accept(record.Labels)) record = null;
         pending.Enqueue(new Item(p, offset, generation[p], record));
         next[p] = offset + 1;
+        BitMetrics.Lag(split.Topic, owned.Sum(q => split.EndOffset(q) - next[q]));
         Drain();
     }
 
