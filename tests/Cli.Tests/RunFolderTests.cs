@@ -1,4 +1,5 @@
 using Akka.Actor;
+using BitActors.Actors.Telemetry;
 using BitActors.Actors;
 using BitActors.Actors.Training;
 using BitActors.Cli.Terminal;

@@ -3,6 +3,7 @@ using System.ComponentModel;
 using System.Diagnostics;
 using Akka.Configuration;
 using Akka.Streams;
+using BitActors.Actors.Telemetry;
 using BitActors.Actors;
 using BitActors.Actors.FineTuning;
 using BitActors.Actors.Hosting;

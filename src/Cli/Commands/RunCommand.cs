@@ -2,6 +2,7 @@ using Akka.Actor;
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Text.Json;
+using BitActors.Actors.Telemetry;
 using BitActors.Actors;
 using BitActors.Actors.FineTuning;
 using BitActors.Actors.Hosting;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using BitActors.Actors.Telemetry;
 using BitActors.Actors;
 using BitActors.Cli.Terminal;
 using Serilog;

@@ -1,5 +1,6 @@
 using BitActors.Cli.Demo;
 using ScottPlot;
+using BitActors.Actors.Telemetry;
 
 namespace BitActors.Cli.Reports;
 

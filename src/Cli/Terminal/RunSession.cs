@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Akka.Actor;
+using BitActors.Actors.Telemetry;
 using BitActors.Actors;
 using BitActors.Actors.Hosting;
 using BitActors.Cli.Reports;
