@@ -64,6 +64,42 @@ public class MetricsEndpointTests
     }
 
     [Fact]
+    [Trait("Category", "EndToEnd")]
+    public async Task ANodeServesItsSeriesOnItsMetricsPortWhileItIsAMember()
+    {
+        var dir = Directory.CreateTempSubdirectory("bitactors-node-metrics");
+        try
+        {
+            using var broker = new CliProcess("kafka", "up");
+            var bootstrap = (await broker.WaitForLineAsync("bootstrap=", Timeout))["bootstrap=".Length..];
+            var ports = FreePorts.Take(2);
+            var (port, metricsPort) = (ports[0], ports[1]);
+            var config = Path.Combine(dir.FullName, "node.conf");
+            File.WriteAllText(config, $$"""
+                bitactors.cluster.artifacts = "{{new Uri(Path.Combine(dir.FullName, "store")).AbsoluteUri}}"
+                """);
+            using var node = new CliProcess("node", "--roles", "trainer", "--config", config, "--port", port.ToString(),
+                "--seed-nodes", $"akka.tcp://bitactors@127.0.0.1:{port}", "--bootstrap-servers", bootstrap, "--metrics-port", metricsPort.ToString());
+            await node.WaitForStderrAsync("is up with roles trainer", Timeout);
+
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+            var scrape = await http.GetStringAsync($"http://127.0.0.1:{metricsPort}/metrics");
+            Process.Start("kill", $"-TERM {node.Id}")!.WaitForExit();
+            await node.WaitForExitAsync(Timeout);
+
+            Assert.True(Value(scrape, "bitactors_device_memory_bytes") > 10_000_000, scrape);
+            foreach (var series in new[] { "bitactors_tasks_queued", "bitactors_tasks_running", "bitactors_tasks_completed_total", "bitactors_tasks_failed_total",
+                         "bitactors_events_published_total", "bitactors_events_dead_lettered_total" })
+                Assert.Equal(0, Value(scrape, series));
+            Assert.Contains($"metrics at http://127.0.0.1:{metricsPort}/metrics", node.Stderr);
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
+    }
+
+    [Fact]
     public async Task AMetricsPortAlreadyInUseEndsTheRunAtOnceNamingThePort()
     {
         using var taken = new TcpListener(IPAddress.Loopback, 0);

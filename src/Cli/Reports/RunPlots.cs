@@ -1,6 +1,6 @@
+using BitActors.Actors.Telemetry;
 using BitActors.Cli.Demo;
 using ScottPlot;
-using BitActors.Actors.Telemetry;
 
 namespace BitActors.Cli.Reports;
 

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using Akka.Actor;
-using BitActors.Actors.Telemetry;
 using BitActors.Actors;
 using BitActors.Actors.Hosting;
+using BitActors.Actors.Telemetry;
 using BitActors.Cli.Reports;
 using Spectre.Console;
 
