@@ -1,5 +1,6 @@
 using Akka.Actor;
 using BitActors.Actors;
+using BitActors.Actors.Telemetry;
 using BitActors.Actors.Training;
 using BitActors.Cli.Terminal;
 using BitActors.Cli.Reports;

@@ -4,6 +4,7 @@ using Akka.Actor;
 using Akka.Event;
 using BitActors.Actors.Events;
 using BitActors.Actors.FineTuning;
+using BitActors.Actors.Telemetry;
 using BitActors.Actors.Training;
 using BitActors.Model.Training;
 using BitActors.Streams.Kafka;
@@ -48,6 +49,7 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
     private IActorRef _worker = ActorRefs.Nobody;
     private BackboneReady? _backbone;
     private bool _finished;
+    private MetricsWriter? _metrics; // the task's metrics.jsonl and TensorBoard file, in the artifact store
     private Task _outbox = Task.CompletedTask;
     private Exception? _workerFailure;
 
@@ -77,9 +79,13 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
         return Directive.Stop;
     });
 
+    protected override void PostStop() => _metrics?.Dispose();
+
     private void BecomeIdle()
     {
         (_work, _worker, _backbone, _finished, _workerFailure) = (null, ActorRefs.Nobody, null, false, null);
+        _metrics?.Dispose();
+        _metrics = null;
         Become(Idle);
         RequestWork();
         Timers.StartPeriodicTimer("request", new Tick(), _settings.RequestInterval);
@@ -137,6 +143,8 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
                 _settings.CheckpointEvery, f.Resume?.Path).Props(Self, _trainerProps)
             : FineTuneWorker.Props(Attempt(work, f.Backbone!, f.Resume), Self, _trainerProps);
         _worker = Context.Watch(Context.ActorOf(props, $"task-{work.Attempt}-{Sanitize(work.Task.Id)}"));
+        TrainingMeters.TaskStarted();
+        _metrics = MetricsWriter.TryOpen(_settings.Store.PathOf($"{work.RunId}/tasks/{work.Task.Id}/{MetricsLog.File}"), w => _log.Warning(w));
         Become(Working);
     }
 
@@ -159,10 +167,22 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
         Receive<Tick>(_ => Held());
         // Only the current worker (or its training loop) speaks for the task; anything else is from one already replaced.
         Receive<TrainingCheckpointed>(_ => FromWorker(), m => Send(() => Shared(m), outcome: false));
-        Receive<TrainingProgress>(_ => FromWorker(), p => _log.Info("task {0}: step {1}/{2} loss {3:F4}", _work!.Task.Id, p.Step, p.TotalSteps, p.Loss));
+        Receive<TrainingProgress>(_ => FromWorker(), p =>
+        {
+            _metrics?.Write(MetricsLog.Of(p));
+            _log.Info("task {0}: step {1}/{2} loss {3:F4}", _work!.Task.Id, p.Step, p.TotalSteps, p.Loss);
+        });
         Receive<TrainerRestarted>(_ => FromWorker(), r => _log.Warning("task {0}: trainer restarted from step {1}: {2}", r.Task, r.FromStep, r.Reason));
-        Receive<BackboneReady>(_ => FromWorker(), b => _backbone = b); // the upstream's, passed on once its run completes
-        Receive<FineTuneCompleted>(_ => FromWorker(), m => Finish(work => new TaskCompleted(work.Task.Id, work.Attempt, EventJson(ModelEvent.FineTuneCompleted(m, _settings.FineTune.MaxClassesInEvent)))));
+        Receive<BackboneReady>(_ => FromWorker(), b =>
+        {
+            _backbone = b; // the upstream's, passed on once its run completes
+            _metrics?.Write(MetricsLog.Of(b));
+        });
+        Receive<FineTuneCompleted>(_ => FromWorker(), m =>
+        {
+            _metrics?.Write(MetricsLog.Of(m));
+            Finish(work => new TaskCompleted(work.Task.Id, work.Attempt, EventJson(ModelEvent.FineTuneCompleted(m, _settings.FineTune.MaxClassesInEvent))));
+        });
         Receive<RunCompleted>(_ => FromWorker(), _ => Finish(work => Completed(work, _backbone!)));
         Receive<FineTuneFailed>(_ => FromWorker(), m => Finish(work => new TaskFailed(work.Task.Id, work.Attempt, m.Reason)));
         Receive<RunFailed>(_ => FromWorker(), m => Finish(work => new TaskFailed(work.Task.Id, work.Attempt, m.Reason)));
@@ -172,7 +192,11 @@ public sealed class DeviceSlot : ReceiveActor, IWithTimers
                 var cause = _workerFailure is { } e ? $": {e.GetType().Name}: {e.Message}" : "";
                 Finish(work => new TaskFailed(work.Task.Id, work.Attempt, "the task's worker stopped without a result" + cause));
             });
-        Receive<Outgoing>(m => m.Outcome, m => Report(m.Message));
+        Receive<Outgoing>(m => m.Outcome, m =>
+        {
+            TrainingMeters.TaskEnded(completed: m.Message is TaskCompleted);
+            Report(m.Message);
+        });
         Receive<Outgoing>(m => _coordinator.Tell(m.Message));
         IgnoreStale();
         Receive<WorkAssigned>(IgnoreAssignment);

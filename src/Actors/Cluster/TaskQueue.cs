@@ -1,4 +1,5 @@
 using Akka.Actor;
+using BitActors.Streams.Telemetry;
 
 namespace BitActors.Actors.Cluster;
 
@@ -13,9 +14,20 @@ internal sealed class TaskQueue
 
     public int Count => _tasks.Count;
 
-    public void Add(ClusterTask task) => _tasks.AddLast(task);
+    public void Add(ClusterTask task)
+    {
+        _tasks.AddLast(task);
+        Counted();
+    }
 
-    public void GiveBack(ClusterTask task) => _tasks.AddFirst(task);
+    public void GiveBack(ClusterTask task)
+    {
+        _tasks.AddFirst(task);
+        Counted();
+    }
+
+    /// <summary>The queue's length as <see cref="BitMetrics.TasksQueued"/>, after every change.</summary>
+    private void Counted() => BitMetrics.TasksQueued.Record(_tasks.Count);
 
     public void FailedOn(string taskId, IActorRef device)
     {
@@ -31,6 +43,7 @@ internal sealed class TaskQueue
             if (n.Value.Id == taskId)
             {
                 _tasks.Remove(n);
+                Counted();
                 return;
             }
     }
@@ -45,6 +58,7 @@ internal sealed class TaskQueue
             if (!_failedOn.TryGetValue(n.Value.Id, out var failed) || !failed.Contains(device) || known.All(failed.Contains))
             {
                 _tasks.Remove(n);
+                Counted();
                 return n.Value;
             }
         return null;

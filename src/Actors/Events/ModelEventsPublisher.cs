@@ -4,6 +4,7 @@ using Akka.Actor;
 using Akka.Event;
 using BitActors.Streams.Datasets;
 using BitActors.Streams.Kafka;
+using BitActors.Streams.Telemetry;
 using Confluent.Kafka;
 
 namespace BitActors.Actors.Events;
@@ -41,7 +42,11 @@ public sealed class ModelEventsPublisher : ReceiveActor
             delivery.ContinueWith(t =>
             {
                 if (t.IsFaulted) _log.Error("event {0} ({1}) not delivered: {2}", id, e.Type, t.Exception?.GetBaseException().Message);
-                else _log.Info("event {0} {1} → {2}@{3}", e.Type, e.Subject, Topics.Models, t.Result.Offset.Value);
+                else
+                {
+                    BitMetrics.Published(e.Type);
+                    _log.Info("event {0} {1} → {2}@{3}", e.Type, e.Subject, Topics.Models, t.Result.Offset.Value);
+                }
             });
         });
         Receive<FlushEvents>(_ =>

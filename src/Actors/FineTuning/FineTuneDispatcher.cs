@@ -1,7 +1,9 @@
 using Akka.Actor;
 using Akka.Event;
 using BitActors.Actors.Events;
+using BitActors.Actors.Telemetry;
 using BitActors.Actors.Training;
+using BitActors.Streams.Telemetry;
 
 namespace BitActors.Actors.FineTuning;
 
@@ -86,6 +88,7 @@ public sealed class FineTuneDispatcher : ReceiveActor
     private void Record(object outcome, ModelEvent modelEvent)
     {
         _outcomes.Add(outcome);
+        TrainingMeters.TaskEnded(completed: outcome is FineTuneCompleted);
         _reporter.Tell(outcome);
         _events.Tell(modelEvent);
         StartNext();
@@ -99,7 +102,9 @@ public sealed class FineTuneDispatcher : ReceiveActor
             var worker = Context.ActorOf(FineTuneWorker.Props(_run, task, _backbone!, _reporter, _trainerProps), $"task-{Sanitize(task.Name)}");
             Context.Watch(worker);
             _running[worker] = task;
+            TrainingMeters.TaskStarted();
         }
+        BitMetrics.TasksQueued.Record(_waiting.Count);
     }
 
     private void FinishIfDone()

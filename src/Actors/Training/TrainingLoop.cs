@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Streams;
+using BitActors.Actors.Telemetry;
 using BitActors.Model.Recipe;
 using BitActors.Model.Training;
 
@@ -243,7 +244,9 @@ public sealed class TrainingLoop : ReceiveActor, IWithTimers
     private void Report(StepResult r)
     {
         var (stepSeconds, waitSeconds, rate) = _timer.Take();
-        _reporter.Tell(new TrainingProgress(_plan.RunId, _plan.Task, r.Step + 1, Schedule.TotalSteps, r.Loss, r.Accuracy, r.LearningRate, rate, stepSeconds, waitSeconds));
+        var progress = new TrainingProgress(_plan.RunId, _plan.Task, r.Step + 1, Schedule.TotalSteps, r.Loss, r.Accuracy, r.LearningRate, rate, stepSeconds, waitSeconds);
+        TrainingMeters.Record(progress);
+        _reporter.Tell(progress);
     }
 
     private void Stopped(TrainingStopped stopped)

@@ -6,6 +6,7 @@ using Akka.Streams;
 using BitActors.Actors;
 using BitActors.Actors.FineTuning;
 using BitActors.Actors.Hosting;
+using BitActors.Actors.Telemetry;
 using BitActors.Actors.Training;
 using BitActors.Cli.Terminal;
 using BitActors.Cli.Demo;
@@ -75,9 +76,14 @@ public sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoCommand
         [Description("Folder for checkpoints and the report (default: bitactors.output-dir).")]
         public string? Output { get; init; }
 
+        [CommandOption("--metrics-port <PORT>")]
+        [Description(MetricsPortOption.Help + ".")]
+        public int? MetricsPort { get; init; }
+
         public override ValidationResult Validate()
         {
             if (DeviceOption.Validate(Device) is { Successful: false } device) return device;
+            if (MetricsPortOption.Validate(MetricsPort) is { Successful: false } metrics) return metrics;
             if (Study is not null && Study != "norm") return ValidationResult.Error($"--study: the only study is 'norm', not '{Study}'");
             if (Study is not null && (Full || Backbone is not null || Resume is not null || Shots is not null || Seeds is not null))
                 return ValidationResult.Error("--study norm trains its own four backbones: it takes no --full, --backbone, --resume, --shots or --seeds (see bitactors.demo.study-norm)");
@@ -91,6 +97,7 @@ public sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoCommand
     {
         var wall = Stopwatch.StartNew();
         var config = BitActorsConfig.Load(settings.Config, settings.Set, demo: true);
+        using var metrics = MetricsPortOption.Serve(settings.MetricsPort);
         var source = settings.Source ?? FashionMnistSetup.EnsureInstalled();
         const string dataset = "fashion-mnist";
 

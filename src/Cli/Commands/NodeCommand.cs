@@ -56,16 +56,22 @@ public sealed class NodeCommand(IAnsiConsole console) : AsyncCommand<NodeCommand
         [Description("Port of this node's Akka.Management endpoint, with discovery (default: bitactors.cluster.bootstrap.management.port).")]
         public int? ManagementPort { get; init; }
 
+        [CommandOption("--metrics-port <PORT>")]
+        [Description("Port of this node's Prometheus metrics, http://HOST:PORT/metrics (default: bitactors.metrics.port, on bitactors.metrics.hostname).")]
+        public int? MetricsPort { get; init; }
+
         public override ValidationResult Validate() =>
             Config is not null && !File.Exists(Config) ? ValidationResult.Error($"--config: file not found: {Config}")
             : Port is < 0 or > 65535 ? ValidationResult.Error($"--port must be 0-65535, not {Port}")
             : ManagementPort is < 1 or > 65535 ? ValidationResult.Error($"--management-port must be 1-65535, not {ManagementPort}")
+            : MetricsPortOption.Validate(MetricsPort) is { Successful: false } metrics ? metrics
             : ValidationResult.Success();
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         var config = BitActorsConfig.Load(settings.Config);
+        using var metrics = MetricsPortOption.ServeNode(settings.MetricsPort, config);
         var cluster = ClusterSettings.From(config);
         if (settings.Roles is not null) cluster = cluster.WithRoles(settings.Roles);
         if (settings.Port is int port) cluster = cluster with { Port = port };

@@ -5,6 +5,7 @@ using System.Text.Json;
 using BitActors.Actors;
 using BitActors.Actors.FineTuning;
 using BitActors.Actors.Hosting;
+using BitActors.Actors.Telemetry;
 using BitActors.Actors.Training;
 using BitActors.Cli.Terminal;
 using BitActors.Cli.Reports;
@@ -85,12 +86,17 @@ public sealed class RunCommand(IAnsiConsole console) : AsyncCommand<RunCommand.S
         [Description("Folder for checkpoints and metrics (default: bitactors.output-dir).")]
         public string? Output { get; init; }
 
+        [CommandOption("--metrics-port <PORT>")]
+        [Description(MetricsPortOption.Help + ".")]
+        public int? MetricsPort { get; init; }
+
         public override ValidationResult Validate() =>
             string.IsNullOrWhiteSpace(BootstrapServers) ? ValidationResult.Error("--bootstrap-servers is required: the datasets must already be published there")
             : string.IsNullOrWhiteSpace(Dataset) ? ValidationResult.Error("--dataset NAME is required")
             : Backbone is not null && !File.Exists(Backbone) ? ValidationResult.Error($"--backbone: checkpoint not found: {Backbone}")
             : Resume is not null && !File.Exists(Resume) ? ValidationResult.Error($"--resume: checkpoint not found: {Resume}")
             : Resume is not null && Backbone is not null ? ValidationResult.Error("--resume continues an upstream run; with --backbone there is none")
+            : MetricsPortOption.Validate(MetricsPort) is { Successful: false } metrics ? metrics
             : DeviceOption.Validate(Device);
     }
 
@@ -101,6 +107,7 @@ public sealed class RunCommand(IAnsiConsole console) : AsyncCommand<RunCommand.S
     {
         var wall = Stopwatch.StartNew();
         var config = BitActorsConfig.Load(settings.Config, settings.Set);
+        using var metrics = MetricsPortOption.Serve(settings.MetricsPort);
         using var kafka = KafkaConnection.Open(settings.BootstrapServers, config);
         var manifest = DatasetCatalog.Read(kafka.Endpoint, settings.Dataset);
         void Warn(string note) => Log.Warning("{Note}", note);

@@ -1,13 +1,14 @@
 using System.Globalization;
 using System.Text;
 using BitActors.Actors;
+using BitActors.Actors.Telemetry;
 using BitActors.Cli.Terminal;
 using Serilog;
 
 namespace BitActors.Cli.Reports;
 
 /// <summary>
-/// Each run's folder (<c>output-dir/&lt;run-id&gt;/</c>): <c>metrics.jsonl</c> and <c>log.json</c> as the run goes,
+/// Each run's folder (<c>output-dir/&lt;run-id&gt;/</c>): <c>metrics.jsonl</c>, its TensorBoard event file and <c>log.json</c> as the run goes,
 /// <c>checkpoints/</c>, and at the end <c>plots/{loss,lr,accuracy}.png</c> and <c>summary.md</c>, whether the
 /// run completed, stopped or failed.
 /// </summary>
@@ -97,6 +98,7 @@ public static class RunFolder
         }
         md.AppendLine().AppendLine("## Files").AppendLine();
         md.AppendLine($"- `{MetricsLog.File}`: {metrics.Count(m => !m.IsTest)} progress lines, {metrics.Count(m => m.IsTest)} test results");
+        md.AppendLine($"- `{MetricsWriter.EventFilePrefix}*`: the same numbers for TensorBoard (`tensorboard --logdir .`)");
         foreach (var p in plots) md.AppendLine($"- `{p}`");
         md.AppendLine($"- `{Logging.RunLogFile}`: the run's log, one JSON event per line");
         md.AppendLine("- `checkpoints/`: resumable upstream checkpoints, the backbone and every task's model, each with a `.sha256`");

@@ -1,3 +1,4 @@
+using BitActors.Actors.Telemetry;
 using BitActors.Cli.Demo;
 using ScottPlot;
 

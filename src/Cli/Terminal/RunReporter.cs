@@ -1,5 +1,6 @@
 using Akka.Actor;
 using BitActors.Actors;
+using BitActors.Actors.Telemetry;
 using BitActors.Actors.Training;
 using BitActors.Cli.Reports;
 using Serilog;
@@ -8,24 +9,20 @@ namespace BitActors.Cli.Terminal;
 
 /// <summary>
 /// Follows a run for the command: shows its progress (<see cref="ProgressDisplay"/>), logs what happens,
-/// appends metrics to the run folder's <c>metrics.jsonl</c>, records outcomes in a <see cref="RunJournal"/>,
+/// appends metrics to the run folder's <c>metrics.jsonl</c> and TensorBoard event file, records outcomes in a <see cref="RunJournal"/>,
 /// and completes a task with the run's end (a <see cref="RunInterrupted"/> or <see cref="RunFailedException"/>
 /// when it did not complete).
 /// </summary>
 public sealed class RunReporter : ReceiveActor
 {
-    private readonly StreamWriter? _metrics;
+    private readonly MetricsWriter? _metrics;
 
-    /// <param name="metricsPath">When given, every progress report and test result is appended there as one JSON line.</param>
+    /// <param name="metricsPath">When given, every progress report and test result is appended there as one JSON line, and to a TensorBoard event file beside it.</param>
     public RunReporter(TaskCompletionSource<RunCompleted> outcome, string? metricsPath = null, RunJournal? journal = null, ProgressDisplay? display = null)
     {
         display ??= ProgressDisplay.Lines();
-        if (metricsPath is not null)
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(metricsPath))!);
-            _metrics = new StreamWriter(metricsPath, append: true) { AutoFlush = true };
-        }
-        void Write(MetricsLine line) => _metrics?.WriteLine(MetricsLog.Serialize(line));
+        if (metricsPath is not null) _metrics = new MetricsWriter(metricsPath);
+        void Write(MetricsLine line) => _metrics?.Write(line);
         Receive<TrainingProgress>(p =>
         {
             display.Show(p);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Akka.Actor;
 using BitActors.Actors;
 using BitActors.Actors.Hosting;
+using BitActors.Actors.Telemetry;
 using BitActors.Cli.Reports;
 using Spectre.Console;
 

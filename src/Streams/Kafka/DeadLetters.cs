@@ -1,6 +1,7 @@
 using System.Text;
 using BitActors.Streams.Datasets;
 using BitActors.Streams.Pipelines;
+using BitActors.Streams.Telemetry;
 using Confluent.Kafka;
 
 namespace BitActors.Streams.Kafka;
@@ -42,6 +43,7 @@ public sealed class DeadLetters(KafkaEndpoint endpoint, Action<string>? onError 
             ],
         };
         Interlocked.Increment(ref sent);
+        BitMetrics.DeadLetter(r.Topic);
         try
         {
             producer.Produce(Topics.DeadLetter, message, report =>

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using BitActors.Streams.Datasets;
+using BitActors.Streams.Telemetry;
 using Confluent.Kafka;
 
 namespace BitActors.Streams.Kafka;
@@ -256,6 +257,7 @@ internal sealed class GroupEpochReader
         if (record is { Defect: null } && accept is not null && !accept(record.Labels)) record = null;
         pending.Enqueue(new Item(p, offset, generation[p], record));
         next[p] = offset + 1;
+        BitMetrics.Lag(split.Topic, owned.Sum(q => split.EndOffset(q) - next[q]));
         Drain();
     }
 

@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Akka;
 using Akka.Util;
 using BitActors.Streams.Datasets;
+using BitActors.Streams.Telemetry;
 using Confluent.Kafka;
 
 namespace BitActors.Streams.Kafka;
@@ -77,6 +78,8 @@ internal sealed class KafkaEpochReader
         // Next offset wanted of each partition still being read (an epoch's end is the manifest's, not the watermark's).
         var next = Enumerable.Range(0, split.Partitions).Where(p => split.EndOffset(p) > split.StartOffset(p)).ToDictionary(p => p, split.StartOffset);
         if (next.Count == 0) return false;
+        long lag = next.Sum(kv => split.EndOffset(kv.Key) - kv.Value);
+        BitMetrics.Lag(split.Topic, lag);
         var starts = next.Select(kv => new TopicPartitionOffset(split.Topic, kv.Key, kv.Value)).ToList();
         consumer.Assign(starts);
         // librdkafka keeps a partition's pause flag across assignments: resume what the last epoch paused.
@@ -103,6 +106,7 @@ internal sealed class KafkaEpochReader
             bool last = offset == split.EndOffset(p) - 1;
             if (last) next.Remove(p);
             else next[p] = offset + 1;
+            BitMetrics.Lag(split.Topic, lag -= offset + 1 - wanted);
             var record = ToRecord(result, epoch);
             if (rotation is null)
             {

@@ -1,9 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using BitActors.Actors;
 using BitActors.Actors.Training;
 
-namespace BitActors.Cli.Reports;
+namespace BitActors.Actors.Telemetry;
 
 /// <summary>One line of a run's <c>metrics.jsonl</c>: a training progress report, or (<c>kind</c> = test) a task's test result.</summary>
 public sealed record MetricsLine(
