@@ -189,6 +189,7 @@ public class InfraTests(ITestOutputHelper output)
             var ports = container.GetProperty("ports").EnumerateArray().ToDictionary(p => p.GetProperty("name").GetString()!, p => p.GetProperty("containerPort").GetInt32());
             Assert.Equal(4053, ports["remoting"]);
             Assert.Equal(8558, ports["management"]);
+            Assert.Equal(9464, ports["metrics"]);
         }
 
         var policy = Assert.Single(docs, d => d.GetProperty("kind").GetString() == "NetworkPolicy").GetProperty("spec");
@@ -203,7 +204,9 @@ public class InfraTests(ITestOutputHelper output)
         Assert.Equal("bitactors", remoting.GetProperty("podSelector").GetProperty("matchLabels").GetProperty("app").GetString());
         var management = Assert.Single(RuleFor("management").GetProperty("from").EnumerateArray());
         Assert.Equal(["podSelector"], management.EnumerateObject().Select(p => p.Name)); // this namespace's pods only
-        Assert.Equal(2, rules.Count);
+        var metrics = Assert.Single(RuleFor("metrics").GetProperty("from").EnumerateArray());
+        Assert.Equal(["namespaceSelector"], metrics.EnumerateObject().Select(p => p.Name)); // Prometheus, in its own namespace
+        Assert.Equal(3, rules.Count);
 
         if (await YamlAsync("infra", "docker-compose.yml") is not [var compose]) return;
         Assert.True(compose.GetProperty("secrets").TryGetProperty("bitactors-cluster-tls", out _));

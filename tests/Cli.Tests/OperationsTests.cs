@@ -73,4 +73,18 @@ public class OperationsTests
         var check = File.ReadAllText(Path.Combine(Root, "infra", "healthcheck.sh"));
         Assert.Contains("/alive", check);
     }
+
+    /// <summary>The Grafana dashboard parses and queries only series that docs/operations.md lists (which the metrics
+    /// endpoint tests scrape), so no panel is empty for a misspelt name.</summary>
+    [Fact]
+    public void TheGrafanaDashboardQueriesOnlyTheSeriesTheNodesServe()
+    {
+        using var dashboard = JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "infra", "grafana", "bitactors-dashboard.json")));
+        var documented = Regex.Matches(File.ReadAllText(Path.Combine(Root, "docs", "operations.md")), @"`(bitactors_[a-z_]+)`").Select(m => m.Groups[1].Value).ToHashSet();
+        var queried = dashboard.RootElement.GetProperty("panels").EnumerateArray()
+            .SelectMany(p => p.GetProperty("targets").EnumerateArray()).Select(t => t.GetProperty("expr").GetString()!)
+            .SelectMany(e => Regex.Matches(e, @"bitactors_[a-z_]+").Select(m => m.Value)).ToHashSet();
+        Assert.True(queried.Count >= 10, string.Join(", ", queried));
+        Assert.Empty(queried.Except(documented));
+    }
 }
