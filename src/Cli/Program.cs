@@ -28,6 +28,8 @@ app.Configure(config =>
     config.SetApplicationName("bitactors");
     // `bitactors --version`: the project's <Version> (Directory.Build.props), as the assembly carries it.
     config.SetApplicationVersion(Versioning.Current);
+    // Taken out of the arguments before parsing (Logging.Configure), so every command accepts it; shown here.
+    config.AddExample("--log-format", "json", "node", "--roles", "trainer");
     config.ConfigureConsole(console);
     config.PropagateExceptions();
     config.AddBranch("kafka", kafka =>

@@ -20,11 +20,13 @@ public static class ReadmeResults
     {
         using var json = JsonDocument.Parse(File.ReadAllText(resultsPath));
         var root = json.RootElement;
-        string Link(string file) => Path.GetRelativePath(readmeFolder, Path.Combine(Path.GetDirectoryName(Path.GetFullPath(resultsPath))!, file)).Replace('\\', '/');
-        var report = root.TryGetProperty("files", out var files) && files.TryGetProperty("report", out var r) ? r.GetString()! : DemoReport.MarkdownFile;
+        var folder = Path.GetDirectoryName(Path.GetFullPath(resultsPath))!;
+        string Link(string file) => Path.GetRelativePath(readmeFolder, Path.Combine(folder, file)).Replace('\\', '/');
+        string Named(string kind, string name) => root.TryGetProperty("files", out var files) && files.TryGetProperty(kind, out var f) ? f.GetString()! : name;
+        // A committed copy is named after its results file (demo-results.json beside demo-report.md); a run folder's is report.md.
         var reportFile = Path.GetFileName(resultsPath).Replace("results.json", "report.md", StringComparison.Ordinal);
-        if (!File.Exists(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(resultsPath))!, reportFile))) reportFile = report;
-        var plot = root.TryGetProperty("files", out files) && files.TryGetProperty("plot", out var p) ? p.GetString()! : DemoReport.PlotFile;
+        if (!File.Exists(Path.Combine(folder, reportFile))) reportFile = Named("report", DemoReport.MarkdownFile);
+        var plot = Named("plot", DemoReport.PlotFile);
 
         var tasks = root.GetProperty("tasks").EnumerateArray().ToList();
         var testExamples = tasks.Count > 0 ? tasks[0].GetProperty("test").GetProperty("examples").GetInt32() : 0;
