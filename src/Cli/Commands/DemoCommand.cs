@@ -202,7 +202,7 @@ public sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoCommand
             var shots = TaskPlan.ParseShots(settings.Shots is { } k ? [k] : config.GetStringList("bitactors.demo.shots"), "--shots", m => Log.Warning("{Note}", m));
             var seeds = TaskPlan.ParseSeeds(settings.Seeds is { } text ? [text] : config.GetStringList("bitactors.demo.seeds"), "--seeds", m => Log.Warning("{Note}", m));
             var allSeeds = TaskPlan.ParseSeeds(config.GetStringList("bitactors.demo.all-examples-seeds"));
-            tasks = new TaskPlan("fashion-mnist", classes, shots, seeds) { Scratch = true, AllExamplesSeeds = allSeeds, SeedInEveryName = true }.Tasks();
+            tasks = new TaskPlan("fashion-mnist", classes, shots, seeds) { Scratch = config.GetBoolean("bitactors.demo.scratch"), AllExamplesSeeds = allSeeds, SeedInEveryName = true }.Tasks();
         }
         if (settings.Resume is not null && !File.Exists(settings.Resume)) throw new FileNotFoundException($"--resume: checkpoint not found: {settings.Resume}");
         if (settings.Backbone is not null && !File.Exists(settings.Backbone)) throw new FileNotFoundException($"--backbone: checkpoint not found: {settings.Backbone}");
