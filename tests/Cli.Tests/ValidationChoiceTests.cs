@@ -40,20 +40,24 @@ public sealed class ValidationChoiceTests : IDisposable
     }
 
     [Fact]
-    public void TheChoicesFileKeepsEverySettingAndReplacesARepeatedOne()
+    public void TheChoicesFileKeepsOneChoicePerSettingAndArmAndReplacesARepeatedOne()
     {
         var a = Results("a", 0.001, [0.4, 0.6, 0.7], [0, 0, 0], [0.3, 0.5, 0.6]);
         var b = Results("b", 0.003, [0.3, 0.5, 0.6], [0, 0, 0], [0.35, 0.55, 0.65]);
         var file = Path.Combine(dir, "choices.json");
 
-        ValidationChoice.Of("finetune.base_lr", "transfer", [a, b]).WriteInto(file);
+        ValidationChoice.Of("finetune.base_lr", "transfer", [b, b]).WriteInto(file);
+        ValidationChoice.Of("finetune.base_lr", "transfer", [a, b]).WriteInto(file); // replaces the first
         ValidationChoice.Of("finetune.base_lr", "scratch", [a, b]).WriteInto(file);
         var written = JsonNode.Parse(File.ReadAllText(file))!["choices"]!.AsArray();
 
-        var only = Assert.Single(written);
-        Assert.Equal(0.003, only!["pick"]!.GetValue<double>());
-        Assert.Contains("scratch", only["metric"]!.GetValue<string>());
-        Assert.Equal(2, only["tried"]!.AsArray().Count);
+        Assert.Equal(2, written.Count);
+        var transfer = written.Single(c => c!["arm"]!.GetValue<string>() == "transfer")!;
+        var scratch = written.Single(c => c!["arm"]!.GetValue<string>() == "scratch")!;
+        Assert.Equal(0.001, transfer["pick"]!.GetValue<double>());
+        Assert.Equal(0.003, scratch["pick"]!.GetValue<double>());
+        Assert.Contains("scratch", scratch["metric"]!.GetValue<string>());
+        Assert.Equal(2, scratch["tried"]!.AsArray().Count);
     }
 
     [Fact]

@@ -8,7 +8,7 @@ namespace BitActors.Cli.Demo;
 /// A setting chosen on validation: demo runs that differ in one setting (read from each run's results.json at a path
 /// such as <c>finetune.base_lr</c>), each scored by the mean over its few-shot rows of the chosen arm's median
 /// validation top-1 (test is never read), and the value of the best score picked (on a tie, the run given first).
-/// The choices of several settings live in one JSON file, one entry per setting, each with what was tried, every
+/// The choices of several settings live in one JSON file, one entry per setting and arm, each with what was tried, every
 /// score and the pick, so the demo's settings can be traced to a validation choice.
 /// </summary>
 public sealed record ValidationChoice(string Setting, string Arm, IReadOnlyList<ValidationChoice.Tried> Candidates)
@@ -51,6 +51,7 @@ public sealed record ValidationChoice(string Setting, string Arm, IReadOnlyList<
     public JsonObject ToJson() => new()
     {
         ["setting"] = Setting,
+        ["arm"] = Arm,
         ["metric"] = $"mean over the few-shot rows of the {Arm} arm's median validation top-1",
         ["tried"] = new JsonArray(Candidates.Select(t => (JsonNode)new JsonObject
         {
@@ -67,12 +68,12 @@ public sealed record ValidationChoice(string Setting, string Arm, IReadOnlyList<
         ["picked_run"] = Pick.Run,
     };
 
-    /// <summary>Writes this choice into <paramref name="path"/> (created if missing), replacing an earlier choice of the same setting.</summary>
+    /// <summary>Writes this choice into <paramref name="path"/> (created if missing), replacing an earlier choice of the same setting for the same arm.</summary>
     public void WriteInto(string path)
     {
         var file = File.Exists(path) ? JsonNode.Parse(File.ReadAllText(path))!.AsObject() : new JsonObject { ["choices"] = new JsonArray() };
         var choices = file["choices"]?.AsArray() ?? throw new InvalidDataException($"{path}: no 'choices' array");
-        var earlier = choices.FirstOrDefault(c => c?["setting"]?.GetValue<string>() == Setting);
+        var earlier = choices.FirstOrDefault(c => c?["setting"]?.GetValue<string>() == Setting && c["arm"]?.GetValue<string>() == Arm);
         if (earlier is not null) choices[choices.IndexOf(earlier)] = ToJson();
         else choices.Add(ToJson());
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
