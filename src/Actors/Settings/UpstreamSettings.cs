@@ -54,6 +54,9 @@ public sealed record UpstreamDataSettings
     public double DatasetWaitSeconds { get; init; }
     public int ConfusionMaxClasses { get; init; } = EvaluationTally.DefaultConfusionMaxClasses;
 
+    /// <summary>Temporary (scale-study branch): replaced by main's data-fraction setting when it is merged.</summary>
+    public double Fraction { get; init; } = 1.0;
+
     /// <summary>The classes trained on: <see cref="Classes"/>, or every class of the dataset when it is empty.</summary>
     public ClassSubset ClassesOf(BitActors.Streams.Datasets.DatasetManifest manifest) =>
         Classes.Count > 0 ? Classes : ClassSubset.Range(0, manifest.Classes.Count);
