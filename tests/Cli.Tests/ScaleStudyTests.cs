@@ -51,6 +51,14 @@ public class ScaleStudyTests
     }
 
     [Fact]
+    public void DemoTakesTheScaleStudyAndRefusesAnUnknownStudyOrTheMainJobsOptionsWithIt()
+    {
+        Assert.True(new Commands.DemoCommand.Settings { Study = "scale", Steps = 50 }.Validate().Successful);
+        Assert.Contains("'norm' and 'scale', not 'size'", new Commands.DemoCommand.Settings { Study = "size" }.Validate().Message);
+        Assert.Contains("--study scale trains its own backbones", new Commands.DemoCommand.Settings { Study = "scale", Seeds = "0,1" }.Validate().Message);
+    }
+
+    [Fact]
     public void WithoutAWideModelTheStudyIsTheFractionsAlone()
     {
         var specs = Specs(null, "bitactors.demo.study-scale.wide-arch=", "bitactors.demo.study-scale.fractions=[1.0, 0.5]");
