@@ -57,7 +57,7 @@ public static class ScaleStudyPlot
         plot.Title("scale study: transfer − scratch, paired by seed (95 % interval)");
         plot.XLabel("training examples per class (log scale)");
         plot.YLabel("transfer − scratch (points of top-1)");
-        plot.ShowLegend(Alignment.UpperRight);
+        plot.ShowLegend(Edge.Bottom);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         plot.SavePng(path, width, height);
     }
