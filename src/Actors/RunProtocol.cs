@@ -79,19 +79,29 @@ public sealed record BackboneReady(string RunId, string Arch, int InChannels, Ch
 {
     /// <summary>A given backbone's own file, when <c>Checkpoint</c> is its safetensors conversion.</summary>
     public CheckpointFiles.Saved? Given { get; init; }
+
+    /// <summary>The results on the upstream classes' validation hold-out of the training split (null: none held out, or not trained here).</summary>
+    public EvaluationResult? Validation { get; init; }
 }
 
-/// <summary>A fine-tune task finished and was evaluated on the test split.</summary>
+/// <summary>A fine-tune task finished and was evaluated on the test split (and on the validation hold-out of its training split, when there is one).</summary>
 public sealed record FineTuneCompleted(string RunId, FineTuneTask Task, string Arch, int Examples, int Steps, EvaluationResult Test,
     CheckpointFiles.Saved Checkpoint, IReadOnlyDictionary<string, object> HyperParameters, TimeSpan Elapsed)
 {
+    /// <summary>The results on the validation hold-out of the task's classes (<see cref="BitActors.Streams.Datasets.SplitPart"/>): what settings are chosen on. Null: none held out.</summary>
+    public EvaluationResult? Validation { get; init; }
+
     /// <summary>
     /// This outcome as a run keeps it for its report once its event is out: without the confusion matrix, and with
     /// per-class top-1 only up to <paramref name="maxClasses"/> classes (above that, the event names the
     /// <c>NAME.evaluation.json</c> beside the checkpoint that holds both).
     /// </summary>
     public FineTuneCompleted Compact(int maxClasses) =>
-        this with { Test = Test with { Confusion = null, PerClassTop1 = Test.PerClassTop1.Length <= maxClasses ? Test.PerClassTop1 : [] } };
+        this with
+        {
+            Test = Test with { Confusion = null, PerClassTop1 = Test.PerClassTop1.Length <= maxClasses ? Test.PerClassTop1 : [] },
+            Validation = Validation is { } v ? v with { Confusion = null, PerClassTop1 = [] } : null,
+        };
 }
 
 public sealed record FineTuneFailed(string RunId, FineTuneTask Task, string Reason);
@@ -107,10 +117,16 @@ public sealed record RunCompleted(string RunId, BackboneReady Backbone, IReadOnl
 
 public sealed record SeedSummary(string Group, bool FromScratch, int? Shots, IReadOnlyList<(int Seed, double Top1)> PerSeed, double MedianTop1)
 {
+    /// <summary>The median validation top-1 over the seeds; null when a task of the group has no validation results.</summary>
+    public double? MedianValidationTop1 { get; init; }
+
     public static IReadOnlyList<SeedSummary> Of(IEnumerable<FineTuneCompleted> completed) =>
         completed.GroupBy(c => c.Task.GroupName)
             .Select(g => new SeedSummary(g.Key, g.First().Task.FromScratch, g.First().Task.Shots,
-                g.OrderBy(c => c.Task.Seed).Select(c => (c.Task.Seed, c.Test.Top1)).ToList(), Median(g.Select(c => c.Test.Top1))))
+                g.OrderBy(c => c.Task.Seed).Select(c => (c.Task.Seed, c.Test.Top1)).ToList(), Median(g.Select(c => c.Test.Top1)))
+            {
+                MedianValidationTop1 = g.All(c => c.Validation is not null) ? Median(g.Select(c => c.Validation!.Top1)) : null,
+            })
             .ToList();
 
     /// <summary>The middle value; the mean of the two middle values for an even count (as numpy.median).</summary>

@@ -64,6 +64,7 @@ app.Configure(config =>
     config.AddBranch("report", report =>
     {
         report.SetDescription("Documents generated from committed results files.");
+        report.AddCommand<ReportChooseCommand>("choose").WithDescription("Choose a setting on validation from demo runs that differ in it; record the runs, scores and pick (docs/demo/choices.json).");
         report.AddCommand<ReportReadmeCommand>("readme").WithDescription("Rewrite the README's results block from a demo's results.json (--check: only say whether it is current).");
     });
     config.AddCommand<HyperRuleCommand>("hyperrule").WithDescription("What the BiT-HyperRule decides for a dataset of a given size and image size.");

@@ -29,7 +29,8 @@ public sealed record ModelEvent(string Type, string Subject, object Data)
         norm = BitActors.Model.Architecture.ResNetV2Config.LabelOf(b.Norm, b.WeightStandardization),
         steps = b.Steps,
         source = b.Steps == 0 ? "given" : "upstream",
-        metrics = b.Steps == 0 ? null : new { top1 = b.UpstreamTest.Top1, top5 = b.UpstreamTest.Top5, loss = b.UpstreamTest.Loss, test_examples = b.UpstreamTest.Examples, train_loss = b.FinalLoss, train_top1 = b.FinalAccuracy },
+        metrics = b.Steps == 0 ? null : new { top1 = b.UpstreamTest.Top1, top5 = b.UpstreamTest.Top5, loss = b.UpstreamTest.Loss, test_examples = b.UpstreamTest.Examples, train_loss = b.FinalLoss, train_top1 = b.FinalAccuracy,
+            validation = Validation(b.Validation) },
         class_names = b.Checkpoint.Metadata?.ClassNames,
         checkpoint = Checkpoint(b.Checkpoint),
         given = b.Given is null ? null : Checkpoint(b.Given),
@@ -59,7 +60,7 @@ public sealed record ModelEvent(string Type, string Subject, object Data)
         examples = c.Examples,
         steps = c.Steps,
         metrics = new { top1 = c.Test.Top1, top5 = c.Test.Top5, loss = c.Test.Loss, test_examples = c.Test.Examples, 
-            per_class_top1 = inline ? c.Test.PerClassTop1 : null, confusion = inline ? c.Test.Confusion : null, evaluation },
+            per_class_top1 = inline ? c.Test.PerClassTop1 : null, confusion = inline ? c.Test.Confusion : null, evaluation, validation = Validation(c.Validation) },
         checkpoint = Checkpoint(c.Checkpoint),
         hyperparameters = c.HyperParameters,
         elapsed_seconds = c.Elapsed.TotalSeconds,
@@ -74,6 +75,10 @@ public sealed record ModelEvent(string Type, string Subject, object Data)
         shots = f.Task.Shots,
         reason = f.Reason,
     });
+
+    /// <summary>The results on the validation hold-out of the training split (null: none held out): what settings are chosen on.</summary>
+    private static object? Validation(BitActors.Model.Training.EvaluationResult? v) =>
+        v is null ? null : new { top1 = v.Top1, top5 = v.Top5, loss = v.Loss, examples = v.Examples };
 
     /// <summary>The file: where, its hash, size and format, and for the project's own files the model it holds.</summary>
     private static object Checkpoint(CheckpointFiles.Saved s) =>

@@ -23,6 +23,9 @@ public interface IFineTuneData : IDisposable
     /// <summary>The manifest of the task's dataset.</summary>
     Task<DatasetManifest> ReadManifestAsync(FineTuneTask task);
 
+    /// <summary>The part of the training split trained on (<see cref="TrainRecords"/>); null: every record.</summary>
+    SplitPart? TrainPart => null;
+
     /// <summary>
     /// The training records of <paramref name="task"/>'s classes (and those with labels outside the dataset, for the
     /// pipeline to refuse by name), <paramref name="epochs"/> passes (null: without end), each epoch in an order that
@@ -35,6 +38,10 @@ public interface IFineTuneData : IDisposable
 
     /// <summary>The trained model's results on the task's classes of the test split.</summary>
     Task<EvaluationResult> EvaluateAsync(DatasetManifest manifest, FineTuneTask task, AugmentSettings augment, IActorRef trainer, IMaterializer materializer);
+
+    /// <summary>The trained model's results on the task's classes of the training split's validation hold-out; null: none.</summary>
+    Task<EvaluationResult?> ValidateAsync(DatasetManifest manifest, FineTuneTask task, AugmentSettings augment, IActorRef trainer, IMaterializer materializer) =>
+        Task.FromResult<EvaluationResult?>(null);
 }
 
 /// <summary>Fine-tune data from Kafka: the manifest on bit.datasets, the split topics, rejects on bit.deadletter.</summary>
@@ -44,16 +51,24 @@ public sealed class KafkaFineTuneData(KafkaEndpoint kafka, FineTuneSettings sett
 
     public Task<DatasetManifest> ReadManifestAsync(FineTuneTask task) => Task.Run(() => DatasetCatalog.Read(kafka, task.Dataset));
 
+    public SplitPart? TrainPart => settings.Data.TrainPart;
+
     /// <summary>Ordered mode, seeded by the task: the same records in the same order run after run, so a resumed task replays its steps exactly.</summary>
     public Source<ImageRecord, NotUsed> TrainRecords(DatasetManifest manifest, FineTuneTask task, int? epochs) =>
         KafkaRecordSource.Create(kafka, manifest.Split("train"), epochs, task.Classes.AcceptFrom(manifest.Classes.Count),
-            buffer: settings.Data.ShuffleBuffer, ordered: true, seed: task.Seed);
+            buffer: settings.Data.ShuffleBuffer, ordered: true, seed: task.Seed, part: settings.Data.TrainPart);
 
     public void Reject(RejectedRecord rejected) => _deadLetters.Value.Send(rejected);
 
     public Task<EvaluationResult> EvaluateAsync(DatasetManifest manifest, FineTuneTask task, AugmentSettings augment, IActorRef trainer, IMaterializer materializer) =>
         TrainerEvaluation.RunAsync(kafka, manifest.Split("test"), task.Classes, augment,
             settings.Data.EvalBatchSize, settings.Data.DecodeParallelism, trainer, materializer, settings.Data.ConfusionMaxClasses);
+
+    public async Task<EvaluationResult?> ValidateAsync(DatasetManifest manifest, FineTuneTask task, AugmentSettings augment, IActorRef trainer, IMaterializer materializer) =>
+        settings.Data.ValidationPart is { } part
+            ? await TrainerEvaluation.RunAsync(kafka, manifest.Split("train"), task.Classes, augment,
+                settings.Data.EvalBatchSize, settings.Data.DecodeParallelism, trainer, materializer, settings.Data.ConfusionMaxClasses, part)
+            : null;
 
     public void Dispose()
     {

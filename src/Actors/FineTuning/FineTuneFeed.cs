@@ -31,7 +31,7 @@ public static class FineTuneFeed
 {
     /// <summary>
     /// The task's examples: few-shot, drawn in one pass; with all examples, counted from the manifest's class counts
-    /// or, for a manifest without them (an older publish) or of multi-label data (where the class counts count an image
+    /// (less the validation hold-out, by its share) or, for a manifest without them (an older publish) or of multi-label data (where the class counts count an image
     /// once per label), by one pass that holds no record.
     /// </summary>
     public static async Task<FineTuneExamples> PrepareAsync(IFineTuneData data, DatasetManifest manifest, FineTuneTask task, IMaterializer materializer)
@@ -44,8 +44,8 @@ public static class FineTuneFeed
             var shots = draw.Result(task.Classes.Classes);
             return new FineTuneExamples(shots.Count, shots);
         }
-        var count = (manifest.MultiLabel ? null : manifest.Split("train").ImagesOf(task.Classes.Classes))
-            ?? await usable.RunAggregate(0L, (n, _) => n + 1, materializer);
+        long? listed = manifest.MultiLabel ? null : manifest.Split("train").ImagesOf(task.Classes.Classes);
+        var count = (listed is long n ? data.TrainPart?.Expected(n) ?? n : (long?)null) ?? await usable.RunAggregate(0L, (c, _) => c + 1, materializer);
         return new FineTuneExamples(count, null);
     }
 

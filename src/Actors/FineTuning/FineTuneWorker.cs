@@ -90,7 +90,7 @@ public sealed class FineTuneWorker : ReceiveActor
         _examples = examples.ForHyperRule;
         var resolution = HyperRule.ResolutionFor(manifest.ImageSize.Height, manifest.ImageSize.Width, Settings.Data.PaperResolution);
         _augment = Settings.Data.Augment is { } set ? set with { Channels = _backbone.InChannels } : new AugmentSettings(resolution.Precrop, resolution.Crop, _backbone.InChannels);
-        _rule = HyperRule.Schedule(_examples, Settings.Recipe.BaseLr);
+        _rule = HyperRule.Schedule(_examples, Settings.Recipe.BaseLrFor(_task.FromScratch));
         _schedule = Settings.Recipe.MaxSteps > 0 ? _rule.ScaledTo(Settings.Recipe.MaxSteps) : _rule;
         var model = new ModelChoice(_backbone.Arch, _backbone.Norm, _backbone.WeightStandardization);
         _microBatch = TrainerSpec.MicroBatchFor(Settings.Recipe.MicroBatch, model, _backbone.InChannels, Settings.Recipe.BatchSize, _augment.Crop, _attempt.Device);
@@ -109,6 +109,7 @@ public sealed class FineTuneWorker : ReceiveActor
             start, (t, materializer) => _data.EvaluateAsync(manifest, _task, _augment, t, materializer), _attempt.Model)
         {
             Metadata = trainer.Describe(manifest, _task.Classes, _augment.Crop, _attempt.RunId, _task.Name),
+            Validate = (t, materializer) => _data.ValidateAsync(manifest, _task, _augment, t, materializer),
         };
         _loop = Context.Watch(Context.ActorOf(TrainingLoop.Props(plan, _reporter, _trainerProps), "training"));
         _log.Info($"task {_attempt.Label}: {_examples} examples, {_schedule.TotalSteps} steps, " +
@@ -140,7 +141,7 @@ public sealed class FineTuneWorker : ReceiveActor
         {
             if (!_attempt.ReportCheckpoints) DeleteResumable();
             Context.Parent.Tell(new FineTuneCompleted(_attempt.RunId, _task, _backbone.Arch, _examples, _schedule.TotalSteps, m.Test, m.Model,
-                HyperParameters(), _clock.Elapsed));
+                HyperParameters(), _clock.Elapsed) { Validation = m.Validation });
             Context.Stop(Self);
         });
         Receive<TrainingFailed>(m => Fail(m.Reason));

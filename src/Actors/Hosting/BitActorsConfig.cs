@@ -171,6 +171,8 @@ public static class BitActorsConfig
                 ConsumerGroup = c.GetString("consumer-group", "").Trim(),
                 DatasetWaitSeconds = c.GetTimeSpan("dataset-wait").TotalSeconds,
                 ConfusionMaxClasses = NonNegative(c, "confusion-max-classes"),
+                ValidationFraction = ValidationFraction(config),
+                Fraction = Share(c.GetDouble("data-fraction"), "bitactors.upstream.data-fraction", 0, inclusiveLow: false),
             },
             Model = new ModelChoice(c.GetString("arch"), Norm(c), c.GetBoolean("weight-standardization")),
             Schedule = new UpstreamSchedule
@@ -213,6 +215,7 @@ public static class BitActorsConfig
             {
                 BatchSize = Positive(c, "batch-size"),
                 BaseLr = c.GetDouble("base-lr"),
+                ScratchBaseLr = NonNegativeDouble(c, "scratch-base-lr"),
                 MicroBatch = NonNegative(c, "micro-batch"),
                 MaxSteps = NonNegative(c, "max-steps"),
             },
@@ -224,12 +227,21 @@ public static class BitActorsConfig
                 DecodeParallelism = Positive(c, "decode-parallelism"),
                 EvalBatchSize = Positive(c, "eval-batch-size"),
                 ConfusionMaxClasses = NonNegative(c, "confusion-max-classes"),
+                ValidationFraction = ValidationFraction(config),
             },
             Loop = Loop(c),
             MaxConcurrentTasks = Positive(c, "max-concurrent-tasks"),
             MaxClassesInEvent = NonNegative(config, "bitactors.events.max-classes-in-event"),
         };
     }
+
+    /// <summary><c>bitactors.validation-fraction</c>: the share of every training split held out for validation, in [0, 0.5].</summary>
+    public static double ValidationFraction(Config config) =>
+        config.HasPath("bitactors.validation-fraction") ? Share(config.GetDouble("bitactors.validation-fraction"), "bitactors.validation-fraction", 0, inclusiveLow: true, high: 0.5) : 0;
+
+    private static double Share(double value, string key, double low, bool inclusiveLow, double high = 1) =>
+        (inclusiveLow ? value >= low : value > low) && value <= high ? value
+        : throw new InvalidDataException($"{key} must be in {(inclusiveLow ? "[" : "(")}{low}, {high}], not {value}");
 
     /// <summary>The loop keys, the same in <c>bitactors.upstream</c> and <c>bitactors.finetune</c>.</summary>
     private static LoopSettings Loop(Config c) => new()

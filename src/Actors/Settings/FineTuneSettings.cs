@@ -29,6 +29,11 @@ public sealed record FineTuneRecipe
 {
     public required int BatchSize { get; init; }
     public double BaseLr { get; init; } = 0.003;
+    /// <summary>The base learning rate of tasks trained from scratch; 0: <see cref="BaseLr"/> (the same rule for both).</summary>
+    public double ScratchBaseLr { get; init; }
+
+    /// <summary>The base learning rate of a task: <see cref="ScratchBaseLr"/> for one from scratch when set, else <see cref="BaseLr"/>.</summary>
+    public double BaseLrFor(bool fromScratch) => fromScratch && ScratchBaseLr > 0 ? ScratchBaseLr : BaseLr;
     public int MicroBatch { get; init; }
     public int MaxSteps { get; init; }
 }
@@ -46,4 +51,12 @@ public sealed record FineTuneDataSettings
     public int DecodeParallelism { get; init; } = 4;
     public int EvalBatchSize { get; init; } = 256;
     public int ConfusionMaxClasses { get; init; } = EvaluationTally.DefaultConfusionMaxClasses;
+    /// <summary>Share of the training split held out for validation (<c>bitactors.validation-fraction</c>): never drawn or trained on, every task is also evaluated on it.</summary>
+    public double ValidationFraction { get; init; }
+
+    /// <summary>The records of the training split a task draws from and trains on; null: all of them.</summary>
+    public BitActors.Streams.Datasets.SplitPart? TrainPart => BitActors.Streams.Datasets.SplitPart.Training(ValidationFraction);
+
+    /// <summary>The validation hold-out of the training split; null: none.</summary>
+    public BitActors.Streams.Datasets.SplitPart? ValidationPart => BitActors.Streams.Datasets.SplitPart.HeldOut(ValidationFraction);
 }

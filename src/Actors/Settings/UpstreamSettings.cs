@@ -30,7 +30,8 @@ public sealed record UpstreamSettings
     {
         var classes = Data.ClassesOf(manifest);
         Training.TrainingPreconditions.Check(manifest, classes, "bitactors.upstream");
-        return Schedule.ToStepSchedule(manifest.Split("train").ImagesOf(classes.Classes));
+        var images = manifest.Split("train").ImagesOf(classes.Classes);
+        return Schedule.ToStepSchedule(images is long n && Data.TrainPart is { } part ? part.Expected(n) : images);
     }
 }
 
@@ -40,7 +41,8 @@ public sealed record UpstreamSettings
 /// read the training split as a member of this Kafka consumer group, sharing its partitions with the other members
 /// (trainer nodes), every record once per epoch across the group, resuming from the group's commits.
 /// <c>DatasetWaitSeconds</c>: how long to wait for the dataset to be published. <c>ConfusionMaxClasses</c>: up to how
-/// many classes the test evaluation keeps its confusion matrix.
+/// many classes the test evaluation keeps its confusion matrix. <c>ValidationFraction</c> and <c>Fraction</c>: which part of the
+/// training split is trained on (<see cref="BitActors.Streams.Datasets.SplitPart"/>).
 /// </summary>
 public sealed record UpstreamDataSettings
 {
@@ -53,9 +55,16 @@ public sealed record UpstreamDataSettings
     public string ConsumerGroup { get; init; } = "";
     public double DatasetWaitSeconds { get; init; }
     public int ConfusionMaxClasses { get; init; } = EvaluationTally.DefaultConfusionMaxClasses;
-
-    /// <summary>Temporary (scale-study branch): replaced by main's data-fraction setting when it is merged.</summary>
+    /// <summary>Share of the training split held out for validation (<c>bitactors.validation-fraction</c>; never trained on).</summary>
+    public double ValidationFraction { get; init; }
+    /// <summary>Share of the rest that is trained on (<c>bitactors.upstream.data-fraction</c>; smaller shares are subsets of larger ones).</summary>
     public double Fraction { get; init; } = 1.0;
+
+    /// <summary>The records of the training split trained on; null: all of them.</summary>
+    public BitActors.Streams.Datasets.SplitPart? TrainPart => BitActors.Streams.Datasets.SplitPart.Training(ValidationFraction, Fraction);
+
+    /// <summary>The validation hold-out of the training split; null: none.</summary>
+    public BitActors.Streams.Datasets.SplitPart? ValidationPart => BitActors.Streams.Datasets.SplitPart.HeldOut(ValidationFraction);
 
     /// <summary>The classes trained on: <see cref="Classes"/>, or every class of the dataset when it is empty.</summary>
     public ClassSubset ClassesOf(BitActors.Streams.Datasets.DatasetManifest manifest) =>

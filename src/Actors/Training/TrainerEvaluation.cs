@@ -10,7 +10,7 @@ using BitActors.Streams.Pipelines;
 namespace BitActors.Actors.Training;
 
 /// <summary>
-/// Streams one pass over a split's records of <paramref name="classes"/> (eval transform: resize straight
+/// Streams one pass over a split's records of <paramref name="classes"/> (of its <paramref name="part"/>, if given) (eval transform: resize straight
 /// to the crop) through a trainer, one batch at a time, and sums the results in one <see cref="EvaluationTally"/>
 /// (memory O(classes); the confusion matrix only up to <paramref name="confusionMaxClasses"/> classes).
 /// </summary>
@@ -18,9 +18,9 @@ public static class TrainerEvaluation
 {
     public static async Task<EvaluationResult> RunAsync(
         KafkaEndpoint kafka, SplitManifest split, ClassSubset classes, AugmentSettings augment, int batchSize, int parallelism,
-        IActorRef trainer, IMaterializer materializer, int confusionMaxClasses = EvaluationTally.DefaultConfusionMaxClasses)
+        IActorRef trainer, IMaterializer materializer, int confusionMaxClasses = EvaluationTally.DefaultConfusionMaxClasses, SplitPart? part = null)
     {
-        var records = KafkaRecordSource.Create(kafka, split, epochs: 1, accept: classes.Contains);
+        var records = KafkaRecordSource.Create(kafka, split, epochs: 1, accept: classes.Contains, part: part);
         var total = await ImagePipelines.Eval(records, classes, augment, batchSize, parallelism)
             .SelectAsync(1, batch => trainer.Ask<EvaluationPartial>(new EvaluateOn(batch), TimeSpan.FromMinutes(5)))
             .RunAggregate(new EvaluationTally(classes.Count, confusionMaxClasses), (tally, p) => p.AddTo(tally), materializer);

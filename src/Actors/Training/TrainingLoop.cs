@@ -20,7 +20,7 @@ namespace BitActors.Actors.Training;
 public sealed class TrainingLoop : ReceiveActor, IWithTimers
 {
     private sealed record RestartTrainer;
-    private sealed record Evaluated(int Trainer, EvaluationResult? Result, Exception? Error);
+    private sealed record Evaluated(int Trainer, (EvaluationResult Test, EvaluationResult? Validation)? Result, Exception? Error);
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly TrainingPlan _plan;
@@ -35,7 +35,7 @@ public sealed class TrainingLoop : ReceiveActor, IWithTimers
     private (string? Path, int Step) _lastCheckpoint;
     private int _nextStep, _restarts, _trainerId, _phase = -1;
     private StepResult? _last;
-    private EvaluationResult? _test;
+    private (EvaluationResult Test, EvaluationResult? Validation)? _evaluated;
     private Exception? _trainerError;
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -134,12 +134,18 @@ public sealed class TrainingLoop : ReceiveActor, IWithTimers
         }
     }
 
-    /// <summary>The schedule is done: the trainer evaluates the model, then saves it where the plan says.</summary>
+    private async Task<(EvaluationResult, EvaluationResult?)> EvaluateAsync(IActorRef trainer)
+    {
+        var test = await _plan.Evaluate(trainer, _materializer);
+        return (test, _plan.Validate is { } validate ? await validate(trainer, _materializer) : null);
+    }
+
+    /// <summary>The schedule is done: the trainer evaluates the model (test, then validation), then saves it where the plan says.</summary>
     private void Finish()
     {
         Context.Parent.Tell(new ScheduleFinished(Schedule.TotalSteps));
         int trainer = _trainerId;
-        _plan.Evaluate(_trainer, _materializer)
+        EvaluateAsync(_trainer)
             .PipeTo(Self, success: r => new Evaluated(trainer, r, null), failure: e => new Evaluated(trainer, null, e));
         Become(() =>
         {
@@ -147,13 +153,13 @@ public sealed class TrainingLoop : ReceiveActor, IWithTimers
             Receive<Evaluated>(m => m.Error is not null, m => Fail($"evaluation failed: {m.Error!.Message}"));
             Receive<Evaluated>(m =>
             {
-                _test = m.Result;
+                _evaluated = m.Result;
                 _trainer.Tell(new SaveCheckpoint(_plan.ModelPath, Metadata: _plan.Metadata));
             });
             Receive<CheckpointSaved>(m => m.NextStep is not null, Checkpointed);
             Receive<CheckpointSaved>(m =>
             {
-                Context.Parent.Tell(new TrainingFinished(_test!, m.Checkpoint, _last));
+                Context.Parent.Tell(new TrainingFinished(_evaluated!.Value.Test, m.Checkpoint, _last) { Validation = _evaluated.Value.Validation });
                 Context.Stop(Self);
             });
             Receive<NextBatch>(_ => Sender.Tell(BatchAccepted.Instance));

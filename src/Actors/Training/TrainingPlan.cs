@@ -23,6 +23,9 @@ public sealed record TrainingPlan(
     /// <summary>What every file of the loop says about its model (<see cref="TrainerSpec.Describe"/>); null: the model's own description only.</summary>
     public CheckpointMetadata? Metadata { get; init; }
 
+    /// <summary>After <c>Evaluate</c>, the model's results on the validation hold-out (<see cref="BitActors.Streams.Datasets.SplitPart"/>); null: none.</summary>
+    public Func<IActorRef, IMaterializer, Task<EvaluationResult?>>? Validate { get; init; }
+
     /// <summary>Hears of each batch as it goes to the trainer (a checkpoint asked for after it holds its step), for a feed that tracks its records.</summary>
     public Action<ImageBatch>? Trained { get; init; }
 }
@@ -37,7 +40,11 @@ public sealed record SchedulePhaseEntered(int Step, double LearningRate);
 public sealed record ScheduleFinished(int Steps);
 
 /// <summary>The schedule ran, the model was evaluated and saved; <c>Last</c> is the last step's result.</summary>
-public sealed record TrainingFinished(EvaluationResult Test, CheckpointFiles.Saved Model, StepResult? Last);
+public sealed record TrainingFinished(EvaluationResult Test, CheckpointFiles.Saved Model, StepResult? Last)
+{
+    /// <summary>The results on the validation hold-out, when the plan has one.</summary>
+    public EvaluationResult? Validation { get; init; }
+}
 
 /// <summary>The loop gave up at <c>Step</c>: its restarts are spent, the data stream failed or ended early, or evaluation failed.</summary>
 public sealed record TrainingFailed(string Reason, int Step);

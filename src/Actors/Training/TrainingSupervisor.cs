@@ -20,8 +20,7 @@ namespace BitActors.Actors.Training;
 /// trainer, the feed, checkpoints every <c>CheckpointEvery</c> steps and at every phase change, restarts of a
 /// failed trainer from the last checkpoint); the supervisor stops at the end or on <see cref="StopRun"/> (after a
 /// checkpoint), and hands the backbone to the <see cref="FineTuneDispatcher"/>. Data comes from
-/// <see cref="IUpstreamData"/> (Kafka). Reports phases, checkpoints and the outcome to <c>reporter</c> (the loop
-/// reports progress and restarts there too).
+/// <see cref="IUpstreamData"/> (Kafka). Reports phases, checkpoints and the outcome to <c>reporter</c> (the loop reports progress and restarts there too).
 /// </summary>
 public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
 {
@@ -32,7 +31,6 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
     private sealed record Unusable(string Reason);
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
-
     public ITimerScheduler Timers { get; set; } = null!;
     private readonly RunSpec _run;
     private readonly IActorRef _reporter;
@@ -169,7 +167,7 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
             (t, materializer) => _data.EvaluateAsync(manifest, t, materializer), CheckpointPath(Upstream.Model.Arch, ".safetensors"))
         {
             Metadata = trainer.Describe(manifest, Upstream.Data.ClassesOf(manifest), Upstream.Data.Augment.Crop, _run.RunId, "upstream"),
-            Trained = _ledger is null ? null : _ledger.Trained,
+            Trained = _ledger is null ? null : _ledger.Trained, Validate = (t, materializer) => _data.ValidateAsync(manifest, t, materializer),
         };
         _dispatcher = Context.Watch(Context.ActorOf(_dispatcherProps(_run, _reporter), "finetune"));
         _loop = Context.Watch(Context.ActorOf(TrainingLoop.Props(plan, _reporter, _trainerProps), "upstream"));
@@ -263,19 +261,21 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
         Receive<StopRun>(m => _stopReason = m.Reason);
         Receive<TrainingFinished>(m =>
         {
-            _log.Info($"upstream test top-1 {m.Test.Top1:P2} on {m.Test.Examples} images of classes {Upstream.Data.ClassesOf(_manifest)}");
+            _log.Info($"upstream test top-1 {m.Test.Top1:P2} on {m.Test.Examples} images of classes {Upstream.Data.ClassesOf(_manifest)}{Held(m.Validation)}");
             if (_stopReason is { } reason)
             {
                 Stopped(reason, _schedule.TotalSteps, m.Model.Path, backboneFinished: true);
                 return;
             }
             _backbone = new BackboneReady(_run.RunId, Upstream.Model.Arch, Upstream.Data.Augment.Channels, m.Model, _schedule.TotalSteps,
-                m.Last?.Loss ?? double.NaN, m.Last?.Accuracy ?? double.NaN, m.Test, _clock.Elapsed, Upstream.Model.Norm, Upstream.Model.WeightStandardization);
+                m.Last?.Loss ?? double.NaN, m.Last?.Accuracy ?? double.NaN, m.Test, _clock.Elapsed, Upstream.Model.Norm, Upstream.Model.WeightStandardization) { Validation = m.Validation };
             _log.Info("backbone ready: {0} ({1:N0} bytes, sha256 {2}…)", m.Model.Path, m.Model.Bytes, m.Model.Sha256[..12]);
             FanOut(_schedule.TotalSteps);
         });
         ReceiveTerminated();
     }
+
+    private static string Held(EvaluationResult? v) => v is null ? "" : $"; validation top-1 {v.Top1:P2} on {v.Examples} held-out images";
 
     /// <summary>No upstream run: the given checkpoint is the backbone, hashed (and made safetensors) off the actor's thread, then fanned out.</summary>
     private void DescribeGivenBackbone(GivenBackbone given)

@@ -28,6 +28,9 @@ public interface IUpstreamData : IDisposable
 
     /// <summary>The trained model's results on the upstream classes of the test split.</summary>
     Task<EvaluationResult> EvaluateAsync(DatasetManifest manifest, IActorRef trainer, IMaterializer materializer);
+
+    /// <summary>The trained model's results on the upstream classes of the training split's validation hold-out; null: none.</summary>
+    Task<EvaluationResult?> ValidateAsync(DatasetManifest manifest, IActorRef trainer, IMaterializer materializer) => Task.FromResult<EvaluationResult?>(null);
 }
 
 /// <summary>Upstream data from Kafka: the manifest on bit.datasets, the split topics, rejects on bit.deadletter.</summary>
@@ -59,9 +62,11 @@ public sealed class KafkaUpstreamData(RunSpec run, ILoggingAdapter log) : IUpstr
         var classes = upstream.Data.ClassesOf(manifest);
         var accept = classes.AcceptFrom(manifest.Classes.Count);
         var records = upstream.Data.ConsumerGroup.Length > 0
-            ? KafkaRecordSource.CreateInGroup(kafka, manifest.Split("train"), upstream.Data.ConsumerGroup, epochs: null, accept: accept, ledger: ledger)
+            ? KafkaRecordSource.CreateInGroup(kafka, manifest.Split("train"), upstream.Data.ConsumerGroup, epochs: null, accept: accept, ledger: ledger,
+                    part: upstream.Data.TrainPart)
                 .MapMaterializedValue(_ => NotUsed.Instance)
-            : KafkaRecordSource.Create(kafka, manifest.Split("train"), epochs: null, accept: accept, ordered: upstream.Data.OrderedData, seed: upstream.Seed);
+            : KafkaRecordSource.Create(kafka, manifest.Split("train"), epochs: null, accept: accept, ordered: upstream.Data.OrderedData, seed: upstream.Seed,
+                part: upstream.Data.TrainPart);
         if (ledger is not null)
         {
             var reject = onRejected;
@@ -79,6 +84,12 @@ public sealed class KafkaUpstreamData(RunSpec run, ILoggingAdapter log) : IUpstr
     public Task<EvaluationResult> EvaluateAsync(DatasetManifest manifest, IActorRef trainer, IMaterializer materializer) =>
         TrainerEvaluation.RunAsync(run.Kafka, manifest.Split("test"), Upstream.Data.ClassesOf(manifest), Upstream.Data.Augment,
             256, Upstream.Data.DecodeParallelism, trainer, materializer, Upstream.Data.ConfusionMaxClasses);
+
+    public async Task<EvaluationResult?> ValidateAsync(DatasetManifest manifest, IActorRef trainer, IMaterializer materializer) =>
+        Upstream.Data.ValidationPart is { } part
+            ? await TrainerEvaluation.RunAsync(run.Kafka, manifest.Split("train"), Upstream.Data.ClassesOf(manifest), Upstream.Data.Augment,
+                256, Upstream.Data.DecodeParallelism, trainer, materializer, Upstream.Data.ConfusionMaxClasses, part)
+            : null;
 
     /// <summary>A record the pipeline could not use: logged and kept on bit.deadletter with the reason.</summary>
     private void Reject(RejectedRecord r)

@@ -61,7 +61,7 @@ public sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoCommand
         public string? Resume { get; init; }
 
         [CommandOption("--study <NAME>")]
-        [Description("A study instead of the main job: 'norm' pre-trains with GN+WS, GN, BN+WS and BN at a small per-device batch and transfers each to the same task (bitactors.demo.study-norm); " +
+        [Description("A study instead of the main job: 'norm' pre-trains with GN+WS, GN, BN+WS and BN at a small per-device batch and transfers each to the same task, once per seed (bitactors.demo.study-norm); " +
             "'scale' pre-trains on 10/30/100 % of the upstream images and a wider model, and transfers each to the few-shot tasks (bitactors.demo.study-scale).")]
         public string? Study { get; init; }
 
@@ -87,7 +87,9 @@ public sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoCommand
             if (MetricsPortOption.Validate(MetricsPort) is { Successful: false } metrics) return metrics;
             if (Study is not null && Study is not ("norm" or "scale")) return ValidationResult.Error($"--study: the studies are 'norm' and 'scale', not '{Study}'");
             if (Study is not null && (Full || Backbone is not null || Resume is not null || Shots is not null || Seeds is not null))
-                return ValidationResult.Error($"--study {Study} trains its own backbones: it takes no --full, --backbone, --resume, --shots or --seeds (see bitactors.demo.study-{Study})");
+                return ValidationResult.Error(Study == "norm"
+                    ? "--study norm trains its own backbones (four per seed of bitactors.demo.study-norm.seeds): it takes no --full, --backbone, --resume, --shots or --seeds"
+                    : $"--study {Study} trains its own backbones: it takes no --full, --backbone, --resume, --shots or --seeds (see bitactors.demo.study-{Study})");
             if (Full && Shots is not null) return ValidationResult.Error("--full trains on every example: it takes no --shots");
             if (Backbone is not null && (Resume is not null || Steps is not null)) return ValidationResult.Error("--backbone skips upstream: it takes no --resume or --steps");
             return ValidationResult.Success();
@@ -160,25 +162,28 @@ public sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoCommand
         var studyId = $"study-norm-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
         var folder = Path.GetFullPath(Path.Combine(settings.Output ?? config.GetString("bitactors.output-dir"), studyId));
         var specs = NormStudy.Specs(config, studyId, kafka, folder, DeviceOption.Resolve(settings.Device, config), settings.Steps);
-        var results = new List<(NormStudy.Variant, RunSpec, RunCompleted)>();
-        foreach (var (variant, spec) in specs)
+        var results = new List<(NormStudy.Variant, int, RunSpec, RunCompleted)>();
+        foreach (var (variant, seed, spec) in specs)
         {
-            Log.Information("[study] {Variant}: upstream {Steps} steps at per-device batch {Micro}, then {Tasks} transfer task(s) ({Done}/{Count})",
-                variant.Label, spec.Upstream.Schedule.Steps, spec.Upstream.Optimizer.MicroBatch, spec.Tasks.Count, results.Count + 1, specs.Count);
+            Log.Information("[study] {Variant} seed {Seed}: upstream {Steps} steps at per-device batch {Micro}, then {Tasks} transfer task(s) ({Done}/{Count})",
+                variant.Label, seed, spec.Upstream.Schedule.Steps, spec.Upstream.Optimizer.MicroBatch, spec.Tasks.Count, results.Count + 1, specs.Count);
             var (done, exitCode) = await RunSession.RunAsync(host, spec, console, cancellationToken);
             if (done is null)
             {
                 await host.StopAsync();
                 return exitCode;
             }
-            results.Add((variant, spec, done));
+            results.Add((variant, seed, spec, done));
+            // Seed-major: after each complete seed the report holds every seed so far, so a study stopped later keeps them.
+            if (results.Count < specs.Count && results.Count % NormStudy.Variants.Count == 0)
+                new NormStudyReport(studyId, results, wall.Elapsed, CommandLine()).Write(folder);
         }
         await host.StopAsync();
         var report = new NormStudyReport(studyId, results, wall.Elapsed, CommandLine());
         report.Write(folder);
         console.Write(report.ToTable());
         console.WriteLine($"report: {Path.Combine(folder, NormStudyReport.MarkdownFile)}, {NormStudyReport.ResultsFile}, {NormStudyReport.PlotFile}  (wall time {wall.Elapsed.TotalSeconds:F0} s)");
-        return results.All(r => r.Item3.Failed.Count == 0) ? 0 : 2;
+        return results.All(r => r.Item4.Failed.Count == 0) ? 0 : 2;
     }
 
     /// <summary>The scale study's runs, made before anything is published so that a wrong setting ends at once.</summary>
@@ -227,7 +232,7 @@ public sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoCommand
             var shots = TaskPlan.ParseShots(settings.Shots is { } k ? [k] : config.GetStringList("bitactors.demo.shots"), "--shots", m => Log.Warning("{Note}", m));
             var seeds = TaskPlan.ParseSeeds(settings.Seeds is { } text ? [text] : config.GetStringList("bitactors.demo.seeds"), "--seeds", m => Log.Warning("{Note}", m));
             var allSeeds = TaskPlan.ParseSeeds(config.GetStringList("bitactors.demo.all-examples-seeds"));
-            tasks = new TaskPlan("fashion-mnist", classes, shots, seeds) { Scratch = true, AllExamplesSeeds = allSeeds, SeedInEveryName = true }.Tasks();
+            tasks = new TaskPlan("fashion-mnist", classes, shots, seeds) { Scratch = config.GetBoolean("bitactors.demo.scratch"), AllExamplesSeeds = allSeeds, SeedInEveryName = true }.Tasks();
         }
         if (settings.Resume is not null && !File.Exists(settings.Resume)) throw new FileNotFoundException($"--resume: checkpoint not found: {settings.Resume}");
         if (settings.Backbone is not null && !File.Exists(settings.Backbone)) throw new FileNotFoundException($"--backbone: checkpoint not found: {settings.Backbone}");

@@ -26,6 +26,8 @@ public sealed record DemoReport(RunCompleted Run, RunSpec Spec, string Dataset, 
         public double MedianTop1 => SeedSummary.Median(Runs.Select(r => r.Test.Top1));
         public double MinTop1 => Runs.Min(r => r.Test.Top1);
         public double MaxTop1 => Runs.Max(r => r.Test.Top1);
+        /// <summary>The median validation top-1 (what settings are chosen on); null when a run has none.</summary>
+        public double? MedianValidationTop1 => Runs.All(r => r.Validation is not null) ? SeedSummary.Median(Runs.Select(r => r.Validation!.Top1)) : null;
     }
 
     /// <summary>A row of the table: one shot count (null = all examples), both arms where they finished.</summary>
@@ -111,7 +113,7 @@ public sealed record DemoReport(RunCompleted Run, RunSpec Spec, string Dataset, 
     {
         var r = Spec.FineTune.Recipe;
         var mixup = Model.Recipe.HyperRule.MixUpAlpha.ToString(CultureInfo.InvariantCulture);
-        return $"lr {r.BaseLr.ToString(CultureInfo.InvariantCulture)}, batch {r.BatchSize}, momentum {Model.Recipe.HyperRule.Momentum.ToString(CultureInfo.InvariantCulture)}, " +
+        return $"lr {r.BaseLr.ToString(CultureInfo.InvariantCulture)}" + (r.BaseLrFor(true) != r.BaseLr ? $" (from scratch {r.BaseLrFor(true).ToString(CultureInfo.InvariantCulture)})" : "") + $", batch {r.BatchSize}, momentum {Model.Recipe.HyperRule.Momentum.ToString(CultureInfo.InvariantCulture)}, " +
             $"weight decay {Model.Recipe.HyperRule.WeightDecay.ToString(CultureInfo.InvariantCulture)}, MixUp α {mixup} from {Model.Recipe.HyperRule.MixUpFromExamples:N0} examples" +
             (r.MaxSteps > 0 ? $", at most {r.MaxSteps} steps" + (Squeezed ? ", the schedule squeezed where it was longer" : "") : "");
     }
@@ -137,7 +139,9 @@ public sealed record DemoReport(RunCompleted Run, RunSpec Spec, string Dataset, 
             median_top1 = arm.MedianTop1,
             min_top1 = arm.MinTop1,
             max_top1 = arm.MaxTop1,
-            per_seed = arm.Runs.Select(c => new { seed = c.Task.Seed, task = c.Task.Name, top1 = c.Test.Top1, top5 = c.Test.Top5, loss = c.Test.Loss, steps = c.Steps, seconds = c.Elapsed.TotalSeconds }),
+            median_validation_top1 = arm.MedianValidationTop1,
+            per_seed = arm.Runs.Select(c => new { seed = c.Task.Seed, task = c.Task.Name, top1 = c.Test.Top1, top5 = c.Test.Top5, loss = c.Test.Loss,
+                validation_top1 = c.Validation?.Top1, steps = c.Steps, seconds = c.Elapsed.TotalSeconds }),
         };
         return new
         {
@@ -145,6 +149,7 @@ public sealed record DemoReport(RunCompleted Run, RunSpec Spec, string Dataset, 
             command = Command,
             dataset = Dataset,
             wall_seconds = Wall.TotalSeconds,
+            validation_fraction = Spec.FineTune.Data.ValidationFraction,
             machine = new { processors = Environment.ProcessorCount, device = Spec.Device, os = System.Runtime.InteropServices.RuntimeInformation.OSDescription },
             upstream = new
             {
@@ -154,11 +159,13 @@ public sealed record DemoReport(RunCompleted Run, RunSpec Spec, string Dataset, 
                 precrop = up.Data.Augment.Precrop, crop = up.Data.Augment.Crop, seed = up.Seed,
                 final_train_loss = Run.Backbone.FinalLoss, final_train_top1 = Run.Backbone.FinalAccuracy,
                 test = new { top1 = Run.Backbone.UpstreamTest.Top1, top5 = Run.Backbone.UpstreamTest.Top5, loss = Run.Backbone.UpstreamTest.Loss, examples = Run.Backbone.UpstreamTest.Examples },
+                validation = Run.Backbone.Validation is { } uv ? new { top1 = uv.Top1, top5 = uv.Top5, loss = uv.Loss, examples = uv.Examples } : null,
+                data_fraction = up.Data.Fraction,
                 seconds = Run.Backbone.Elapsed.TotalSeconds, checkpoint = Run.Backbone.Checkpoint,
             },
             finetune = new
             {
-                rule = "bit-hyperrule", batch = ft.Recipe.BatchSize, base_lr = ft.Recipe.BaseLr, micro_batch = ft.Recipe.MicroBatch, max_steps = ft.Recipe.MaxSteps,
+                rule = "bit-hyperrule", batch = ft.Recipe.BatchSize, base_lr = ft.Recipe.BaseLr, scratch_base_lr = ft.Recipe.BaseLrFor(fromScratch: true), micro_batch = ft.Recipe.MicroBatch, max_steps = ft.Recipe.MaxSteps,
                 precrop = ft.Data.Augment?.Precrop, crop = ft.Data.Augment?.Crop,
             },
             table = Rows.Select(r => new
@@ -177,6 +184,7 @@ public sealed record DemoReport(RunCompleted Run, RunSpec Spec, string Dataset, 
                 task = c.Task.Name, group = c.Task.GroupName, init = c.Task.FromScratch ? "scratch" : "backbone", classes = c.Task.Classes.Classes,
                 shots = c.Task.Shots, seed = c.Task.Seed, examples = c.Examples, steps = c.Steps,
                 test = new { top1 = c.Test.Top1, top5 = c.Test.Top5, loss = c.Test.Loss, examples = c.Test.Examples, per_class_top1 = c.Test.PerClassTop1 },
+                validation = c.Validation is { } v ? new { top1 = v.Top1, top5 = v.Top5, loss = v.Loss, examples = v.Examples } : null,
                 seconds = c.Elapsed.TotalSeconds, checkpoint = c.Checkpoint, hyperparameters = c.HyperParameters,
             }),
             failed = Run.Failed.Select(f => new { task = f.Task.Name, seed = f.Task.Seed, reason = f.Reason }),
@@ -195,12 +203,13 @@ public sealed record DemoReport(RunCompleted Run, RunSpec Spec, string Dataset, 
         md.AppendLine($"`{Command}`: wall time {Wall.TotalSeconds:F0} s on {Environment.ProcessorCount} cores ({Spec.Device}).").AppendLine();
         if (up.Steps > 0)
             md.AppendLine($"**Upstream**: {up.Arch} on {Dataset} classes {Names(Spec.Upstream.Data.Classes.Classes)}; {up.Steps} steps at batch {Spec.Upstream.Schedule.BatchSize}; " +
-                $"test top-1 {Pct(up.UpstreamTest.Top1)} on its classes ({up.UpstreamTest.Examples:N0} images); {up.Elapsed.TotalSeconds:F0} s.").AppendLine();
+                $"test top-1 {Pct(up.UpstreamTest.Top1)} on its classes ({up.UpstreamTest.Examples:N0} images)" +
+                (up.Validation is { } uv ? $", validation top-1 {Pct(uv.Top1)} ({uv.Examples:N0} held-out training images)" : "") + $"; {up.Elapsed.TotalSeconds:F0} s.").AppendLine();
         else
             md.AppendLine($"**Backbone**: given, `{up.Checkpoint.Path}` ({up.Arch}, sha256 {up.Checkpoint.Sha256[..Math.Min(12, up.Checkpoint.Sha256.Length)]}); no upstream training in this run.").AppendLine();
         bool scratch = Spec.Tasks.Any(t => t.FromScratch);
         md.AppendLine($"**Downstream**: classes {Names(downstream)}, evaluated on all their test images; every task fine-tuned with the BiT-HyperRule " +
-            $"({Recipe()}) " + (scratch ? "from the backbone (zero head) and from scratch, the same rule for both." : "from the backbone (zero head).")).AppendLine();
+            $"({Recipe()}) " + (scratch ? "from the backbone (zero head) and from scratch, " + (Spec.FineTune.Recipe.BaseLrFor(true) == Spec.FineTune.Recipe.BaseLr ? "the same rule for both." : "the same rule but for the learning rate, each arm's chosen on validation.") : "from the backbone (zero head).")).AppendLine();
         md.AppendLine("| examples per class | train examples | steps | seeds | transfer (median) | scratch (median) | transfer − scratch (paired mean) | 95 % interval | transfer per seed | scratch per seed |");
         md.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in Rows)
@@ -213,12 +222,15 @@ public sealed record DemoReport(RunCompleted Run, RunSpec Spec, string Dataset, 
                 $"all 10 classes); BitActors' figure is a {Run.Backbone.Arch} model at {Spec.FineTune.Data.Augment?.Crop}×{Spec.FineTune.Data.Augment?.Crop} on {Spec.Device} " +
                 (Squeezed ? $"after the HyperRule's schedule squeezed into at most {Spec.FineTune.Recipe.MaxSteps} steps." : "after the HyperRule's full schedule."));
         md.AppendLine().AppendLine("## Every task").AppendLine();
-        md.AppendLine("| task | init | seed | train examples | steps | test top-1 | test top-5 | test loss | time |");
-        md.AppendLine("|---|---|---|---|---|---|---|---|---|");
+        md.AppendLine("| task | init | seed | train examples | steps | validation top-1 | test top-1 | test top-5 | test loss | time |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
         foreach (var c in Tasks)
-            md.AppendLine($"| {c.Task.Name} | {(c.Task.FromScratch ? "scratch" : "backbone")} | {c.Task.Seed} | {c.Examples:N0} | {c.Steps} | {Pct(c.Test.Top1)} | {Pct(c.Test.Top5)} | " +
-                $"{c.Test.Loss.ToString("F3", CultureInfo.InvariantCulture)} | {c.Elapsed.TotalSeconds:F0} s |");
-        foreach (var f in Run.Failed) md.AppendLine($"| {f.Task.Name} | {(f.Task.FromScratch ? "scratch" : "backbone")} | {f.Task.Seed} | - | - | failed: {f.Reason} | | | |");
+            md.AppendLine($"| {c.Task.Name} | {(c.Task.FromScratch ? "scratch" : "backbone")} | {c.Task.Seed} | {c.Examples:N0} | {c.Steps} | " +
+                $"{(c.Validation is { } v ? $"{Pct(v.Top1)} ({v.Examples:N0})" : "-")} | {Pct(c.Test.Top1)} | {Pct(c.Test.Top5)} | {c.Test.Loss.ToString("F3", CultureInfo.InvariantCulture)} | {c.Elapsed.TotalSeconds:F0} s |");
+        foreach (var f in Run.Failed) md.AppendLine($"| {f.Task.Name} | {(f.Task.FromScratch ? "scratch" : "backbone")} | {f.Task.Seed} | - | - | - | failed: {f.Reason} | | | |");
+        if (Spec.FineTune.Data.ValidationFraction > 0)
+            md.AppendLine().AppendLine($"Validation: {Spec.FineTune.Data.ValidationFraction:P0} of each training split is held out (a fixed hash of the record's index), " +
+                "never drawn or trained on; settings are chosen on it, and test is only reported.");
         md.AppendLine().AppendLine($"Model events on bit.models: {string.Join(", ", EventsByType.Select(e => $"{e.Value} × {e.Key}"))}. Every number above is in `{ResultsFile}`.");
         return md.ToString();
     }

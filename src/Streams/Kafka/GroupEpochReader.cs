@@ -49,6 +49,7 @@ internal sealed class GroupEpochReader
     private readonly SplitManifest split;
     private readonly int? epochs;
     private readonly Func<int[], bool>? accept;
+    private readonly SplitPart? part;
     private readonly GroupLedger.Feed? ledger;
     private readonly int buffer;
     private readonly Channel<Item> channel;
@@ -73,10 +74,10 @@ internal sealed class GroupEpochReader
     private bool backpressure;
     private DateTime lastCommit = DateTime.UtcNow;
 
-    private GroupEpochReader(KafkaEndpoint endpoint, SplitManifest split, string group, int? epochs, Func<int[], bool>? accept, int buffer, GroupLedger.Feed? ledger)
+    private GroupEpochReader(KafkaEndpoint endpoint, SplitManifest split, string group, int? epochs, Func<int[], bool>? accept, int buffer, GroupLedger.Feed? ledger, SplitPart? part)
     {
         if (string.IsNullOrWhiteSpace(group)) throw new ArgumentException("a consumer group id is required", nameof(group));
-        (this.endpoint, this.split, this.group, this.epochs, this.accept, this.buffer, this.ledger) = (endpoint, split, group, epochs, accept, Math.Max(2, buffer), ledger);
+        (this.endpoint, this.split, this.group, this.epochs, this.accept, this.buffer, this.ledger, this.part) = (endpoint, split, group, epochs, accept, Math.Max(2, buffer), ledger, part);
         int n = split.Partitions;
         (generation, pulled, next, committed, pausedState) = (new int[n], new long[n], new long[n], new long[n], new bool?[n]);
         channel = Channel.CreateBounded<Item>(new BoundedChannelOptions(this.buffer) { SingleReader = true, SingleWriter = true });
@@ -87,9 +88,9 @@ internal sealed class GroupEpochReader
     public Task Left => left.Task;
 
     public static GroupEpochReader Start(KafkaEndpoint endpoint, SplitManifest split, string group, int? epochs, Func<int[], bool>? accept, int buffer,
-        GroupLedger.Feed? ledger = null)
+        GroupLedger.Feed? ledger = null, SplitPart? part = null)
     {
-        var reader = new GroupEpochReader(endpoint, split, group, epochs, accept, buffer, ledger);
+        var reader = new GroupEpochReader(endpoint, split, group, epochs, accept, buffer, ledger, part);
         reader.thread.Start();
         return reader;
     }
@@ -254,7 +255,7 @@ internal sealed class GroupEpochReader
         }
         // Never throws: a defective record goes downstream (whatever the filter) to be dead-lettered, and is committed past like any other.
         ImageRecord? record = done.TryGetValue((epoch, p), out var skip) && skip.Contains(offset) ? null : RecordParser.Parse(result, epoch);
-        if (record is { Defect: null } && accept is not null && !accept(record.Labels)) record = null;
+        if (record is { Defect: null } && (accept is not null && !accept(record.Labels) || part is not null && !part.Contains(record.Index))) record = null;
         pending.Enqueue(new Item(p, offset, generation[p], record));
         next[p] = offset + 1;
         BitMetrics.Lag(split.Topic, owned.Sum(q => split.EndOffset(q) - next[q]));

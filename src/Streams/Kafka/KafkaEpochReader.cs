@@ -15,7 +15,7 @@ namespace BitActors.Streams.Kafka;
 internal sealed class KafkaEpochReader
 {
     /// <summary>How to read: see <see cref="KafkaRecordSource.Create"/>.</summary>
-    public sealed record Options(int? Epochs, Func<int[], bool>? Accept, int Buffer, bool Ordered, int Seed);
+    public sealed record Options(int? Epochs, Func<int[], bool>? Accept, int Buffer, bool Ordered, int Seed, SplitPart? Part = null);
 
     private const int MinQueue = 8;
     private readonly Channel<ImageRecord> channel;
@@ -123,7 +123,7 @@ internal sealed class KafkaEpochReader
     private ImageRecord? ToRecord(ConsumeResult<string, byte[]> result, int epoch)
     {
         var record = RecordParser.Parse(result, epoch);
-        return record.Defect is null && options.Accept is not null && !options.Accept(record.Labels) ? null : record;
+        return record.Defect is null && (options.Accept is not null && !options.Accept(record.Labels) || options.Part is { } part && !part.Contains(record.Index)) ? null : record;
     }
 
     // Blocks this thread (not the stream) while the stream is not asking for more.

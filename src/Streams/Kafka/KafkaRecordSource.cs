@@ -33,10 +33,11 @@ public static class KafkaRecordSource
     /// whose queue is full is paused). It is what makes a run repeatable and resumable. Unordered: broker order.
     /// </param>
     /// <param name="seed">Seed of the ordered mode's turn order.</param>
+    /// <param name="part">Only the records of this part of the split (by index: <see cref="SplitPart"/>), filtered with <paramref name="accept"/>; null: all.</param>
     public static Source<ImageRecord, NotUsed> Create(KafkaEndpoint endpoint, SplitManifest split, int? epochs = 1, Func<int[], bool>? accept = null,
-        int buffer = 1024, bool ordered = false, int seed = 0) =>
+        int buffer = 1024, bool ordered = false, int seed = 0, SplitPart? part = null) =>
         Source.UnfoldResourceAsync<ImageRecord, KafkaEpochReader>(
-            () => Task.FromResult(KafkaEpochReader.Start(endpoint, split, new KafkaEpochReader.Options(epochs, accept, buffer, ordered, seed))),
+            () => Task.FromResult(KafkaEpochReader.Start(endpoint, split, new KafkaEpochReader.Options(epochs, accept, buffer, ordered, seed, part))),
             reader => reader.ReadAsync(),
             reader => reader.StopAsync());
 
@@ -51,11 +52,12 @@ public static class KafkaRecordSource
     /// A training feed's ledger: the group is rewound to its start first, the records it lists as done are skipped, and
     /// it hears of every record emitted and of when the member has left.
     /// </param>
+    /// <param name="part">Only the records of this part of the split (as <see cref="Create"/>'s).</param>
     /// <returns>The records; materializes a task that completes when this member has committed what the stream pulled and left the group.</returns>
     public static Source<ImageRecord, Task> CreateInGroup(KafkaEndpoint endpoint, SplitManifest split, string group, int? epochs = 1,
-        Func<int[], bool>? accept = null, int buffer = 1024, GroupLedger.Feed? ledger = null)
+        Func<int[], bool>? accept = null, int buffer = 1024, GroupLedger.Feed? ledger = null, SplitPart? part = null)
     {
-        var records = Source.FromGraph(new GroupRecordSource(() => GroupEpochReader.Start(endpoint, split, group, epochs, accept, buffer, ledger)));
+        var records = Source.FromGraph(new GroupRecordSource(() => GroupEpochReader.Start(endpoint, split, group, epochs, accept, buffer, ledger, part)));
         return ledger is null ? records : records
             .MapMaterializedValue(left =>
             {
