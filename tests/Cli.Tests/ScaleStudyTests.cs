@@ -81,7 +81,10 @@ public class ScaleStudyTests
                 new EvaluationResult(0.80 + 0.02 * i, 1.0, 0.3, 5000, [], []), TimeSpan.FromSeconds(60));
             var done = s.Spec.Tasks.Select(t => new FineTuneCompleted(s.Spec.RunId, t, s.Variant.Arch, 5 * (t.Shots ?? 0), 500,
                 new EvaluationResult((40 + t.Seed + (t.FromScratch ? 0 : Gain(i, t.Shots!.Value, t.Seed))) / 100, 1.0, 0.2, 5000, [], []),
-                new CheckpointFiles.Saved($"/tmp/{t.Name}.bin", 10, new string('2', 64), "torchsharp"), new Dictionary<string, object>(), TimeSpan.FromSeconds(5))).ToList();
+                new CheckpointFiles.Saved($"/tmp/{t.Name}.bin", 10, new string('2', 64), "torchsharp"), new Dictionary<string, object>(), TimeSpan.FromSeconds(5))
+            {
+                Validation = new EvaluationResult((39 + t.Seed + (t.FromScratch ? 0 : Gain(i, t.Shots!.Value, t.Seed))) / 100, 1.0, 0.2, 100, [], []),
+            }).ToList();
             return (s.Variant, s.Spec, new RunCompleted(s.Spec.RunId, backbone, done, []));
         }).ToList();
         return new ScaleStudyReport("study-s", results, TimeSpan.FromSeconds(900), "bitactors demo --study scale");
@@ -130,6 +133,7 @@ public class ScaleStudyTests
             var points = json.RootElement.GetProperty("points").EnumerateArray().ToList();
             Assert.Equal(12, points.Count);
             Assert.Equal(2, points[0].GetProperty("transfer_minus_scratch").GetProperty("ci95_points").GetArrayLength());
+            Assert.Equal(0.42, points[0].GetProperty("median_validation_top1").GetDouble(), 6);   // Tiny 10 %, 1 shot: test 43 %, validation one point lower
             Assert.Equal([0.1, 0.3, 1.0, 1.0], json.RootElement.GetProperty("variants").EnumerateArray().Select(v => v.GetProperty("data_fraction").GetDouble()));
             Assert.Equal(5, json.RootElement.GetProperty("scratch")[0].GetProperty("per_seed").GetArrayLength());
             Assert.Equal("better", json.RootElement.GetProperty("comparisons")[0].GetProperty("verdict").GetString());

@@ -24,6 +24,9 @@ public sealed record ScaleStudyReport(string StudyId, IReadOnlyList<(ScaleStudy.
     public sealed record Point(ScaleStudy.Variant Variant, int? Shots, IReadOnlyList<(int Seed, double Top1)> Transfer,
         IReadOnlyList<(int Seed, double Top1)> Scratch)
     {
+        /// <summary>The median transfer top-1 on the validation hold-out (null: a task without one).</summary>
+        public double? MedianValidationTop1 { get; init; }
+
         public double? MedianTop1 => Transfer.Count == 0 ? null : SeedSummary.Median(Transfer.Select(t => t.Top1));
 
         public double? ScratchMedianTop1 => Scratch.Count == 0 ? null : SeedSummary.Median(Scratch.Select(t => t.Top1));
@@ -68,8 +71,11 @@ public sealed record ScaleStudyReport(string StudyId, IReadOnlyList<(ScaleStudy.
     public Point PointOf(ScaleStudy.Variant variant, int? shots)
     {
         var run = Results.First(r => r.Variant == variant).Run;
-        var transfer = run.Completed.Where(c => !c.Task.FromScratch && c.Task.Shots == shots).OrderBy(c => c.Task.Seed).Select(c => (c.Task.Seed, c.Test.Top1)).ToList();
-        return new Point(variant, shots, transfer, ScratchOf(shots));
+        var runs = run.Completed.Where(c => !c.Task.FromScratch && c.Task.Shots == shots).OrderBy(c => c.Task.Seed).ToList();
+        return new Point(variant, shots, runs.Select(c => (c.Task.Seed, c.Test.Top1)).ToList(), ScratchOf(shots))
+        {
+            MedianValidationTop1 = runs.Count > 0 && runs.All(c => c.Validation is not null) ? SeedSummary.Median(runs.Select(c => c.Validation!.Top1)) : null,
+        };
     }
 
     /// <summary>Every point, by shot count, then variant in the study's order.</summary>
@@ -145,7 +151,8 @@ public sealed record ScaleStudyReport(string StudyId, IReadOnlyList<(ScaleStudy.
                 upstream = new
                 {
                     steps = r.Run.Backbone.Steps, final_train_loss = r.Run.Backbone.FinalLoss, seconds = r.Run.Backbone.Elapsed.TotalSeconds,
-                    test = new { top1 = r.Run.Backbone.UpstreamTest.Top1, examples = r.Run.Backbone.UpstreamTest.Examples }, checkpoint = r.Run.Backbone.Checkpoint,
+                    test = new { top1 = r.Run.Backbone.UpstreamTest.Top1, examples = r.Run.Backbone.UpstreamTest.Examples },
+                    validation = r.Run.Backbone.Validation is { } v ? new { top1 = v.Top1, examples = v.Examples } : null, checkpoint = r.Run.Backbone.Checkpoint,
                 },
                 failed = r.Run.Failed.Select(f => new { task = f.Task.Name, reason = f.Reason }),
             }),
@@ -153,7 +160,7 @@ public sealed record ScaleStudyReport(string StudyId, IReadOnlyList<(ScaleStudy.
             points = Points.Select(p => new
             {
                 variant = p.Variant.Label, architecture = p.Variant.Arch, data_fraction = p.Variant.Fraction, shots = p.Shots,
-                median_top1 = p.MedianTop1, scratch_median_top1 = p.ScratchMedianTop1, per_seed = p.Transfer.Select(t => new { seed = t.Seed, top1 = t.Top1 }),
+                median_top1 = p.MedianTop1, median_validation_top1 = p.MedianValidationTop1, scratch_median_top1 = p.ScratchMedianTop1, per_seed = p.Transfer.Select(t => new { seed = t.Seed, top1 = t.Top1 }),
                 transfer_minus_scratch = PairedJson(p.VersusScratch), verdict = p.VersusScratch?.Verdict,
             }),
             comparisons = Comparisons().Select(c => new
@@ -185,7 +192,7 @@ public sealed record ScaleStudyReport(string StudyId, IReadOnlyList<(ScaleStudy.
         foreach (var c in Comparisons()) md.AppendLine($"- {c.Sentence()}");
         foreach (var (label, f) in Results.SelectMany(r => r.Run.Failed.Select(f => (r.Variant.Label, f))))
             md.AppendLine($"- {label}: {f.Task.Name} failed: {f.Reason}");
-        md.AppendLine().AppendLine($"Every number is in `{ResultsFile}`; each upstream's run folder holds its checkpoints and metrics.");
+        md.AppendLine().AppendLine($"Top-1 is on the test images, reported and not used to choose anything; the validation hold-out's top-1 is in `{ResultsFile}` too. Every number is in `{ResultsFile}`; each upstream's run folder holds its checkpoints and metrics.");
         return md.ToString();
     }
 
