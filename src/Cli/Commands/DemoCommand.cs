@@ -61,7 +61,8 @@ public sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoCommand
         public string? Resume { get; init; }
 
         [CommandOption("--study <NAME>")]
-        [Description("A study instead of the main job: 'norm' pre-trains with GN+WS, GN, BN+WS and BN at a small per-device batch and transfers each to the same task, once per seed (bitactors.demo.study-norm).")]
+        [Description("A study instead of the main job: 'norm' pre-trains with GN+WS, GN, BN+WS and BN at a small per-device batch and transfers each to the same task, once per seed (bitactors.demo.study-norm); " +
+            "'scale' pre-trains on 10/30/100 % of the upstream images and a wider model, and transfers each to the few-shot tasks (bitactors.demo.study-scale).")]
         public string? Study { get; init; }
 
         [CommandOption("--full")]
@@ -84,9 +85,11 @@ public sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoCommand
         {
             if (DeviceOption.Validate(Device) is { Successful: false } device) return device;
             if (MetricsPortOption.Validate(MetricsPort) is { Successful: false } metrics) return metrics;
-            if (Study is not null && Study != "norm") return ValidationResult.Error($"--study: the only study is 'norm', not '{Study}'");
+            if (Study is not null && Study is not ("norm" or "scale")) return ValidationResult.Error($"--study: the studies are 'norm' and 'scale', not '{Study}'");
             if (Study is not null && (Full || Backbone is not null || Resume is not null || Shots is not null || Seeds is not null))
-                return ValidationResult.Error("--study norm trains its own backbones (four per seed of bitactors.demo.study-norm.seeds): it takes no --full, --backbone, --resume, --shots or --seeds");
+                return ValidationResult.Error(Study == "norm"
+                    ? "--study norm trains its own backbones (four per seed of bitactors.demo.study-norm.seeds): it takes no --full, --backbone, --resume, --shots or --seeds"
+                    : $"--study {Study} trains its own backbones: it takes no --full, --backbone, --resume, --shots or --seeds (see bitactors.demo.study-{Study})");
             if (Full && Shots is not null) return ValidationResult.Error("--full trains on every example: it takes no --shots");
             if (Backbone is not null && (Resume is not null || Steps is not null)) return ValidationResult.Error("--backbone skips upstream: it takes no --resume or --steps");
             return ValidationResult.Success();
@@ -104,6 +107,7 @@ public sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoCommand
         using var kafka = KafkaConnection.Open(settings.BootstrapServers ?? config.GetString("bitactors.kafka.bootstrap-servers"),
             config, config.GetInt("bitactors.kafka.embedded-brokers"));
         var run = Spec(config, settings, kafka.Endpoint);
+        var scale = settings.Study == "scale" ? ScaleSpecs(config, settings, kafka.Endpoint) : null;
         foreach (var topic in new[] { Topics.Models, Topics.DeadLetter })
             await kafka.Admin.EnsureTopicAsync(new TopicSpec(topic, 1), cancellationToken);
 
@@ -116,6 +120,7 @@ public sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoCommand
         foreach (var split in published.Manifest.Splits)
             Log.Information("[publish] {Topic}: {Records:N0} records in {Partitions} partitions, verified", split.Topic, split.Records, split.Partitions);
 
+        if (scale is not null) return await ScaleStudyAsync(host, scale, wall, cancellationToken);
         if (settings.Study is not null) return await StudyAsync(host, config, settings, kafka.Endpoint, wall, cancellationToken);
 
         Log.Information("[demo] {Tasks} downstream tasks: {Groups}", run.Tasks.Count,
@@ -179,6 +184,28 @@ public sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoCommand
         console.Write(report.ToTable());
         console.WriteLine($"report: {Path.Combine(folder, NormStudyReport.MarkdownFile)}, {NormStudyReport.ResultsFile}, {NormStudyReport.PlotFile}  (wall time {wall.Elapsed.TotalSeconds:F0} s)");
         return results.All(r => r.Item4.Failed.Count == 0) ? 0 : 2;
+    }
+
+    /// <summary>The scale study's runs, made before anything is published so that a wrong setting ends at once.</summary>
+    private static ScaleStudy.Plan ScaleSpecs(Config config, Settings settings, KafkaEndpoint kafka)
+    {
+        var studyId = $"study-scale-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
+        var folder = Path.GetFullPath(Path.Combine(settings.Output ?? config.GetString("bitactors.output-dir"), studyId));
+        return new ScaleStudy.Plan(studyId, folder, ScaleStudy.Specs(config, studyId, kafka, folder, DeviceOption.Resolve(settings.Device, config), settings.Steps));
+    }
+
+    private async Task<int> ScaleStudyAsync(BitActorsHost host, ScaleStudy.Plan study,
+        Stopwatch wall, CancellationToken cancellationToken)
+    {
+        var (done, exitCode) = await StudyRuns.RunAsync(host, study.Specs.Select(s => (s.Variant.Label, s.Spec)).ToList(), console, cancellationToken);
+        await host.StopAsync();
+        if (done is null) return exitCode;
+        var report = new ScaleStudyReport(study.StudyId, study.Specs.Select((s, i) => (s.Variant, s.Spec, done[i])).ToList(), wall.Elapsed, CommandLine());
+        report.Write(study.Folder);
+        console.Write(report.ToTable());
+        foreach (var comparison in report.Comparisons()) console.WriteLine(comparison.Sentence());
+        console.WriteLine($"report: {Path.Combine(study.Folder, ScaleStudyReport.MarkdownFile)}, {ScaleStudyReport.ResultsFile}, {ScaleStudyReport.PlotFile}  (wall time {wall.Elapsed.TotalSeconds:F0} s)");
+        return done.All(r => r.Failed.Count == 0) ? 0 : 2;
     }
 
     private static RunSpec Spec(Config config, Settings settings, KafkaEndpoint kafka)
