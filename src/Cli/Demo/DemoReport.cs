@@ -80,7 +80,7 @@ public sealed record DemoReport(RunCompleted Run, RunSpec Spec, string Dataset, 
         foreach (var r in Rows)
             table.AddRow(r.Label, r.TrainExamples.ToString(CultureInfo.InvariantCulture), r.Steps.ToString(CultureInfo.InvariantCulture),
                 Seeds(r.Transfer ?? r.Scratch), r.Transfer is null ? TransferMissing(r) : Pct(r.Transfer.MedianTop1), r.Scratch is null ? ScratchMissing(r) : Pct(r.Scratch.MedianTop1),
-                Points(r.Paired?.Mean), r.Paired?.IntervalText ?? "-", PerSeed(r.Transfer), PerSeed(r.Scratch));
+                Points(r.Paired?.Mean), Markup.Escape(r.Paired?.IntervalText ?? "-"), PerSeed(r.Transfer), PerSeed(r.Scratch));
         foreach (var f in Run.Failed)
             table.AddRow(Markup.Escape(f.Task.Name), "-", "-", f.Task.Seed.ToString(CultureInfo.InvariantCulture), "failed", "", "", "", Markup.Escape(f.Reason), "");
         return table;
