@@ -91,7 +91,8 @@ public sealed class FineTuneWorker : ReceiveActor
         var resolution = HyperRule.ResolutionFor(manifest.ImageSize.Height, manifest.ImageSize.Width, Settings.Data.PaperResolution);
         _augment = Settings.Data.Augment is { } set ? set with { Channels = _backbone.InChannels } : new AugmentSettings(resolution.Precrop, resolution.Crop, _backbone.InChannels);
         _rule = HyperRule.Schedule(_examples, Settings.Recipe.BaseLrFor(_task.FromScratch));
-        _schedule = Settings.Recipe.MaxSteps > 0 ? _rule.ScaledTo(Settings.Recipe.MaxSteps) : _rule;
+        var maxSteps = _task.MaxSteps ?? Settings.Recipe.MaxSteps; // a suite caps each dataset's tasks on its own
+        _schedule = maxSteps > 0 ? _rule.ScaledTo(maxSteps) : _rule;
         var model = new ModelChoice(_backbone.Arch, _backbone.Norm, _backbone.WeightStandardization);
         _microBatch = TrainerSpec.MicroBatchFor(Settings.Recipe.MicroBatch, model, _backbone.InChannels, Settings.Recipe.BatchSize, _augment.Crop, _attempt.Device);
         var trainer = new TrainerSpec

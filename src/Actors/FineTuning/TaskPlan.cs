@@ -19,6 +19,12 @@ public sealed record TaskPlan(string Dataset, ClassSubset Classes, IReadOnlyList
     /// </summary>
     public IReadOnlyList<int>? AllExamplesSeeds { get; init; }
 
+    /// <summary>Put before every group's name (<c>pets-transfer-5shot</c>): the dataset, when a run has several.</summary>
+    public string? NamePrefix { get; init; }
+
+    /// <summary>The step cap of these tasks (null: <c>bitactors.finetune.max-steps</c>; 0: the HyperRule's steps).</summary>
+    public int? MaxSteps { get; init; }
+
     /// <summary><c>-seed{s}</c> in every task's name, also in a group of one seed (the demo's names).</summary>
     public bool SeedInEveryName { get; init; }
 
@@ -31,11 +37,12 @@ public sealed record TaskPlan(string Dataset, ClassSubset Classes, IReadOnlyList
 
     private IEnumerable<FineTuneTask> Group(int? shots, bool fromScratch)
     {
-        var name = GroupName(shots, fromScratch);
+        var name = NamePrefix is null ? GroupName(shots, fromScratch) : $"{NamePrefix}-{GroupName(shots, fromScratch)}";
         var seeds = shots is null ? AllExamplesSeeds ?? Seeds : Seeds;
-        return SeedInEveryName
+        var tasks = SeedInEveryName
             ? seeds.Select(s => new FineTuneTask($"{name}-seed{s}", Dataset, Classes, shots, s, fromScratch, name))
             : FineTuneTask.ForSeeds(name, Dataset, Classes, shots, seeds, fromScratch);
+        return MaxSteps is null ? tasks : tasks.Select(t => t with { MaxSteps = MaxSteps });
     }
 
     /// <summary>
