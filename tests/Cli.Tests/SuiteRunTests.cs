@@ -1,4 +1,5 @@
 using System.Text.Json;
+using BitActors.Streams.Datasets;
 using BitActors.Streams.Kafka;
 using BitActors.Streams.Tests;
 
