@@ -60,8 +60,9 @@ public sealed class SuiteRunTests
     [Trait("Category", "EndToEnd")]
     public async Task ARunOfTwoDatasetsTrainsTasksOfBothAndWritesTheSuiteTable()
     {
-        var ten = TestData.WriteIdx(train: 40, test: 10, size: 16);
-        var four = TestData.WriteIdx(train: 24, test: 8, size: 20, classes: 4);
+        // Enough training images that the validation hold-out (2 % by a hash of the index) has some of every dataset.
+        var ten = TestData.WriteIdx(train: 300, test: 10, size: 16);
+        var four = TestData.WriteIdx(train: 200, test: 8, size: 20, classes: 4);
         var work = Directory.CreateTempSubdirectory("bitactors-suite-run");
         try
         {
@@ -76,7 +77,9 @@ public sealed class SuiteRunTests
             using (var model = new BitActors.Model.Architecture.ResNetV2(BitActors.Model.Architecture.KnownModels.Get("Tiny", 1), 5))
                 BitActors.Model.Checkpoints.CheckpointFiles.Save(model, backbone);
             string[] common = ["run", "--bootstrap-servers", bootstrap, "--backbone", backbone, "--output", work.FullName, "--device", "cpu",
-                "--set", "bitactors.finetune.batch-size=4", "--set", "bitactors.finetune.max-steps=2", "--set", "bitactors.finetune.eval-batch-size=16"];
+                "--set", "bitactors.finetune.batch-size=4", "--set", "bitactors.finetune.max-steps=2", "--set", "bitactors.finetune.eval-batch-size=16",
+                // Small crops keep this fast; the HyperRule's resolution per dataset is checked in SuiteFanOutTests.
+                "--set", "bitactors.finetune.precrop=18", "--set", "bitactors.finetune.crop=16"];
 
             var unknown = await CliProcess.RunAsync(Timeout, [.. common, "--dataset", "ten,nowhere"]);
             Assert.True(unknown.ExitCode == 1, unknown.Stdout + unknown.Stderr);
@@ -91,6 +94,7 @@ public sealed class SuiteRunTests
             Assert.Equal([("ten", 10), ("four", 4)], rows.Select(r => (r.GetProperty("dataset").GetString()!, r.GetProperty("classes").GetInt32())));
             Assert.Equal(["ten-transfer-2shot", "four-transfer-2shot"], rows.Select(r => r.GetProperty("transfer").GetProperty("runs")[0].GetProperty("task").GetString()));
             Assert.All(rows, r => Assert.Equal(1, r.GetProperty("scratch").GetProperty("runs").GetArrayLength()));
+            Assert.All(rows, r => Assert.True(r.GetProperty("transfer").GetProperty("median_validation_top1").ValueKind == JsonValueKind.Number));
             Assert.True(File.Exists(Path.Combine(folder, "suite", "suite.md")));
 
             var watch = await CliProcess.RunAsync(Timeout, "models", "watch", "--json", "--max", "2", "--dataset", "four", "--type", "bit.finetune.completed", "--bootstrap-servers", bootstrap);
