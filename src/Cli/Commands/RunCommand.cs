@@ -57,7 +57,7 @@ public sealed class RunCommand(IAnsiConsole console) : AsyncCommand<RunCommand.S
         public string Dataset { get; init; } = "";
 
         [CommandOption("--suite <FILE>")]
-        [Description("A suite file (HOCON: suite { datasets = [ { name = pets, classes = [], shots = [1, 5], seeds = [0, 1, 2], max-steps = 0 } ] }): per dataset its classes, shots, seeds and step cap; entries without shots or seeds take --shots and --seeds.")]
+        [Description("A suite file (HOCON, a suite object with a list of datasets; docs/configuration.md): per dataset its name, classes, shots, seeds and max-steps; entries without shots or seeds take --shots and --seeds.")]
         public string? Suite { get; init; }
 
         [CommandOption("--classes <IDS>")]
