@@ -4,6 +4,7 @@ using Akka.Configuration;
 using BitActors.Actors.FineTuning;
 using BitActors.Actors.Hosting;
 using BitActors.Model.Checkpoints;
+using BitActors.Model.Recipe;
 using BitActors.Streams.Datasets;
 using BitActors.Streams.Kafka;
 using BitActors.Streams.Pipelines;
@@ -30,7 +31,13 @@ public static class ClusterJobs
         var dataset = c.GetString("dataset");
         var shotList = TaskPlan.ParseShots(c.GetStringList("shots"), "bitactors.cluster.job.shots");
         var seedList = TaskPlan.ParseSeeds(c.GetStringList("seeds"), "bitactors.cluster.job.seeds");
-        var suite = TransferSuite.TryFrom(config, "bitactors.cluster.job.suite", shotList, seedList);
+        var vtab1k = c.GetString("protocol") switch
+        {
+            "" or "shots" => false,
+            Vtab1k.Name => true,
+            var other => throw new InvalidDataException($"bitactors.cluster.job.protocol: '{other}' is not a protocol (one of: {string.Join(", ", TransferSuite.Protocols)})"),
+        };
+        var suite = TransferSuite.TryFrom(config, "bitactors.cluster.job.suite", shotList, seedList, vtab1k: vtab1k);
         if (suite is not null && !string.IsNullOrWhiteSpace(dataset))
             throw new InvalidDataException("bitactors.cluster.job: give a dataset or a suite, not both");
         if (suite is null && string.IsNullOrWhiteSpace(dataset))
@@ -43,7 +50,7 @@ public static class ClusterJobs
         var arch = given?.Arch ?? upstream.Model.Arch;
         var channels = given?.InChannels ?? upstream.Data.Augment.Channels;
         var scratch = c.GetBoolean("scratch");
-        suite ??= dataset.Contains(',') ? TransferSuite.OfNames(dataset, shotList, seedList, "bitactors.cluster.job.dataset") : null;
+        suite ??= dataset.Contains(',') ? TransferSuite.OfNames(dataset, shotList, seedList, "bitactors.cluster.job.dataset", vtab1k) : null;
         if (suite is not null && c.GetIntList("classes").Count > 0)
             throw new InvalidDataException("bitactors.cluster.job.classes is for a single dataset: with several, give each its classes in bitactors.cluster.job.suite.datasets");
         IReadOnlyList<FineTuneTask> tasks;
@@ -59,9 +66,9 @@ public static class ClusterJobs
                 ? new ClassSubset(ids.ToArray())
                 : ClassSubset.Range(0, (DatasetCatalog.TryRead(kafka, dataset)
                     ?? throw new InvalidDataException($"dataset '{dataset}' is not published at {kafka} (see `bitactors publish`)")).Classes.Count);
-            tasks = new TaskPlan(dataset, classes, shotList, seedList) { Scratch = scratch }.Tasks();
+            tasks = new TaskPlan(dataset, classes, shotList, seedList) { Scratch = scratch, Vtab1k = vtab1k }.Tasks();
             // The run key spells every example 0, as the key always has.
-            what = $"{dataset}|{string.Join(",", classes.Classes)}|{string.Join(",", shotList.Select(k => k ?? 0))}|{string.Join(",", seedList)}";
+            what = $"{dataset}|{string.Join(",", classes.Classes)}|{string.Join(",", shotList.Select(k => k ?? 0))}|{string.Join(",", seedList)}{(vtab1k ? "|vtab-1k" : "")}";
         }
         var origin = upstreamFirst
             ? $"upstream {upstream.Data.Dataset} {string.Join(",", upstream.Data.Classes.Classes)} {upstream.Model.Arch} {upstream.Model.Norm} {upstream.Model.WeightStandardization} {upstream.Schedule.Steps}x{upstream.Schedule.BatchSize} seed {upstream.Seed}"

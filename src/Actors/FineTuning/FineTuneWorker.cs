@@ -110,7 +110,10 @@ public sealed class FineTuneWorker : ReceiveActor
             start, (t, materializer) => _data.EvaluateAsync(manifest, _task, _augment, t, materializer), _attempt.Model)
         {
             Metadata = trainer.Describe(manifest, _task.Classes, _augment.Crop, _attempt.RunId, _task.Name),
-            Validate = (t, materializer) => _data.ValidateAsync(manifest, _task, _augment, t, materializer),
+            Validate = examples.Validation is { } held // VTAB-1k's 200 drawn examples, else the split's hold-out
+                ? async (t, materializer) => await TrainerEvaluation.RunAsync(Source.From(held), _task.Classes, _augment, Settings.Data.EvalBatchSize,
+                    Settings.Data.DecodeParallelism, t, materializer, Settings.Data.ConfusionMaxClasses)
+                : (t, materializer) => _data.ValidateAsync(manifest, _task, _augment, t, materializer),
         };
         _loop = Context.Watch(Context.ActorOf(TrainingLoop.Props(plan, _reporter, _trainerProps), "training"));
         _log.Info($"task {_attempt.Label}: {_examples} examples, {_schedule.TotalSteps} steps, " +
@@ -187,6 +190,7 @@ public sealed class FineTuneWorker : ReceiveActor
         ["rule"] = "bit-hyperrule",
         ["examples"] = examples,
         ["shots"] = (object?)task.Shots ?? "all",
+        ["protocol"] = task.Vtab1k ? Vtab1k.Name : task.Shots is null ? "all" : "few-shot",
         ["seed"] = task.Seed,
         ["steps"] = schedule.TotalSteps,
         ["hyperrule_steps"] = rule.TotalSteps,

@@ -74,6 +74,10 @@ public sealed class RunCommand(IAnsiConsole console) : AsyncCommand<RunCommand.S
         [DefaultValue("0")]
         public string Seeds { get; init; } = "0";
 
+        [CommandOption("--vtab-1k")]
+        [Description("The VTAB-1k protocol instead of shots: each task draws 1,000 training examples with its seed, trains on 800 and validates on 200; the test split gives its top-1 (a suite's dataset may name its own protocol).")]
+        public bool Vtab1k { get; init; }
+
         [CommandOption("--scratch")]
         [Description("Also train every task from scratch, for comparison.")]
         public bool Scratch { get; init; }
@@ -98,6 +102,7 @@ public sealed class RunCommand(IAnsiConsole console) : AsyncCommand<RunCommand.S
             string.IsNullOrWhiteSpace(BootstrapServers) ? ValidationResult.Error("--bootstrap-servers is required: the datasets must already be published there")
             : string.IsNullOrWhiteSpace(Dataset) && Suite is null ? ValidationResult.Error("--dataset NAME (or NAME,NAME,…) or --suite FILE is required")
             : !string.IsNullOrWhiteSpace(Dataset) && Suite is not null ? ValidationResult.Error("--dataset and --suite both name the datasets: give one of them")
+            : Vtab1k && Shots != "0" ? ValidationResult.Error("--vtab-1k draws 1,000 examples per task: --shots does not apply")
             : Suite is not null && !File.Exists(Suite) ? ValidationResult.Error($"--suite: file not found: {Suite}")
             : Classes is not null && (Suite is not null || Dataset.Contains(',')) ? ValidationResult.Error(
                 "--classes is for a single --dataset: with several, each is trained on all its classes; give each its classes in a --suite file")
@@ -119,7 +124,8 @@ public sealed class RunCommand(IAnsiConsole console) : AsyncCommand<RunCommand.S
         using var kafka = KafkaConnection.Open(settings.BootstrapServers, config);
         void Warn(string note) => Log.Warning("{Note}", note);
         var (shots, seeds) = (TaskPlan.ParseShots([settings.Shots], "--shots", Warn), TaskPlan.ParseSeeds([settings.Seeds], "--seeds", Warn));
-        var suite = settings.Suite is { } file ? TransferSuite.ReadFile(file, shots, seeds) : TransferSuite.OfNames(settings.Dataset, shots, seeds);
+        var suite = settings.Suite is { } file ? TransferSuite.ReadFile(file, shots, seeds, settings.Vtab1k)
+            : TransferSuite.OfNames(settings.Dataset, shots, seeds, vtab1k: settings.Vtab1k);
         var manifests = new Dictionary<string, DatasetManifest>();
         DatasetManifest? ManifestOf(string name) => DatasetCatalog.TryRead(kafka.Endpoint, name) is { } m ? manifests[name] = m : null;
         IReadOnlyList<FineTuneTask> tasks;
@@ -130,7 +136,7 @@ public sealed class RunCommand(IAnsiConsole console) : AsyncCommand<RunCommand.S
             var classes = new ClassSubset(TaskPlan.Collapse(Numbers(settings.Classes, "--classes"), "--classes", c => c.ToString(), Warn));
             // Refused now, not after an upstream run or in a task that would wait forever for a batch.
             TrainingPreconditions.Check(manifest, classes, "--classes");
-            tasks = new TaskPlan(settings.Dataset, classes, shots, seeds) { Scratch = settings.Scratch }.Tasks();
+            tasks = new TaskPlan(settings.Dataset, classes, shots, seeds) { Scratch = settings.Scratch, Vtab1k = settings.Vtab1k }.Tasks();
         }
         else // every dataset checked (published, its splits and classes) before any training
             tasks = suite.Tasks(ManifestOf, settings.Scratch, settings.Suite is null ? "--dataset" : $"--suite {settings.Suite}: dataset", kafka.Endpoint.ToString());

@@ -13,10 +13,10 @@ public static class SuitePlot
     {
         var plot = new Plot();
         DemoPlot.UseFont(plot);
-        var shots = report.Rows.Select(r => r.Shots).Distinct().OrderBy(k => k ?? int.MaxValue).ToList();
-        double X(int? k) => shots.IndexOf(k);
+        var shots = report.Rows.OrderBy(r => r.Vtab1k).ThenBy(r => r.Shots ?? int.MaxValue).Select(r => r.Label).Distinct().ToList();
+        double X(string label) => shots.IndexOf(label);
         var ticks = new ScottPlot.TickGenerators.NumericManual();
-        foreach (var k in shots) ticks.AddMajor(X(k), SuiteReport.ShotsText(k));
+        foreach (var k in shots) ticks.AddMajor(X(k), k);
 
         var palette = new ScottPlot.Palettes.Category10();
         var datasets = report.Rows.Select(r => r.Dataset).Distinct().ToList();
@@ -36,16 +36,16 @@ public static class SuitePlot
         {
             var rows = report.Rows.Where(r => r.Dataset == datasets[i]).ToList();
             var color = palette.GetColor(i);
-            Line(rows.Where(r => r.Transfer is not null).Select(r => (X(r.Shots), r.Transfer!.MedianTop1 * 100)).ToList(), $"{datasets[i]} transfer", color, LinePattern.Solid, 2);
-            Line(rows.Where(r => r.Scratch is not null).Select(r => (X(r.Shots), r.Scratch!.MedianTop1 * 100)).ToList(), $"{datasets[i]} scratch", color, LinePattern.Dashed, 1.5f);
+            Line(rows.Where(r => r.Transfer is not null).Select(r => (X(r.Label), r.Transfer!.MedianTop1 * 100)).ToList(), $"{datasets[i]} transfer", color, LinePattern.Solid, 2);
+            Line(rows.Where(r => r.Scratch is not null).Select(r => (X(r.Label), r.Scratch!.MedianTop1 * 100)).ToList(), $"{datasets[i]} scratch", color, LinePattern.Dashed, 1.5f);
         }
-        Line(report.Means.Where(m => !m.Overall).Select(m => (X(m.Shots), m.TransferTop1 * 100)).ToList(), "suite mean (transfer)", Colors.Black, LinePattern.Solid, 4);
+        Line(report.Means.Where(m => !m.Overall).Select(m => (X(m.Label), m.TransferTop1 * 100)).ToList(), "suite mean (transfer)", Colors.Black, LinePattern.Solid, 4);
 
         plot.Axes.Bottom.TickGenerator = ticks;
         plot.Axes.SetLimitsX(-0.3, Math.Max(1, shots.Count - 1) + 0.3);
         plot.Axes.SetLimitsY(Math.Max(0, Math.Floor(lowest / 10) * 10 - 5), 100);
         plot.Title(title);
-        plot.XLabel("training examples per class");
+        plot.XLabel("training examples per class (or protocol)");
         plot.YLabel("test top-1 (%), median over seeds");
         plot.ShowLegend(Alignment.LowerRight);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);

@@ -34,15 +34,21 @@ public sealed record SuiteReport(IReadOnlyList<SuiteReport.Row> Rows, IReadOnlyL
         public double? MedianValidationTop1 => Runs.All(r => r.ValidationTop1 is not null) ? SeedSummary.Median(Runs.Select(r => r.ValidationTop1!.Value)) : null;
     }
 
-    public sealed record Row(string Dataset, int? Shots, int Classes, Arm? Transfer, Arm? Scratch)
+    /// <summary>A dataset at one shot count (null: every example), or under VTAB-1k (<c>Vtab1k</c>, <c>Shots</c> null).</summary>
+    public sealed record Row(string Dataset, int? Shots, int Classes, Arm? Transfer, Arm? Scratch, bool Vtab1k = false)
     {
+        public string Label => ShotsText(Shots, Vtab1k);
+
         /// <summary>Transfer − scratch in points, paired by seed; null without both arms or a common seed.</summary>
         public PairedDifference? Difference => Transfer is null || Scratch is null ? null
             : PairedDifference.Of(Transfer.Runs.Select(r => (r.Seed, r.Top1)), Scratch.Runs.Select(r => (r.Seed, r.Top1)));
     }
 
     /// <summary>The suite mean at one shot count (null: every example), over the datasets that have it; overall when <c>Overall</c>.</summary>
-    public sealed record Mean(int? Shots, bool Overall, double TransferTop1, double? ScratchTop1, int Rows);
+    public sealed record Mean(int? Shots, bool Overall, double TransferTop1, double? ScratchTop1, int Rows, bool Vtab1k = false)
+    {
+        public string Label => Overall ? "overall" : ShotsText(Shots, Vtab1k);
+    }
 
     /// <summary>The rows by dataset (in the order the datasets first finished a task) then shots (few first, all last).</summary>
     public static SuiteReport Of(IEnumerable<FineTuneCompleted> completed)
@@ -51,23 +57,25 @@ public sealed record SuiteReport(IReadOnlyList<SuiteReport.Row> Rows, IReadOnlyL
         var datasets = list.Select(c => c.Task.Dataset).Distinct().ToList();
         static Arm? ArmOf(IEnumerable<FineTuneCompleted> tasks) => tasks.OrderBy(c => c.Task.Seed)
             .Select(c => new Run(c.Task.Seed, c.Test.Top1, c.Validation?.Top1, c.Task.Name, c.Steps, c.Examples)).ToList() is { Count: > 0 } runs ? new Arm(runs) : null;
-        var rows = list.GroupBy(c => (c.Task.Dataset, c.Task.Shots))
-            .OrderBy(g => datasets.IndexOf(g.Key.Dataset)).ThenBy(g => g.Key.Shots ?? int.MaxValue)
-            .Select(g => new Row(g.Key.Dataset, g.Key.Shots, g.First().Task.Classes.Count, ArmOf(g.Where(c => !c.Task.FromScratch)), ArmOf(g.Where(c => c.Task.FromScratch))))
+        var rows = list.GroupBy(c => (c.Task.Dataset, c.Task.Shots, c.Task.Vtab1k))
+            .OrderBy(g => datasets.IndexOf(g.Key.Dataset)).ThenBy(g => g.Key.Vtab1k).ThenBy(g => g.Key.Shots ?? int.MaxValue)
+            .Select(g => new Row(g.Key.Dataset, g.Key.Shots, g.First().Task.Classes.Count, ArmOf(g.Where(c => !c.Task.FromScratch)), ArmOf(g.Where(c => c.Task.FromScratch)),
+                g.Key.Vtab1k))
             .ToList();
-        static Mean? MeanOf(int? shots, bool overall, IReadOnlyList<Row> of)
+        static Mean? MeanOf(int? shots, bool overall, IReadOnlyList<Row> of, bool vtab1k = false)
         {
             var transfer = of.Where(r => r.Transfer is not null).ToList();
             if (transfer.Count == 0) return null;
             var scratch = of.Where(r => r.Scratch is not null).ToList();
-            return new Mean(shots, overall, transfer.Average(r => r.Transfer!.MedianTop1), scratch.Count == transfer.Count ? scratch.Average(r => r.Scratch!.MedianTop1) : null, transfer.Count);
+            return new Mean(shots, overall, transfer.Average(r => r.Transfer!.MedianTop1), scratch.Count == transfer.Count ? scratch.Average(r => r.Scratch!.MedianTop1) : null, transfer.Count, vtab1k);
         }
-        var means = rows.GroupBy(r => r.Shots).OrderBy(g => g.Key ?? int.MaxValue).Select(g => MeanOf(g.Key, false, g.ToList()))
+        var means = rows.GroupBy(r => (r.Shots, r.Vtab1k)).OrderBy(g => g.Key.Vtab1k).ThenBy(g => g.Key.Shots ?? int.MaxValue)
+            .Select(g => MeanOf(g.Key.Shots, false, g.ToList(), g.Key.Vtab1k))
             .Append(MeanOf(null, true, rows)).OfType<Mean>().ToList();
         return new SuiteReport(rows, means);
     }
 
-    public static string ShotsText(int? shots) => shots?.ToString(CultureInfo.InvariantCulture) ?? "all";
+    public static string ShotsText(int? shots, bool vtab1k = false) => vtab1k ? BitActors.Model.Recipe.Vtab1k.Name : shots?.ToString(CultureInfo.InvariantCulture) ?? "all";
 
     private static string Pct(double? v) => v is double x && double.IsFinite(x) ? (x * 100).ToString("F2", CultureInfo.InvariantCulture) + " %" : "-";
 
@@ -81,20 +89,20 @@ public sealed record SuiteReport(IReadOnlyList<SuiteReport.Row> Rows, IReadOnlyL
         foreach (var r in Rows)
         {
             var d = r.Difference;
-            md.AppendLine($"| {r.Dataset} | {r.Classes} | {ShotsText(r.Shots)} | {Math.Max(r.Transfer?.Runs.Count ?? 0, r.Scratch?.Runs.Count ?? 0)} | " +
+            md.AppendLine($"| {r.Dataset} | {r.Classes} | {r.Label} | {Math.Max(r.Transfer?.Runs.Count ?? 0, r.Scratch?.Runs.Count ?? 0)} | " +
                 $"{Pct(r.Transfer?.MedianTop1)} | {Pct(r.Scratch?.MedianTop1)} | {(d is null ? "-" : PairedDifference.Points(d.Mean))} | {d?.IntervalText ?? "-"} | " +
                 $"{d?.Verdict ?? "-"} | {Pct(r.Transfer?.MedianValidationTop1)} |");
         }
         md.AppendLine().AppendLine("## Suite mean").AppendLine();
         md.AppendLine("The mean over datasets of the median test top-1 (overall: over every dataset × shots row).").AppendLine();
         md.AppendLine("| shots | datasets | transfer | scratch |").AppendLine("|---|---:|---:|---:|");
-        foreach (var m in Means) md.AppendLine($"| {(m.Overall ? "**overall**" : ShotsText(m.Shots))} | {m.Rows} | {Pct(m.TransferTop1)} | {Pct(m.ScratchTop1)} |");
+        foreach (var m in Means) md.AppendLine($"| {(m.Overall ? "**overall**" : m.Label)} | {m.Rows} | {Pct(m.TransferTop1)} | {Pct(m.ScratchTop1)} |");
         md.AppendLine().AppendLine("## Tasks").AppendLine();
         md.AppendLine("| task | dataset | shots | init | seed | examples | steps | test top-1 | validation top-1 |").AppendLine("|---|---|---|---|---:|---:|---:|---:|---:|");
         foreach (var r in Rows)
             foreach (var (arm, init) in new[] { (r.Transfer, "backbone"), (r.Scratch, "scratch") })
                 foreach (var run in arm?.Runs ?? [])
-                    md.AppendLine($"| {run.Task} | {r.Dataset} | {ShotsText(r.Shots)} | {init} | {run.Seed} | {run.Examples} | {run.Steps} | {Pct(run.Top1)} | {Pct(run.ValidationTop1)} |");
+                    md.AppendLine($"| {run.Task} | {r.Dataset} | {r.Label} | {init} | {run.Seed} | {run.Examples} | {run.Steps} | {Pct(run.Top1)} | {Pct(run.ValidationTop1)} |");
         md.AppendLine().AppendLine($"![transfer suite]({PlotFile})");
         return md.ToString();
     }
@@ -122,6 +130,7 @@ public sealed record SuiteReport(IReadOnlyList<SuiteReport.Row> Rows, IReadOnlyL
                 dataset = r.Dataset,
                 classes = r.Classes,
                 shots = r.Shots,
+                protocol = r.Vtab1k ? BitActors.Model.Recipe.Vtab1k.Name : "shots",
                 transfer = ArmJson(r.Transfer),
                 scratch = ArmJson(r.Scratch),
                 difference = r.Difference is { } d ? new
@@ -133,7 +142,7 @@ public sealed record SuiteReport(IReadOnlyList<SuiteReport.Row> Rows, IReadOnlyL
                     pairs = d.Count,
                 } : null,
             }),
-            suite_mean = Means.Select(m => new { shots = m.Overall ? "overall" : ShotsText(m.Shots), datasets = m.Rows, transfer_top1 = m.TransferTop1, scratch_top1 = m.ScratchTop1 }),
+            suite_mean = Means.Select(m => new { shots = m.Label, datasets = m.Rows, transfer_top1 = m.TransferTop1, scratch_top1 = m.ScratchTop1 }),
         };
     }
 
@@ -156,10 +165,10 @@ public sealed record SuiteReport(IReadOnlyList<SuiteReport.Row> Rows, IReadOnlyL
     {
         var table = new Table().AddColumns("dataset", "shots", "transfer", "scratch", "transfer − scratch", "95 % interval");
         foreach (var r in report.Rows)
-            table.AddRow(Markup.Escape(r.Dataset), ShotsText(r.Shots), Pct(r.Transfer?.MedianTop1), Pct(r.Scratch?.MedianTop1),
+            table.AddRow(Markup.Escape(r.Dataset), r.Label, Pct(r.Transfer?.MedianTop1), Pct(r.Scratch?.MedianTop1),
                 r.Difference is { } d ? PairedDifference.Points(d.Mean) : "-", r.Difference?.IntervalText ?? "-");
         foreach (var m in report.Means)
-            table.AddRow($"suite mean ({m.Rows})", m.Overall ? "overall" : ShotsText(m.Shots), Pct(m.TransferTop1), Pct(m.ScratchTop1), "", "");
+            table.AddRow($"suite mean ({m.Rows})", m.Label, Pct(m.TransferTop1), Pct(m.ScratchTop1), "", "");
         console.Write(table);
     }
 }
