@@ -84,6 +84,21 @@ public sealed class SuiteReportTests : IDisposable
     }
 
     [Fact]
+    public void AVtab1kDatasetHasItsOwnRowAndSuiteMeanLabelledByTheProtocol()
+    {
+        var vtab = new[] { 0, 1, 2 }.Select(s => Task("dtd", 5, null, false, s, 0.3 + 0.1 * s, 0.2) with
+        {
+            Task = new FineTuneTask($"dtd-transfer-vtab1k-seed{s}", "dtd", ClassSubset.Range(0, 5), null, s, false, "dtd-transfer-vtab1k") { Vtab1k = true },
+        });
+        var report = SuiteReport.Of(Completed().Concat(vtab));
+
+        var row = report.Rows.Single(r => r.Dataset == "dtd");
+        Assert.Equal(("vtab-1k", 0.4), (row.Label, Math.Round(row.Transfer!.MedianTop1, 9)));
+        Assert.Contains(report.Means, m => m is { Label: "vtab-1k", Rows: 1 } && Math.Abs(m.TransferTop1 - 0.4) < 1e-9);
+        Assert.Contains("| dtd | 5 | vtab-1k | 3 | 40.00 % | - |", report.Markdown("r"));
+    }
+
+    [Fact]
     public void ARunOfOneDatasetHasNoSuiteFolder()
     {
         var journal = new RunJournal();
