@@ -33,6 +33,14 @@ public sealed class SuiteRunTests
     }
 
     [Fact]
+    public async Task Vtab1kWithShotsIsRefusedBeforeAnything()
+    {
+        var (code, stdout, stderr) = await CliProcess.RunAsync(Timeout, "run", "--bootstrap-servers", "127.0.0.1:1", "--dataset", "a,b", "--vtab-1k", "--shots", "5");
+        Assert.True(code != 0, stdout + stderr);
+        Assert.Contains("--vtab-1k draws 1,000 examples per task: --shots does not apply", stdout + stderr);
+    }
+
+    [Fact]
     public async Task ModelsWatchWithADatasetShowsOnlyThatDatasetsEvents()
     {
         using var kafka = new EmbeddedKafka();
