@@ -14,6 +14,12 @@ public sealed record FineTuneTask(string Name, string Dataset, ClassSubset Class
 {
     public string GroupName => Group ?? Name;
 
+    /// <summary>This task's step cap (a suite's per-dataset <c>max-steps</c>); null: <c>bitactors.finetune.max-steps</c>; 0: the HyperRule's steps.</summary>
+    public int? MaxSteps { get; init; }
+
+    /// <summary>The VTAB-1k protocol (<see cref="BitActors.Model.Recipe.Vtab1k"/>): 1,000 examples drawn with the seed, 800 trained on, 200 to validate on; <c>Shots</c> is null.</summary>
+    public bool Vtab1k { get; init; }
+
     /// <summary>One task per seed, named <c>{name}-seed{s}</c>, grouped under <paramref name="name"/>.</summary>
     public static IEnumerable<FineTuneTask> ForSeeds(string name, string dataset, ClassSubset classes, int? shots, IReadOnlyList<int> seeds, bool fromScratch) =>
         seeds.Count == 1

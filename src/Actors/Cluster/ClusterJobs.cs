@@ -4,6 +4,7 @@ using Akka.Configuration;
 using BitActors.Actors.FineTuning;
 using BitActors.Actors.Hosting;
 using BitActors.Model.Checkpoints;
+using BitActors.Model.Recipe;
 using BitActors.Streams.Datasets;
 using BitActors.Streams.Kafka;
 using BitActors.Streams.Pipelines;
@@ -12,7 +13,8 @@ namespace BitActors.Actors.Cluster;
 
 /// <summary>
 /// <c>bitactors.cluster.job</c>: the fan-out a coordinator runs, a given backbone onto shots × seeds tasks of a
-/// published dataset (the <see cref="TaskPlan"/> of <c>run --backbone</c>), or, with <c>upstream = true</c>, of the backbone the
+/// published dataset (the <see cref="TaskPlan"/> of <c>run --backbone</c>) or of several (<c>dataset = "a,b"</c>, or a
+/// <see cref="TransferSuite"/> in <c>job.suite</c>: one queue of every dataset's tasks, any free device takes any), or, with <c>upstream = true</c>, of the backbone the
 /// configured upstream pre-training (<c>bitactors.upstream</c>) makes first on a trainer node. Null when neither is configured.
 /// </summary>
 public static class ClusterJobs
@@ -27,7 +29,19 @@ public static class ClusterJobs
             throw new InvalidDataException("bitactors.cluster.job: give a backbone or upstream = true, not both");
         if (!upstreamFirst && !File.Exists(path)) throw new FileNotFoundException($"bitactors.cluster.job.backbone: checkpoint not found: {path}", path);
         var dataset = c.GetString("dataset");
-        if (string.IsNullOrWhiteSpace(dataset)) throw new InvalidDataException("bitactors.cluster.job.dataset is empty: name the published dataset of the tasks");
+        var shotList = TaskPlan.ParseShots(c.GetStringList("shots"), "bitactors.cluster.job.shots");
+        var seedList = TaskPlan.ParseSeeds(c.GetStringList("seeds"), "bitactors.cluster.job.seeds");
+        var vtab1k = c.GetString("protocol") switch
+        {
+            "" or "shots" => false,
+            Vtab1k.Name => true,
+            var other => throw new InvalidDataException($"bitactors.cluster.job.protocol: '{other}' is not a protocol (one of: {string.Join(", ", TransferSuite.Protocols)})"),
+        };
+        var suite = TransferSuite.TryFrom(config, "bitactors.cluster.job.suite", shotList, seedList, vtab1k: vtab1k);
+        if (suite is not null && !string.IsNullOrWhiteSpace(dataset))
+            throw new InvalidDataException("bitactors.cluster.job: give a dataset or a suite, not both");
+        if (suite is null && string.IsNullOrWhiteSpace(dataset))
+            throw new InvalidDataException("bitactors.cluster.job.dataset is empty: name the published dataset of the tasks (or list several in bitactors.cluster.job.suite.datasets)");
         var upstream = BitActorsConfig.Upstream(config);
         if (upstreamFirst && string.IsNullOrWhiteSpace(upstream.Data.Dataset))
             throw new InvalidDataException("bitactors.cluster.job.upstream = true needs bitactors.upstream.dataset: the dataset to pre-train on");
@@ -35,22 +49,32 @@ public static class ClusterJobs
             c.GetInt("channels") is > 0 and var ch ? ch : null, o => $"bitactors.cluster.job.{o}").Backbone;
         var arch = given?.Arch ?? upstream.Model.Arch;
         var channels = given?.InChannels ?? upstream.Data.Augment.Channels;
-        var classes = c.GetIntList("classes") is { Count: > 0 } ids
-            ? new ClassSubset(ids.ToArray())
-            : ClassSubset.Range(0, (DatasetCatalog.TryRead(kafka, dataset)
-                ?? throw new InvalidDataException($"dataset '{dataset}' is not published at {kafka} (see `bitactors publish`)")).Classes.Count);
         var scratch = c.GetBoolean("scratch");
-        var plan = new TaskPlan(dataset, classes, TaskPlan.ParseShots(c.GetStringList("shots"), "bitactors.cluster.job.shots"),
-            TaskPlan.ParseSeeds(c.GetStringList("seeds"), "bitactors.cluster.job.seeds")) { Scratch = scratch };
-        var tasks = plan.Tasks();
-        // The run key spells every example 0, as the key always has.
-        var shots = plan.Shots.Select(k => k ?? 0).ToArray();
-        var seeds = plan.Seeds.ToArray();
+        suite ??= dataset.Contains(',') ? TransferSuite.OfNames(dataset, shotList, seedList, "bitactors.cluster.job.dataset", vtab1k) : null;
+        if (suite is not null && c.GetIntList("classes").Count > 0)
+            throw new InvalidDataException("bitactors.cluster.job.classes is for a single dataset: with several, give each its classes in bitactors.cluster.job.suite.datasets");
+        IReadOnlyList<FineTuneTask> tasks;
+        string what;
+        if (suite is not null)
+        {
+            tasks = suite.Tasks(name => DatasetCatalog.TryRead(kafka, name), scratch, "bitactors.cluster.job", kafka.ToString());
+            what = $"suite {suite.Describe()}";
+        }
+        else
+        {
+            var classes = c.GetIntList("classes") is { Count: > 0 } ids
+                ? new ClassSubset(ids.ToArray())
+                : ClassSubset.Range(0, (DatasetCatalog.TryRead(kafka, dataset)
+                    ?? throw new InvalidDataException($"dataset '{dataset}' is not published at {kafka} (see `bitactors publish`)")).Classes.Count);
+            tasks = new TaskPlan(dataset, classes, shotList, seedList) { Scratch = scratch, Vtab1k = vtab1k }.Tasks();
+            // The run key spells every example 0, as the key always has.
+            what = $"{dataset}|{string.Join(",", classes.Classes)}|{string.Join(",", shotList.Select(k => k ?? 0))}|{string.Join(",", seedList)}{(vtab1k ? "|vtab-1k" : "")}";
+        }
         var origin = upstreamFirst
             ? $"upstream {upstream.Data.Dataset} {string.Join(",", upstream.Data.Classes.Classes)} {upstream.Model.Arch} {upstream.Model.Norm} {upstream.Model.WeightStandardization} {upstream.Schedule.Steps}x{upstream.Schedule.BatchSize} seed {upstream.Seed}"
             : CheckpointFiles.Hash(path).Sha256;
         var runId = c.GetString("run-id") is { Length: > 0 } id ? id
-            : $"cluster-{RunKey(origin, arch, channels, dataset, classes, shots, seeds, scratch)}";
+            : $"cluster-{RunKey(origin, arch, channels, what, scratch)}";
         var maxAttempts = config.GetInt("bitactors.cluster.trainer.max-attempts", 3);
         if (maxAttempts < 1) throw new InvalidDataException($"bitactors.cluster.trainer.max-attempts must be at least 1, not {maxAttempts}");
         var maxNodeLosses = config.GetInt("bitactors.cluster.max-node-losses", 3);
@@ -64,9 +88,9 @@ public static class ClusterJobs
     /// A run id that is the same on every coordinator for the same job, so a coordinator taking over finds the
     /// outcomes the previous one announced; set <c>run-id</c> to run the same job again.
     /// </summary>
-    private static string RunKey(string origin, string arch, int channels, string dataset, ClassSubset classes, int[] shots, int[] seeds, bool scratch)
+    private static string RunKey(string origin, string arch, int channels, string tasks, bool scratch)
     {
-        var text = $"{origin}|{arch}|{channels}|{dataset}|{string.Join(",", classes.Classes)}|{string.Join(",", shots)}|{string.Join(",", seeds)}|{scratch}";
+        var text = $"{origin}|{arch}|{channels}|{tasks}|{scratch}";
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..10];
     }
 }

@@ -9,16 +9,16 @@ namespace BitActors.Actors.Cluster;
 // and attempt number, with its files as artifact references.
 
 /// <summary>A fine-tune task as it travels: <c>Id</c> is unique within the run (one completed event per id).</summary>
-public sealed record ClusterTask(string Id, string Dataset, int[] Classes, int? Shots, int Seed, bool FromScratch, string? Group = null)
+public sealed record ClusterTask(string Id, string Dataset, int[] Classes, int? Shots, int Seed, bool FromScratch, string? Group = null, int? MaxSteps = null, bool Vtab1k = false)
 {
     /// <summary>The id of the upstream pre-training, when the job has one: the task every fine-tune task waits for.</summary>
     public const string UpstreamId = "upstream";
 
     public bool IsUpstream => Id == UpstreamId;
 
-    public FineTuneTask ToFineTuneTask() => new(Id, Dataset, new ClassSubset(Classes), Shots, Seed, FromScratch, Group);
+    public FineTuneTask ToFineTuneTask() => new(Id, Dataset, new ClassSubset(Classes), Shots, Seed, FromScratch, Group) { MaxSteps = MaxSteps, Vtab1k = Vtab1k };
 
-    public static ClusterTask Of(FineTuneTask t) => new(t.Name, t.Dataset, t.Classes.Classes.ToArray(), t.Shots, t.Seed, t.FromScratch, t.Group);
+    public static ClusterTask Of(FineTuneTask t) => new(t.Name, t.Dataset, t.Classes.Classes.ToArray(), t.Shots, t.Seed, t.FromScratch, t.Group, t.MaxSteps, t.Vtab1k);
 }
 
 /// <summary>The backbone every task starts from, in the artifact store (its norm by name, "gn" or "bn", for the wire).</summary>

@@ -17,6 +17,9 @@ namespace BitActors.Actors.FineTuning;
 /// </summary>
 public sealed record FineTuneExamples(long Count, IReadOnlyList<ImageRecord>? Shots)
 {
+    /// <summary>Drawn examples held out to validate on (VTAB-1k's 200); null: the split's own hold-out, if any.</summary>
+    public IReadOnlyList<ImageRecord>? Validation { get; init; }
+
     /// <summary>The count the HyperRule sizes the run by.</summary>
     public int ForHyperRule => (int)Math.Min(int.MaxValue, Count);
 }
@@ -37,6 +40,15 @@ public static class FineTuneFeed
     public static async Task<FineTuneExamples> PrepareAsync(IFineTuneData data, DatasetManifest manifest, FineTuneTask task, IMaterializer materializer)
     {
         var usable = data.TrainRecords(manifest, task, epochs: 1).Where(r => r.Defect is null && task.Classes.Contains(r.Labels));
+        if (task.Vtab1k)
+        {
+            var vtab = Vtab1k.Draw<ImageRecord>(task.Seed, r => r.Index);
+            await usable.RunForeach(vtab.Offer, materializer);
+            var (train, validation) = Vtab1k.Split(vtab, $"task {task.Name} on dataset '{manifest.Name}'");
+            // Validated on in the order they were read: an evaluation pass refuses a record behind one already seen in its partition.
+            return new FineTuneExamples(train.Count, train)
+                { Validation = validation.OrderBy(r => r.Topic, StringComparer.Ordinal).ThenBy(r => r.Partition).ThenBy(r => r.Offset).ToList() };
+        }
         if (task.Shots is int k)
         {
             var draw = new FewShotDraw<ImageRecord>(k, task.Seed, r => r.Index, r => r.Labels[0]);

@@ -91,7 +91,8 @@ public sealed class FineTuneWorker : ReceiveActor
         var resolution = HyperRule.ResolutionFor(manifest.ImageSize.Height, manifest.ImageSize.Width, Settings.Data.PaperResolution);
         _augment = Settings.Data.Augment is { } set ? set with { Channels = _backbone.InChannels } : new AugmentSettings(resolution.Precrop, resolution.Crop, _backbone.InChannels);
         _rule = HyperRule.Schedule(_examples, Settings.Recipe.BaseLrFor(_task.FromScratch));
-        _schedule = Settings.Recipe.MaxSteps > 0 ? _rule.ScaledTo(Settings.Recipe.MaxSteps) : _rule;
+        var maxSteps = _task.MaxSteps ?? Settings.Recipe.MaxSteps; // a suite caps each dataset's tasks on its own
+        _schedule = maxSteps > 0 ? _rule.ScaledTo(maxSteps) : _rule;
         var model = new ModelChoice(_backbone.Arch, _backbone.Norm, _backbone.WeightStandardization);
         _microBatch = TrainerSpec.MicroBatchFor(Settings.Recipe.MicroBatch, model, _backbone.InChannels, Settings.Recipe.BatchSize, _augment.Crop, _attempt.Device);
         var trainer = new TrainerSpec
@@ -109,7 +110,10 @@ public sealed class FineTuneWorker : ReceiveActor
             start, (t, materializer) => _data.EvaluateAsync(manifest, _task, _augment, t, materializer), _attempt.Model)
         {
             Metadata = trainer.Describe(manifest, _task.Classes, _augment.Crop, _attempt.RunId, _task.Name),
-            Validate = (t, materializer) => _data.ValidateAsync(manifest, _task, _augment, t, materializer),
+            Validate = examples.Validation is { } held // VTAB-1k's 200 drawn examples, else the split's hold-out
+                ? async (t, materializer) => await TrainerEvaluation.RunAsync(Source.From(held), _task.Classes, _augment, Settings.Data.EvalBatchSize,
+                    Settings.Data.DecodeParallelism, t, materializer, Settings.Data.ConfusionMaxClasses)
+                : (t, materializer) => _data.ValidateAsync(manifest, _task, _augment, t, materializer),
         };
         _loop = Context.Watch(Context.ActorOf(TrainingLoop.Props(plan, _reporter, _trainerProps), "training"));
         _log.Info($"task {_attempt.Label}: {_examples} examples, {_schedule.TotalSteps} steps, " +
@@ -186,6 +190,7 @@ public sealed class FineTuneWorker : ReceiveActor
         ["rule"] = "bit-hyperrule",
         ["examples"] = examples,
         ["shots"] = (object?)task.Shots ?? "all",
+        ["protocol"] = task.Vtab1k ? Vtab1k.Name : task.Shots is null ? "all" : "few-shot",
         ["seed"] = task.Seed,
         ["steps"] = schedule.TotalSteps,
         ["hyperrule_steps"] = rule.TotalSteps,

@@ -19,6 +19,18 @@ public sealed record TaskPlan(string Dataset, ClassSubset Classes, IReadOnlyList
     /// </summary>
     public IReadOnlyList<int>? AllExamplesSeeds { get; init; }
 
+    /// <summary>Put before every group's name (<c>pets-transfer-5shot</c>): the dataset, when a run has several.</summary>
+    public string? NamePrefix { get; init; }
+
+    /// <summary>The step cap of these tasks (null: <c>bitactors.finetune.max-steps</c>; 0: the HyperRule's steps).</summary>
+    public int? MaxSteps { get; init; }
+
+    /// <summary>
+    /// The VTAB-1k protocol instead of shot counts: one group per arm (<c>transfer-vtab1k</c>), each task drawing 1,000
+    /// examples with its seed (800 to train, 200 to validate on).
+    /// </summary>
+    public bool Vtab1k { get; init; }
+
     /// <summary><c>-seed{s}</c> in every task's name, also in a group of one seed (the demo's names).</summary>
     public bool SeedInEveryName { get; init; }
 
@@ -27,15 +39,17 @@ public sealed record TaskPlan(string Dataset, ClassSubset Classes, IReadOnlyList
 
     /// <summary>The tasks in the order they run: by shot count, transfer then scratch, every seed of a group.</summary>
     public IReadOnlyList<FineTuneTask> Tasks() =>
-        Shots.SelectMany(k => (Scratch ? new[] { false, true } : [false]).SelectMany(fromScratch => Group(k, fromScratch))).ToList();
+        (Vtab1k ? [null] : Shots).SelectMany(k => (Scratch ? new[] { false, true } : [false]).SelectMany(fromScratch => Group(k, fromScratch))).ToList();
 
     private IEnumerable<FineTuneTask> Group(int? shots, bool fromScratch)
     {
-        var name = GroupName(shots, fromScratch);
+        var group = Vtab1k ? $"{(fromScratch ? "scratch" : "transfer")}-vtab1k" : GroupName(shots, fromScratch);
+        var name = NamePrefix is null ? group : $"{NamePrefix}-{group}";
         var seeds = shots is null ? AllExamplesSeeds ?? Seeds : Seeds;
-        return SeedInEveryName
+        var tasks = SeedInEveryName
             ? seeds.Select(s => new FineTuneTask($"{name}-seed{s}", Dataset, Classes, shots, s, fromScratch, name))
             : FineTuneTask.ForSeeds(name, Dataset, Classes, shots, seeds, fromScratch);
+        return MaxSteps is null && !Vtab1k ? tasks : tasks.Select(t => t with { MaxSteps = MaxSteps, Vtab1k = Vtab1k });
     }
 
     /// <summary>

@@ -21,6 +21,13 @@ public static class TrainerEvaluation
         IActorRef trainer, IMaterializer materializer, int confusionMaxClasses = EvaluationTally.DefaultConfusionMaxClasses, SplitPart? part = null)
     {
         var records = KafkaRecordSource.Create(kafka, split, epochs: 1, accept: classes.Contains, part: part);
+        return await RunAsync(records, classes, augment, batchSize, parallelism, trainer, materializer, confusionMaxClasses);
+    }
+
+    /// <summary>The same pass over <paramref name="records"/> (e.g. examples drawn and held in memory to validate on).</summary>
+    public static async Task<EvaluationResult> RunAsync(Source<ImageRecord, Akka.NotUsed> records, ClassSubset classes, AugmentSettings augment, int batchSize,
+        int parallelism, IActorRef trainer, IMaterializer materializer, int confusionMaxClasses = EvaluationTally.DefaultConfusionMaxClasses)
+    {
         var total = await ImagePipelines.Eval(records, classes, augment, batchSize, parallelism)
             .SelectAsync(1, batch => trainer.Ask<EvaluationPartial>(new EvaluateOn(batch), TimeSpan.FromMinutes(5)))
             .RunAggregate(new EvaluationTally(classes.Count, confusionMaxClasses), (tally, p) => p.AddTo(tally), materializer);

@@ -31,6 +31,10 @@ public sealed class ModelsWatchCommand(IAnsiConsole console) : AsyncCommand<Mode
         [CommandOption("--type <TYPE>")]
         [Description("Only events of this CloudEvents type, e.g. bit.finetune.completed (bit.backbone.ready, bit.finetune.failed); --max counts these.")]
         public string? Type { get; init; }
+
+        [CommandOption("--dataset <NAME>")]
+        [Description("Only events whose data names this downstream dataset (bit.finetune.completed and bit.finetune.failed name theirs); --max counts these.")]
+        public string? Dataset { get; init; }
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
@@ -48,10 +52,11 @@ public sealed class ModelsWatchCommand(IAnsiConsole console) : AsyncCommand<Mode
             {
                 var e = events.Current;
                 if (settings.Type is not null && e.Type != settings.Type) continue;
-                seen++;
                 JsonNode? data;
                 try { data = JsonNode.Parse(Encoding.UTF8.GetString(e.Data)); }
                 catch (JsonException notJson) { Log.Warning("{Topic}@{Offset}: data is not JSON: {Error}", Topics.Models, e.Offset, notJson.Message); continue; }
+                if (settings.Dataset is not null && !NamesDataset(data, settings.Dataset)) continue;
+                seen++;
                 if (settings.Json)
                 {
                     var line = new JsonObject(e.Attributes.Select(a => KeyValuePair.Create(a.Key, (JsonNode?)JsonValue.Create(a.Value)))) { ["data"] = data };
@@ -67,4 +72,8 @@ public sealed class ModelsWatchCommand(IAnsiConsole console) : AsyncCommand<Mode
         }, CancellationToken.None);
         return 0;
     }
+
+    /// <summary>Whether an event's data names <paramref name="dataset"/> (its <c>dataset</c> field, a string).</summary>
+    private static bool NamesDataset(JsonNode? data, string dataset) =>
+        data is JsonObject o && o["dataset"] is JsonValue v && v.TryGetValue<string>(out var name) && name == dataset;
 }

@@ -19,8 +19,11 @@ public static class RunFolder
     /// <summary>How a run ended: <c>Stopped</c> or <c>Failure</c> set when it did not complete.</summary>
     public sealed record Ending(RunStopped? Stopped = null, string? Failure = null);
 
-    /// <summary>Writes the plots and the summary; a plot that cannot be drawn is logged and the summary still written.</summary>
-    public static string Write(string folder, string runId, RunJournal journal, Ending ending, TimeSpan wall, string command)
+    /// <summary>
+    /// Writes the plots and the summary; a plot that cannot be drawn is logged and the summary still written. With
+    /// <paramref name="suite"/> (a run of several datasets) also the <see cref="SuiteReport"/> of the tasks completed.
+    /// </summary>
+    public static string Write(string folder, string runId, RunJournal journal, Ending ending, TimeSpan wall, string command, bool suite = false)
     {
         Directory.CreateDirectory(folder);
         var metrics = MetricsLog.Read(Path.Combine(folder, MetricsLog.File));
@@ -33,8 +36,15 @@ public static class RunFolder
         {
             Log.Warning("plots not written: {Message}", e.Message);
         }
+        var files = plots.Select(p => Path.GetRelativePath(folder, p)).ToList();
+        if (suite && journal.Completed is { Count: > 0 } completed)
+        {
+            SuiteReport.Of(completed).Write(folder, runId);
+            files.Add($"{SuiteReport.Folder}/{SuiteReport.ReportFile}");
+            files.Add($"{SuiteReport.Folder}/{SuiteReport.ResultsFile}");
+        }
         var path = Path.Combine(folder, SummaryFile);
-        File.WriteAllText(path, Summary(runId, journal, ending, wall, command, metrics, plots.Select(p => Path.GetRelativePath(folder, p)).ToList()));
+        File.WriteAllText(path, Summary(runId, journal, ending, wall, command, metrics, files));
         return path;
     }
 

@@ -25,7 +25,8 @@ public static class RunSession
         journal ??= new RunJournal();
         var args = Environment.GetCommandLineArgs()[1..];
         var command = string.Join(' ', new[] { "bitactors" }.Concat(args));
-        void WriteFolder(RunFolder.Ending ending) => RunFolder.Write(run.OutputDir, run.RunId, journal, ending, wall.Elapsed, command);
+        var suite = run.Tasks.Select(t => t.Dataset).Distinct().Count() > 1;
+        void WriteFolder(RunFolder.Ending ending) => RunFolder.Write(run.OutputDir, run.RunId, journal, ending, wall.Elapsed, command, suite);
         try
         {
             var completed = await ProgressDisplay.RunAsync(async display =>
