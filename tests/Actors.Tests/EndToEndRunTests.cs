@@ -127,6 +127,51 @@ public sealed class EndToEndRunTests() : TestKit(BitActorsConfig.Reference())
         Assert.Equal(25, task.Test.Examples);                              // test images of classes 5-9
     }
 
+    [Theory]
+    [InlineData(0.25)]  // about 25 of the 100 training images of classes 5-9 held out
+    [InlineData(0.001)] // none of them: the task reports no validation score, it does not fail
+    public async Task TheValidationHoldOutIsNeverTrainedOnAndEveryModelIsEvaluatedOnIt(double fraction)
+    {
+        await using var data = await PublishedDataset.CreateAsync(Sys, "synthetic-val", train: 200, test: 50);
+        var held = SplitPart.HeldOut(fraction)!;
+        int HeldOf(int firstClass) => Enumerable.Range(0, 200).Count(i => i % 10 >= firstClass && i % 10 < firstClass + 5 && held.Contains(i)); // image i has label i % 10
+        var augment = new AugmentSettings(18, 16, 1);
+        var run = new RunSpec("val-run", data.Kafka.Endpoint, data.Output.FullName,
+            new UpstreamSettings
+            {
+                Data = new() { Dataset = "synthetic-val", Classes = ClassSubset.Range(0, 5), Augment = augment, ShuffleBuffer = 64, DecodeParallelism = 2, ValidationFraction = 0.25 },
+                Model = new("Tiny"),
+                Schedule = new() { BatchSize = 16, Steps = 10, BaseLrPer256 = 0.1, WarmupFraction = 0.1 },
+                Loop = new() { ProgressEvery = 10 },
+            },
+            new FineTuneSettings
+            {
+                Recipe = new() { BatchSize = 8, BaseLr = 0.003, MaxSteps = 20 },
+                Data = new() { Augment = augment, ShuffleBuffer = 32, DecodeParallelism = 2, EvalBatchSize = 64, ValidationFraction = fraction },
+                Loop = new() { ProgressEvery = 250, MaxRestarts = 0 },
+            },
+            [new FineTuneTask("transfer-all", "synthetic-val", ClassSubset.Range(5, 5), Shots: null, Seed: 0, FromScratch: false)]);
+        var reporter = CreateTestProbe();
+        Sys.ActorOf(TrainingSupervisor.Props(run, reporter.Ref), "supervisor");
+
+        var completed = reporter.FishForMessage<RunCompleted>(m => m is RunCompleted, TimeSpan.FromMinutes(3));
+        Assert.Empty(completed.Failed);
+        Assert.Equal(HeldOf(0), completed.Backbone.Validation!.Examples);
+        var task = Assert.Single(completed.Completed);
+        Assert.Equal(SplitPart.Training(fraction)!.Expected(100), task.Examples); // the HyperRule counts what is trained on
+        Assert.Equal(25, task.Test.Examples);
+        if (fraction == 0.001)
+        {
+            Assert.Equal(0, HeldOf(5));
+            Assert.Null(task.Validation);
+        }
+        else
+        {
+            Assert.InRange(HeldOf(5), 10, 40);
+            Assert.Equal(HeldOf(5), task.Validation!.Examples);
+        }
+    }
+
     private sealed record Event(string Type, string Subject, string SpecVersion, JsonElement Data);
 
     private static List<Event> ReadEvents(string bootstrap)

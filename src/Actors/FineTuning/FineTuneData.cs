@@ -66,8 +66,8 @@ public sealed class KafkaFineTuneData(KafkaEndpoint kafka, FineTuneSettings sett
 
     public async Task<EvaluationResult?> ValidateAsync(DatasetManifest manifest, FineTuneTask task, AugmentSettings augment, IActorRef trainer, IMaterializer materializer) =>
         settings.Data.ValidationPart is { } part
-            ? await TrainerEvaluation.RunAsync(kafka, manifest.Split("train"), task.Classes, augment,
-                settings.Data.EvalBatchSize, settings.Data.DecodeParallelism, trainer, materializer, settings.Data.ConfusionMaxClasses, part)
+            ? await TrainerEvaluation.HeldOutAsync(kafka, manifest.Split("train"), part, task.Classes, augment,
+                settings.Data.EvalBatchSize, settings.Data.DecodeParallelism, trainer, materializer, settings.Data.ConfusionMaxClasses)
             : null;
 
     public void Dispose()

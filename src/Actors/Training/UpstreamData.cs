@@ -87,8 +87,8 @@ public sealed class KafkaUpstreamData(RunSpec run, ILoggingAdapter log) : IUpstr
 
     public async Task<EvaluationResult?> ValidateAsync(DatasetManifest manifest, IActorRef trainer, IMaterializer materializer) =>
         Upstream.Data.ValidationPart is { } part
-            ? await TrainerEvaluation.RunAsync(run.Kafka, manifest.Split("train"), Upstream.Data.ClassesOf(manifest), Upstream.Data.Augment,
-                256, Upstream.Data.DecodeParallelism, trainer, materializer, Upstream.Data.ConfusionMaxClasses, part)
+            ? await TrainerEvaluation.HeldOutAsync(run.Kafka, manifest.Split("train"), part, Upstream.Data.ClassesOf(manifest), Upstream.Data.Augment,
+                256, Upstream.Data.DecodeParallelism, trainer, materializer, Upstream.Data.ConfusionMaxClasses)
             : null;
 
     /// <summary>A record the pipeline could not use: logged and kept on bit.deadletter with the reason.</summary>

@@ -45,6 +45,9 @@ public sealed class EvaluationTally
         return this;
     }
 
+    /// <summary>How many examples were added.</summary>
+    public long Examples => _examples;
+
     public EvaluationResult ToResult() => _examples == 0
         ? throw new InvalidOperationException("evaluation saw no examples")
         : new(_top1 / (double)_examples, _top5 / (double)_examples, _lossSum / _examples, (int)_examples,
