@@ -40,10 +40,11 @@ public class ConfigurationTests
         Assert.Equal(1000, demo.Recipe.MaxSteps);
         Assert.Equal(32, demo.Data.Augment!.Crop);
         Assert.Equal(64, demo.Recipe.BatchSize);
-        Assert.Equal(0.001, demo.Recipe.BaseLr);        // the HyperRule's 0.003 scaled to the demo's batch (sqrt(64/512)), for both arms
+        Assert.Equal(0.01, demo.Recipe.BaseLr);         // chosen on validation (docs/demo/choices.json), for both arms
+        Assert.Equal(0.01, demo.Recipe.BaseLrFor(fromScratch: true));
         Assert.Equal(["1", "5", "10", "all"], config.GetStringList("bitactors.demo.shots"));
         var upstream = BitActorsConfig.Upstream(config);
-        Assert.Equal(("Tiny", 1, 64, 7200, 0.2, 32), (upstream.Model.Arch, upstream.Data.Augment.Channels, upstream.Schedule.BatchSize,
+        Assert.Equal(("Tiny", 1, 64, 7200, 0.0, 32), (upstream.Model.Arch, upstream.Data.Augment.Channels, upstream.Schedule.BatchSize,
             upstream.Schedule.Steps, upstream.Optimizer.MixUpAlpha, upstream.Data.Augment.Crop));
         Assert.Equal("fashion-mnist", upstream.Data.Dataset);
         Assert.Equal([0, 1, 2, 3, 4], upstream.Data.Classes.Classes.ToArray());

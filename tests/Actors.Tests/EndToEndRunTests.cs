@@ -133,8 +133,8 @@ public sealed class EndToEndRunTests() : TestKit(BitActorsConfig.Reference())
     public async Task TheValidationHoldOutIsNeverTrainedOnAndEveryModelIsEvaluatedOnIt(double fraction)
     {
         await using var data = await PublishedDataset.CreateAsync(Sys, "synthetic-val", train: 200, test: 50);
-        var held = SplitPart.HeldOut(fraction)!;
-        int HeldOf(int firstClass) => Enumerable.Range(0, 200).Count(i => i % 10 >= firstClass && i % 10 < firstClass + 5 && held.Contains(i)); // image i has label i % 10
+        // Image i has label i % 10: the held-out images of five classes from firstClass on.
+        int HeldOf(SplitPart held, int firstClass) => Enumerable.Range(0, 200).Count(i => i % 10 >= firstClass && i % 10 < firstClass + 5 && held.Contains(i));
         var augment = new AugmentSettings(18, 16, 1);
         var run = new RunSpec("val-run", data.Kafka.Endpoint, data.Output.FullName,
             new UpstreamSettings
@@ -156,19 +156,19 @@ public sealed class EndToEndRunTests() : TestKit(BitActorsConfig.Reference())
 
         var completed = reporter.FishForMessage<RunCompleted>(m => m is RunCompleted, TimeSpan.FromMinutes(3));
         Assert.Empty(completed.Failed);
-        Assert.Equal(HeldOf(0), completed.Backbone.Validation!.Examples);
+        Assert.Equal(HeldOf(SplitPart.HeldOut(0.25)!, 0), completed.Backbone.Validation!.Examples); // upstream holds out 25 %
         var task = Assert.Single(completed.Completed);
         Assert.Equal(SplitPart.Training(fraction)!.Expected(100), task.Examples); // the HyperRule counts what is trained on
         Assert.Equal(25, task.Test.Examples);
         if (fraction == 0.001)
         {
-            Assert.Equal(0, HeldOf(5));
+            Assert.Equal(0, HeldOf(SplitPart.HeldOut(fraction)!, 5));
             Assert.Null(task.Validation);
         }
         else
         {
-            Assert.InRange(HeldOf(5), 10, 40);
-            Assert.Equal(HeldOf(5), task.Validation!.Examples);
+            Assert.InRange(HeldOf(SplitPart.HeldOut(fraction)!, 5), 10, 40);
+            Assert.Equal(HeldOf(SplitPart.HeldOut(fraction)!, 5), task.Validation!.Examples);
         }
     }
 

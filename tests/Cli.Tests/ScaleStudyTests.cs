@@ -116,7 +116,7 @@ public class ScaleStudyTests
         Assert.Contains("1 example per class, more upstream data: Tiny, 100 % data against Tiny, 10 % data: +6.00 points of top-1 " +
             "(mean over 5 seeds paired by seed, 95 % interval [+5.02, +6.98]): better.", sentences);
         Assert.Contains(sentences, s => s.StartsWith("5 examples per class, more upstream data: Tiny, 100 % data against Tiny, 10 % data: +5.00 points") && s.EndsWith(": better."));
-        Assert.Contains(sentences, s => s.StartsWith("1 example per class, a wider model: Small, 100 % data against Tiny, 100 % data: +0.20 points") && s.EndsWith(": no clear difference."));
+        Assert.Contains(sentences, s => s.StartsWith("1 example per class, a bigger model: Small, 100 % data against Tiny, 100 % data: +0.20 points") && s.EndsWith(": no clear difference."));
         Assert.Contains(sentences, s => s.StartsWith("10 examples per class, the biggest upstream against the smallest: Small, 100 % data against Tiny, 10 % data: +0.00 points")
             && s.EndsWith(": no clear difference."));
     }

@@ -86,6 +86,27 @@ public sealed class SplitPartTests : IDisposable
         Assert.Equal(Records, held.Count + trained.Count);
     }
 
+    [Fact]
+    public async Task AReaderWithoutEndWhoseFiltersLeaveAnEpochEmptyFailsNamingTheTopicInsteadOfReadingForever()
+    {
+        const string topic = "bit.data.empty-part.train";
+        kafka.CreateTopic(topic, 1);
+        using (var producer = KafkaClients.CreateProducer(kafka.Endpoint))
+            for (int i = 0; i < 20; i++)
+                await producer.ProduceAsync(new TopicPartition(topic, 0), DatasetPublisher.ToMessage("x", "train", new LabelledImage(i, [i % 2], [1])));
+        var split = new SplitManifest("train", topic, 1, 20, [20], [0]);
+
+        // Class 1 only, in a hold-out of 1 %: none of the 10 images of class 1 is held out (checked), so every epoch is empty.
+        var part = SplitPart.HeldOut(0.01)!;
+        Assert.DoesNotContain(Enumerable.Range(0, 20).Where(i => i % 2 == 1), i => part.Contains(i));
+        var read = KafkaRecordSource.Create(kafka.Endpoint, split, epochs: null, accept: l => l[0] == 1, part: part)
+            .RunWith(Sink.Seq<ImageRecord>(), system.Materializer());
+
+        var failure = await Assert.ThrowsAsync<InvalidDataException>(() => read.WaitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains(topic, failure.Message);
+        Assert.Contains("validation hold-out", failure.Message);
+    }
+
     public void Dispose()
     {
         system.Dispose();

@@ -106,7 +106,7 @@ public sealed class FineTuneWorker : ReceiveActor
         var plan = new TrainingPlan(_attempt.RunId, _task.Name, trainer, _schedule,
             Settings.Loop,
             from => Batches(manifest, examples, from), _attempt.StepCheckpoint,
-            next => new TrainingPosition(_schedule, Settings.Recipe.BatchSize, (long)next * Settings.Recipe.BatchSize, $"{_task.Dataset} ({manifest.Split("train").Layout}) task {_task.Name}", _task.Seed),
+            next => new TrainingPosition(_schedule, Settings.Recipe.BatchSize, (long)next * Settings.Recipe.BatchSize, $"{_task.Dataset} ({manifest.Split("train").Layout}) task {_task.Name}{(Settings.Data.TrainPart is { } part ? $", {part}" : "")}", _task.Seed),
             start, (t, materializer) => _data.EvaluateAsync(manifest, _task, _augment, t, materializer), _attempt.Model)
         {
             Metadata = trainer.Describe(manifest, _task.Classes, _augment.Crop, _attempt.RunId, _task.Name),

@@ -190,7 +190,7 @@ public sealed class TrainingSupervisor : ReceiveActor, IWithTimers
     /// <summary>Where the run stands before <paramref name="nextStep"/>: its schedule and the examples consumed in the data's order.</summary>
     private TrainingPosition Position(int nextStep) =>
         new(_schedule, Upstream.Schedule.BatchSize, (long)nextStep * Upstream.Schedule.BatchSize,
-            $"{_manifest.Split("train").Topic} ({_manifest.Split("train").Layout}) classes {Upstream.Data.ClassesOf(_manifest)}{(_ledger is not null ? $" group {Upstream.Data.ConsumerGroup}" : Upstream.Data.OrderedData ? " ordered" : "")}", Upstream.Seed);
+            $"{_manifest.Split("train").Topic} ({_manifest.Split("train").Layout}) classes {Upstream.Data.ClassesOf(_manifest)}{(_ledger is not null ? $" group {Upstream.Data.ConsumerGroup}" : Upstream.Data.OrderedData ? " ordered" : "")}{(Upstream.Data.TrainPart is { } part ? $", {part}" : "")}", Upstream.Seed);
 
     private void Training()
     {

@@ -209,7 +209,7 @@ public sealed record DemoReport(RunCompleted Run, RunSpec Spec, string Dataset, 
             md.AppendLine($"**Backbone**: given, `{up.Checkpoint.Path}` ({up.Arch}, sha256 {up.Checkpoint.Sha256[..Math.Min(12, up.Checkpoint.Sha256.Length)]}); no upstream training in this run.").AppendLine();
         bool scratch = Spec.Tasks.Any(t => t.FromScratch);
         md.AppendLine($"**Downstream**: classes {Names(downstream)}, evaluated on all their test images; every task fine-tuned with the BiT-HyperRule " +
-            $"({Recipe()}) " + (scratch ? "from the backbone (zero head) and from scratch, " + (Spec.FineTune.Recipe.BaseLrFor(true) == Spec.FineTune.Recipe.BaseLr ? "the same rule for both." : "the same rule but for the learning rate, each arm's chosen on validation.") : "from the backbone (zero head).")).AppendLine();
+            $"({Recipe()}) " + (scratch ? "from the backbone (zero head) and from scratch, " + (Spec.FineTune.Recipe.BaseLrFor(true) == Spec.FineTune.Recipe.BaseLr ? "the same rule for both." : "the same rule but for each arm's own learning rate.") : "from the backbone (zero head).")).AppendLine();
         md.AppendLine("| examples per class | train examples | steps | seeds | transfer (median) | scratch (median) | transfer − scratch (paired mean) | 95 % interval | transfer per seed | scratch per seed |");
         md.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in Rows)
@@ -230,7 +230,7 @@ public sealed record DemoReport(RunCompleted Run, RunSpec Spec, string Dataset, 
         foreach (var f in Run.Failed) md.AppendLine($"| {f.Task.Name} | {(f.Task.FromScratch ? "scratch" : "backbone")} | {f.Task.Seed} | - | - | - | failed: {f.Reason} | | | |");
         if (Spec.FineTune.Data.ValidationFraction > 0)
             md.AppendLine().AppendLine($"Validation: {Spec.FineTune.Data.ValidationFraction:P0} of each training split is held out (a fixed hash of the record's index), " +
-                "never drawn or trained on; settings are chosen on it, and test is only reported.");
+                "never drawn or trained on: it is there to choose settings on, so that test is only reported.");
         md.AppendLine().AppendLine($"Model events on bit.models: {string.Join(", ", EventsByType.Select(e => $"{e.Value} × {e.Key}"))}. Every number above is in `{ResultsFile}`.");
         return md.ToString();
     }

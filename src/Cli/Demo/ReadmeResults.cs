@@ -47,8 +47,8 @@ public static class ReadmeResults
         md.AppendLine();
         if (root.TryGetProperty("validation_fraction", out var vf) && vf.GetDouble() > 0 && File.Exists(Path.Combine(folder, ChoicesFile)))
         {
-            md.AppendLine(CultureInfo.InvariantCulture, $"The run's settings were chosen on a validation hold-out ({vf.GetDouble():P0} of each training split, never trained on), never on test: ");
-            md.AppendLine($"runs tried, their validation scores and each pick in [{Link(ChoicesFile)}]({Link(ChoicesFile)}).");
+            md.AppendLine(CultureInfo.InvariantCulture, $"{ChoicesSentence(root, Path.Combine(folder, ChoicesFile))} Validation: {vf.GetDouble():P0} of each training split held out, never trained on; ");
+            md.AppendLine($"the runs tried, their validation scores and each pick: [{Link(ChoicesFile)}]({Link(ChoicesFile)}).");
             md.AppendLine();
         }
         md.AppendLine("| examples per class | seeds | transfer | scratch | transfer − scratch | 95 % interval | what it supports | transfer per seed | scratch per seed |");
@@ -75,6 +75,31 @@ public static class ReadmeResults
         md.AppendLine();
         foreach (var s in sentences) md.AppendLine($"- {s}");
         return md.ToString();
+    }
+
+    /// <summary>
+    /// Which of the run's settings are the picks of <paramref name="choicesPath"/> (<see cref="ValidationChoice"/>): each choice's
+    /// value read from the run at its setting (the scratch arm's learning rate from <c>finetune.scratch_base_lr</c> when the
+    /// run has it) and compared with the pick, so the sentence claims no more than the run shows.
+    /// </summary>
+    public static string ChoicesSentence(JsonElement run, string choicesPath)
+    {
+        using var choices = JsonDocument.Parse(File.ReadAllText(choicesPath));
+        var same = new List<string>();
+        var differ = new List<string>();
+        foreach (var c in choices.RootElement.GetProperty("choices").EnumerateArray())
+        {
+            var setting = c.GetProperty("setting").GetString()!;
+            var arm = c.GetProperty("arm").GetString()!;
+            var path = arm == "scratch" && setting == "finetune.base_lr" && run.GetProperty("finetune").TryGetProperty("scratch_base_lr", out _) ? "finetune.scratch_base_lr" : setting;
+            var value = path.Split('.').Aggregate((JsonElement?)run, (e, key) => e is { ValueKind: JsonValueKind.Object } o && o.TryGetProperty(key, out var v) ? v : null);
+            var pick = c.GetProperty("pick");
+            var name = $"{path} ({arm}) = {pick.GetRawText()}";
+            if (value is { ValueKind: JsonValueKind.Number } n && pick.ValueKind == JsonValueKind.Number && Math.Abs(n.GetDouble() - pick.GetDouble()) < 1e-12) same.Add(name);
+            else differ.Add($"{path} ({arm}): {value?.GetRawText() ?? "absent"}, the pick {pick.GetRawText()}");
+        }
+        return (same.Count > 0 ? $"This run uses the settings chosen on validation, never on test: {string.Join(", ", same)}." : "")
+            + (differ.Count > 0 ? $" It differs from the validation choices in {string.Join("; ", differ)}." : "");
     }
 
     /// <summary>What one row's interval supports, in words that claim no more.</summary>

@@ -82,7 +82,7 @@ public sealed record ScaleStudyReport(string StudyId, IReadOnlyList<(ScaleStudy.
     public IReadOnlyList<Point> Points => Shots.SelectMany(k => Variants.Select(v => PointOf(v, k))).ToList();
 
     /// <summary>
-    /// Per shot count: more data (the base architecture at its largest share against its smallest), a wider model (the wide
+    /// Per shot count: more data (the base architecture at its largest share against its smallest), a bigger model (the wide
     /// architecture against the base one on the same share), and the biggest upstream against the smallest, each once.
     /// </summary>
     public IReadOnlyList<Comparison> Comparisons()
@@ -92,7 +92,7 @@ public sealed record ScaleStudyReport(string StudyId, IReadOnlyList<(ScaleStudy.
         var wide = Variants.FirstOrDefault(v => v.Arch != baseArch);
         var pairs = new List<(string Axis, ScaleStudy.Variant Bigger, ScaleStudy.Variant Smaller)>();
         if (own.Count > 1) pairs.Add(("more upstream data", own[^1], own[0]));
-        if (wide is not null) pairs.Add(("a wider model", wide, Variants.LastOrDefault(v => v.Arch == baseArch && v.Fraction == wide.Fraction) ?? own[^1]));
+        if (wide is not null) pairs.Add(("a bigger model", wide, Variants.LastOrDefault(v => v.Arch == baseArch && v.Fraction == wide.Fraction) ?? own[^1]));
         if (!pairs.Any(p => p.Bigger == Variants[^1] && p.Smaller == Variants[0])) pairs.Add(("the biggest upstream against the smallest", Variants[^1], Variants[0]));
         return Shots.SelectMany(k => pairs.Select(p => new Comparison(p.Axis, PointOf(p.Bigger, k), PointOf(p.Smaller, k)))).ToList();
     }

@@ -14,7 +14,7 @@ namespace BitActors.Cli.Demo;
 public sealed record ValidationChoice(string Setting, string Arm, IReadOnlyList<ValidationChoice.Tried> Candidates)
 {
     /// <summary>One run: the setting's value there, its score, and per few-shot row the arm's median validation top-1.</summary>
-    public sealed record Tried(string Value, string Run, string Results, double Score, IReadOnlyList<(int Shots, double Transfer, double? Scratch)> Rows);
+    public sealed record Tried(string Value, string Run, string Results, double Score, IReadOnlyList<(int Shots, double? Transfer, double? Scratch)> Rows);
 
     public Tried Pick => Candidates.Aggregate((best, t) => t.Score > best.Score ? t : best);
 
@@ -28,17 +28,17 @@ public sealed record ValidationChoice(string Setting, string Arm, IReadOnlyList<
             var root = JsonNode.Parse(File.ReadAllText(file)) ?? throw new InvalidDataException($"{file}: empty");
             var value = setting.Split('.').Aggregate((JsonNode?)root, (node, key) => node?[key])
                 ?? throw new InvalidDataException($"{file}: no '{setting}' (a results.json of `bitactors demo` has e.g. finetune.base_lr, upstream.mixup, upstream.steps)");
-            var rows = new List<(int, double, double?)>();
+            var rows = new List<(int, double?, double?)>();
             foreach (var row in root["table"]?.AsArray() ?? [])
             {
                 if (row?["shots"]?.GetValue<int?>() is not int shots) continue; // the all-examples row: choices are made on the few-shot rows
                 double? Median(string which) => row[which]?["median_validation_top1"]?.GetValue<double?>();
                 if (Median(arm) is null) throw new InvalidDataException($"{file}: the {arm} arm of the {shots}-shot row has no validation top-1 " +
                     "(a run with bitactors.validation-fraction = 0, or from before the validation split)");
-                rows.Add((shots, Median("transfer") ?? double.NaN, Median("scratch")));
+                rows.Add((shots, Median("transfer"), Median("scratch")));
             }
             if (rows.Count == 0) throw new InvalidDataException($"{file}: no few-shot rows to score");
-            var score = rows.Average(r => arm == "transfer" ? r.Item2 : r.Item3!.Value);
+            var score = rows.Average(r => (arm == "transfer" ? r.Item2 : r.Item3)!.Value);
             tried.Add(new Tried(value.ToJsonString(), root["run"]?.GetValue<string>() ?? Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(file))) ?? file,
                 file, score, rows));
         }

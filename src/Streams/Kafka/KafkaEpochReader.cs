@@ -24,6 +24,7 @@ internal sealed class KafkaEpochReader
     private readonly KafkaEndpoint endpoint;
     private readonly SplitManifest split;
     private readonly Options options;
+    private long emitted; // records emitted in the current epoch
 
     private KafkaEpochReader(KafkaEndpoint endpoint, SplitManifest split, Options options)
     {
@@ -64,7 +65,12 @@ internal sealed class KafkaEpochReader
             {
                 // Every epoch: retention may delete records while a long run goes on.
                 SplitOffsets.Verify(split, consumer, endpoint, stop.Token);
+                emitted = 0;
                 if (!ReadEpoch(consumer, epoch)) break;
+                // Without end, an epoch the filters leave empty would be read again and again in silence.
+                if (emitted == 0 && options.Epochs is null)
+                    throw new InvalidDataException($"{split.Topic}: a whole epoch held no record this reader keeps (its classes" +
+                        (options.Part is { } part ? $" in {part}" : "") + "): nothing to train on");
             }
             consumer.Close();
             channel.Writer.TryComplete();
@@ -127,5 +133,9 @@ internal sealed class KafkaEpochReader
     }
 
     // Blocks this thread (not the stream) while the stream is not asking for more.
-    private void Emit(ImageRecord record) => channel.Writer.WriteAsync(record, stop.Token).AsTask().GetAwaiter().GetResult();
+    private void Emit(ImageRecord record)
+    {
+        emitted++;
+        channel.Writer.WriteAsync(record, stop.Token).AsTask().GetAwaiter().GetResult();
+    }
 }
