@@ -74,7 +74,7 @@ public static class ClusterJobs
             ? $"upstream {upstream.Data.Dataset} {string.Join(",", upstream.Data.Classes.Classes)} {upstream.Model.Arch} {upstream.Model.Norm} {upstream.Model.WeightStandardization} {upstream.Schedule.Steps}x{upstream.Schedule.BatchSize} seed {upstream.Seed}"
             : CheckpointFiles.Hash(path).Sha256;
         var runId = c.GetString("run-id") is { Length: > 0 } id ? id
-            : $"cluster-{RunKey(origin, arch, channels, what, scratch)}";
+            : $"cluster-{RunKey($"{origin}|{DataParts(config, upstreamFirst ? upstream.Data.Fraction : 1)}", arch, channels, what, scratch)}";
         var maxAttempts = config.GetInt("bitactors.cluster.trainer.max-attempts", 3);
         if (maxAttempts < 1) throw new InvalidDataException($"bitactors.cluster.trainer.max-attempts must be at least 1, not {maxAttempts}");
         var maxNodeLosses = config.GetInt("bitactors.cluster.max-node-losses", 3);
@@ -88,6 +88,11 @@ public static class ClusterJobs
     /// A run id that is the same on every coordinator for the same job, so a coordinator taking over finds the
     /// outcomes the previous one announced; set <c>run-id</c> to run the same job again.
     /// </summary>
+    /// <summary>The parts of the training splits a job trains on: a job on other parts is another run (earlier outcomes do not count).</summary>
+    private static string DataParts(Config config, double upstreamFraction) =>
+        $"validation {Hosting.BitActorsConfig.ValidationFraction(config).ToString(System.Globalization.CultureInfo.InvariantCulture)} " +
+        $"upstream share {upstreamFraction.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+
     private static string RunKey(string origin, string arch, int channels, string tasks, bool scratch)
     {
         var text = $"{origin}|{arch}|{channels}|{tasks}|{scratch}";
