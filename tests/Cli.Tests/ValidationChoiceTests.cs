@@ -46,7 +46,8 @@ public sealed class ValidationChoiceTests : IDisposable
         var b = Results("b", 0.003, [0.3, 0.5, 0.6], [0, 0, 0], [0.35, 0.55, 0.65]);
         var file = Path.Combine(dir, "choices.json");
 
-        ValidationChoice.Of("finetune.base_lr", "transfer", [b, b]).WriteInto(file);
+        var c = Results("c", 0.01, [0.2, 0.4, 0.5], [0, 0, 0], [0.2, 0.4, 0.5]);
+        ValidationChoice.Of("finetune.base_lr", "transfer", [b, c]).WriteInto(file);
         ValidationChoice.Of("finetune.base_lr", "transfer", [a, b]).WriteInto(file); // replaces the first
         ValidationChoice.Of("finetune.base_lr", "scratch", [a, b]).WriteInto(file);
         var written = JsonNode.Parse(File.ReadAllText(file))!["choices"]!.AsArray();
@@ -72,6 +73,22 @@ public sealed class ValidationChoiceTests : IDisposable
         Assert.Contains("no validation top-1", refused.Message);
         var missing = Assert.Throws<InvalidDataException>(() => ValidationChoice.Of("upstream.mixup", "transfer", [good, good]));
         Assert.Contains("no 'upstream.mixup'", missing.Message);
+    }
+
+    [Fact]
+    public void RunsOfOtherSeedsOrOfTheSameValueAreRefused()
+    {
+        var a = Results("a", 0.001, [0.4, 0.6, 0.7], [0, 0, 0]);
+        var same = Results("same", 0.001, [0.5, 0.6, 0.7], [0, 0, 0]);
+        var twice = Assert.Throws<InvalidDataException>(() => ValidationChoice.Of("finetune.base_lr", "transfer", [a, same]));
+        Assert.Contains("each run tried must have its own value", twice.Message);
+
+        var node = JsonNode.Parse(File.ReadAllText(Results("seeds", 0.003, [0.5, 0.6, 0.7], [0, 0, 0])))!;
+        node["table"]![0]!["transfer"]!["per_seed"] = new JsonArray(new JsonObject { ["seed"] = 7 });
+        var other = Path.Combine(dir, "other-seeds.json");
+        File.WriteAllText(other, node.ToJsonString());
+        var seeds = Assert.Throws<InvalidDataException>(() => ValidationChoice.Of("finetune.base_lr", "transfer", [a, other]));
+        Assert.Contains("same shots and seeds", seeds.Message);
     }
 
     public void Dispose() => Directory.Delete(dir, recursive: true);

@@ -23,6 +23,7 @@ public sealed record ValidationChoice(string Setting, string Arm, IReadOnlyList<
     {
         if (arm is not ("transfer" or "scratch")) throw new ArgumentException($"--arm must be transfer or scratch, not '{arm}'");
         var tried = new List<Tried>();
+        var tasks = new Dictionary<string, string>(); // per file: its few-shot rows and their seeds
         foreach (var file in resultFiles)
         {
             var root = JsonNode.Parse(File.ReadAllText(file)) ?? throw new InvalidDataException($"{file}: empty");
@@ -36,6 +37,8 @@ public sealed record ValidationChoice(string Setting, string Arm, IReadOnlyList<
                 if (Median(arm) is null) throw new InvalidDataException($"{file}: the {arm} arm of the {shots}-shot row has no validation top-1 " +
                     "(a run with bitactors.validation-fraction = 0, or from before the validation split)");
                 rows.Add((shots, Median("transfer"), Median("scratch")));
+                var seeds = row[arm]?["per_seed"]?.AsArray().Select(x => x?["seed"]?.GetValue<int>()) ?? [];
+                tasks[file] = (tasks.GetValueOrDefault(file) is { } before ? before + " " : "") + $"{shots}-shot seeds {string.Join(",", seeds)}";
             }
             if (rows.Count == 0) throw new InvalidDataException($"{file}: no few-shot rows to score");
             var score = rows.Average(r => (arm == "transfer" ? r.Item2 : r.Item3)!.Value);
@@ -43,8 +46,10 @@ public sealed record ValidationChoice(string Setting, string Arm, IReadOnlyList<
                 file, score, rows));
         }
         if (tried.Count < 2) throw new ArgumentException("a choice needs at least two runs");
-        var rowSets = tried.Select(t => string.Join(",", t.Rows.Select(r => r.Shots))).Distinct().ToList();
-        if (rowSets.Count > 1) throw new InvalidDataException($"the runs score different few-shot rows ({string.Join(" / ", rowSets)}): give runs of the same tasks");
+        var rowSets = tasks.Values.Distinct().ToList();
+        if (rowSets.Count > 1) throw new InvalidDataException($"the runs score different few-shot tasks ({string.Join(" / ", rowSets)}): give runs of the same shots and seeds");
+        if (tried.GroupBy(t => t.Value).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            throw new InvalidDataException($"{setting} = {twice.Key} in {string.Join(" and ", twice.Select(t => t.Results))}: each run tried must have its own value");
         return new ValidationChoice(setting, arm, tried);
     }
 
